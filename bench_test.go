@@ -2,9 +2,12 @@ package fanin
 
 import (
 	"context"
+	"golang.org/x/time/rate"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The send benchmarks compare three ways to send into one buffered stream
@@ -159,5 +162,66 @@ func BenchmarkShutdown(b *testing.B) {
 			b.Fatal(err)
 		}
 		wg.Wait()
+	}
+}
+
+// BenchmarkLimiterAllow compares Limiter.Allow with golang.org/x/time/rate's
+// Allow, the reference it is tested against, at a rate high enough that
+// every call is allowed: serial, and from every P at once.
+func BenchmarkLimiterAllow(b *testing.B) {
+	type allower interface{ Allow() bool }
+	for _, im := range []struct {
+		name string
+		new  func() allower
+	}{
+		{"xrate", func() allower { return rate.NewLimiter(1e9, 1_000_000) }},
+		{"fanin", func() allower {
+			return NewLimiter(Band{Events: 1_000_000_000, Interval: time.Second, Burst: 1_000_000})
+		}},
+	} {
+		b.Run("mode=serial/impl="+im.name, func(b *testing.B) {
+			l := im.new()
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Allow()
+			}
+		})
+		b.Run("mode=parallel/impl="+im.name, func(b *testing.B) {
+			l := im.new()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					l.Allow()
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkKeyedLimiterAllow measures KeyedLimiter.Allow with 10,000 live
+// keys, each call on a different key.
+func BenchmarkKeyedLimiterAllow(b *testing.B) {
+	const keys = 10_000
+	// Tokens at 1ns each with a second's worth of burst: every call is
+	// allowed, even one whose clock reading went stale before it got the lock.
+	k := NewKeyedLimiter[int](keys, Band{Events: 1_000_000_000, Interval: time.Second, Burst: 1_000_000_000})
+	for i := range keys {
+		k.Allow(i)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := rand.IntN(keys)
+		for pb.Next() {
+			if retry, err := k.Take(i); err != nil {
+				b.Errorf("Take(%d) = %v, %v; want nil", i, retry, err)
+				return
+			}
+			if i++; i == keys {
+				i = 0
+			}
+		}
+	})
+	if got := k.Len(); got != keys {
+		b.Errorf("Len = %d, want %d", got, keys)
 	}
 }

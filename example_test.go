@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/fanin-go/fanin"
 )
@@ -133,4 +134,54 @@ func ExampleChannel_Shutdown() {
 	// Output:
 	// blocked sender: fanin: channel closed
 	// still delivered: 1
+}
+
+// A plugin callback returns a batch of messages. SendBatch takes one token
+// right before each, and on hitting the limit reports exactly how many went
+// out, so the caller can retry the rest later without duplicates.
+func ExampleSendBatch() {
+	c := fanin.New[string](16)
+	stream, _ := c.Start()
+	s, _ := c.Sender()
+
+	// At most 3 at once, then one a minute.
+	lim := fanin.NewLimiter(fanin.Band{Events: 1, Interval: time.Minute, Burst: 3})
+	batch := []string{"a", "b", "c", "d", "e"}
+
+	n, err := fanin.SendBatch(context.Background(), s, lim, batch, fanin.RefuseOverLimit)
+	fmt.Println("sent", batch[:n], "stopped by:", err)
+	fmt.Println("retry later:", batch[n:])
+
+	c.Shutdown(context.Background())
+	for msg := range stream {
+		fmt.Print(msg, " ")
+	}
+	fmt.Println()
+	// Output:
+	// sent [a b c] stopped by: fanin: rate limited
+	// retry later: [d e]
+	// a b c
+}
+
+// An HTTP handler limits each caller separately, in bounded memory, and
+// answers over-limit callers with 429 and a Retry-After.
+func ExampleKeyedLimiter() {
+	perCaller := fanin.NewKeyedLimiter[string](10_000,
+		fanin.Band{Events: 2, Interval: time.Minute, Burst: 2})
+
+	handle := func(caller string) string {
+		retry, err := perCaller.Take(caller)
+		if err != nil {
+			return fmt.Sprintf("429 (retry after %v)", retry.Round(time.Second))
+		}
+		return "200"
+	}
+	for _, caller := range []string{"alice", "alice", "alice", "bob"} {
+		fmt.Println(caller, handle(caller))
+	}
+	// Output:
+	// alice 200
+	// alice 200
+	// alice 429 (retry after 30s)
+	// bob 200
 }

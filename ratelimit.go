@@ -1,0 +1,417 @@
+package fanin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+)
+
+var (
+	// ErrRateLimited is returned when a rate limit refuses a value: by
+	// [SendBatch] with [RefuseOverLimit], by [Limiter.Wait] and SendBatch
+	// with [WaitForTokens] when the token would come only after the
+	// context's deadline, and by [KeyedLimiter.Take]. Nothing was sent and
+	// no token was taken.
+	ErrRateLimited = errors.New("fanin: rate limited")
+
+	// ErrTooManyKeys is returned by [KeyedLimiter.Take] for a new key when
+	// every slot holds a bucket that has not yet refilled, so that no key
+	// can be evicted without being handed tokens it has not earned.
+	ErrTooManyKeys = errors.New("fanin: too many rate-limited keys")
+)
+
+// A Band is one limit of a [Limiter]: tokens refill at Events per Interval,
+// and at most Burst of them accumulate. "100 a minute, in bursts of up to
+// 10" is Band{Events: 100, Interval: time.Minute, Burst: 10}.
+type Band struct {
+	Events   int
+	Interval time.Duration
+	Burst    int
+}
+
+// band is a Band in the form the algorithm uses.
+type band struct {
+	emission  time.Duration // time to earn one token: Interval/Events, rounded up
+	tolerance time.Duration // how far ahead of now a band may be: (Burst-1)*emission
+}
+
+func newBands(caller string, bs []Band) []band {
+	if len(bs) == 0 {
+		panic("fanin: " + caller + " called with no bands")
+	}
+	out := make([]band, len(bs))
+	for i, b := range bs {
+		if b.Events <= 0 || b.Interval <= 0 || b.Burst <= 0 {
+			panic(fmt.Sprintf("fanin: %s: band %d is %+v; Events, Interval and Burst must be positive", caller, i, b))
+		}
+		// Rounding up errs on the side of fewer events, never more.
+		e := (b.Interval + time.Duration(b.Events) - 1) / time.Duration(b.Events)
+		if int64(b.Burst-1) > math.MaxInt64/int64(e)/4 {
+			panic(fmt.Sprintf("fanin: %s: band %d is %+v; Burst is too large", caller, i, b))
+		}
+		out[i] = band{emission: e, tolerance: time.Duration(b.Burst-1) * e}
+	}
+	return out
+}
+
+// The buckets are kept as the generic cell rate algorithm keeps them, which
+// is the token bucket in another form: each band holds tat, the time at
+// which it will be full again. A band allows an event at now if
+// tat-now <= tolerance, and the event moves tat to max(tat, now)+emission.
+// One integer per band, exact in nanoseconds, with no refill step.
+//
+// earliest returns the first time at or after now at which every band
+// allows one event.
+func earliest(bands []band, tats []time.Duration, now time.Duration) time.Duration {
+	at := now
+	for i, b := range bands {
+		at = max(at, tats[i]-b.tolerance)
+	}
+	return at
+}
+
+// spend charges one event at time at, which must not be before earliest,
+// to every band. Charging every band as of the same instant is what makes
+// a multi-band token atomic and exact: a band that is not the bottleneck
+// pays as of the moment the event happens, not the moment it was reserved.
+func spend(bands []band, tats []time.Duration, at time.Duration) {
+	for i, b := range bands {
+		tats[i] = max(tats[i], at) + b.emission
+	}
+}
+
+// refund gives back one event charged by spend, for a value that was not
+// sent after all.
+func refund(bands []band, tats []time.Duration) {
+	for i, b := range bands {
+		tats[i] -= b.emission
+	}
+}
+
+// A Limiter is a token bucket with one or more bands, such as "100 a
+// minute and 5000 an hour". Each event takes one token from every band at
+// once: all bands pay or none does. [Limiter.Allow] takes a token if one is
+// there; [Limiter.Wait] waits for one; [SendBatch] takes one right before
+// each value of a batch, which is what most adapters want.
+//
+// The lock of a Limiter is held only while a token is taken: never while a
+// caller waits, and never across a send.
+//
+// The zero Limiter, and a nil *Limiter, have no bands and allow every event.
+// A Limiter is safe for simultaneous use by multiple goroutines and must not
+// be copied after first use.
+type Limiter struct {
+	bands []band    // read-only after NewLimiter
+	base  time.Time // times are durations since base
+
+	mu   sync.Mutex
+	tats []time.Duration // per band; guarded by mu
+}
+
+// NewLimiter returns a Limiter with the given bands, each full. It panics if
+// no band is given, or if a band's Events, Interval or Burst is not
+// positive.
+func NewLimiter(bands ...Band) *Limiter {
+	return &Limiter{
+		bands: newBands("NewLimiter", bands),
+		base:  time.Now(),
+		tats:  make([]time.Duration, len(bands)),
+	}
+}
+
+func (l *Limiter) now() time.Duration { return time.Since(l.base) }
+
+// Allow takes a token from every band and reports true if each band has
+// one now; otherwise it takes nothing and reports false.
+func (l *Limiter) Allow() bool {
+	if l == nil || l.bands == nil {
+		return true
+	}
+	return l.allowAt(l.now())
+}
+
+func (l *Limiter) allowAt(now time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if earliest(l.bands, l.tats, now) > now {
+		return false
+	}
+	spend(l.bands, l.tats, now)
+	return true
+}
+
+// Wait takes a token from every band, waiting until each band has one.
+// It returns nil once the token is taken. If ctx ends first it returns
+// ctx.Err() and gives the token back. If ctx has a deadline before the
+// token would come, Wait returns [ErrRateLimited] at once, without waiting
+// and without taking anything.
+func (l *Limiter) Wait(ctx context.Context) error {
+	return l.wait(ctx, nil)
+}
+
+// wait is Wait that also ends, with ErrClosed, when stop is closed.
+func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if l == nil || l.bands == nil {
+		return nil
+	}
+	now := l.now()
+	limit := time.Duration(math.MaxInt64)
+	if d, ok := ctx.Deadline(); ok {
+		limit = d.Sub(l.base)
+	}
+
+	l.mu.Lock()
+	at := earliest(l.bands, l.tats, now)
+	if at > limit {
+		l.mu.Unlock()
+		return ErrRateLimited
+	}
+	// The token is taken now, for time at, so that waiters are served in
+	// the order they asked; the lock is released before waiting.
+	spend(l.bands, l.tats, at)
+	l.mu.Unlock()
+
+	if at <= now {
+		return nil
+	}
+	t := time.NewTimer(at - now)
+	defer t.Stop()
+	var err error
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-stop:
+		err = ErrClosed
+	}
+	l.giveBack()
+	return err
+}
+
+// giveBack returns a token taken by Allow or Wait.
+func (l *Limiter) giveBack() {
+	if l == nil || l.bands == nil {
+		return
+	}
+	l.mu.Lock()
+	refund(l.bands, l.tats)
+	l.mu.Unlock()
+}
+
+// A BatchPolicy says what [SendBatch] does when the limiter has no token
+// for the next value.
+type BatchPolicy int
+
+const (
+	// WaitForTokens waits for the token, until ctx ends or the run is
+	// shut down.
+	WaitForTokens BatchPolicy = iota
+	// RefuseOverLimit stops at once with ErrRateLimited.
+	RefuseOverLimit
+)
+
+// SendBatch sends the values of batch through s, in order, taking one token
+// from lim right before each value. The lock of lim is held only while a
+// token is taken, never while waiting or sending, so a batch never holds up
+// the limiter's other users, and Shutdown of s's run ends the batch promptly
+// with [ErrClosed], whether it is waiting for a token or for room in the
+// buffer. A nil lim limits nothing.
+//
+// SendBatch returns n, the number of values accepted, which are always
+// batch[:n], and the reason it stopped: nil when n == len(batch);
+// otherwise [ErrRateLimited] (over the limit with [RefuseOverLimit], or no
+// token before ctx's deadline), ctx.Err(), ErrClosed or [ErrNotStarted].
+// A caller that retries exactly batch[n:] delivers every value once. The
+// token taken for a value that was not sent is given back.
+func SendBatch[T any](ctx context.Context, s *Sender[T], lim *Limiter, batch []T, policy BatchPolicy) (n int, err error) {
+	var stop <-chan struct{}
+	if s != nil {
+		stop = s.done
+	}
+	for i, v := range batch {
+		if policy == RefuseOverLimit {
+			if !lim.Allow() {
+				return i, ErrRateLimited
+			}
+		} else if err := lim.wait(ctx, stop); err != nil {
+			return i, err
+		}
+		if err := s.Send(ctx, v); err != nil {
+			lim.giveBack()
+			return i, err
+		}
+	}
+	return len(batch), nil
+}
+
+// A KeyedLimiter keeps one [Limiter]-like bucket per key (a caller, an
+// adapter, a remote address), all with the same bands, in bounded memory:
+// at most maxKeys buckets exist at once, allocated as keys arrive.
+//
+// A new key takes a free slot, or else the slot of a bucket that has
+// refilled to full, which is indistinguishable from a new one, so eviction
+// never hands a key more than it would have had. When every slot holds a
+// bucket that is not yet full, the new key is refused with
+// [ErrTooManyKeys] rather than reset an active one.
+//
+// A KeyedLimiter is safe for simultaneous use by multiple goroutines and
+// must not be copied after first use. Its zero value is not usable; call
+// [NewKeyedLimiter].
+type KeyedLimiter[K comparable] struct {
+	bands   []band // read-only after NewKeyedLimiter
+	base    time.Time
+	maxKeys int
+
+	mu    sync.Mutex
+	slots map[K]int32     // slot of each live key; guarded by mu
+	heap  []keySlot[K]    // every slot, soonest full first; guarded by mu
+	tats  []time.Duration // len(bands) per slot; guarded by mu
+}
+
+// keySlot is one key's bucket. The slots form a binary min-heap ordered by
+// full, so that the bucket that will be full soonest is found at the root.
+type keySlot[K comparable] struct {
+	key  K
+	full time.Duration // at most the time every band of the bucket is full: its latest tat
+	tats int           // offset of the bucket's bands in KeyedLimiter.tats
+}
+
+// NewKeyedLimiter returns a KeyedLimiter that keeps at most maxKeys
+// buckets, each with the given bands. It panics if maxKeys is not
+// positive, if no band is given, or if a band is not valid for
+// [NewLimiter].
+func NewKeyedLimiter[K comparable](maxKeys int, bands ...Band) *KeyedLimiter[K] {
+	if maxKeys <= 0 || maxKeys > math.MaxInt32 {
+		panic(fmt.Sprintf("fanin: NewKeyedLimiter called with maxKeys %d; it must be in [1, %d]", maxKeys, math.MaxInt32))
+	}
+	return &KeyedLimiter[K]{
+		bands:   newBands("NewKeyedLimiter", bands),
+		base:    time.Now(),
+		maxKeys: maxKeys,
+		slots:   make(map[K]int32),
+	}
+}
+
+// Allow reports whether key may have an event now, and takes its token if
+// so. It is Take without the reason.
+func (k *KeyedLimiter[K]) Allow(key K) bool {
+	_, err := k.Take(key)
+	return err == nil
+}
+
+// Take takes a token from key's bucket. It returns nil if the bucket had
+// one; otherwise [ErrRateLimited], or [ErrTooManyKeys] for a key that has
+// no bucket and no room for one, with retryAfter, the time until a retry
+// could succeed if nobody else took its place (an HTTP handler's
+// Retry-After). A refused call takes nothing.
+func (k *KeyedLimiter[K]) Take(key K) (retryAfter time.Duration, err error) {
+	return k.takeAt(key, time.Since(k.base))
+}
+
+func (k *KeyedLimiter[K]) takeAt(key K, now time.Duration) (time.Duration, error) {
+	nb := len(k.bands)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	pos, ok := k.slots[key]
+	if !ok {
+		switch {
+		case len(k.heap) < k.maxKeys:
+			pos = int32(len(k.heap))
+			k.heap = append(k.heap, keySlot[K]{key: key, tats: len(k.tats)})
+			k.tats = append(k.tats, make([]time.Duration, nb)...)
+			k.slots[key] = pos
+			// A record of 0 is at most any full time. Records change only
+			// once every slot is in use, so this fix finds the heap in
+			// order at once; it is here so that no future change can
+			// leave a new slot out of place.
+			k.fix(int(pos))
+			pos = k.slots[key]
+		default:
+			if full := k.soonestFull(); full > now {
+				return full - now, ErrTooManyKeys
+			}
+			// The root's bucket is full, so its bands' tats are at or
+			// before now: a full bucket for the new key too.
+			delete(k.slots, k.heap[0].key)
+			k.heap[0].key = key
+			pos = 0
+			k.slots[key] = pos
+		}
+	}
+	tats := k.tats[k.heap[pos].tats:][:nb]
+	if at := earliest(k.bands, tats, now); at > now {
+		return at - now, ErrRateLimited
+	}
+	spend(k.bands, tats, now)
+	// The slot's full time grew, but its place in the heap is fixed only
+	// when an eviction needs the root (see soonestFull): a key that is
+	// merely allowed costs a map lookup, not a heap walk.
+	return 0, nil
+}
+
+// soonestFull returns the earliest time at which some bucket is full, and
+// brings that bucket to the root of the heap. The heap records for each
+// slot a time that is at most its true full time, because Take lets it go
+// stale as it spends; so the root is checked, and while its record is
+// stale it is corrected and sifted down. Each correction pays for one Take
+// that skipped its own. It requires that k.mu is held.
+func (k *KeyedLimiter[K]) soonestFull() time.Duration {
+	for {
+		root := &k.heap[0]
+		full := root.full
+		for _, t := range k.tats[root.tats:][:len(k.bands)] {
+			full = max(full, t)
+		}
+		if full == root.full {
+			return full
+		}
+		root.full = full
+		k.fix(0)
+	}
+}
+
+// fix restores heap order after heap[i].full changed, and records in slots
+// the new position of every slot that moved. It requires that k.mu is held.
+func (k *KeyedLimiter[K]) fix(i int) {
+	h := k.heap
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].full <= h[i].full {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		k.slots[h[i].key] = int32(i)
+		i = p
+	}
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			break
+		}
+		j := l
+		if r := l + 1; r < len(h) && h[r].full < h[l].full {
+			j = r
+		}
+		if h[j].full >= h[i].full {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		k.slots[h[i].key] = int32(i)
+		i = j
+	}
+	k.slots[h[i].key] = int32(i)
+}
+
+// Len returns the number of keys that have a bucket.
+func (k *KeyedLimiter[K]) Len() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.slots)
+}
