@@ -185,3 +185,77 @@ func ExampleKeyedLimiter() {
 	// alice 429 (retry after 30s)
 	// bob 200
 }
+
+// A group runs several adapters into one stream, and replaces one by name
+// without a gap: the new adapter starts before the old one stops.
+func ExampleGroup() {
+	var g fanin.Group[string]
+	greeter := func(greeting string) func(context.Context, *fanin.Sender[string]) error {
+		return func(ctx context.Context, s *fanin.Sender[string]) error {
+			if err := s.Send(ctx, greeting); err != nil {
+				return err
+			}
+			<-ctx.Done() // serve until the group stops this adapter
+			return nil
+		}
+	}
+	g.Add(context.Background(), fanin.AdapterFunc("webhook", greeter("hello from the webhook")))
+	stream, err := g.Start(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(<-stream)
+
+	g.Replace(context.Background(), fanin.AdapterFunc("webhook", greeter("hello from webhook v2")))
+	fmt.Println(<-stream)
+	for _, st := range g.Status() {
+		fmt.Println(st.Name, st.State)
+	}
+
+	if err := g.Shutdown(context.Background()); err != nil {
+		panic(err)
+	}
+	for _, st := range g.Status() {
+		fmt.Println(st.Name, st.State)
+	}
+	// Output:
+	// hello from the webhook
+	// hello from webhook v2
+	// webhook running
+	// webhook stopped
+}
+
+// A caller sends a question and waits for the consumer's answer, matched
+// by id. Every way out of Request releases the id, so failures cannot use up
+// the slots.
+func ExamplePending() {
+	type question struct {
+		id   uint64
+		text string
+	}
+	c := fanin.New[question](8)
+	stream, _ := c.Start()
+	answers := fanin.NewPending[string](100)
+
+	go func() { // the agent loop
+		for q := range stream {
+			answers.Resolve(q.id, "42")
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reply, err := answers.Request(ctx, func(id uint64) error {
+		return c.TrySend(question{id, "what is the answer?"})
+	})
+	fmt.Println(reply, err)
+
+	c.Shutdown(context.Background())
+	_, err = answers.Request(ctx, func(id uint64) error {
+		return c.TrySend(question{id, "anyone there?"})
+	})
+	fmt.Println(err, "- waiting:", answers.Len())
+	// Output:
+	// 42 <nil>
+	// fanin: channel closed - waiting: 0
+}

@@ -1,0 +1,517 @@
+package fanin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// testAdapter is an Adapter and a Starter whose behaviour each test sets.
+type testAdapter struct {
+	name  string
+	start func(ctx context.Context) error                    // nil: starts at once
+	run   func(ctx context.Context, s *Sender[string]) error // nil: sends its name, then waits for ctx
+}
+
+func (a *testAdapter) Name() string { return a.name }
+
+func (a *testAdapter) Start(ctx context.Context) error {
+	if a.start == nil {
+		return nil
+	}
+	return a.start(ctx)
+}
+
+func (a *testAdapter) Run(ctx context.Context, s *Sender[string]) error {
+	if a.run != nil {
+		return a.run(ctx, s)
+	}
+	if err := s.Send(ctx, a.name); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func adapterStates(g *Group[string]) map[string]AdapterState {
+	out := map[string]AdapterState{}
+	for _, st := range g.Status() {
+		out[st.Name] = st.State
+	}
+	return out
+}
+
+func mustGroupStart(t *testing.T, g *Group[string]) <-chan string {
+	t.Helper()
+	stream, err := g.Start(context.Background())
+	if err != nil {
+		t.Fatalf("Start = %v, want nil", err)
+	}
+	return stream
+}
+
+func mustAdd(t *testing.T, g *Group[string], a Adapter[string]) {
+	t.Helper()
+	if err := g.Add(context.Background(), a); err != nil {
+		t.Fatalf("Add(%s) = %v, want nil", a.Name(), err)
+	}
+}
+
+func TestGroupRunsEveryAdapterIntoOneStream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g Group[string]
+		for _, name := range []string{"webhook", "websocket", "cli"} {
+			mustAdd(t, &g, &testAdapter{name: name})
+		}
+		if diff := cmp.Diff(map[string]AdapterState{"webhook": Idle, "websocket": Idle, "cli": Idle}, adapterStates(&g)); diff != "" {
+			t.Errorf("states before Start (-want +got):\n%s", diff)
+		}
+		stream := mustGroupStart(t, &g)
+		synctest.Wait()
+		if diff := cmp.Diff(map[string]AdapterState{"webhook": Running, "websocket": Running, "cli": Running}, adapterStates(&g)); diff != "" {
+			t.Errorf("states after Start (-want +got):\n%s", diff)
+		}
+		if err := g.Shutdown(context.Background()); err != nil {
+			t.Fatalf("Shutdown = %v, want nil", err)
+		}
+		got := drain(stream)
+		slices.Sort(got)
+		if diff := cmp.Diff([]string{"cli", "webhook", "websocket"}, got); diff != "" {
+			t.Errorf("stream (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(map[string]AdapterState{"webhook": Stopped, "websocket": Stopped, "cli": Stopped}, adapterStates(&g)); diff != "" {
+			t.Errorf("states after Shutdown (-want +got):\n%s", diff)
+		}
+
+		// A second run runs them all again, into a new stream.
+		stream = mustGroupStart(t, &g)
+		synctest.Wait()
+		g.Shutdown(context.Background())
+		if got := len(drain(stream)); got != 3 {
+			t.Errorf("second run delivered %d values, want 3", got)
+		}
+	})
+}
+
+func TestGroupReportsEachOutcome(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errBind := errors.New("address in use")
+		errLost := errors.New("connection lost")
+		g := NewGroup[string](4)
+		mustAdd(t, g, &testAdapter{name: "ok"})
+		mustAdd(t, g, &testAdapter{name: "bad-start", start: func(context.Context) error { return errBind }})
+		mustAdd(t, g, &testAdapter{name: "exits", run: func(context.Context, *Sender[string]) error { return errLost }})
+		if err := g.Add(context.Background(), &testAdapter{name: "ok"}); !errors.Is(err, ErrAdapterExists) {
+			t.Errorf("Add of a taken name = %v, want %v", err, ErrAdapterExists)
+		}
+		stream := mustGroupStart(t, g)
+		synctest.Wait()
+		want := []AdapterStatus{
+			{Name: "bad-start", State: Failed, Err: errBind},
+			{Name: "exits", State: Exited, Err: errLost},
+			{Name: "ok", State: Running},
+		}
+		if diff := cmp.Diff(want, g.Status(), cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
+			t.Errorf("Status (-want +got):\n%s", diff)
+		}
+		g.Shutdown(context.Background())
+		drain(stream)
+	})
+}
+
+// TestGroupFailedStartCanBeReplaced: a group whose every adapter fails to
+// start still runs, and a failed adapter's name is not dead: replacing it
+// brings it up.
+func TestGroupFailedStartCanBeReplaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errA, errB := errors.New("a failed"), errors.New("b failed")
+		g := NewGroup[string](4)
+		mustAdd(t, g, &testAdapter{name: "a", start: func(context.Context) error { return errA }})
+		mustAdd(t, g, &testAdapter{name: "b", start: func(context.Context) error { return errB }})
+		stream := mustGroupStart(t, g)
+		want := []AdapterStatus{{Name: "a", State: Failed, Err: errA}, {Name: "b", State: Failed, Err: errB}}
+		if diff := cmp.Diff(want, g.Status(), cmp.Comparer(func(x, y error) bool { return x == y })); diff != "" {
+			t.Errorf("Status (-want +got):\n%s", diff)
+		}
+		if err := g.Replace(context.Background(), &testAdapter{name: "a"}); err != nil {
+			t.Errorf("Replace of a failed adapter = %v, want nil", err)
+		}
+		if got := <-stream; got != "a" {
+			t.Errorf("received %q, want a", got)
+		}
+		if got := adapterStates(g)["a"]; got != Running {
+			t.Errorf("a is %v after Replace, want running", got)
+		}
+		g.Shutdown(context.Background())
+		drain(stream)
+	})
+}
+
+// TestGroupShutdownWithBlockedSenders: adapters blocked on a full buffer
+// with nobody reading all return once Shutdown begins.
+func TestGroupShutdownWithBlockedSenders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGroup[string](2)
+		flood := func(ctx context.Context, s *Sender[string]) error {
+			for {
+				if err := s.Send(ctx, "x"); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range 5 {
+			mustAdd(t, g, &testAdapter{name: fmt.Sprint("flood", i), run: flood})
+		}
+		stream := mustGroupStart(t, g)
+		synctest.Wait() // every adapter is blocked on the full buffer
+		if err := g.Shutdown(context.Background()); err != nil {
+			t.Fatalf("Shutdown = %v, want nil", err)
+		}
+		for _, st := range g.Status() {
+			if st.State != Stopped {
+				t.Errorf("%s is %v after Shutdown, want stopped", st.Name, st.State)
+			}
+		}
+		if got := len(drain(stream)); got != 2 {
+			t.Errorf("stream held %d values, want the 2 buffered", got)
+		}
+	})
+}
+
+// TestGroupShutdownNamesStuckAdapter: an adapter that ignores its context
+// is named by Shutdown when ctx ends; the others are not.
+func TestGroupShutdownNamesStuckAdapter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		g := NewGroup[string](4)
+		mustAdd(t, g, &testAdapter{name: "good"})
+		mustAdd(t, g, &testAdapter{name: "stuck", run: func(context.Context, *Sender[string]) error {
+			<-release // ignores its context
+			return nil
+		}})
+		stream := mustGroupStart(t, g)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := g.Shutdown(ctx)
+		var nr *NotReturnedError
+		if !errors.As(err, &nr) || !slices.Equal(nr.Names, []string{"stuck"}) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown = %v, want a NotReturnedError naming only stuck, matching DeadlineExceeded", err)
+		}
+		close(release)
+		synctest.Wait()
+		if got := adapterStates(g)["stuck"]; got != Stopped {
+			t.Errorf("stuck is %v once released, want stopped", got)
+		}
+		drain(stream)
+	})
+}
+
+// TestGroupReplaceStartsNewBeforeStoppingOld checks the order of a replace:
+// the old adapter keeps running while the new one starts, and is canceled
+// only once the new one runs.
+func TestGroupReplaceStartsNewBeforeStoppingOld(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var log []string
+		record := func(s string) {
+			mu.Lock()
+			log = append(log, s)
+			mu.Unlock()
+		}
+		gate := make(chan struct{})
+		g := NewGroup[string](8)
+		mustAdd(t, g, &testAdapter{name: "chat", run: func(ctx context.Context, s *Sender[string]) error {
+			record("old runs")
+			<-ctx.Done()
+			record("old stops")
+			return nil
+		}})
+		stream := mustGroupStart(t, g)
+
+		replaced := goCall(func() error {
+			return g.Replace(context.Background(), &testAdapter{
+				name: "chat",
+				start: func(context.Context) error {
+					record("new starting")
+					<-gate
+					record("new started")
+					return nil
+				},
+				run: func(ctx context.Context, s *Sender[string]) error {
+					record("new runs")
+					<-ctx.Done()
+					return nil
+				},
+			})
+		})
+		synctest.Wait() // the new adapter is inside Start
+		if got := adapterStates(g)["chat"]; got != Running {
+			t.Errorf("chat is %v while its replacement starts, want running (the old one)", got)
+		}
+		close(gate)
+		synctest.Wait()
+		if err, ok := replaced.returned(); !ok || err != nil {
+			t.Errorf("Replace = %v (returned %v), want nil", err, ok)
+		}
+		// The new Run and the old one's return race each other; what is
+		// ordered is that the old one was canceled only after the new one
+		// had started.
+		mu.Lock()
+		order := slices.Clone(log)
+		mu.Unlock()
+		slices.Sort(order[3:])
+		want := []string{"old runs", "new starting", "new started", "new runs", "old stops"}
+		if diff := cmp.Diff(want, order); diff != "" {
+			t.Errorf("order of events (-want +got):\n%s", diff)
+		}
+		if got := adapterStates(g)["chat"]; got != Running {
+			t.Errorf("chat is %v after Replace, want running (the new one)", got)
+		}
+		g.Shutdown(context.Background())
+		drain(stream)
+	})
+}
+
+// TestGroupFailedReplaceKeepsOld: a replacement that fails to start leaves
+// the old adapter serving.
+func TestGroupFailedReplaceKeepsOld(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errStart := errors.New("bad config")
+		g := NewGroup[string](8)
+		oldCtx := make(chan context.Context, 1)
+		mustAdd(t, g, &testAdapter{name: "chat", run: func(ctx context.Context, s *Sender[string]) error {
+			oldCtx <- ctx
+			<-ctx.Done()
+			return nil
+		}})
+		stream := mustGroupStart(t, g)
+		ctx := <-oldCtx
+		err := g.Replace(context.Background(), &testAdapter{name: "chat", start: func(context.Context) error { return errStart }})
+		if err != errStart {
+			t.Errorf("Replace with a failing Start = %v, want %v", err, errStart)
+		}
+		synctest.Wait()
+		if ctx.Err() != nil {
+			t.Error("the old adapter was canceled by a failed Replace")
+		}
+		if got := adapterStates(g)["chat"]; got != Running {
+			t.Errorf("chat is %v, want running", got)
+		}
+		if err := g.Replace(context.Background(), &testAdapter{name: "nobody"}); !errors.Is(err, ErrNoAdapter) {
+			t.Errorf("Replace of an unknown name = %v, want %v", err, ErrNoAdapter)
+		}
+		g.Shutdown(context.Background())
+		drain(stream)
+	})
+}
+
+func TestGroupAddAndRemoveWhileRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGroup[string](8)
+		stream := mustGroupStart(t, g) // no adapters yet: that is fine
+		mustAdd(t, g, &testAdapter{name: "late"})
+		if got := <-stream; got != "late" {
+			t.Errorf("received %q, want late", got)
+		}
+		if err := g.Remove(context.Background(), "late"); err != nil {
+			t.Errorf("Remove = %v, want nil", err)
+		}
+		if err := g.Remove(context.Background(), "late"); !errors.Is(err, ErrNoAdapter) {
+			t.Errorf("second Remove = %v, want %v", err, ErrNoAdapter)
+		}
+		if got := g.Status(); len(got) != 0 {
+			t.Errorf("Status after Remove = %v, want empty", got)
+		}
+		// Remove of an adapter that ignores its context names it, and
+		// Shutdown still waits for it.
+		release := make(chan struct{})
+		mustAdd(t, g, &testAdapter{name: "stuck", run: func(context.Context, *Sender[string]) error {
+			<-release
+			return nil
+		}})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		var nr *NotReturnedError
+		if err := g.Remove(ctx, "stuck"); !errors.As(err, &nr) || nr.Names[0] != "stuck" {
+			t.Errorf("Remove of a stuck adapter = %v, want a NotReturnedError naming it", err)
+		}
+		shutdown := goCall(func() error { return g.Shutdown(context.Background()) })
+		synctest.Wait()
+		if _, ok := shutdown.returned(); ok {
+			t.Error("Shutdown returned while a removed adapter was still running")
+		}
+		close(release)
+		synctest.Wait()
+		if err, ok := shutdown.returned(); !ok || err != nil {
+			t.Errorf("Shutdown = %v (returned %v), want nil", err, ok)
+		}
+		drain(stream)
+	})
+}
+
+// TestGroupNoLockWhileAdapterCodeRuns: while an adapter's Start is stuck,
+// every other call on the group proceeds.
+func TestGroupNoLockWhileAdapterCodeRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		g := NewGroup[string](8)
+		stream := mustGroupStart(t, g)
+		adding := goCall(func() error {
+			return g.Add(context.Background(), &testAdapter{name: "slow", start: func(context.Context) error {
+				<-gate
+				return nil
+			}})
+		})
+		synctest.Wait()
+		if got := adapterStates(g)["slow"]; got != Starting {
+			t.Errorf("slow is %v, want starting", got)
+		}
+		mustAdd(t, g, &testAdapter{name: "fast"})
+		if got := <-stream; got != "fast" {
+			t.Errorf("received %q, want fast", got)
+		}
+		s, err := g.Sender()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TrySend("injected"); err != nil {
+			t.Errorf("TrySend through the group's Sender = %v, want nil", err)
+		}
+		if err := g.Remove(context.Background(), "fast"); err != nil {
+			t.Errorf("Remove(fast) = %v, want nil", err)
+		}
+		close(gate)
+		synctest.Wait()
+		if err, ok := adding.returned(); !ok || err != nil {
+			t.Errorf("Add(slow) = %v (returned %v), want nil", err, ok)
+		}
+		g.Shutdown(context.Background())
+		if got := drain(stream); !slices.Contains(got, "injected") {
+			t.Errorf("stream = %v, want it to hold the injected value", got)
+		}
+	})
+}
+
+// TestGroupShutdownDuringStart: an adapter still starting when the group is
+// shut down is never run, and Shutdown waits for its Start to return.
+func TestGroupShutdownDuringStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		ran := false
+		g := NewGroup[string](8)
+		stream := mustGroupStart(t, g)
+		adding := goCall(func() error {
+			return g.Add(context.Background(), &testAdapter{
+				name:  "slow",
+				start: func(context.Context) error { <-gate; return nil },
+				run:   func(context.Context, *Sender[string]) error { ran = true; return nil },
+			})
+		})
+		synctest.Wait()
+		shutdown := goCall(func() error { return g.Shutdown(context.Background()) })
+		synctest.Wait()
+		if _, ok := shutdown.returned(); ok {
+			t.Error("Shutdown returned while an adapter was still in Start")
+		}
+		close(gate)
+		synctest.Wait()
+		if err, _ := adding.returned(); err != ErrClosed {
+			t.Errorf("Add of an adapter whose run was shut down = %v, want %v", err, ErrClosed)
+		}
+		if err, ok := shutdown.returned(); !ok || err != nil {
+			t.Errorf("Shutdown = %v (returned %v), want nil", err, ok)
+		}
+		if ran {
+			t.Error("Run was called after Shutdown")
+		}
+		drain(stream)
+	})
+}
+
+// TestGroupHammer runs adds, removes, replaces, shutdowns, restarts and
+// sends concurrently under the race detector. Every value an adapter was
+// told was accepted must come out of some stream.
+func TestGroupHammer(t *testing.T) {
+	g := NewGroup[string](4)
+	var (
+		mu        sync.Mutex
+		accepted  = map[string]int{}
+		delivered = map[string]int{}
+		consumers sync.WaitGroup
+	)
+	consume := func(stream <-chan string) {
+		consumers.Go(func() {
+			for v := range stream {
+				mu.Lock()
+				delivered[v]++
+				mu.Unlock()
+			}
+		})
+	}
+	newAdapter := func(name string, gen int) Adapter[string] {
+		return AdapterFunc(name, func(ctx context.Context, s *Sender[string]) error {
+			for i := range 50 {
+				v := fmt.Sprintf("%s/%d/%d", name, gen, i)
+				if err := s.Send(ctx, v); err != nil {
+					return nil
+				}
+				mu.Lock()
+				accepted[v]++
+				mu.Unlock()
+			}
+			<-ctx.Done()
+			return nil
+		})
+	}
+	if stream, err := g.Start(context.Background()); err == nil {
+		consume(stream)
+	}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 5))
+			for i := range 300 {
+				name := fmt.Sprint("a", rng.IntN(4))
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				switch rng.IntN(6) {
+				case 0:
+					g.Add(ctx, newAdapter(name, w*1000+i))
+				case 1:
+					g.Remove(ctx, name)
+				case 2:
+					g.Replace(ctx, newAdapter(name, w*1000+i))
+				case 3:
+					if err := g.Shutdown(ctx); err != nil {
+						t.Errorf("Shutdown = %v", err)
+					}
+				case 4:
+					if stream, err := g.Start(ctx); err == nil {
+						consume(stream)
+					}
+				default:
+					g.Status()
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if err := g.Shutdown(context.Background()); err != nil {
+		t.Fatalf("final Shutdown = %v", err)
+	}
+	consumers.Wait()
+	if len(accepted) == 0 {
+		t.Error("no value was accepted: the hammer tested nothing")
+	}
+	if diff := cmp.Diff(accepted, delivered); diff != "" {
+		t.Errorf("delivered differs from accepted (-accepted +delivered):\n%s", diff)
+	}
+}
