@@ -107,29 +107,6 @@ func benchSend(b *testing.B, im impl, parallelism int) {
 	<-consumed
 }
 
-// BenchmarkTrySend measures the non-blocking path with room in the buffer.
-func BenchmarkTrySend(b *testing.B) {
-	c := New[int](DefaultCapacity)
-	stream, _ := c.Start()
-	consumed := make(chan struct{})
-	go func() {
-		for range stream {
-		}
-		close(consumed)
-	}()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for i := 0; pb.Next(); i++ {
-			for c.TrySend(i) == ErrFull {
-				runtime.Gosched()
-			}
-		}
-	})
-	b.StopTimer()
-	c.Shutdown(context.Background())
-	<-consumed
-}
-
 // BenchmarkShutdown measures one Shutdown with 10,000 senders blocked on a
 // full buffer and nobody reading, until every blocked sender has returned.
 func BenchmarkShutdown(b *testing.B) {
