@@ -235,6 +235,7 @@ func TestGroupReplaceStartsNewBeforeStoppingOld(t *testing.T) {
 			return nil
 		}})
 		stream := mustGroupStart(t, g)
+		synctest.Wait() // the old adapter is serving
 
 		replaced := goCall(func() error {
 			return g.Replace(context.Background(), &testAdapter{
