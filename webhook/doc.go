@@ -26,7 +26,8 @@
 //	415 unsupported_media_type  Content-Type is not application/json
 //	413 too_large               body over MaxBodyBytes, read with a hard cap
 //	401 unauthorized            signature missing or wrong (compared in constant time)
-//	400 bad_request             not valid JSON of the message shape, with a short reason
+//	400 bad_request             not one JSON object of the message shape with a
+//	                            sender (at most 256 bytes) and content; a short reason
 //	413 too_large               content over MaxContentBytes (unless TruncateContent)
 //	429 rate_limited            over the caller's rate (per sender), with Retry-After
 //	503 not_started             no run attached yet

@@ -106,6 +106,9 @@ func (m Message) Reply(response string) bool {
 	return m.pending.Resolve(m.replyID, response)
 }
 
+// maxSenderBytes bounds the sender name, which keys the rate limiter.
+const maxSenderBytes = 256
+
 // statusClientClosed answers a request whose client went away while it
 // waited for a reply; nobody reads it, but logs do (nginx uses 499 alike).
 const statusClientClosed = 499
@@ -416,7 +419,8 @@ func Sign(secret, body []byte) []byte {
 }
 
 // decode parses a request body: one JSON object of the request shape, with
-// a non-empty sender and content, and nothing after it.
+// a non-empty sender of at most maxSenderBytes and a non-empty content, and
+// nothing after it.
 func decode(body []byte) (request, error) {
 	var req request
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -432,6 +436,10 @@ func decode(body []byte) (request, error) {
 	switch {
 	case strings.TrimSpace(req.Sender) == "":
 		return request{}, errors.New(`"sender" is required`)
+	case len(req.Sender) > maxSenderBytes:
+		// The sender is a rate-limit key: an unbounded key would let the
+		// limiter's bounded slot count hold unbounded memory.
+		return request{}, fmt.Errorf(`"sender" is over %d bytes`, maxSenderBytes)
 	case req.Content == "":
 		return request{}, errors.New(`"content" is required`)
 	}

@@ -149,6 +149,7 @@ func TestBadInput(t *testing.T) {
 		{"no sender", []byte(`{"content":"hi"}`), "application/json", secret, 400, "bad_request"},
 		{"blank sender", []byte(`{"sender":"  ","content":"hi"}`), "application/json", secret, 400, "bad_request"},
 		{"no content", []byte(`{"sender":"alice"}`), "application/json", secret, 400, "bad_request"},
+		{"huge sender", msg(strings.Repeat("s", 257), "hi", false), "application/json", secret, 400, "bad_request"},
 		{"metadata not strings", []byte(`{"sender":"a","content":"b","metadata":{"n":1}}`), "application/json", secret, 400, "bad_request"},
 		{"huge content", msg("alice", strings.Repeat("x", 65), false), "application/json", secret, 413, "too_large"},
 		{"multi-byte content at the limit", msg("alice", strings.Repeat("é", 32), false), "application/json", secret, 202, "accepted"},
@@ -540,8 +541,8 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if strings.TrimSpace(req.Sender) == "" || req.Content == "" {
-			t.Errorf("decode accepted %+v without a sender or content", req)
+		if strings.TrimSpace(req.Sender) == "" || len(req.Sender) > maxSenderBytes || req.Content == "" {
+			t.Errorf("decode accepted %+v: want a sender of 1 to %d bytes and content", req, maxSenderBytes)
 		}
 		if !json.Valid(body) {
 			t.Errorf("decode accepted invalid JSON %q", body)
