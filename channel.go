@@ -84,10 +84,11 @@ func (c *Channel[T]) Start() (<-chan T, error) {
 	}
 }
 
-// Shutdown ends the current run. It stops intake at once (every Send or
-// TrySend that begins afterwards returns [ErrClosed]), wakes every Send
-// blocked on a full buffer with ErrClosed, and closes the stream as soon as
-// the last send in flight has returned. Values already in the buffer stay
+// Shutdown ends the current run. It stops intake at once (a send that
+// overlaps Shutdown may still complete, but every Send or TrySend that
+// begins after it has returned gets [ErrClosed]), wakes every Send blocked
+// on a full buffer with ErrClosed, and closes the stream as soon as the
+// last send in flight has returned. Values already in the buffer stay
 // readable: the consumer receives them before it sees the stream closed.
 //
 // Shutdown does not wait for the consumer or for room in the buffer, so it

@@ -291,3 +291,32 @@ func TestShutdownRacesStartAndSend(t *testing.T) {
 	mustShutdown(t, c)
 	consumers.Wait() // every stream was closed, or this hangs
 }
+
+// TestConcurrentShutdownsCloseDone: whichever of several concurrent
+// Shutdowns returns first, the run's Done channel is already closed and
+// sends are refused.
+func TestConcurrentShutdownsCloseDone(t *testing.T) {
+	for range 200 {
+		c := New[int](1)
+		stream := mustStart(t, c)
+		s, _ := c.Sender()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if err := c.Shutdown(context.Background()); err != nil {
+					t.Errorf("Shutdown = %v, want nil", err)
+				}
+				select {
+				case <-s.Done():
+				default:
+					t.Error("Shutdown returned before Done was closed")
+				}
+				if err := s.TrySend(1); err != ErrClosed {
+					t.Errorf("TrySend after Shutdown returned = %v, want %v", err, ErrClosed)
+				}
+			})
+		}
+		wg.Wait()
+		drain(stream)
+	}
+}

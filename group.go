@@ -307,12 +307,12 @@ func (g *Group[T]) stop(ctx context.Context, name string, l *launch) error {
 // Replace puts a in the place of the adapter of the same name. If the group
 // is running, a is started first, and the old adapter is canceled only once
 // a runs: its [Starter.Start], if any, has succeeded and its Run has been
-// launched in its own goroutine. If a fails to start, Replace returns its error and the old adapter
-// goes on serving. Replace then waits, bounded by ctx, for the old adapter
-// to return; if ctx ends first it returns an error that names it and matches
-// ctx.Err(), and a serves regardless. Replace returns [ErrNoAdapter] if no
-// adapter has the name, or if another call removed or replaced it while a
-// was starting (a is then stopped again).
+// launched in its own goroutine. If a fails to start, Replace returns its
+// error and the old adapter goes on serving. Replace then waits, bounded by
+// ctx, for the old adapter to return; if ctx ends first it returns an error
+// that names it and matches ctx.Err(), and a serves regardless. Replace
+// returns [ErrNoAdapter] if no adapter has the name, or if another call
+// removed or replaced it while a was starting (a is then stopped again).
 func (g *Group[T]) Replace(ctx context.Context, a Adapter[T]) error {
 	name := a.Name()
 	m := &member[T]{adapter: a}

@@ -2,6 +2,7 @@ package fanin
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 )
 
@@ -37,6 +38,8 @@ type Sender[T any] struct {
 	// drained is closed right after stream: Shutdown waits on it.
 	drained chan struct{}
 
+	stopOnce sync.Once // runs stop's steps once
+
 	// state holds the stopping and finished bits and the number of calls in
 	// flight. Every call adds one before it looks at the stream and removes
 	// it when it no longer will; one word makes "is it stopping?" and "count
@@ -62,8 +65,8 @@ func newSender[T any](capacity int) *Sender[T] {
 //
 // Send returns [ErrClosed] if the run has been shut down, ctx.Err() if ctx
 // ends first, and [ErrNotStarted] for the zero Sender. Any error means v was
-// not placed and will never be received. A Send already in progress when
-// Shutdown begins may complete or return ErrClosed; one that starts after it
+// not placed and will never be received. A Send that overlaps Shutdown may
+// complete or return ErrClosed; one that starts after Shutdown has returned
 // always returns ErrClosed. No lock is held while Send waits.
 func (s *Sender[T]) Send(ctx context.Context, v T) error {
 	if s == nil || s.done == nil {
@@ -154,17 +157,19 @@ func (s *Sender[T]) exit() {
 	}
 }
 
-// stop marks the run stopping and wakes every blocked Send. It reports
-// whether this call was the one that stopped it.
-func (s *Sender[T]) stop() bool {
-	if s.state.Or(stopping)&stopping != 0 {
-		return false
-	}
-	close(s.done)
-	// Calls in flight will see stream closed by the last of them to leave;
-	// if there are none, nobody else will close it.
-	s.finish()
-	return true
+// stop marks the run stopping and wakes every blocked Send. It never
+// blocks for long: a concurrent stop waits only for the first to finish
+// these three steps, so that whichever Shutdown returns, Done is closed.
+func (s *Sender[T]) stop() {
+	s.stopOnce.Do(func() {
+		// done is closed first, so that the stream (and drained) can
+		// never be closed before it.
+		close(s.done)
+		s.state.Or(stopping)
+		// Calls in flight see the stream closed by the last of them to
+		// leave; if there are none, nobody else will close it.
+		s.finish()
+	})
 }
 
 // finish closes the stream if the run is stopping, nothing is in flight and
@@ -178,7 +183,7 @@ func (s *Sender[T]) finish() {
 	}
 }
 
-// stopped reports whether Shutdown has begun on this run.
+// stopped reports whether Shutdown has marked this run stopping.
 func (s *Sender[T]) stopped() bool {
 	return s.state.Load()&stopping != 0
 }
