@@ -120,22 +120,16 @@ func (c *Channel[T]) Shutdown(ctx context.Context) error {
 // and returns nil if and only if v was placed in that stream. Before the
 // first Start it returns [ErrNotStarted].
 func (c *Channel[T]) Send(ctx context.Context, v T) error {
-	s := c.run.Load()
-	if s == nil {
-		return ErrNotStarted
-	}
-	return s.Send(ctx, v)
+	// A nil *Sender answers ErrNotStarted, so this needs no branch of its
+	// own and stays small enough to inline.
+	return c.run.Load().Send(ctx, v)
 }
 
 // TrySend places v in the current run's stream if there is room now, and
 // never blocks. It is [Sender.TrySend] on the current run; before the first
 // Start it returns [ErrNotStarted].
 func (c *Channel[T]) TrySend(v T) error {
-	s := c.run.Load()
-	if s == nil {
-		return ErrNotStarted
-	}
-	return s.TrySend(v)
+	return c.run.Load().TrySend(v)
 }
 
 // Sender returns a handle bound to the current run. It returns

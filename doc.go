@@ -46,7 +46,19 @@
 //     buffered are received before the close.
 //   - No method panics under any interleaving: the stream is closed only
 //     when no send on it is possible.
-//   - The package starts no goroutines.
+//   - Channel and the limiters start no goroutines; a Group runs each adapter
+//     in a goroutine and waits for all of them in Shutdown.
+//
+// # Around the channel
+//
+// A [Group] runs named adapters (anything with Name and Run) that all send
+// into one Channel, and adds, removes and replaces them while it runs; a
+// replacement starts before the adapter it replaces stops. [Pending]
+// matches replies to requests for callers that wait for the consumer's
+// answer, and never leaks a waiter. [Limiter] is a token bucket with
+// several bands taken atomically, [SendBatch] sends a batch taking one token
+// right before each value, and [KeyedLimiter] keeps one bucket per key in
+// bounded memory. Package webhook builds an HTTP ingress on all of these.
 //
 // # Why not a lock
 //

@@ -84,7 +84,7 @@ type Config struct {
 type Message struct {
 	ID       string            // assigned by the handler, returned to the caller
 	Sender   string            // who sent it, as the signed request says
-	Content  string            //
+	Content  string            // the text; at most MaxContentBytes
 	Thread   string            // optional
 	Metadata map[string]string // optional
 
