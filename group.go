@@ -123,6 +123,7 @@ type groupRun[T any] struct {
 // was never launched. Guarded by Group.mu.
 type member[T any] struct {
 	adapter Adapter[T]
+	name    string // adapter.Name(), asked once, outside any lock
 	cur     *launch
 }
 
@@ -195,7 +196,7 @@ func (g *Group[T]) Start(ctx context.Context) (<-chan T, error) {
 // that g.mu is held.
 func (g *Group[T]) begin(r *groupRun[T], m *member[T]) *launch {
 	m.cur = &launch{state: Starting, done: make(chan struct{})}
-	r.launched[m.cur] = m.adapter.Name()
+	r.launched[m.cur] = m.name
 	return m.cur
 }
 
@@ -247,16 +248,16 @@ func (g *Group[T]) end(r *groupRun[T], l *launch) {
 // the group either way, and [Group.Status] reports it. Add returns
 // [ErrAdapterExists], and adds nothing, if the name is taken.
 func (g *Group[T]) Add(ctx context.Context, a Adapter[T]) error {
-	m := &member[T]{adapter: a}
+	m := &member[T]{adapter: a, name: a.Name()}
 	g.mu.Lock()
-	if _, ok := g.adapters[a.Name()]; ok {
+	if _, ok := g.adapters[m.name]; ok {
 		g.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrAdapterExists, a.Name())
+		return fmt.Errorf("%w: %q", ErrAdapterExists, m.name)
 	}
 	if g.adapters == nil {
 		g.adapters = map[string]*member[T]{}
 	}
-	g.adapters[a.Name()] = m
+	g.adapters[m.name] = m
 	r := g.run
 	if r == nil {
 		g.mu.Unlock()
@@ -315,7 +316,7 @@ func (g *Group[T]) stop(ctx context.Context, name string, l *launch) error {
 // removed or replaced it while a was starting (a is then stopped again).
 func (g *Group[T]) Replace(ctx context.Context, a Adapter[T]) error {
 	name := a.Name()
-	m := &member[T]{adapter: a}
+	m := &member[T]{adapter: a, name: name}
 	g.mu.Lock()
 	old, ok := g.adapters[name]
 	if !ok {

@@ -257,7 +257,7 @@ func (h *Handler) Run(ctx context.Context, s *fanin.Sender[Message]) error {
 // ServeHTTP handles one webhook request; see the package documentation for
 // the checks and their answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	code, a, retry := h.serve(r)
+	code, a, retry := h.serve(w, r)
 	w.Header().Set("Content-Type", "application/json")
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
@@ -274,7 +274,7 @@ func fail(code int, status, msg string) (int, answer, time.Duration) {
 	return code, answer{Status: status, Error: msg}, 0
 }
 
-func (h *Handler) serve(r *http.Request) (int, answer, time.Duration) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, answer, time.Duration) {
 	if r.Method != http.MethodPost {
 		return fail(http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 	}
@@ -284,7 +284,7 @@ func (h *Handler) serve(r *http.Request) (int, answer, time.Duration) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
 	}
-	body, err := readBody(r, h.cfg.MaxBodyBytes)
+	body, err := readBody(w, r, h.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -388,12 +388,14 @@ func sendFailed(err error) (int, answer, time.Duration) {
 }
 
 // readBody reads at most max bytes of r's body, failing with an
-// *http.MaxBytesError beyond that; it never buffers more than max+1 bytes.
-func readBody(r *http.Request, max int64) ([]byte, error) {
+// *http.MaxBytesError beyond that; it never buffers more than max+1 bytes,
+// and past the cap it tells the server to close the connection rather
+// than read on.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
 	if r.ContentLength > max {
 		return nil, &http.MaxBytesError{Limit: max}
 	}
-	return io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 }
 
 // signed reports whether header is "sha256=" followed by the hex HMAC of
