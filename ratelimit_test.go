@@ -16,6 +16,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// Inside synctest.Test, time.Sleep moves the bubble's fake clock forward at
+// once, to the exact instant asked for: it is how these tests let tokens
+// refill, never a wait for another goroutine (synctest.Wait does that).
+
 func TestNewLimiterPanics(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
