@@ -190,8 +190,8 @@ func ExampleKeyedLimiter() {
 // without a gap: the new adapter starts before the old one stops.
 func ExampleGroup() {
 	var g fanin.Group[string]
-	greeter := func(greeting string) func(context.Context, *fanin.Sender[string]) error {
-		return func(ctx context.Context, s *fanin.Sender[string]) error {
+	greeter := func(greeting string) func(context.Context, fanin.Sink[string]) error {
+		return func(ctx context.Context, s fanin.Sink[string]) error {
 			if err := s.Send(ctx, greeting); err != nil {
 				return err
 			}
@@ -225,13 +225,13 @@ func ExampleGroup() {
 	// webhook stopped
 }
 
-// A caller sends a question and waits for the consumer's answer, matched
-// by id. Every way out of Request releases the id, so failures cannot use up
-// the slots.
+// A caller sends a question carrying a Reply handle and waits for the
+// consumer's answer. Every way out of Request releases the request's slot,
+// so failures cannot use them up.
 func ExamplePending() {
 	type question struct {
-		id   uint64
-		text string
+		reply fanin.Reply[string]
+		text  string
 	}
 	c := fanin.New[question](8)
 	stream, _ := c.Start()
@@ -239,20 +239,20 @@ func ExamplePending() {
 
 	go func() { // the agent loop
 		for q := range stream {
-			answers.Resolve(q.id, "42")
+			q.reply.Resolve("42")
 		}
 	}()
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	reply, err := answers.Request(ctx, func(id uint64) error {
-		return c.TrySend(question{id, "what is the answer?"})
+	reply, err := answers.Request(ctx, func(r fanin.Reply[string]) error {
+		return c.TrySend(question{r, "what is the answer?"})
 	})
 	fmt.Println(reply, err)
 
 	c.Shutdown(context.Background())
-	_, err = answers.Request(ctx, func(id uint64) error {
-		return c.TrySend(question{id, "anyone there?"})
+	_, err = answers.Request(ctx, func(r fanin.Reply[string]) error {
+		return c.TrySend(question{r, "anyone there?"})
 	})
 	fmt.Println(err, "- waiting:", answers.Len())
 	// Output:

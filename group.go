@@ -35,7 +35,7 @@ type Adapter[T any] interface {
 	Name() string
 	// Run serves until ctx ends and returns nil, or returns an error if it
 	// cannot go on. It must return promptly once ctx ends.
-	Run(ctx context.Context, s *Sender[T]) error
+	Run(ctx context.Context, s Sink[T]) error
 }
 
 // A Starter is an [Adapter] with a preparation step. Start must return
@@ -46,17 +46,17 @@ type Starter interface {
 }
 
 // AdapterFunc returns an [Adapter] with the given name whose Run calls run.
-func AdapterFunc[T any](name string, run func(ctx context.Context, s *Sender[T]) error) Adapter[T] {
+func AdapterFunc[T any](name string, run func(ctx context.Context, s Sink[T]) error) Adapter[T] {
 	return funcAdapter[T]{name, run}
 }
 
 type funcAdapter[T any] struct {
 	name string
-	run  func(context.Context, *Sender[T]) error
+	run  func(context.Context, Sink[T]) error
 }
 
-func (f funcAdapter[T]) Name() string                                { return f.name }
-func (f funcAdapter[T]) Run(ctx context.Context, s *Sender[T]) error { return f.run(ctx, s) }
+func (f funcAdapter[T]) Name() string                             { return f.name }
+func (f funcAdapter[T]) Run(ctx context.Context, s Sink[T]) error { return f.run(ctx, s) }
 
 // An AdapterState is where an adapter of a [Group] is in its life.
 type AdapterState int

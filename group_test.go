@@ -18,7 +18,7 @@ import (
 type testAdapter struct {
 	name  string
 	start func(ctx context.Context) error                    // nil: starts at once
-	run   func(ctx context.Context, s *Sender[string]) error // nil: sends its name, then waits for ctx
+	run   func(ctx context.Context, s Sink[string]) error // nil: sends its name, then waits for ctx
 }
 
 func (a *testAdapter) Name() string { return a.name }
@@ -30,7 +30,7 @@ func (a *testAdapter) Start(ctx context.Context) error {
 	return a.start(ctx)
 }
 
-func (a *testAdapter) Run(ctx context.Context, s *Sender[string]) error {
+func (a *testAdapter) Run(ctx context.Context, s Sink[string]) error {
 	if a.run != nil {
 		return a.run(ctx, s)
 	}
@@ -108,7 +108,7 @@ func TestGroupReportsEachOutcome(t *testing.T) {
 		g := NewGroup[string](4)
 		mustAdd(t, g, &testAdapter{name: "ok"})
 		mustAdd(t, g, &testAdapter{name: "bad-start", start: func(context.Context) error { return errBind }})
-		mustAdd(t, g, &testAdapter{name: "exits", run: func(context.Context, *Sender[string]) error { return errLost }})
+		mustAdd(t, g, &testAdapter{name: "exits", run: func(context.Context, Sink[string]) error { return errLost }})
 		if err := g.Add(context.Background(), &testAdapter{name: "ok"}); !errors.Is(err, ErrAdapterExists) {
 			t.Errorf("Add of a taken name = %v, want %v", err, ErrAdapterExists)
 		}
@@ -160,7 +160,7 @@ func TestGroupFailedStartCanBeReplaced(t *testing.T) {
 func TestGroupShutdownWithBlockedSenders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := NewGroup[string](2)
-		flood := func(ctx context.Context, s *Sender[string]) error {
+		flood := func(ctx context.Context, s Sink[string]) error {
 			for {
 				if err := s.Send(ctx, "x"); err != nil {
 					return err
@@ -193,7 +193,7 @@ func TestGroupShutdownNamesStuckAdapter(t *testing.T) {
 		release := make(chan struct{})
 		g := NewGroup[string](4)
 		mustAdd(t, g, &testAdapter{name: "good"})
-		mustAdd(t, g, &testAdapter{name: "stuck", run: func(context.Context, *Sender[string]) error {
+		mustAdd(t, g, &testAdapter{name: "stuck", run: func(context.Context, Sink[string]) error {
 			<-release // ignores its context
 			return nil
 		}})
@@ -228,7 +228,7 @@ func TestGroupReplaceStartsNewBeforeStoppingOld(t *testing.T) {
 		}
 		gate := make(chan struct{})
 		g := NewGroup[string](8)
-		mustAdd(t, g, &testAdapter{name: "chat", run: func(ctx context.Context, s *Sender[string]) error {
+		mustAdd(t, g, &testAdapter{name: "chat", run: func(ctx context.Context, s Sink[string]) error {
 			record("old runs")
 			<-ctx.Done()
 			record("old stops")
@@ -246,7 +246,7 @@ func TestGroupReplaceStartsNewBeforeStoppingOld(t *testing.T) {
 					record("new started")
 					return nil
 				},
-				run: func(ctx context.Context, s *Sender[string]) error {
+				run: func(ctx context.Context, s Sink[string]) error {
 					record("new runs")
 					<-ctx.Done()
 					return nil
@@ -288,7 +288,7 @@ func TestGroupFailedReplaceKeepsOld(t *testing.T) {
 		errStart := errors.New("bad config")
 		g := NewGroup[string](8)
 		oldCtx := make(chan context.Context, 1)
-		mustAdd(t, g, &testAdapter{name: "chat", run: func(ctx context.Context, s *Sender[string]) error {
+		mustAdd(t, g, &testAdapter{name: "chat", run: func(ctx context.Context, s Sink[string]) error {
 			oldCtx <- ctx
 			<-ctx.Done()
 			return nil
@@ -334,7 +334,7 @@ func TestGroupAddAndRemoveWhileRunning(t *testing.T) {
 		// Remove of an adapter that ignores its context names it, and
 		// Shutdown still waits for it.
 		release := make(chan struct{})
-		mustAdd(t, g, &testAdapter{name: "stuck", run: func(context.Context, *Sender[string]) error {
+		mustAdd(t, g, &testAdapter{name: "stuck", run: func(context.Context, Sink[string]) error {
 			<-release
 			return nil
 		}})
@@ -413,7 +413,7 @@ func TestGroupShutdownDuringStart(t *testing.T) {
 			return g.Add(context.Background(), &testAdapter{
 				name:  "slow",
 				start: func(context.Context) error { <-gate; return nil },
-				run:   func(context.Context, *Sender[string]) error { ran = true; return nil },
+				run:   func(context.Context, Sink[string]) error { ran = true; return nil },
 			})
 		})
 		synctest.Wait()
@@ -458,7 +458,7 @@ func TestGroupHammer(t *testing.T) {
 		})
 	}
 	newAdapter := func(name string, gen int) Adapter[string] {
-		return AdapterFunc(name, func(ctx context.Context, s *Sender[string]) error {
+		return AdapterFunc(name, func(ctx context.Context, s Sink[string]) error {
 			for i := range 50 {
 				v := fmt.Sprintf("%s/%d/%d", name, gen, i)
 				if err := s.Send(ctx, v); err != nil {

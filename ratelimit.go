@@ -230,10 +230,13 @@ const (
 // token before ctx's deadline), ctx.Err(), ErrClosed or [ErrNotStarted].
 // A caller that retries exactly batch[n:] delivers every value once. The
 // token taken for a value that was not sent is given back.
-func SendBatch[T any](ctx context.Context, s *Sender[T], lim *Limiter, batch []T, policy BatchPolicy) (n int, err error) {
+func SendBatch[T any](ctx context.Context, s Sink[T], lim *Limiter, batch []T, policy BatchPolicy) (n int, err error) {
+	if len(batch) > 0 && s == nil {
+		return 0, ErrNotStarted
+	}
 	var stop <-chan struct{}
-	if s != nil {
-		stop = s.done
+	if len(batch) > 0 {
+		stop = s.Done()
 	}
 	for i, v := range batch {
 		if policy == RefuseOverLimit {

@@ -11,15 +11,15 @@ import (
 // of requests is already waiting for a reply. Nothing was sent.
 var ErrTooManyPending = errors.New("fanin: too many pending requests")
 
-// Pending matches replies to requests: a caller sends a message carrying an
-// id and waits; the consumer, having handled the message, resolves the id
-// with its reply. A webhook that answers with the agent's reply is the
-// typical caller.
+// Pending matches replies to requests: a caller sends a message carrying a
+// [Reply] handle and waits; the consumer, having handled the message,
+// answers through the handle. A webhook that answers with the agent's reply
+// is the typical caller.
 //
 // At most max requests wait at once. A request's entry is removed on every
-// way out of [Pending.Request] (reply, ctx ended, send refused, Close), so
-// no failure can leak a slot, and Resolve reports true if and only if the
-// requester receives the reply.
+// way out of [Pending.Request] (reply, ctx ended, send refused, send
+// panicked, Close), so no failure can leak a slot, and [Reply.Resolve]
+// reports true if and only if the requester receives the reply.
 //
 // A Pending is safe for simultaneous use by multiple goroutines and must not
 // be copied after first use. Its zero value is not usable; call
@@ -34,6 +34,34 @@ type Pending[R any] struct {
 	closing bool              // set by Close; guarded by mu
 }
 
+// A Reply is the handle by which the consumer answers one request of a
+// [Pending]. [Pending.Request] gives it to the send function, which puts it
+// in the message; it is a small value, safe to copy into a message of any
+// type and to use from any goroutine.
+//
+// The zero Reply belongs to no request: Wanted reports false and Resolve
+// does nothing.
+type Reply[R any] struct {
+	p  *Pending[R]
+	id uint64
+}
+
+// Wanted reports whether r belongs to a request, that is whether the
+// message that carries it asked for a reply. It does not say whether the
+// requester still waits; [Reply.Resolve] does.
+func (r Reply[R]) Wanted() bool { return r.p != nil }
+
+// Resolve delivers v to the request r belongs to and reports whether the
+// requester receives it. It never blocks. Only the first Resolve of a
+// request delivers; later ones, those for a request that has ended (timed
+// out, canceled, closed), and those on the zero Reply report false.
+func (r Reply[R]) Resolve(v R) bool {
+	if r.p == nil {
+		return false
+	}
+	return r.p.resolve(r.id, v)
+}
+
 // NewPending returns a Pending that lets at most max requests wait at
 // once. It panics if max is not positive.
 func NewPending[R any](max int) *Pending[R] {
@@ -43,18 +71,20 @@ func NewPending[R any](max int) *Pending[R] {
 	return &Pending[R]{max: max, closed: make(chan struct{}), waiters: map[uint64]chan R{}}
 }
 
-// Request registers a new id, calls send with it, and waits for the reply
-// that [Pending.Resolve] delivers for that id. send puts the message in the
-// stream, typically with [Sender.TrySend] or [Sender.Send]; if it returns
-// an error, Request returns that error at once.
+// Request registers a new request, calls send with its [Reply] handle, and
+// waits for the reply that the consumer delivers with [Reply.Resolve].
+// send puts a message carrying the handle in the stream, typically with
+// [Sink.TrySend] or [Sink.Send]; if it returns an error, Request returns
+// that error at once.
 //
 // Request returns the reply and nil, or else: [ErrTooManyPending] when max
 // requests already wait (send is not called); send's error; ctx.Err() when
 // ctx ends first, a timeout included; or [ErrClosed] after [Pending.Close].
 // An error after a successful send means the message was delivered but its
 // reply will not be received: the consumer's Resolve returns false. In
-// every case the id is released before Request returns.
-func (p *Pending[R]) Request(ctx context.Context, send func(id uint64) error) (R, error) {
+// every case, a panic in send included, the request's slot is released
+// before Request returns.
+func (p *Pending[R]) Request(ctx context.Context, send func(Reply[R]) error) (R, error) {
 	var zero R
 	p.mu.Lock()
 	switch {
@@ -73,8 +103,16 @@ func (p *Pending[R]) Request(ctx context.Context, send func(id uint64) error) (R
 	p.waiters[id] = reply
 	p.mu.Unlock()
 
-	if err := send(id); err != nil {
-		p.release(id)
+	// Every way out, a panic in send included (net/http recovers those),
+	// must release the slot; release is a no-op once Resolve took it.
+	released := false
+	defer func() {
+		if !released {
+			p.release(id)
+		}
+	}()
+
+	if err := send(Reply[R]{p, id}); err != nil {
 		return zero, err
 	}
 	var err error
@@ -86,6 +124,7 @@ func (p *Pending[R]) Request(ctx context.Context, send func(id uint64) error) (R
 	case <-p.closed:
 		err = ErrClosed
 	}
+	released = true
 	if p.release(id) {
 		return zero, err
 	}
@@ -103,11 +142,7 @@ func (p *Pending[R]) release(id uint64) bool {
 	return ok
 }
 
-// Resolve delivers reply to the request with the given id and reports
-// whether a request was waiting for it. It never blocks. Only the first
-// Resolve of an id delivers; later ones, and those for an id whose request
-// has ended, report false.
-func (p *Pending[R]) Resolve(id uint64, reply R) bool {
+func (p *Pending[R]) resolve(id uint64, v R) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ch, ok := p.waiters[id]
@@ -115,10 +150,10 @@ func (p *Pending[R]) Resolve(id uint64, reply R) bool {
 		return false
 	}
 	delete(p.waiters, id)
-	// ch has room for exactly this one reply, so the send cannot block; it
-	// happens under mu so that a Request that gives up at the same moment
-	// finds either its entry or its reply.
-	ch <- reply
+	// ch has room for exactly this one reply and nobody else sends on it,
+	// so the send cannot block; it happens under mu so that a Request that
+	// gives up at the same moment finds either its entry or its reply.
+	ch <- v
 	return true
 }
 

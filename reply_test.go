@@ -14,8 +14,8 @@ import (
 
 // request is a message that asks for a reply.
 type request struct {
-	id   uint64
-	body string
+	reply Reply[string]
+	body  string
 }
 
 func TestPendingRoundTrip(t *testing.T) {
@@ -26,11 +26,11 @@ func TestPendingRoundTrip(t *testing.T) {
 		p := NewPending[string](100)
 		go func() { // the consumer: an agent loop that answers
 			for req := range stream {
-				p.Resolve(req.id, strings.ToUpper(req.body))
+				req.reply.Resolve(strings.ToUpper(req.body))
 			}
 		}()
-		reply, err := p.Request(context.Background(), func(id uint64) error {
-			return s.TrySend(request{id, "hello"})
+		reply, err := p.Request(context.Background(), func(r Reply[string]) error {
+			return s.TrySend(request{r, "hello"})
 		})
 		if reply != "HELLO" || err != nil {
 			t.Errorf("Request = %q, %v; want HELLO, nil", reply, err)
@@ -54,37 +54,37 @@ func TestPendingEveryExitReleases(t *testing.T) {
 	}{
 		{"send refused: not started", func(p *Pending[string]) error {
 			var c Channel[request]
-			_, err := p.Request(context.Background(), func(id uint64) error { return c.TrySend(request{id: id}) })
+			_, err := p.Request(context.Background(), func(r Reply[string]) error { return c.TrySend(request{reply: r}) })
 			return err
 		}, ErrNotStarted},
 		{"send refused: closed", func(p *Pending[string]) error {
 			c := New[request](1)
 			c.Start()
 			c.Shutdown(context.Background())
-			_, err := p.Request(context.Background(), func(id uint64) error { return c.TrySend(request{id: id}) })
+			_, err := p.Request(context.Background(), func(r Reply[string]) error { return c.TrySend(request{reply: r}) })
 			return err
 		}, ErrClosed},
 		{"send refused: full", func(p *Pending[string]) error {
 			c := New[request](0)
 			c.Start()
 			defer c.Shutdown(context.Background())
-			_, err := p.Request(context.Background(), func(id uint64) error { return c.TrySend(request{id: id}) })
+			_, err := p.Request(context.Background(), func(r Reply[string]) error { return c.TrySend(request{reply: r}) })
 			return err
 		}, ErrFull},
 		{"send refused: adapter error", func(p *Pending[string]) error {
-			_, err := p.Request(context.Background(), func(uint64) error { return errGone })
+			_, err := p.Request(context.Background(), func(Reply[string]) error { return errGone })
 			return err
 		}, errGone},
 		{"timeout, as the reference's 60s", func(p *Pending[string]) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			_, err := p.Request(ctx, func(uint64) error { return nil })
+			_, err := p.Request(ctx, func(Reply[string]) error { return nil })
 			return err
 		}, context.DeadlineExceeded},
 		{"caller gone", func(p *Pending[string]) error {
 			ctx, cancel := context.WithCancel(context.Background())
 			r := goCall(func() error {
-				_, err := p.Request(ctx, func(uint64) error { return nil })
+				_, err := p.Request(ctx, func(Reply[string]) error { return nil })
 				return err
 			})
 			synctest.Wait()
@@ -93,7 +93,7 @@ func TestPendingEveryExitReleases(t *testing.T) {
 		}, context.Canceled},
 		{"closed while waiting", func(p *Pending[string]) error {
 			r := goCall(func() error {
-				_, err := p.Request(context.Background(), func(uint64) error { return nil })
+				_, err := p.Request(context.Background(), func(Reply[string]) error { return nil })
 				return err
 			})
 			synctest.Wait()
@@ -110,7 +110,7 @@ func TestPendingEveryExitReleases(t *testing.T) {
 				if got := p.Len(); got != 0 {
 					t.Errorf("Len after %s = %d, want 0: a waiter leaked", tc.name, got)
 				}
-				if p.Resolve(1, "late") {
+				if (Reply[string]{p, 1}).Resolve("late") {
 					t.Error("Resolve after the request ended = true, want false")
 				}
 			})
@@ -124,16 +124,16 @@ func TestPendingNoLeakAfterManyFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := NewPending[string](100)
 		for range 1000 {
-			p.Request(context.Background(), func(uint64) error { return ErrFull })
+			p.Request(context.Background(), func(Reply[string]) error { return ErrFull })
 			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-			p.Request(ctx, func(uint64) error { return nil })
+			p.Request(ctx, func(Reply[string]) error { return nil })
 			cancel()
 		}
 		var waiting sync.WaitGroup
-		ids := make(chan uint64, 100)
+		ids := make(chan Reply[string], 100)
 		for range 100 {
 			waiting.Go(func() {
-				reply, err := p.Request(context.Background(), func(id uint64) error { ids <- id; return nil })
+				reply, err := p.Request(context.Background(), func(r Reply[string]) error { ids <- r; return nil })
 				if err != nil || reply != "ok" {
 					t.Errorf("Request after 2000 failures = %q, %v; want ok, nil", reply, err)
 				}
@@ -144,7 +144,7 @@ func TestPendingNoLeakAfterManyFailures(t *testing.T) {
 			t.Errorf("Len = %d, want 100 waiting", got)
 		}
 		for range 100 {
-			p.Resolve(<-ids, "ok")
+			(<-ids).Resolve("ok")
 		}
 		waiting.Wait()
 	})
@@ -161,7 +161,7 @@ func TestPendingCap(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 100 {
 			wg.Go(func() {
-				_, err := p.Request(context.Background(), func(uint64) error {
+				_, err := p.Request(context.Background(), func(Reply[int]) error {
 					if n := p.Len(); n > max {
 						t.Errorf("Len inside send = %d, want at most %d", n, max)
 					}
@@ -185,22 +185,25 @@ func TestPendingCap(t *testing.T) {
 func TestPendingResolve(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := NewPending[string](4)
-		if p.Resolve(42, "nobody") {
-			t.Error("Resolve of an unknown id = true, want false")
+		if (Reply[string]{p, 42}).Resolve("nobody") {
+			t.Error("Resolve of an unknown request = true, want false")
 		}
-		var id uint64
+		if (Reply[string]{}).Resolve("nobody") || (Reply[string]{}).Wanted() {
+			t.Error("the zero Reply is wanted or resolves, want neither")
+		}
+		var handle Reply[string]
 		r := goCall(func() error {
-			reply, err := p.Request(context.Background(), func(i uint64) error { id = i; return nil })
+			reply, err := p.Request(context.Background(), func(h Reply[string]) error { handle = h; return nil })
 			if reply != "first" {
 				return fmt.Errorf("reply %q, want first", reply)
 			}
 			return err
 		})
 		synctest.Wait()
-		if !p.Resolve(id, "first") {
+		if !handle.Wanted() || !handle.Resolve("first") {
 			t.Error("first Resolve = false, want true")
 		}
-		if p.Resolve(id, "second") {
+		if handle.Resolve("second") {
 			t.Error("second Resolve = true, want false")
 		}
 		if err := <-r.ch; err != nil {
@@ -219,8 +222,8 @@ func TestPendingResolveRacesCancel(t *testing.T) {
 		wg.Go(func() {
 			ctx, cancel := context.WithCancel(context.Background())
 			resolved := make(chan bool, 1)
-			reply, err := p.Request(ctx, func(id uint64) error {
-				go func() { resolved <- p.Resolve(id, i) }()
+			reply, err := p.Request(ctx, func(r Reply[int]) error {
+				go func() { resolved <- r.Resolve(i) }()
 				go cancel()
 				return nil
 			})
@@ -240,6 +243,29 @@ func TestPendingResolveRacesCancel(t *testing.T) {
 	}
 	if got := p.Len(); got != 0 {
 		t.Errorf("Len = %d, want 0", got)
+	}
+}
+
+// TestPendingSendPanics: a send function that panics (net/http recovers
+// such panics per request) must not leak its slot.
+func TestPendingSendPanics(t *testing.T) {
+	p := NewPending[string](3)
+	for i := range 10 {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("Request %d: send's panic did not reach the caller", i)
+				}
+			}()
+			p.Request(context.Background(), func(Reply[string]) error { panic("adapter bug") })
+		}()
+	}
+	if got := p.Len(); got != 0 {
+		t.Errorf("Len after 10 panicking sends = %d, want 0: slots leaked", got)
+	}
+	_, err := p.Request(context.Background(), func(Reply[string]) error { return ErrFull })
+	if err != ErrFull {
+		t.Errorf("Request after the panics = %v, want ErrFull (send called): the cap was used up", err)
 	}
 }
 

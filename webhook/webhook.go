@@ -88,22 +88,11 @@ type Message struct {
 	Thread   string            // optional
 	Metadata map[string]string // optional
 
-	pending *fanin.Pending[string] // set when the caller waits for a reply
-	replyID uint64
-}
-
-// WantsReply reports whether the caller waits for a reply to m.
-func (m Message) WantsReply() bool { return m.pending != nil }
-
-// Reply answers m's caller, if it waits for a reply, and reports whether
-// the caller received it; false means nobody waits any more (timeout,
-// client gone, shutdown) or m did not ask for a reply. It never blocks, and
-// only the first Reply to a message delivers.
-func (m Message) Reply(response string) bool {
-	if m.pending == nil {
-		return false
-	}
-	return m.pending.Resolve(m.replyID, response)
+	// Reply answers the caller when it waits for a reply: Reply.Wanted
+	// reports whether it does, and Reply.Resolve delivers the answer and
+	// reports whether the caller received it. Copy it into a message of the
+	// program's own type (see fanin.Map) to answer from there.
+	Reply fanin.Reply[string]
 }
 
 // maxSenderBytes bounds the sender name, which keys the rate limiter.
@@ -140,7 +129,7 @@ type Handler struct {
 	cfg     Config
 	limiter *fanin.KeyedLimiter[string] // nil: no rate limit
 	pending *fanin.Pending[string]
-	sender  atomic.Pointer[fanin.Sender[Message]] // the attached run; nil before Attach
+	sender  atomic.Pointer[fanin.Sink[Message]] // the attached run; nil before Attach
 
 	mu sync.Mutex
 	ln net.Listener // bound by Start, taken by Run; guarded by mu
@@ -181,8 +170,8 @@ func cmpOr[T comparable](v, def T) T {
 // Attach makes h send into s's run from now on. Until the first Attach,
 // requests are answered 503 not_started; once s's run is shut down, 503
 // closed, until another Attach.
-func (h *Handler) Attach(s *fanin.Sender[Message]) {
-	h.sender.Store(s)
+func (h *Handler) Attach(s fanin.Sink[Message]) {
+	h.sender.Store(&s)
 }
 
 // Name returns the name of h as an adapter of a fanin.Group.
@@ -224,7 +213,7 @@ func (h *Handler) Addr() net.Addr {
 // channel down, and those waiting for a reply are answered no_reply when
 // the run ends, so each gets a definite answer. It is the [fanin.Adapter]
 // half of h.
-func (h *Handler) Run(ctx context.Context, s *fanin.Sender[Message]) error {
+func (h *Handler) Run(ctx context.Context, s fanin.Sink[Message]) error {
 	h.mu.Lock()
 	ln := h.ln
 	h.mu.Unlock()
@@ -311,10 +300,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, answer, ti
 			return code, a, retry
 		}
 	}
-	s := h.sender.Load()
-	if s == nil {
+	sp := h.sender.Load()
+	if sp == nil {
 		return fail(http.StatusServiceUnavailable, "not_started", fanin.ErrNotStarted.Error())
 	}
+	s := *sp
 
 	m := Message{ID: rand.Text(), Sender: req.Sender, Content: req.Content, Thread: req.Thread, Metadata: req.Metadata}
 	if !req.WaitForResponse {
@@ -339,8 +329,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, answer, ti
 		}
 	}()
 	sent := false
-	reply, err := h.pending.Request(ctx, func(id uint64) error {
-		m.pending, m.replyID = h.pending, id
+	reply, err := h.pending.Request(ctx, func(r fanin.Reply[string]) error {
+		m.Reply = r
 		err := h.send(ctx, s, m)
 		sent = err == nil
 		return err
@@ -368,7 +358,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, answer, ti
 }
 
 // send puts m in the stream, waiting at most SendTimeout for room.
-func (h *Handler) send(ctx context.Context, s *fanin.Sender[Message], m Message) error {
+func (h *Handler) send(ctx context.Context, s fanin.Sink[Message], m Message) error {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.SendTimeout)
 	defer cancel()
 	return s.Send(ctx, m)

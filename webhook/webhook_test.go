@@ -240,10 +240,10 @@ func TestAcceptedMessageArrives(t *testing.T) {
 	m := <-e.stream
 	want := Message{ID: r.answer.MessageID, Sender: "alice", Content: "hello", Thread: "t1", Metadata: map[string]string{"lang": "en"}}
 	if m.ID == "" || m.ID != want.ID || m.Sender != want.Sender || m.Content != want.Content ||
-		m.Thread != want.Thread || m.Metadata["lang"] != "en" || m.WantsReply() {
+		m.Thread != want.Thread || m.Metadata["lang"] != "en" || m.Reply.Wanted() {
 		t.Errorf("message = %+v, want %+v", m, want)
 	}
-	if m.Reply("nobody asked") {
+	if m.Reply.Resolve("nobody asked") {
 		t.Error("Reply to a message that wants none = true, want false")
 	}
 }
@@ -298,8 +298,8 @@ func TestRateLimitPerCaller(t *testing.T) {
 // agent answers every message that wants a reply, until stream closes.
 func agent(stream <-chan Message, answer func(Message) string) {
 	for m := range stream {
-		if m.WantsReply() {
-			m.Reply(answer(m))
+		if m.Reply.Wanted() {
+			m.Reply.Resolve(answer(m))
 		}
 	}
 }
@@ -325,7 +325,7 @@ func TestWaitForResponseTimeout(t *testing.T) {
 	if m.ID != r.answer.MessageID {
 		t.Errorf("timed-out message %q is not the one in the stream, %q", r.answer.MessageID, m.ID)
 	}
-	if m.Reply("too late") {
+	if m.Reply.Resolve("too late") {
 		t.Error("Reply after the timeout = true, want false")
 	}
 	if got := e.h.pending.Len(); got != 0 {
@@ -343,7 +343,7 @@ func TestTooManyPending(t *testing.T) {
 	if e.c.Len() != 0 {
 		t.Error("a request refused as too_many_pending was delivered")
 	}
-	m.Reply("done")
+	m.Reply.Resolve("done")
 	check(t, <-first, 200, "replied")
 }
 
@@ -428,7 +428,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 			delivered.Store(m.ID, true)
 			received.Add(1)
 			time.Sleep(time.Millisecond) // a slow agent: pacing, not synchronisation
-			m.Reply("ok")
+			m.Reply.Resolve("ok")
 		}
 	}()
 

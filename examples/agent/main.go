@@ -33,9 +33,9 @@ import (
 
 // Message is what every adapter sends to the agent.
 type Message struct {
-	From    string
-	Text    string
-	ReplyID uint64 // non-zero: the sender waits for a reply with this id
+	From  string
+	Text  string
+	Reply fanin.Reply[string] // wanted when the sender waits for a reply
 }
 
 // counts are one adapter's tallies.
@@ -78,9 +78,7 @@ func run(runFor, think time.Duration) int {
 		for m := range stream {
 			received[m.From]++
 			time.Sleep(think)
-			if m.ReplyID != 0 {
-				pending.Resolve(m.ReplyID, "answer to "+m.Text)
-			}
+			m.Reply.Resolve("answer to " + m.Text)
 		}
 	}()
 
@@ -130,8 +128,8 @@ func run(runFor, think time.Duration) int {
 	return 0
 }
 
-func ticker(c *counts) func(context.Context, *fanin.Sender[Message]) error {
-	return func(ctx context.Context, s *fanin.Sender[Message]) error {
+func ticker(c *counts) func(context.Context, fanin.Sink[Message]) error {
+	return func(ctx context.Context, s fanin.Sink[Message]) error {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for n := 1; ; n++ {
@@ -149,8 +147,8 @@ func ticker(c *counts) func(context.Context, *fanin.Sender[Message]) error {
 	}
 }
 
-func batch(c *counts) func(context.Context, *fanin.Sender[Message]) error {
-	return func(ctx context.Context, s *fanin.Sender[Message]) error {
+func batch(c *counts) func(context.Context, fanin.Sink[Message]) error {
+	return func(ctx context.Context, s fanin.Sink[Message]) error {
 		lim := fanin.NewLimiter(fanin.Band{Events: 10, Interval: time.Second, Burst: 5})
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
@@ -175,8 +173,8 @@ func batch(c *counts) func(context.Context, *fanin.Sender[Message]) error {
 	}
 }
 
-func client(c *counts, pending *fanin.Pending[string]) func(context.Context, *fanin.Sender[Message]) error {
-	return func(ctx context.Context, s *fanin.Sender[Message]) error {
+func client(c *counts, pending *fanin.Pending[string]) func(context.Context, fanin.Sink[Message]) error {
+	return func(ctx context.Context, s fanin.Sink[Message]) error {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for n := 1; ; n++ {
@@ -186,8 +184,8 @@ func client(c *counts, pending *fanin.Pending[string]) func(context.Context, *fa
 			case <-t.C:
 			}
 			wait, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-			_, err := pending.Request(wait, func(id uint64) error {
-				err := s.TrySend(Message{From: "client", Text: fmt.Sprint("question ", n), ReplyID: id})
+			_, err := pending.Request(wait, func(r fanin.Reply[string]) error {
+				err := s.TrySend(Message{From: "client", Text: fmt.Sprint("question ", n), Reply: r})
 				if err == nil {
 					c.accepted.Add(1)
 				}

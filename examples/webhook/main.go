@@ -60,7 +60,7 @@ func main() {
 		defer close(agentDone)
 		for m := range stream {
 			fmt.Printf("agent: %s says %q (message %s)\n", m.Sender, m.Content, m.ID)
-			m.Reply("echo: " + m.Content)
+			m.Reply.Resolve("echo: " + m.Content)
 		}
 	}()
 
