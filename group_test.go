@@ -17,7 +17,7 @@ import (
 // testAdapter is an Adapter and a Starter whose behaviour each test sets.
 type testAdapter struct {
 	name  string
-	start func(ctx context.Context) error                    // nil: starts at once
+	start func(ctx context.Context) error                 // nil: starts at once
 	run   func(ctx context.Context, s Sink[string]) error // nil: sends its name, then waits for ctx
 }
 
