@@ -131,7 +131,7 @@ func BenchmarkShutdown(b *testing.B) {
 		}
 		// Every sender counted in flight has passed the fast path and is
 		// at, or about to reach, its blocking select.
-		for s.state.Load() != blocked {
+		for s.state.Load()&inFlightMask != blocked {
 			runtime.Gosched()
 		}
 		b.StartTimer()

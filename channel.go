@@ -49,6 +49,8 @@ type Channel[T any] struct {
 
 	capacity int  // buffer size of each run; meaningful only when sized
 	sized    bool // set by New; the zero Channel uses DefaultCapacity
+
+	stats counters // shared by every run
 }
 
 // New returns a Channel whose runs buffer up to capacity values. A capacity
@@ -77,8 +79,9 @@ func (c *Channel[T]) Start() (<-chan T, error) {
 		// The new run is complete before it is published, so no caller
 		// ever sees a half-made run, and a lost race to another Start costs
 		// only the discarded allocation.
-		s := newSender[T](c.Cap())
+		s := newSender[T](c.Cap(), &c.stats, nil)
 		if c.run.CompareAndSwap(old, s) {
+			c.stats.runs.Add(1)
 			return s.stream, nil
 		}
 	}
@@ -154,6 +157,18 @@ func (c *Channel[T]) Len() int {
 		return len(s.stream)
 	}
 	return 0
+}
+
+// Stats returns counters of every run of c and gauges of the current one.
+// Counting costs a send that finds room nothing beyond the atomic step it
+// already takes; see [Stats] for how exact a snapshot is.
+func (c *Channel[T]) Stats() Stats {
+	st := c.stats.snapshot()
+	if s := c.run.Load(); s != nil {
+		addRun(&st, s)
+	}
+	st.Capacity = c.Cap()
+	return st
 }
 
 // Cap returns the buffer size of each run.

@@ -56,7 +56,7 @@ func TestShutdownIsNotHeldByALock(t *testing.T) {
 	}
 	// Wait until every sender is in flight: past every check, at or on its
 	// way to the blocking send.
-	for s.state.Load() != senders {
+	for s.state.Load()&inFlightMask != senders {
 		runtime.Gosched()
 	}
 	shutdown := goCall(func() error { return c.Shutdown(context.Background()) })

@@ -199,30 +199,36 @@ func ExampleGroup() {
 			return nil
 		}
 	}
-	g.Add(context.Background(), fanin.AdapterFunc("webhook", greeter("hello from the webhook")))
-	stream, err := g.Start(context.Background())
+	ctx := context.Background()
+	g.Add(ctx, fanin.AdapterFunc("webhook", greeter("hello from the webhook")))
+	stream, err := g.Start(ctx)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(<-stream)
+	msg, _ := stream.Recv(ctx)
+	fmt.Println(msg)
 
-	g.Replace(context.Background(), fanin.AdapterFunc("webhook", greeter("hello from webhook v2")))
-	fmt.Println(<-stream)
-	for _, st := range g.Status() {
-		fmt.Println(st.Name, st.State)
+	g.Replace(ctx, fanin.AdapterFunc("webhook", greeter("hello from webhook v2")))
+	msg, _ = stream.Recv(ctx)
+	fmt.Println(msg)
+	for _, a := range g.Stats().Adapters {
+		fmt.Println(a.Name, a.State)
 	}
 
-	if err := g.Shutdown(context.Background()); err != nil {
+	if err := g.Shutdown(ctx); err != nil {
 		panic(err)
 	}
-	for _, st := range g.Status() {
-		fmt.Println(st.Name, st.State)
+	_, err = stream.Recv(ctx)
+	fmt.Println("after Shutdown:", err)
+	for _, a := range g.Stats().Adapters {
+		fmt.Println(a.Name, a.State, a.Accepted)
 	}
 	// Output:
 	// hello from the webhook
 	// hello from webhook v2
 	// webhook running
-	// webhook stopped
+	// after Shutdown: fanin: channel closed
+	// webhook stopped 2
 }
 
 // A caller sends a question carrying a Reply handle and waits for the

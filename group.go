@@ -5,31 +5,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 var (
-	// ErrAdapterExists is returned by [Group.Add] for a name already in the
-	// group.
+	// ErrAdapterExists is returned, wrapped with the adapter's name, by
+	// [Group.Add] for a name already in the group.
 	ErrAdapterExists = errors.New("fanin: adapter already in group")
 
-	// ErrNoAdapter is returned by [Group.Remove] and [Group.Replace] for a
-	// name that is not in the group, and by Replace when the adapter it was
-	// replacing was removed or replaced by another call meanwhile.
+	// ErrNoAdapter is returned, wrapped with the adapter's name, by
+	// [Group.Remove] and [Group.Replace] for a name that is not in the
+	// group, and by Replace when the adapter it was replacing was removed
+	// or replaced by another call meanwhile.
 	ErrNoAdapter = errors.New("fanin: no such adapter")
 )
 
+// DefaultShutdownTimeout is how long [Group.Run] waits for adapters to
+// return once its context has ended, when Group.ShutdownTimeout is zero.
+const DefaultShutdownTimeout = 10 * time.Second
+
 // An Adapter produces messages for a [Group]: an HTTP webhook, a websocket,
-// a chat bridge, a plugin runtime. The group calls Run once per run of the
-// group, in a goroutine of its own, with a [Sender] bound to that run; Run
-// sends through it until ctx ends, then returns. Adapters of one group share
-// one stream and one buffer: a Send goes straight into it.
+// a chat bridge, a plugin runtime. The group calls Run in a goroutine of its
+// own with the [Sink] of the adapter's lane; Run sends through it until ctx
+// ends, then returns. A Group may call Run again after it returned (see
+// [RestartPolicy]), so an adapter must be restartable.
 //
 // An Adapter that must prepare before it can serve (bind a port, dial a
-// server) also implements [Starter]; a Group starts it before it runs it,
-// and counts it as running only once Start has succeeded.
+// server) also implements [Starter]. After a Start that succeeded, the
+// group always calls Run, if need be with a ctx that has already ended, so
+// that Run can release what Start acquired.
+//
+// An adapter of another message type joins a group through [Map].
 type Adapter[T any] interface {
 	// Name identifies the adapter in its group.
 	Name() string
@@ -39,8 +50,8 @@ type Adapter[T any] interface {
 }
 
 // A Starter is an [Adapter] with a preparation step. Start must return
-// promptly, and must leave nothing running if it fails: a failed Start
-// means the adapter is not running.
+// promptly once ctx ends, and must leave nothing running if it fails: a
+// failed Start means the adapter is not running.
 type Starter interface {
 	Start(ctx context.Context) error
 }
@@ -62,302 +73,539 @@ func (f funcAdapter[T]) Run(ctx context.Context, s Sink[T]) error { return f.run
 type AdapterState int
 
 const (
-	Idle     AdapterState = iota // in the group, which is not running
-	Starting                     // its Start or Run is being begun
-	Running                      // its Run has been called and has not returned
-	Exited                       // its Run returned by itself; see the status's Err
-	Stopped                      // its Run returned after the group canceled it
-	Failed                       // its Start failed; see the status's Err
+	Idle       AdapterState = iota // in the group, which is not running
+	Starting                       // its Start is being called
+	Running                        // its Run has been called and has not returned
+	Restarting                     // it ended, and waits out its backoff before starting again
+	Exited                         // its Run returned nil by itself, and it is not restarted
+	Stopped                        // it returned after the group stopped it (Shutdown, Remove, Replace)
+	Failed                         // it failed and is not restarted: policy, or the intensity limit
 )
 
-var stateNames = [...]string{"idle", "starting", "running", "exited", "stopped", "failed"}
+var stateNames = [...]string{"idle", "starting", "running", "restarting", "exited", "stopped", "failed"}
 
 func (s AdapterState) String() string {
-	if int(s) < len(stateNames) {
+	if s >= 0 && int(s) < len(stateNames) {
 		return stateNames[s]
 	}
 	return fmt.Sprintf("AdapterState(%d)", int(s))
 }
 
-// An AdapterStatus reports one adapter of a [Group].
-type AdapterStatus struct {
-	Name  string
-	State AdapterState
-	Err   error // from Start when Failed; from Run when Exited or Stopped
+// A Group runs a set of named adapters that all feed one consumer, and
+// supervises them. Each adapter sends into a bounded lane of its own, and
+// the consumer receives from the lanes in a fair, weighted order through a
+// [Stream], so that an adapter that floods fills only its own lane.
+//
+// [Group.Start] starts every adapter and returns the run's Stream;
+// [Group.Shutdown] stops them; [Group.Run] does both around a consumer
+// function. Adapters can be added, removed and replaced while the group
+// runs; a replacement starts before the adapter it replaces stops.
+//
+// Each adapter runs in a goroutine of its own. A panic in its Start or Run
+// is recovered there and recorded as a [*PanicError]; an adapter that fails
+// is restarted as its [RestartPolicy] says, with exponential backoff, until
+// its restart intensity is exceeded (see [WithBackoff], [WithIntensity]).
+//
+// No lock of the group is held while adapter code runs, while anything
+// waits, or while an event is logged or delivered: a slow or stuck adapter
+// can hold up only the call that waits for it, and that call gives up when
+// its context ends.
+//
+// The zero Group is ready to use. Its exported fields must be set before
+// its first use and not changed after. A Group is safe for simultaneous use
+// by multiple goroutines and must not be copied after first use.
+type Group[T any] struct {
+	// Logger, if not nil, receives a record of every lifecycle event. The
+	// group logs nothing otherwise.
+	Logger *slog.Logger
+
+	// Events, if not nil, receives every lifecycle event. The group never
+	// waits for room: an event that does not fit is dropped and counted in
+	// GroupStats.EventsDropped, so a slow reader cannot stall the group.
+	// The group never closes it.
+	Events chan<- AdapterEvent
+
+	// ShutdownTimeout bounds how long Run waits for adapters to return
+	// after its context ends; zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+
+	dropped atomic.Uint64 // events that did not fit in Events
+
+	mu      sync.Mutex
+	members map[string]*member[T] // guarded by mu
+	run     *groupRun[T]          // the current run; nil when not running; guarded by mu
+	runs    int                   // runs begun; guarded by mu
+	inject  counters              // of every run's injection lane
+	lastInj *Sender[T]            // the latest injection lane; guarded by mu
 }
 
-// A Group runs a set of named adapters that all feed one stream. It owns a
-// [Channel]: [Group.Start] starts the channel and every adapter,
-// [Group.Shutdown] cancels every adapter, shuts the channel down (waking
-// every blocked send) and waits for every adapter to return. Adapters can
-// be added, removed and replaced while the group runs; a replacement starts
-// before the adapter it replaces stops.
+// The life of an adapter in a group.
 //
-// No lock of the group is held while adapter code runs or while anything
-// waits: a slow or stuck adapter can hold up only the call that waits for
-// it, and that call gives up when its context ends.
+// A member is a name in the group: the adapter registered under it, its
+// options and its counters. It outlives runs: Shutdown leaves it, Start
+// launches it again.
 //
-// The zero Group is ready to use, with a buffer of [DefaultCapacity]. A
-// Group is safe for simultaneous use by multiple goroutines and must not be
-// copied after first use.
-type Group[T any] struct {
-	ch Channel[T]
-
-	mu       sync.Mutex
-	adapters map[string]*member[T] // guarded by mu
-	run      *groupRun[T]          // the current run, nil when not running; guarded by mu
+// A launch is one member's adapter in one run: one goroutine, one context,
+// one lane, from the moment the run (or Add, or Replace) creates it until
+// that goroutine ends; restarts happen within a launch. Every launch has
+// its context and lane from birth, so stopping one (cancel its context,
+// stop its lane) works in every state. All decisions about which launch is
+// current are made under Group.mu, and so is every start: a launch checks
+// its context under the lock before it calls Start, so no start begins
+// after a stop.
+//
+//	          ┌─────────────── backoff over ───────────────┐
+//	          v                                            │
+//	(new) → Starting ──ok──→ Running ──returned──→ policy: restart? ──yes──→ Restarting
+//	          │                                        │ no
+//	          └──Start failed──→ policy ───────────────┤
+//	                                                   v
+//	                                     Exited (nil) or Failed (error, panic,
+//	                                     or restart intensity exceeded)
+//
+//	any state ──stop (Shutdown, Remove, Replace)──→ Stopped, once Start and Run
+//	have returned (a Start that succeeded is followed by Run with an ended ctx)
+//
+// A member's current launch (member.cur) changes only when a run begins
+// (Start, Add), and when Replace commits: under mu, only if the member and
+// the run are still the ones its new launch was made for. A Replace whose
+// run ended while its adapter started tries again in the new run, or, if
+// the group is not running, installs the adapter for the next Start.
+type member[T any] struct {
+	name      string
+	adapter   Adapter[T]
+	cfg       adapterConfig
+	cur       *launch[T]  // in the current or last run; nil if never launched
+	replacing *launch[T]  // the launch a Replace is starting; nil if none
+	lanes     []*Sender[T] // lanes that may still hold values, for Stats
+	restarts  int
+	lastErr   error
+	stats     counters // of every lane this member had
 }
 
 // groupRun is one run of a Group.
 type groupRun[T any] struct {
-	ctx    context.Context // canceled by Shutdown; every adapter's ctx derives from it
-	cancel context.CancelFunc
-	sender *Sender[T]
-	// launched holds every launch of this run that has not ended, of
-	// removed and replaced adapters too, so that Shutdown can wait for all
-	// of them. Guarded by Group.mu.
-	launched map[*launch]string
+	ctx      context.Context // canceled by Shutdown; every launch's ctx derives from it
+	cancel   context.CancelFunc
+	stream   *Stream[T]
+	inject   *Sender[T]
+	launches map[*launch[T]]struct{} // launches not yet ended; guarded by Group.mu
+	lanes    []*Sender[T]            // every lane of the run; guarded by Group.mu
 }
 
-// member is one adapter in a group; cur is its latest launch, nil if it
-// was never launched. Guarded by Group.mu.
-type member[T any] struct {
+// launch is one member's adapter in one run; see the state machine above.
+type launch[T any] struct {
+	m       *member[T]
 	adapter Adapter[T]
-	name    string // adapter.Name(), asked once, outside any lock
-	cur     *launch
+	cfg     adapterConfig
+	run     *groupRun[T]
+	lane    *Sender[T]
+	ctx     context.Context // canceled to stop the launch
+	cancel  context.CancelFunc
+	// retryStart says whether a failed first Start is restarted by the
+	// policy (Start, Add) or ends the launch (Replace, which then keeps
+	// the old adapter).
+	retryStart bool
+
+	state AdapterState // guarded by Group.mu
+	err   error        // the last error of Start or Run; guarded by Group.mu
+
+	started  chan struct{} // closed when the first Start returned, or the launch ended before
+	startErr error         // the first Start's error; written before started is closed
+	done     chan struct{} // closed when the launch's goroutine ends
 }
 
-// launch is one start and run of an adapter. An adapter whose Run ignored
-// its context may still be in an old launch when a new one begins; each
-// goroutine writes only to its own launch. Fields are guarded by Group.mu.
-type launch struct {
-	state  AdapterState
-	err    error
-	cancel context.CancelFunc // cancels Run; nil until Run is called
-	done   chan struct{}      // closed when the launch failed or Run returned
+func (g *Group[T]) newRun() *groupRun[T] {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &groupRun[T]{ctx: ctx, cancel: cancel, stream: newStream[T](), launches: map[*launch[T]]struct{}{}}
+	r.inject = newSender[T](DefaultCapacity, &g.inject, r.stream.wake)
+	r.lanes = append(r.lanes, r.inject)
+	r.stream.add(&lane[T]{r.inject, DefaultWeight})
+	g.inject.runs.Add(1)
+	g.lastInj = r.inject
+	return r
 }
 
-// NewGroup returns a Group whose stream buffers up to capacity values. It
-// panics if capacity is negative.
-func NewGroup[T any](capacity int) *Group[T] {
-	if capacity < 0 {
-		panic("fanin: NewGroup called with negative capacity")
+// launchLocked creates a launch of adapter a for member m in run r and
+// starts its goroutine. startCtx, the caller's context, also bounds the
+// first Start. It requires that g.mu is held.
+func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg adapterConfig, startCtx context.Context, retryStart bool) *launch[T] {
+	ctx, cancel := context.WithCancel(r.ctx)
+	l := &launch[T]{
+		m: m, adapter: a, cfg: cfg, run: r, ctx: ctx, cancel: cancel, retryStart: retryStart,
+		lane:    newSender[T](cfg.capacity, &m.stats, r.stream.wake),
+		state:   Starting,
+		started: make(chan struct{}),
+		done:    make(chan struct{}),
 	}
-	return &Group[T]{ch: Channel[T]{capacity: capacity, sized: true}}
+	r.launches[l] = struct{}{}
+	r.lanes = append(r.lanes, l.lane)
+	m.lanes = append(pruneLanes(m.lanes), l.lane)
+	r.stream.add(&lane[T]{l.lane, cfg.weight})
+	go g.supervise(l, startCtx)
+	return l
 }
 
-// Start starts the group's channel and then every adapter, concurrently,
-// and returns the stream once each has started or failed to. An adapter
-// that fails to start is reported by [Group.Status] as Failed and does not
-// stop the others, nor the group: it can be replaced by name with
-// [Group.Replace]. Start returns [ErrStarted] if the group is running. ctx
-// bounds each adapter's [Starter.Start].
+// stopLocked stops launch l in whatever state it is: its context ends, so
+// that Start, Run or a backoff wait returns, and its lane stops, so that
+// blocked sends return ErrClosed. Values already in the lane stay for the
+// consumer. It requires that g.mu is held, and never blocks.
+func (g *Group[T]) stopLocked(l *launch[T]) {
+	l.cancel()
+	l.lane.stop()
+}
+
+// supervise is the goroutine of launch l: it starts and runs the adapter,
+// and restarts it as its policy says, until the launch is stopped or the
+// policy lets it end.
+func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
+	var rs restarts
+	first := true
+	for {
+		g.mu.Lock()
+		if l.ctx.Err() != nil {
+			g.endLocked(l, Stopped, l.err, first)
+			g.mu.Unlock()
+			g.emit(l, EventStopped, nil)
+			return
+		}
+		l.state = Starting
+		g.mu.Unlock()
+
+		err := call(func() error { return startAdapter(l, startCtx, first) })
+		if err == nil {
+			g.mu.Lock()
+			l.state = Running
+			l.m.stats.runs.Add(1)
+			stopped := l.ctx.Err() != nil
+			g.mu.Unlock()
+			if stopped {
+				// Run is still called, with its ended ctx, to release
+				// what Start acquired; the launcher learns it never ran.
+				g.signalStarted(l, &first, ErrClosed)
+			}
+			g.signalStarted(l, &first, nil)
+			g.emit(l, EventStarted, nil)
+			err = call(func() error { return l.adapter.Run(l.ctx, l.lane) })
+		} else if first {
+			g.signalStarted(l, &first, err)
+			if !l.retryStart {
+				g.mu.Lock()
+				l.m.lastErr = err
+				g.endLocked(l, Failed, err, false)
+				g.mu.Unlock()
+				g.emit(l, outcome(err), err)
+				return
+			}
+		}
+
+		g.mu.Lock()
+		if err != nil {
+			l.m.lastErr = err
+		}
+		if l.ctx.Err() != nil {
+			// Stopped by the group: whatever it returned is no failure.
+			g.endLocked(l, Stopped, err, false)
+			g.mu.Unlock()
+			g.emit(l, EventStopped, err)
+			return
+		}
+		restart := l.cfg.policy == RestartAlways || (l.cfg.policy == RestartOnFailure && err != nil)
+		if !restart {
+			final := Exited
+			if err != nil {
+				final = Failed
+			}
+			g.endLocked(l, final, err, false)
+			g.mu.Unlock()
+			g.emit(l, outcome(err), err)
+			return
+		}
+		delay, n, ok := rs.next(&l.cfg, time.Now())
+		if !ok {
+			g.endLocked(l, Failed, err, false)
+			g.mu.Unlock()
+			g.emit(l, outcome(err), err)
+			g.emitEvent(AdapterEvent{Adapter: l.m.name, Kind: EventGaveUp, Err: err, Attempt: n})
+			return
+		}
+		l.state, l.err = Restarting, err
+		l.m.restarts++
+		g.mu.Unlock()
+		g.emit(l, outcome(err), err)
+		g.emitEvent(AdapterEvent{Adapter: l.m.name, Kind: EventRestarting, Err: err, Attempt: n, Delay: delay})
+
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-l.ctx.Done():
+			t.Stop()
+		}
+		// The loop's first step sees a stop that came during the wait.
+	}
+}
+
+// startAdapter calls l's Start, if it has one. The first Start is also
+// bounded by the context of the call that launched it.
+func startAdapter[T any](l *launch[T], startCtx context.Context, first bool) error {
+	s, ok := l.adapter.(Starter)
+	if !ok {
+		return nil
+	}
+	ctx := l.ctx
+	if first && startCtx != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(startCtx, cancel)()
+	}
+	return s.Start(ctx)
+}
+
+// signalStarted records the first Start's outcome for the caller that
+// launched l, once.
+func (g *Group[T]) signalStarted(l *launch[T], first *bool, err error) {
+	if *first {
+		*first = false
+		l.startErr = err
+		close(l.started)
+	}
+}
+
+// endLocked ends launch l in state final. If the first Start never
+// returned (the launch was stopped before), the launcher is told
+// ErrClosed. It requires that g.mu is held.
+func (g *Group[T]) endLocked(l *launch[T], final AdapterState, err error, neverStarted bool) {
+	l.state, l.err = final, err
+	delete(l.run.launches, l)
+	l.lane.stop()
+	l.cancel()
+	if neverStarted {
+		l.startErr = ErrClosed
+		close(l.started)
+	}
+	close(l.done)
+}
+
+// outcome names what an ended Start or Run did.
+func outcome(err error) EventKind {
+	switch {
+	case err == nil:
+		return EventExited
+	case isPanic(err):
+		return EventPanicked
+	}
+	return EventFailed
+}
+
+// Start begins a run: it starts every adapter, concurrently, and returns
+// the run's [Stream] once each has started or failed to. ctx bounds each
+// adapter's first [Starter.Start]. An adapter that fails to start does not
+// stop the others, nor the group: its restart policy applies, and
+// [Group.Stats] reports it. Start returns [ErrStarted] if the group is
+// running.
 //
 // Start does not fail when every adapter fails, because the group may
 // already hold values then: an adapter added while Start ran, or a send
-// through [Group.Sender], may have been accepted into the stream, and only
-// a stream handed to the caller can deliver them.
-func (g *Group[T]) Start(ctx context.Context) (<-chan T, error) {
+// through [Group.Sender], may have been accepted, and only the Stream
+// handed to the caller can deliver them.
+func (g *Group[T]) Start(ctx context.Context) (*Stream[T], error) {
 	g.mu.Lock()
 	if g.run != nil {
 		g.mu.Unlock()
 		return nil, ErrStarted
 	}
-	stream, err := g.ch.Start()
-	if err != nil {
-		// Only a Group's own Shutdown stops its channel, and it does so
-		// with g.mu held, so the channel is never active here.
-		g.mu.Unlock()
-		return nil, err
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	r := &groupRun[T]{ctx: runCtx, cancel: cancel, launched: map[*launch]string{}}
-	r.sender, _ = g.ch.Sender()
+	r := g.newRun()
 	g.run = r
-	type started struct {
-		a Adapter[T]
-		l *launch
-	}
-	todo := make([]started, 0, len(g.adapters))
-	for _, m := range g.adapters {
-		todo = append(todo, started{m.adapter, g.begin(r, m)})
+	g.runs++
+	ls := make([]*launch[T], 0, len(g.members))
+	for _, m := range g.members {
+		m.cur = g.launchLocked(r, m, m.adapter, m.cfg, ctx, true)
+		ls = append(ls, m.cur)
 	}
 	g.mu.Unlock()
-
-	var wg sync.WaitGroup
-	for _, t := range todo {
-		wg.Go(func() { g.launch(ctx, r, t.a, t.l) })
+	for _, l := range ls {
+		<-l.started
 	}
-	wg.Wait()
-	return stream, nil
+	return r.stream, nil
 }
 
-// begin records a new launch of m in run r and returns it. It requires
-// that g.mu is held.
-func (g *Group[T]) begin(r *groupRun[T], m *member[T]) *launch {
-	m.cur = &launch{state: Starting, done: make(chan struct{})}
-	r.launched[m.cur] = m.name
-	return m.cur
-}
-
-// launch starts a (Starter.Start if it has one) and then runs it in a
-// goroutine, recording each step in l, which begin returned. It returns
-// the error of Start, or ErrClosed if the run was shut down first.
-func (g *Group[T]) launch(ctx context.Context, r *groupRun[T], a Adapter[T], l *launch) error {
-	var err error
-	if s, ok := a.(Starter); ok {
-		err = s.Start(ctx)
-	}
-	if err == nil && r.ctx.Err() != nil {
-		// The run was shut down while a was starting: Run is not called.
-		err = ErrClosed
-	}
+// Add adds an adapter to the group with the given options and, if the
+// group is running, starts it and returns the error of its first
+// [Starter.Start], if any, or [ErrClosed] if the run was shut down first.
+// The adapter stays in the group either way: its restart policy applies to
+// a failed Start, and [Group.Stats] reports it. Add returns an error
+// matching [ErrAdapterExists], and adds nothing, if the name is taken.
+func (g *Group[T]) Add(ctx context.Context, a Adapter[T], opts ...Option) error {
+	m := &member[T]{name: a.Name(), adapter: a, cfg: defaultConfig(opts)}
 	g.mu.Lock()
-	if err != nil {
-		l.state, l.err = Failed, err
-		g.end(r, l)
-		g.mu.Unlock()
-		return err
-	}
-	runCtx, cancel := context.WithCancel(r.ctx)
-	l.state, l.cancel = Running, cancel
-	g.mu.Unlock()
-
-	go func() {
-		err := a.Run(runCtx, r.sender)
-		g.mu.Lock()
-		l.state, l.err = Exited, err
-		if runCtx.Err() != nil {
-			l.state = Stopped
-		}
-		g.end(r, l)
-		g.mu.Unlock()
-		cancel()
-	}()
-	return nil
-}
-
-// end records that launch l has ended. It requires that g.mu is held.
-func (g *Group[T]) end(r *groupRun[T], l *launch) {
-	delete(r.launched, l)
-	close(l.done)
-}
-
-// Add adds an adapter to the group and, if the group is running, starts it
-// and returns the error of its [Starter.Start], if any; the adapter stays in
-// the group either way, and [Group.Status] reports it. Add returns
-// [ErrAdapterExists], and adds nothing, if the name is taken.
-func (g *Group[T]) Add(ctx context.Context, a Adapter[T]) error {
-	m := &member[T]{adapter: a, name: a.Name()}
-	g.mu.Lock()
-	if _, ok := g.adapters[m.name]; ok {
+	if _, ok := g.members[m.name]; ok {
 		g.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrAdapterExists, m.name)
 	}
-	if g.adapters == nil {
-		g.adapters = map[string]*member[T]{}
+	if g.members == nil {
+		g.members = map[string]*member[T]{}
 	}
-	g.adapters[m.name] = m
+	g.members[m.name] = m
 	r := g.run
 	if r == nil {
 		g.mu.Unlock()
 		return nil
 	}
-	l := g.begin(r, m)
+	l := g.launchLocked(r, m, a, m.cfg, ctx, true)
+	m.cur = l
 	g.mu.Unlock()
-	return g.launch(ctx, r, a, l)
+	<-l.started
+	return l.startErr
 }
 
-// Remove takes the named adapter out of the group, cancels it, and waits
-// for its Run to return. If ctx ends first, Remove returns an error that
+// Remove takes the named adapter out of the group, stops it in whatever
+// state it is (starting, running, waiting to restart), and waits for it to
+// return. If ctx ends first, Remove returns a [*NotReturnedError] that
 // names the adapter and matches ctx.Err(); the adapter is out of the group
-// regardless, and [Group.Shutdown] still waits for it.
+// regardless, and [Group.Shutdown] still waits for it. Values it sent
+// before are still received. Remove returns an error matching
+// [ErrNoAdapter] if no adapter has the name.
 func (g *Group[T]) Remove(ctx context.Context, name string) error {
 	g.mu.Lock()
-	m, ok := g.adapters[name]
+	m, ok := g.members[name]
 	if !ok {
 		g.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrNoAdapter, name)
 	}
-	l := m.cur
-	delete(g.adapters, name)
+	delete(g.members, name)
+	var wait []*launch[T]
+	for _, l := range []*launch[T]{m.cur, m.replacing} {
+		if l != nil {
+			g.stopLocked(l)
+			wait = append(wait, l)
+		}
+	}
 	g.mu.Unlock()
-	return g.stop(ctx, name, l)
+	g.emitEvent(AdapterEvent{Adapter: name, Kind: EventRemoved})
+	return waitLaunches(ctx, wait)
 }
 
-// stop cancels launch l of the named adapter and waits, bounded by ctx, for
-// it to end. A nil l was never launched.
-func (g *Group[T]) stop(ctx context.Context, name string, l *launch) error {
-	if l == nil {
-		return nil
-	}
-	g.mu.Lock()
-	cancel := l.cancel
-	g.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	select {
-	case <-l.done:
-		return nil
-	case <-ctx.Done():
-		return &NotReturnedError{Names: []string{name}, Err: ctx.Err()}
+// Replace puts a, with the given options, in the place of the adapter of
+// the same name. If the group is running, a is started first, and the old
+// adapter is stopped only once a runs: its [Starter.Start], if any, has
+// succeeded and its Run is being called. If a fails to start, Replace
+// returns its error and the old adapter goes on serving (or keeps waiting
+// to restart). Replace then waits, bounded by ctx, for the old adapter to
+// return; if ctx ends first it returns a [*NotReturnedError] that names it
+// and matches ctx.Err(), and a serves regardless. A Replace whose run is
+// shut down while a starts installs a for the next run, or, if a new run
+// has begun, starts a there. Replace returns an error matching
+// [ErrNoAdapter] if no adapter has the name, or if another call removed or
+// replaced it while a was starting (a is then stopped again).
+func (g *Group[T]) Replace(ctx context.Context, a Adapter[T], opts ...Option) error {
+	name, cfg := a.Name(), defaultConfig(opts)
+	for {
+		g.mu.Lock()
+		m, ok := g.members[name]
+		if !ok {
+			g.mu.Unlock()
+			return fmt.Errorf("%w: %q", ErrNoAdapter, name)
+		}
+		r := g.run
+		if r == nil {
+			g.installLocked(m, a, cfg)
+			g.mu.Unlock()
+			g.emitEvent(AdapterEvent{Adapter: name, Kind: EventReplaced})
+			return nil
+		}
+		if m.replacing != nil {
+			g.stopLocked(m.replacing) // the latest Replace wins
+		}
+		l := g.launchLocked(r, m, a, cfg, ctx, false)
+		m.replacing = l
+		g.mu.Unlock()
+
+		<-l.started
+
+		g.mu.Lock()
+		if g.members[name] != m || m.replacing != l {
+			g.stopLocked(l)
+			g.mu.Unlock()
+			err := waitLaunches(ctx, []*launch[T]{l})
+			return errors.Join(fmt.Errorf("%w: %q changed during Replace", ErrNoAdapter, name), err)
+		}
+		m.replacing = nil
+		if r.ctx.Err() != nil {
+			// The run ended while a started, and l ends with it.
+			if g.run == nil {
+				g.installLocked(m, a, cfg)
+				g.mu.Unlock()
+				g.emitEvent(AdapterEvent{Adapter: name, Kind: EventReplaced})
+				return nil
+			}
+			g.mu.Unlock()
+			continue // a new run began with the old adapter: replace it there
+		}
+		if l.startErr != nil {
+			g.mu.Unlock()
+			return l.startErr
+		}
+		old := m.cur
+		g.installLocked(m, a, cfg)
+		m.cur = l
+		if old != nil {
+			g.stopLocked(old)
+		}
+		g.mu.Unlock()
+		g.emitEvent(AdapterEvent{Adapter: name, Kind: EventReplaced})
+		if old == nil {
+			return nil
+		}
+		return waitLaunches(ctx, []*launch[T]{old})
 	}
 }
 
-// Replace puts a in the place of the adapter of the same name. If the group
-// is running, a is started first, and the old adapter is canceled only once
-// a runs: its [Starter.Start], if any, has succeeded and its Run has been
-// launched in its own goroutine. If a fails to start, Replace returns its
-// error and the old adapter goes on serving. Replace then waits, bounded by
-// ctx, for the old adapter to return; if ctx ends first it returns an error
-// that names it and matches ctx.Err(), and a serves regardless. Replace
-// returns [ErrNoAdapter] if no adapter has the name, or if another call
-// removed or replaced it while a was starting (a is then stopped again).
-func (g *Group[T]) Replace(ctx context.Context, a Adapter[T]) error {
-	name := a.Name()
-	m := &member[T]{adapter: a, name: name}
-	g.mu.Lock()
-	old, ok := g.adapters[name]
-	if !ok {
-		g.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrNoAdapter, name)
-	}
-	r := g.run
-	if r == nil {
-		g.adapters[name] = m
-		g.mu.Unlock()
-		return nil
-	}
-	l := g.begin(r, m)
-	g.mu.Unlock()
-
-	if err := g.launch(ctx, r, a, l); err != nil {
-		return err
-	}
-
-	g.mu.Lock()
-	if g.adapters[name] != old {
-		g.mu.Unlock()
-		err := g.stop(ctx, name, l)
-		return errors.Join(fmt.Errorf("%w: %q changed during Replace", ErrNoAdapter, name), err)
-	}
-	g.adapters[name] = m
-	oldLaunch := old.cur
-	g.mu.Unlock()
-	return g.stop(ctx, name, oldLaunch)
+// installLocked makes a, with cfg, the adapter of member m from the next
+// launch on. It requires that g.mu is held.
+func (g *Group[T]) installLocked(m *member[T], a Adapter[T], cfg adapterConfig) {
+	m.adapter, m.cfg = a, cfg
 }
 
-// Shutdown stops the group: it cancels every adapter's context, shuts the
-// channel down so that every blocked send returns [ErrClosed], and waits for
-// every adapter the run started (removed and replaced ones included) to
-// return. The stream is closed once the last send in flight has returned,
-// as [Channel.Shutdown] describes.
+// waitLaunches waits for every launch in ls to end, bounded by ctx.
+func waitLaunches[T any](ctx context.Context, ls []*launch[T]) error {
+	var late []string
+	for _, l := range ls {
+		select {
+		case <-l.done:
+			continue
+		case <-ctx.Done():
+		}
+		select {
+		case <-l.done:
+		default:
+			late = append(late, l.m.name)
+		}
+	}
+	if late != nil {
+		slices.Sort(late)
+		late = slices.Compact(late)
+		return &NotReturnedError{Names: late, Err: ctx.Err()}
+	}
+	return nil
+}
+
+// Shutdown stops the group's run. In order: it stops intake into every lane
+// at once (a send that overlaps Shutdown may still complete; every send
+// that begins after Shutdown began returns [ErrClosed]), cancels every
+// adapter's context, wakes every blocked send with ErrClosed, and marks the
+// run's [Stream] so that the consumer, having received every value accepted
+// before, sees the end. No adapter is started or restarted after Shutdown
+// began. Shutdown then waits for every adapter the run launched (removed
+// and replaced ones included) to return, and for every send in flight to
+// leave. It never waits for the consumer or for room in a lane.
 //
 // If ctx ends first, Shutdown returns a [*NotReturnedError] that names
-// every adapter still running and matches ctx.Err(). Shutdown returns nil
-// if the group is not running. After Shutdown the adapters stay in the
-// group, and [Group.Start] runs them again.
+// every adapter still running and matches ctx.Err(), or ctx.Err() if only
+// sends were still in flight. Shutdown returns nil if the group is not
+// running, and is safe to call concurrently with every other method.
+// After Shutdown the adapters stay in the group, and [Group.Start] runs
+// them again.
 func (g *Group[T]) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	r := g.run
@@ -367,62 +615,165 @@ func (g *Group[T]) Shutdown(ctx context.Context) error {
 	}
 	g.run = nil
 	r.cancel()
-	// Stopping the channel under g.mu orders it before any later Start;
-	// stop never blocks.
-	r.sender.stop()
-	waiting := make(map[*launch]string, len(r.launched))
-	for l, name := range r.launched {
-		waiting[l] = name
+	for _, s := range r.lanes {
+		s.stop()
 	}
+	r.stream.stop()
+	wait := make([]*launch[T], 0, len(r.launches))
+	for l := range r.launches {
+		wait = append(wait, l)
+	}
+	lanes := slices.Clone(r.lanes)
 	g.mu.Unlock()
 
-	var late []string
-	for l, name := range waiting {
+	if err := waitLaunches(ctx, wait); err != nil {
+		return err
+	}
+	for _, s := range lanes {
 		select {
-		case <-l.done:
-			continue
+		case <-s.drained:
 		case <-ctx.Done():
-		}
-		select {
-		case <-l.done:
-		default:
-			late = append(late, name)
+			return ctx.Err()
 		}
 	}
-	if late != nil {
-		slices.Sort(late)
-		return &NotReturnedError{Names: late, Err: ctx.Err()}
+	return nil
+}
+
+// Run starts the group, hands every value the adapters send to handle, one
+// at a time in the Stream's fair order, and shuts the group down when ctx
+// ends. After ctx ends it goes on handing handle every value accepted
+// before the shutdown, so nothing accepted is lost, and returns once the
+// stream has ended and every adapter has returned: nil, or a
+// [*NotReturnedError] if some adapter did not return within
+// ShutdownTimeout. It is the main loop of a typical agent:
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+//	defer stop()
+//	err := g.Run(ctx, func(m Message) error { ...; return nil })
+//
+// If handle returns an error, Run shuts the group down, returns that error,
+// and the values still in the lanes are not handled. Run returns
+// [ErrStarted] if the group is already running. If another goroutine
+// calls Shutdown, Run returns once the stream has ended, with nil.
+func (g *Group[T]) Run(ctx context.Context, handle func(T) error) error {
+	st, err := g.Start(ctx)
+	if err != nil {
+		return err
 	}
-	select {
-	case <-r.sender.drained:
+	timeout := cmp.Or(g.ShutdownTimeout, DefaultShutdownTimeout)
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		return g.Shutdown(sctx)
+	}
+	stopped := make(chan error, 1)
+	unwatch := context.AfterFunc(ctx, func() { stopped <- shutdown() })
+
+	for v := range st.All() {
+		if err := handle(v); err != nil {
+			if unwatch() {
+				shutdown()
+			} else {
+				<-stopped
+			}
+			return err
+		}
+	}
+	if unwatch() {
+		// The stream ended without ctx ending: another goroutine shut the
+		// group down, and owns the outcome of its Shutdown.
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return <-stopped
 }
 
-// Sender returns a handle bound to the group's current run, for sending
-// into the stream from outside any adapter (an injection queue for
-// background tasks). It returns [ErrNotStarted] before the first Start and
-// [ErrClosed] while the group is shut down.
+// Sender returns a handle for sending into the group's current run from
+// outside any adapter: an injection point for background tasks. Its values
+// go into a lane of their own, of [DefaultCapacity] and weight 1. It
+// returns [ErrNotStarted] before the first Start and [ErrClosed] while the
+// group is shut down.
 func (g *Group[T]) Sender() (*Sender[T], error) {
-	return g.ch.Sender()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.run != nil:
+		return g.run.inject, nil
+	case g.runs == 0:
+		return nil, ErrNotStarted
+	}
+	return nil, ErrClosed
 }
 
-// Status reports every adapter in the group, sorted by name.
-func (g *Group[T]) Status() []AdapterStatus {
+// GroupStats describes a [Group]: its lanes together, the injection lane of
+// [Group.Sender], and each adapter. Counters cover every run of the group;
+// Capacity, Len and Blocked are of the moment.
+type GroupStats struct {
+	Stats                        // every lane together; Runs counts the group's runs
+	Injected      Stats          // the lane of Group.Sender
+	Adapters      []AdapterStats // sorted by name
+	EventsDropped uint64         // events that did not fit in Group.Events
+}
+
+// AdapterStats describes one adapter of a [Group]. Its counters cover every
+// lane the name has had, across runs and replacements; Runs counts calls
+// of its Run.
+type AdapterStats struct {
+	Name     string
+	State    AdapterState
+	Err      error // the last error of its Start or Run, a *PanicError for a panic; nil if none
+	Restarts int   // restarts by its policy
+	Stats
+}
+
+// Stats returns a snapshot of the group's counters; see [Stats] for how
+// exact it is. It takes the group's lock briefly and calls no adapter.
+func (g *Group[T]) Stats() GroupStats {
 	g.mu.Lock()
-	out := make([]AdapterStatus, 0, len(g.adapters))
-	for name, m := range g.adapters {
-		st := AdapterStatus{Name: name, State: Idle}
+	defer g.mu.Unlock()
+	var gs GroupStats
+	gs.Adapters = make([]AdapterStats, 0, len(g.members))
+	for _, m := range g.members {
+		as := AdapterStats{Name: m.name, State: Idle, Restarts: m.restarts, Err: m.lastErr}
 		if m.cur != nil {
-			st.State, st.Err = m.cur.state, m.cur.err
+			as.State = m.cur.state
 		}
-		out = append(out, st)
+		as.Stats = m.stats.snapshot()
+		m.lanes = liveLanes(&as.Stats, m.lanes)
+		gs.Stats.add(as.Stats)
+		gs.Adapters = append(gs.Adapters, as)
 	}
-	g.mu.Unlock()
-	slices.SortFunc(out, func(a, b AdapterStatus) int { return cmp.Compare(a.Name, b.Name) })
-	return out
+	slices.SortFunc(gs.Adapters, func(a, b AdapterStats) int { return cmp.Compare(a.Name, b.Name) })
+	gs.Injected = g.inject.snapshot()
+	if g.lastInj != nil {
+		addRun(&gs.Injected, g.lastInj)
+	}
+	gs.Stats.add(gs.Injected)
+	gs.Runs = g.runs
+	gs.EventsDropped = g.dropped.Load()
+	return gs
+}
+
+// liveLanes adds each lane's gauges and unfinished count to st, and returns
+// the lanes that may still matter; see pruneLanes.
+func liveLanes[T any](st *Stats, lanes []*Sender[T]) []*Sender[T] {
+	lanes = pruneLanes(lanes)
+	for _, s := range lanes {
+		addRun(st, s)
+	}
+	return lanes
+}
+
+// pruneLanes drops the lanes that are closed and empty: such a lane has
+// given its count to the totals and holds nothing more.
+func pruneLanes[T any](lanes []*Sender[T]) []*Sender[T] {
+	keep := lanes[:0]
+	for _, s := range lanes {
+		if !s.isFinished() || len(s.stream) > 0 {
+			keep = append(keep, s)
+		}
+	}
+	clear(lanes[len(keep):])
+	return keep
 }
 
 // A NotReturnedError reports adapters that had not returned when a

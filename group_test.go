@@ -43,13 +43,30 @@ func (a *testAdapter) Run(ctx context.Context, s Sink[string]) error {
 
 func adapterStates(g *Group[string]) map[string]AdapterState {
 	out := map[string]AdapterState{}
-	for _, st := range g.Status() {
+	for _, st := range g.Stats().Adapters {
 		out[st.Name] = st.State
 	}
 	return out
 }
 
-func mustGroupStart(t *testing.T, g *Group[string]) <-chan string {
+// status is the part of AdapterStats that lifecycle tests compare.
+type status struct {
+	Name  string
+	State AdapterState
+	Err   error
+}
+
+func statuses(g *Group[string]) []status {
+	var out []status
+	for _, a := range g.Stats().Adapters {
+		out = append(out, status{a.Name, a.State, a.Err})
+	}
+	return out
+}
+
+var sameError = cmp.Comparer(func(a, b error) bool { return a == b })
+
+func mustGroupStart(t *testing.T, g *Group[string]) *Stream[string] {
 	t.Helper()
 	stream, err := g.Start(context.Background())
 	if err != nil {
@@ -58,12 +75,34 @@ func mustGroupStart(t *testing.T, g *Group[string]) <-chan string {
 	return stream
 }
 
-func mustAdd(t *testing.T, g *Group[string], a Adapter[string]) {
+func mustAdd(t *testing.T, g *Group[string], a Adapter[string], opts ...Option) {
 	t.Helper()
-	if err := g.Add(context.Background(), a); err != nil {
+	if err := g.Add(context.Background(), a, opts...); err != nil {
 		t.Fatalf("Add(%s) = %v, want nil", a.Name(), err)
 	}
 }
+
+// drainStream receives until the end of the run's stream; call it after
+// Shutdown, or while another goroutine will call it.
+func drainStream[T any](st *Stream[T]) []T {
+	var out []T
+	for v := range st.All() {
+		out = append(out, v)
+	}
+	return out
+}
+
+// recv receives one value, failing the test if the stream has ended.
+func recv[T any](t *testing.T, st *Stream[T]) T {
+	t.Helper()
+	v, err := st.Recv(context.Background())
+	if err != nil {
+		t.Fatalf("Recv = %v, want a value", err)
+	}
+	return v
+}
+
+var never = WithRestart(RestartNever)
 
 func TestGroupRunsEveryAdapterIntoOneStream(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -82,7 +121,7 @@ func TestGroupRunsEveryAdapterIntoOneStream(t *testing.T) {
 		if err := g.Shutdown(context.Background()); err != nil {
 			t.Fatalf("Shutdown = %v, want nil", err)
 		}
-		got := drain(stream)
+		got := drainStream(stream)
 		slices.Sort(got)
 		if diff := cmp.Diff([]string{"cli", "webhook", "websocket"}, got); diff != "" {
 			t.Errorf("stream (-want +got):\n%s", diff)
@@ -95,7 +134,7 @@ func TestGroupRunsEveryAdapterIntoOneStream(t *testing.T) {
 		stream = mustGroupStart(t, &g)
 		synctest.Wait()
 		g.Shutdown(context.Background())
-		if got := len(drain(stream)); got != 3 {
+		if got := len(drainStream(stream)); got != 3 {
 			t.Errorf("second run delivered %d values, want 3", got)
 		}
 	})
@@ -105,25 +144,27 @@ func TestGroupReportsEachOutcome(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		errBind := errors.New("address in use")
 		errLost := errors.New("connection lost")
-		g := NewGroup[string](4)
+		g := &Group[string]{}
 		mustAdd(t, g, &testAdapter{name: "ok"})
-		mustAdd(t, g, &testAdapter{name: "bad-start", start: func(context.Context) error { return errBind }})
-		mustAdd(t, g, &testAdapter{name: "exits", run: func(context.Context, Sink[string]) error { return errLost }})
+		mustAdd(t, g, &testAdapter{name: "bad-start", start: func(context.Context) error { return errBind }}, never)
+		mustAdd(t, g, &testAdapter{name: "fails", run: func(context.Context, Sink[string]) error { return errLost }}, never)
+		mustAdd(t, g, &testAdapter{name: "exits", run: func(context.Context, Sink[string]) error { return nil }})
 		if err := g.Add(context.Background(), &testAdapter{name: "ok"}); !errors.Is(err, ErrAdapterExists) {
 			t.Errorf("Add of a taken name = %v, want %v", err, ErrAdapterExists)
 		}
 		stream := mustGroupStart(t, g)
 		synctest.Wait()
-		want := []AdapterStatus{
-			{Name: "bad-start", State: Failed, Err: errBind},
-			{Name: "exits", State: Exited, Err: errLost},
-			{Name: "ok", State: Running},
+		want := []status{
+			{"bad-start", Failed, errBind},
+			{"exits", Exited, nil},
+			{"fails", Failed, errLost},
+			{"ok", Running, nil},
 		}
-		if diff := cmp.Diff(want, g.Status(), cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
-			t.Errorf("Status (-want +got):\n%s", diff)
+		if diff := cmp.Diff(want, statuses(g), sameError); diff != "" {
+			t.Errorf("Stats (-want +got):\n%s", diff)
 		}
 		g.Shutdown(context.Background())
-		drain(stream)
+		drainStream(stream)
 	})
 }
 
@@ -133,25 +174,25 @@ func TestGroupReportsEachOutcome(t *testing.T) {
 func TestGroupFailedStartCanBeReplaced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		errA, errB := errors.New("a failed"), errors.New("b failed")
-		g := NewGroup[string](4)
-		mustAdd(t, g, &testAdapter{name: "a", start: func(context.Context) error { return errA }})
-		mustAdd(t, g, &testAdapter{name: "b", start: func(context.Context) error { return errB }})
+		g := &Group[string]{}
+		mustAdd(t, g, &testAdapter{name: "a", start: func(context.Context) error { return errA }}, never)
+		mustAdd(t, g, &testAdapter{name: "b", start: func(context.Context) error { return errB }}, never)
 		stream := mustGroupStart(t, g)
-		want := []AdapterStatus{{Name: "a", State: Failed, Err: errA}, {Name: "b", State: Failed, Err: errB}}
-		if diff := cmp.Diff(want, g.Status(), cmp.Comparer(func(x, y error) bool { return x == y })); diff != "" {
-			t.Errorf("Status (-want +got):\n%s", diff)
+		want := []status{{"a", Failed, errA}, {"b", Failed, errB}}
+		if diff := cmp.Diff(want, statuses(g), sameError); diff != "" {
+			t.Errorf("Stats (-want +got):\n%s", diff)
 		}
 		if err := g.Replace(context.Background(), &testAdapter{name: "a"}); err != nil {
 			t.Errorf("Replace of a failed adapter = %v, want nil", err)
 		}
-		if got := <-stream; got != "a" {
+		if got := recv(t, stream); got != "a" {
 			t.Errorf("received %q, want a", got)
 		}
 		if got := adapterStates(g)["a"]; got != Running {
 			t.Errorf("a is %v after Replace, want running", got)
 		}
 		g.Shutdown(context.Background())
-		drain(stream)
+		drainStream(stream)
 	})
 }
 
@@ -159,7 +200,7 @@ func TestGroupFailedStartCanBeReplaced(t *testing.T) {
 // with nobody reading all return once Shutdown begins.
 func TestGroupShutdownWithBlockedSenders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := NewGroup[string](2)
+		g := &Group[string]{}
 		flood := func(ctx context.Context, s Sink[string]) error {
 			for {
 				if err := s.Send(ctx, "x"); err != nil {
@@ -168,20 +209,20 @@ func TestGroupShutdownWithBlockedSenders(t *testing.T) {
 			}
 		}
 		for i := range 5 {
-			mustAdd(t, g, &testAdapter{name: fmt.Sprint("flood", i), run: flood})
+			mustAdd(t, g, &testAdapter{name: fmt.Sprint("flood", i), run: flood}, WithLane(2, 1))
 		}
 		stream := mustGroupStart(t, g)
 		synctest.Wait() // every adapter is blocked on the full buffer
 		if err := g.Shutdown(context.Background()); err != nil {
 			t.Fatalf("Shutdown = %v, want nil", err)
 		}
-		for _, st := range g.Status() {
+		for _, st := range g.Stats().Adapters {
 			if st.State != Stopped {
 				t.Errorf("%s is %v after Shutdown, want stopped", st.Name, st.State)
 			}
 		}
-		if got := len(drain(stream)); got != 2 {
-			t.Errorf("stream held %d values, want the 2 buffered", got)
+		if got := len(drainStream(stream)); got != 10 {
+			t.Errorf("stream held %d values, want the 2 buffered in each of 5 lanes", got)
 		}
 	})
 }
@@ -191,7 +232,7 @@ func TestGroupShutdownWithBlockedSenders(t *testing.T) {
 func TestGroupShutdownNamesStuckAdapter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		g := NewGroup[string](4)
+		g := &Group[string]{}
 		mustAdd(t, g, &testAdapter{name: "good"})
 		mustAdd(t, g, &testAdapter{name: "stuck", run: func(context.Context, Sink[string]) error {
 			<-release // ignores its context
@@ -210,7 +251,7 @@ func TestGroupShutdownNamesStuckAdapter(t *testing.T) {
 		if got := adapterStates(g)["stuck"]; got != Stopped {
 			t.Errorf("stuck is %v once released, want stopped", got)
 		}
-		drain(stream)
+		drainStream(stream)
 	})
 }
 
@@ -227,7 +268,7 @@ func TestGroupReplaceStartsNewBeforeStoppingOld(t *testing.T) {
 			mu.Unlock()
 		}
 		gate := make(chan struct{})
-		g := NewGroup[string](8)
+		g := &Group[string]{}
 		mustAdd(t, g, &testAdapter{name: "chat", run: func(ctx context.Context, s Sink[string]) error {
 			record("old runs")
 			<-ctx.Done()
@@ -277,7 +318,7 @@ func TestGroupReplaceStartsNewBeforeStoppingOld(t *testing.T) {
 			t.Errorf("chat is %v after Replace, want running (the new one)", got)
 		}
 		g.Shutdown(context.Background())
-		drain(stream)
+		drainStream(stream)
 	})
 }
 
@@ -286,7 +327,7 @@ func TestGroupReplaceStartsNewBeforeStoppingOld(t *testing.T) {
 func TestGroupFailedReplaceKeepsOld(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		errStart := errors.New("bad config")
-		g := NewGroup[string](8)
+		g := &Group[string]{}
 		oldCtx := make(chan context.Context, 1)
 		mustAdd(t, g, &testAdapter{name: "chat", run: func(ctx context.Context, s Sink[string]) error {
 			oldCtx <- ctx
@@ -310,16 +351,16 @@ func TestGroupFailedReplaceKeepsOld(t *testing.T) {
 			t.Errorf("Replace of an unknown name = %v, want %v", err, ErrNoAdapter)
 		}
 		g.Shutdown(context.Background())
-		drain(stream)
+		drainStream(stream)
 	})
 }
 
 func TestGroupAddAndRemoveWhileRunning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := NewGroup[string](8)
+		g := &Group[string]{}
 		stream := mustGroupStart(t, g) // no adapters yet: that is fine
 		mustAdd(t, g, &testAdapter{name: "late"})
-		if got := <-stream; got != "late" {
+		if got := recv(t, stream); got != "late" {
 			t.Errorf("received %q, want late", got)
 		}
 		if err := g.Remove(context.Background(), "late"); err != nil {
@@ -328,8 +369,8 @@ func TestGroupAddAndRemoveWhileRunning(t *testing.T) {
 		if err := g.Remove(context.Background(), "late"); !errors.Is(err, ErrNoAdapter) {
 			t.Errorf("second Remove = %v, want %v", err, ErrNoAdapter)
 		}
-		if got := g.Status(); len(got) != 0 {
-			t.Errorf("Status after Remove = %v, want empty", got)
+		if got := g.Stats().Adapters; len(got) != 0 {
+			t.Errorf("Stats after Remove = %v, want no adapters", got)
 		}
 		// Remove of an adapter that ignores its context names it, and
 		// Shutdown still waits for it.
@@ -354,7 +395,7 @@ func TestGroupAddAndRemoveWhileRunning(t *testing.T) {
 		if err, ok := shutdown.returned(); !ok || err != nil {
 			t.Errorf("Shutdown = %v (returned %v), want nil", err, ok)
 		}
-		drain(stream)
+		drainStream(stream)
 	})
 }
 
@@ -363,7 +404,7 @@ func TestGroupAddAndRemoveWhileRunning(t *testing.T) {
 func TestGroupNoLockWhileAdapterCodeRuns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		g := NewGroup[string](8)
+		g := &Group[string]{}
 		stream := mustGroupStart(t, g)
 		adding := goCall(func() error {
 			return g.Add(context.Background(), &testAdapter{name: "slow", start: func(context.Context) error {
@@ -376,7 +417,7 @@ func TestGroupNoLockWhileAdapterCodeRuns(t *testing.T) {
 			t.Errorf("slow is %v, want starting", got)
 		}
 		mustAdd(t, g, &testAdapter{name: "fast"})
-		if got := <-stream; got != "fast" {
+		if got := recv(t, stream); got != "fast" {
 			t.Errorf("received %q, want fast", got)
 		}
 		s, err := g.Sender()
@@ -395,25 +436,30 @@ func TestGroupNoLockWhileAdapterCodeRuns(t *testing.T) {
 			t.Errorf("Add(slow) = %v (returned %v), want nil", err, ok)
 		}
 		g.Shutdown(context.Background())
-		if got := drain(stream); !slices.Contains(got, "injected") {
+		if got := drainStream(stream); !slices.Contains(got, "injected") {
 			t.Errorf("stream = %v, want it to hold the injected value", got)
 		}
 	})
 }
 
 // TestGroupShutdownDuringStart: an adapter still starting when the group is
-// shut down is never run, and Shutdown waits for its Start to return.
+// shut down is told so by Add, its Run is called only with an ended context
+// (to release what Start acquired), and Shutdown waits for both.
 func TestGroupShutdownDuringStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
+		var runCtxErr error
 		ran := false
-		g := NewGroup[string](8)
+		g := &Group[string]{}
 		stream := mustGroupStart(t, g)
 		adding := goCall(func() error {
 			return g.Add(context.Background(), &testAdapter{
 				name:  "slow",
 				start: func(context.Context) error { <-gate; return nil },
-				run:   func(context.Context, Sink[string]) error { ran = true; return nil },
+				run: func(ctx context.Context, s Sink[string]) error {
+					ran, runCtxErr = true, ctx.Err()
+					return s.TrySend("after shutdown")
+				},
 			})
 		})
 		synctest.Wait()
@@ -430,10 +476,12 @@ func TestGroupShutdownDuringStart(t *testing.T) {
 		if err, ok := shutdown.returned(); !ok || err != nil {
 			t.Errorf("Shutdown = %v (returned %v), want nil", err, ok)
 		}
-		if ran {
-			t.Error("Run was called after Shutdown")
+		if !ran || runCtxErr == nil {
+			t.Errorf("Run called %v with ctx error %v; want it called with an ended ctx", ran, runCtxErr)
 		}
-		drain(stream)
+		if got := drainStream(stream); len(got) != 0 {
+			t.Errorf("stream = %q, want nothing: the run was shut down before the adapter ran", got)
+		}
 	})
 }
 
@@ -441,16 +489,16 @@ func TestGroupShutdownDuringStart(t *testing.T) {
 // sends concurrently under the race detector. Every value an adapter was
 // told was accepted must come out of some stream.
 func TestGroupHammer(t *testing.T) {
-	g := NewGroup[string](4)
+	g := &Group[string]{}
 	var (
 		mu        sync.Mutex
 		accepted  = map[string]int{}
 		delivered = map[string]int{}
 		consumers sync.WaitGroup
 	)
-	consume := func(stream <-chan string) {
+	consume := func(stream *Stream[string]) {
 		consumers.Go(func() {
-			for v := range stream {
+			for v := range stream.All() {
 				mu.Lock()
 				delivered[v]++
 				mu.Unlock()
@@ -498,7 +546,7 @@ func TestGroupHammer(t *testing.T) {
 						consume(stream)
 					}
 				default:
-					g.Status()
+					g.Stats()
 				}
 				cancel()
 			}

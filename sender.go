@@ -2,16 +2,36 @@ package fanin
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// Bits of Sender.state. The low bits count the calls in flight.
+// Layout of Sender.state, one word so that "is the run stopping?", "count
+// me in" and "count me out, and count my value" are each one atomic step:
+//
+//	bit 63      stopping: set once by Shutdown; from then on no call may enter
+//	bit 62      finished: set once, by whoever closes the stream
+//	bits 31-61  values placed in the stream (see fold for the top bit)
+//	bits 0-30   calls in flight
+//
+// Counting accepted values in the word that every call already updates
+// costs nothing extra: a separate counter would be a second contended
+// atomic on the fast path of every send.
 const (
-	// stopping is set once by Shutdown: from then on no call may enter.
 	stopping uint64 = 1 << 63
-	// finished is set once, by whoever closes the stream.
 	finished uint64 = 1 << 62
+
+	acceptShift          = 31
+	oneAccepted   uint64 = 1 << acceptShift
+	inFlightMask  uint64 = oneAccepted - 1
+	acceptedMask  uint64 = (1<<31 - 1) << acceptShift
+	acceptFoldBit uint64 = 1 << 61 // the top bit of the accepted field
+
+	// closable is the part of the state that must equal stopping for the
+	// stream to be closed: stopping, not yet finished, nothing in flight.
+	closable = stopping | finished | inFlightMask
 )
 
 // A Sender sends into one run of a [Channel]: the stream returned by the
@@ -19,15 +39,15 @@ const (
 // [Channel.Sender] and keep it for the life of the run; once that run is shut
 // down every method returns [ErrClosed] and [Sender.Done] is closed, even if
 // the Channel has been started again. A Sender never delivers into a later
-// run.
+// run. A Sender is a [Sink].
 //
 // A Sender is safe for simultaneous use by multiple goroutines. Its zero
 // value is not bound to any run: its Send and TrySend return [ErrNotStarted]
 // and its Done returns nil.
 type Sender[T any] struct {
 	// stream is the run's buffered Go channel. It is closed exactly once, by
-	// whoever moves state to stopping|finished, and only when no call is in
-	// flight, so a send on it can never panic.
+	// whoever sets finished, and only when no call is in flight, so a send
+	// on it can never panic.
 	stream chan T
 
 	// done is closed by the Shutdown that sets stopping. Every blocked Send
@@ -38,24 +58,39 @@ type Sender[T any] struct {
 	// drained is closed right after stream: Shutdown waits on it.
 	drained chan struct{}
 
+	// wake, if not nil, receives a token, without blocking, after every
+	// value placed and once the stream is closed. A Group's consumer reads
+	// many runs (its lanes) and waits on their shared wake channel.
+	wake chan struct{}
+
+	// stats collects the refusals and waits of this run, and its accepted
+	// count once it finishes; it is shared with the runs before and after.
+	stats *counters
+
 	stopOnce sync.Once // runs stop's steps once
 
-	// state holds the stopping and finished bits and the number of calls in
-	// flight. Every call adds one before it looks at the stream and removes
-	// it when it no longer will; one word makes "is it stopping?" and "count
-	// me in" a single atomic step, so no call can slip past a Shutdown.
+	// state holds the stopping and finished bits, the accepted count and
+	// the number of calls in flight; see the layout above. Every call adds
+	// one before it looks at the stream and removes it when it no longer
+	// will, so no call can slip past a Shutdown.
 	//
 	// A sync.RWMutex read-locked around the send would give the same
 	// exclusion, but only if it is held across the blocking send, which is
 	// the deadlock this package exists to prevent.
 	state atomic.Uint64
+
+	// folds is a sequence number: odd while a fold is moving 2^30 accepted
+	// values out of state, and twice the number of folds done otherwise.
+	folds atomic.Uint64
 }
 
-func newSender[T any](capacity int) *Sender[T] {
+func newSender[T any](capacity int, stats *counters, wake chan struct{}) *Sender[T] {
 	return &Sender[T]{
 		stream:  make(chan T, capacity),
 		done:    make(chan struct{}),
 		drained: make(chan struct{}),
+		wake:    wake,
+		stats:   stats,
 	}
 }
 
@@ -81,6 +116,7 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 		select {
 		case <-d:
 			s.exit()
+			s.stats.canceled.Add(1)
 			return ctx.Err()
 		default:
 		}
@@ -89,10 +125,19 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 	// select below, with its extra channels, runs only when we must wait.
 	select {
 	case s.stream <- v:
-		s.exit()
+		s.placed()
 		return nil
 	default:
 	}
+	return s.wait(ctx, v)
+}
+
+// wait is the slow path of Send: the buffer was full. It is kept apart so
+// that the fast path stays small; the time it measures is spent blocked.
+func (s *Sender[T]) wait(ctx context.Context, v T) error {
+	st := s.stats
+	st.blocked.Add(1)
+	start := time.Now()
 	var err error
 	select {
 	case s.stream <- v:
@@ -100,6 +145,18 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 		err = ErrClosed
 	case <-ctx.Done():
 		err = ctx.Err()
+	}
+	st.waitNanos.Add(int64(time.Since(start)))
+	st.waited.Add(1)
+	st.blocked.Add(-1)
+	switch err {
+	case nil:
+		s.placed()
+		return nil
+	case ErrClosed:
+		st.closed.Add(1)
+	default:
+		st.canceled.Add(1)
 	}
 	s.exit()
 	return err
@@ -118,14 +175,15 @@ func (s *Sender[T]) TrySend(v T) error {
 	if s.enter() {
 		return ErrClosed
 	}
-	var err error
 	select {
 	case s.stream <- v:
+		s.placed()
+		return nil
 	default:
-		err = ErrFull
 	}
 	s.exit()
-	return err
+	s.stats.full.Add(1)
+	return ErrFull
 }
 
 // Done returns a channel that is closed when the Sender's run is shut down.
@@ -140,10 +198,11 @@ func (s *Sender[T]) Done() <-chan struct{} {
 
 // enter counts a call in and reports whether the run is stopping, in which
 // case the call must return ErrClosed without touching the stream; enter
-// has already counted it out again.
+// has already counted it out again, and counted the refusal.
 func (s *Sender[T]) enter() (stopped bool) {
 	if s.state.Add(1)&stopping != 0 {
 		s.exit()
+		s.stats.closed.Add(1)
 		return true
 	}
 	return false
@@ -152,8 +211,52 @@ func (s *Sender[T]) enter() (stopped bool) {
 // exit counts a call out. The call that leaves the run stopping with
 // nothing in flight closes the stream.
 func (s *Sender[T]) exit() {
-	if s.state.Add(^uint64(0)) == stopping {
+	if s.state.Add(^uint64(0))&closable == stopping {
 		s.finish()
+	}
+}
+
+// placed counts a call out whose value is in the stream, in the same atomic
+// step, and wakes the consumer of a Group.
+func (s *Sender[T]) placed() {
+	n := s.state.Add(oneAccepted - 1)
+	if n&acceptFoldBit != 0 {
+		s.fold(n)
+	}
+	if s.wake != nil {
+		select {
+		case s.wake <- struct{}{}:
+		default: // a token is already waiting: the consumer will look
+		}
+	}
+	if n&closable == stopping {
+		s.finish()
+	}
+}
+
+// fold keeps the accepted field of state from overflowing into the
+// finished bit. The call whose increment set the field's top bit (there is
+// exactly one per 2^30 values) moves 2^30 out of state into folds; the
+// field has room for another 2^30 increments meanwhile. n is the state
+// that call's increment produced.
+func (s *Sender[T]) fold(n uint64) {
+	if (n-(oneAccepted-1))&acceptFoldBit != 0 {
+		return // the bit was already set: another call folds
+	}
+	s.folds.Add(1) // odd: readers retry
+	s.state.Add(^(acceptFoldBit - 1)) // minus acceptFoldBit
+	s.folds.Add(1)
+}
+
+// accepted returns the number of values placed in the stream so far.
+func (s *Sender[T]) accepted() uint64 {
+	for {
+		f := s.folds.Load()
+		n := s.state.Load()
+		if f&1 == 0 && s.folds.Load() == f {
+			return f/2<<30 + (n&acceptedMask)>>acceptShift
+		}
+		runtime.Gosched() // a fold is under way; it is two atomic steps
 	}
 }
 
@@ -177,13 +280,35 @@ func (s *Sender[T]) stop() {
 // although the in-flight count may fall to zero many times after stopping
 // (each late call enters, sees stopping and leaves).
 func (s *Sender[T]) finish() {
-	if s.state.CompareAndSwap(stopping, stopping|finished) {
-		close(s.stream)
-		close(s.drained)
+	for {
+		n := s.state.Load()
+		if n&closable != stopping {
+			return
+		}
+		if s.state.CompareAndSwap(n, n|finished) {
+			break
+		}
+	}
+	// Nothing can be placed any more: the count is final. It joins the
+	// totals before drained is closed, so that Stats after Shutdown has
+	// returned is exact.
+	s.stats.accepted.Add(s.accepted())
+	close(s.stream)
+	close(s.drained)
+	if s.wake != nil {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // stopped reports whether Shutdown has marked this run stopping.
 func (s *Sender[T]) stopped() bool {
 	return s.state.Load()&stopping != 0
+}
+
+// isFinished reports whether the stream has been closed.
+func (s *Sender[T]) isFinished() bool {
+	return s.state.Load()&finished != 0
 }

@@ -409,8 +409,8 @@ func TestFloodDoesNotLockOutCallers(t *testing.T) {
 // exactly the messages whose answers said they were in the stream.
 func TestShutdownUnderLoad(t *testing.T) {
 	h := New(Config{Secret: secret, Addr: "127.0.0.1:0", SendTimeout: 200 * time.Millisecond, ResponseTimeout: time.Second})
-	g := fanin.NewGroup[Message](8)
-	if err := g.Add(context.Background(), h); err != nil {
+	var g fanin.Group[Message]
+	if err := g.Add(context.Background(), h, fanin.WithLane(8, 1)); err != nil {
 		t.Fatal(err)
 	}
 	stream, err := g.Start(context.Background())
@@ -424,7 +424,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	consumerDone := make(chan struct{})
 	go func() {
 		defer close(consumerDone)
-		for m := range stream {
+		for m := range stream.All() {
 			delivered.Store(m.ID, true)
 			received.Add(1)
 			time.Sleep(time.Millisecond) // a slow agent: pacing, not synchronisation

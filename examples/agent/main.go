@@ -59,7 +59,7 @@ func run(runFor, think time.Duration) int {
 	tally := map[string]*counts{"ticker": {}, "batch": {}, "client": {}}
 	pending := fanin.NewPending[string](100)
 
-	g := fanin.NewGroup[Message](16)
+	var g fanin.Group[Message]
 	must(g.Add(context.Background(), fanin.AdapterFunc("ticker", ticker(tally["ticker"]))))
 	must(g.Add(context.Background(), fanin.AdapterFunc("batch", batch(tally["batch"]))))
 	must(g.Add(context.Background(), fanin.AdapterFunc("client", client(tally["client"], pending))))
@@ -75,7 +75,7 @@ func run(runFor, think time.Duration) int {
 	agentDone := make(chan struct{})
 	go func() {
 		defer close(agentDone)
-		for m := range stream {
+		for m := range stream.All() {
 			received[m.From]++
 			time.Sleep(think)
 			m.Reply.Resolve("answer to " + m.Text)
@@ -83,7 +83,7 @@ func run(runFor, think time.Duration) int {
 	}()
 
 	time.Sleep(runFor)
-	for _, st := range g.Status() {
+	for _, st := range g.Stats().Adapters {
 		fmt.Printf("%-7s %v\n", st.Name, st.State)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -48,7 +48,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	for _, st := range g.Status() {
+	for _, st := range g.Stats().Adapters {
 		if st.State != fanin.Running {
 			fail(fmt.Errorf("%s is %v: %v", st.Name, st.State, st.Err))
 		}
@@ -58,7 +58,7 @@ func main() {
 	agentDone := make(chan struct{})
 	go func() {
 		defer close(agentDone)
-		for m := range stream {
+		for m := range stream.All() {
 			fmt.Printf("agent: %s says %q (message %s)\n", m.Sender, m.Content, m.ID)
 			m.Reply.Resolve("echo: " + m.Content)
 		}
