@@ -175,8 +175,8 @@ type member[T any] struct {
 	name      string
 	adapter   Adapter[T]
 	cfg       adapterConfig
-	cur       *launch[T]  // in the current or last run; nil if never launched
-	replacing *launch[T]  // the launch a Replace is starting; nil if none
+	cur       *launch[T]   // in the current or last run; nil if never launched
+	replacing *launch[T]   // the launch a Replace is starting; nil if none
 	lanes     []*Sender[T] // lanes that may still hold values, for Stats
 	restarts  int
 	lastErr   error

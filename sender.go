@@ -243,7 +243,7 @@ func (s *Sender[T]) fold(n uint64) {
 	if (n-(oneAccepted-1))&acceptFoldBit != 0 {
 		return // the bit was already set: another call folds
 	}
-	s.folds.Add(1) // odd: readers retry
+	s.folds.Add(1)                    // odd: readers retry
 	s.state.Add(^(acceptFoldBit - 1)) // minus acceptFoldBit
 	s.folds.Add(1)
 }
