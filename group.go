@@ -177,6 +177,7 @@ type member[T any] struct {
 	cfg       adapterConfig
 	cur       *launch[T]   // in the current or last run; nil if never launched
 	replacing *launch[T]   // the launch a Replace is starting; nil if none
+	launches  []*launch[T] // every launch of the member not yet ended, of any run
 	lanes     []*Sender[T] // lanes that may still hold values, for Stats
 	restarts  int
 	lastErr   error
@@ -212,7 +213,7 @@ type launch[T any] struct {
 
 	started  chan struct{} // closed when the first Start returned, or the launch ended before
 	startErr error         // the first Start's error; written before started is closed
-	done     chan struct{} // closed when the launch's goroutine ends
+	done     chan struct{} // closed when the launch's goroutine ends, after its last event
 }
 
 func (g *Group[T]) newRun() *groupRun[T] {
@@ -239,6 +240,7 @@ func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg 
 		done:    make(chan struct{}),
 	}
 	r.launches[l] = struct{}{}
+	m.launches = append(m.launches, l)
 	r.lanes = append(r.lanes, l.lane)
 	m.lanes = append(pruneLanes(m.lanes), l.lane)
 	r.stream.add(&lane[T]{l.lane, cfg.weight})
@@ -251,14 +253,19 @@ func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg 
 // blocked sends return ErrClosed. Values already in the lane stay for the
 // consumer. It requires that g.mu is held, and never blocks.
 func (g *Group[T]) stopLocked(l *launch[T]) {
-	l.cancel()
+	// The lane first: a send blocked on it wakes with ErrClosed, the
+	// documented answer, rather than with the ctx error.
 	l.lane.stop()
+	l.cancel()
 }
 
 // supervise is the goroutine of launch l: it starts and runs the adapter,
 // and restarts it as its policy says, until the launch is stopped or the
 // policy lets it end.
 func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
+	// done is closed last, after the final event: whoever waits for the
+	// launch (Shutdown, Remove, Replace) sees its goroutine finished.
+	defer close(l.done)
 	var rs restarts
 	first := true
 	for {
@@ -378,13 +385,13 @@ func (g *Group[T]) signalStarted(l *launch[T], first *bool, err error) {
 func (g *Group[T]) endLocked(l *launch[T], final AdapterState, err error, neverStarted bool) {
 	l.state, l.err = final, err
 	delete(l.run.launches, l)
+	l.m.launches = slices.DeleteFunc(l.m.launches, func(x *launch[T]) bool { return x == l })
 	l.lane.stop()
 	l.cancel()
 	if neverStarted {
 		l.startErr = ErrClosed
 		close(l.started)
 	}
-	close(l.done)
 }
 
 // outcome names what an ended Start or Run did.
@@ -474,12 +481,9 @@ func (g *Group[T]) Remove(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %q", ErrNoAdapter, name)
 	}
 	delete(g.members, name)
-	var wait []*launch[T]
-	for _, l := range []*launch[T]{m.cur, m.replacing} {
-		if l != nil {
-			g.stopLocked(l)
-			wait = append(wait, l)
-		}
+	wait := slices.Clone(m.launches)
+	for _, l := range wait {
+		g.stopLocked(l)
 	}
 	g.mu.Unlock()
 	g.emitEvent(AdapterEvent{Adapter: name, Kind: EventRemoved})
@@ -546,18 +550,17 @@ func (g *Group[T]) Replace(ctx context.Context, a Adapter[T], opts ...Option) er
 			g.mu.Unlock()
 			return l.startErr
 		}
-		old := m.cur
+		if m.cur != nil {
+			g.stopLocked(m.cur)
+		}
 		g.installLocked(m, a, cfg)
 		m.cur = l
-		if old != nil {
-			g.stopLocked(old)
-		}
+		// Wait for every other launch of the name: the one just stopped,
+		// and any of an earlier run that its Shutdown still waits for.
+		old := slices.DeleteFunc(slices.Clone(m.launches), func(x *launch[T]) bool { return x == l })
 		g.mu.Unlock()
 		g.emitEvent(AdapterEvent{Adapter: name, Kind: EventReplaced})
-		if old == nil {
-			return nil
-		}
-		return waitLaunches(ctx, []*launch[T]{old})
+		return waitLaunches(ctx, old)
 	}
 }
 
@@ -592,10 +595,10 @@ func waitLaunches[T any](ctx context.Context, ls []*launch[T]) error {
 
 // Shutdown stops the group's run. In order: it stops intake into every lane
 // at once (a send that overlaps Shutdown may still complete; every send
-// that begins after Shutdown began returns [ErrClosed]), cancels every
-// adapter's context, wakes every blocked send with ErrClosed, and marks the
-// run's [Stream] so that the consumer, having received every value accepted
-// before, sees the end. No adapter is started or restarted after Shutdown
+// that begins after Shutdown began returns [ErrClosed]), wakes every blocked
+// send with ErrClosed, marks the run's [Stream] so that the consumer, having
+// received every value accepted before, sees the end, and cancels every
+// adapter's context. No adapter is started or restarted after Shutdown
 // began. Shutdown then waits for every adapter the run launched (removed
 // and replaced ones included) to return, and for every send in flight to
 // leave. It never waits for the consumer or for room in a lane.
@@ -614,11 +617,13 @@ func (g *Group[T]) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	g.run = nil
-	r.cancel()
+	// Lanes first, so that blocked sends wake with ErrClosed; then the
+	// adapters' contexts.
 	for _, s := range r.lanes {
 		s.stop()
 	}
 	r.stream.stop()
+	r.cancel()
 	wait := make([]*launch[T], 0, len(r.launches))
 	for l := range r.launches {
 		wait = append(wait, l)

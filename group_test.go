@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -66,7 +68,7 @@ func statuses(g *Group[string]) []status {
 
 var sameError = cmp.Comparer(func(a, b error) bool { return a == b })
 
-func mustGroupStart(t *testing.T, g *Group[string]) *Stream[string] {
+func mustGroupStart[T any](t *testing.T, g *Group[T]) *Stream[T] {
 	t.Helper()
 	stream, err := g.Start(context.Background())
 	if err != nil {
@@ -75,7 +77,7 @@ func mustGroupStart(t *testing.T, g *Group[string]) *Stream[string] {
 	return stream
 }
 
-func mustAdd(t *testing.T, g *Group[string], a Adapter[string], opts ...Option) {
+func mustAdd[T any](t *testing.T, g *Group[T], a Adapter[T], opts ...Option) {
 	t.Helper()
 	if err := g.Add(context.Background(), a, opts...); err != nil {
 		t.Fatalf("Add(%s) = %v, want nil", a.Name(), err)
@@ -562,5 +564,334 @@ func TestGroupHammer(t *testing.T) {
 	}
 	if diff := cmp.Diff(accepted, delivered); diff != "" {
 		t.Errorf("delivered differs from accepted (-accepted +delivered):\n%s", diff)
+	}
+}
+
+// gatedStarter is an adapter whose Start blocks, ignoring its context, until
+// its gate is closed, and whose Run sends as long as its sink accepts.
+type gatedStarter struct {
+	name  string
+	gate  chan struct{}
+	sent  atomic.Int64 // values its sink accepted
+	tried atomic.Int64 // sends it tried
+}
+
+func (a *gatedStarter) Name() string { return a.name }
+func (a *gatedStarter) Start(context.Context) error {
+	<-a.gate
+	return nil
+}
+func (a *gatedStarter) Run(ctx context.Context, s Sink[string]) error {
+	for range 99 {
+		a.tried.Add(1)
+		if s.TrySend(a.name) == nil {
+			a.sent.Add(1)
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// TestGroupRemoveWhileStarting: Remove of an adapter still in its Start
+// stops it: once Start returns, its Run sees an ended context and a closed
+// lane, nothing it sends is accepted, and Remove returns without waiting
+// for its own ctx to end.
+func TestGroupRemoveWhileStarting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group[string]{}
+		stream := mustGroupStart(t, g)
+		a := &gatedStarter{name: "slow", gate: make(chan struct{})}
+		adding := goCall(func() error { return g.Add(context.Background(), a) })
+		synctest.Wait()
+		if got := adapterStates(g)["slow"]; got != Starting {
+			t.Fatalf("slow is %v, want starting", got)
+		}
+		removing := goCall(func() error { return g.Remove(context.Background(), "slow") })
+		synctest.Wait()
+		if _, ok := removing.returned(); ok {
+			t.Fatal("Remove returned while the adapter was still in Start")
+		}
+		close(a.gate)
+		synctest.Wait()
+		if err, ok := removing.returned(); !ok || err != nil {
+			t.Errorf("Remove = %v (returned %v), want nil once Start returned", err, ok)
+		}
+		if err, _ := adding.returned(); err != ErrClosed {
+			t.Errorf("Add = %v, want ErrClosed: it never ran", err)
+		}
+		if n := a.sent.Load(); n != 0 {
+			t.Errorf("the removed adapter got %d of %d values accepted, want none", n, a.tried.Load())
+		}
+		g.Shutdown(context.Background())
+		if got := drainStream(stream); len(got) != 0 {
+			t.Errorf("stream = %q, want nothing from a removed adapter", got)
+		}
+	})
+}
+
+// TestGroupReplaceWhileOldStarting: Replace of an adapter still in its
+// Start installs the new one, and the old one never serves; Replace with
+// context.Background returns.
+func TestGroupReplaceWhileOldStarting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group[string]{}
+		stream := mustGroupStart(t, g)
+		old := &gatedStarter{name: "chat", gate: make(chan struct{})}
+		goCall(func() error { return g.Add(context.Background(), old) })
+		synctest.Wait()
+		replacing := goCall(func() error { return g.Replace(context.Background(), &testAdapter{name: "chat"}) })
+		synctest.Wait()
+		if got := recv(t, stream); got != "chat" {
+			t.Fatalf("received %q, want the new adapter's chat", got)
+		}
+		close(old.gate)
+		synctest.Wait()
+		if err, ok := replacing.returned(); !ok || err != nil {
+			t.Errorf("Replace = %v (returned %v), want nil", err, ok)
+		}
+		if n := old.sent.Load(); n != 0 {
+			t.Errorf("the replaced adapter got %d values accepted, want none", n)
+		}
+		if got := adapterStates(g)["chat"]; got != Running {
+			t.Errorf("chat is %v, want running", got)
+		}
+		g.Shutdown(context.Background())
+		drainStream(stream)
+	})
+}
+
+// instances counts, per generation, the Runs of an adapter that are live.
+type instances struct {
+	mu   sync.Mutex
+	live map[int]int
+}
+
+func (in *instances) adapter(gen int) Adapter[string] {
+	return &genAdapter{in, gen}
+}
+
+// genAdapter is one generation of the adapter named "a"; pointers to it
+// compare, which funcAdapters do not.
+type genAdapter struct {
+	in  *instances
+	gen int
+}
+
+func (a *genAdapter) Name() string { return "a" }
+
+// Start yields a few times, to widen the window in which the run can end
+// while the adapter starts.
+func (a *genAdapter) Start(context.Context) error {
+	for range rand.IntN(4) {
+		runtime.Gosched()
+	}
+	return nil
+}
+
+func (a *genAdapter) Run(ctx context.Context, s Sink[string]) error {
+	in := a.in
+	in.mu.Lock()
+	in.live[a.gen]++
+	in.mu.Unlock()
+	defer func() {
+		in.mu.Lock()
+		in.live[a.gen]--
+		in.mu.Unlock()
+	}()
+	<-ctx.Done()
+	return nil
+}
+
+func (in *instances) others(gen int) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n := 0
+	for g, c := range in.live {
+		if g != gen {
+			n += c
+		}
+	}
+	return n
+}
+
+// TestGroupReplaceRacesShutdownAndStart is the race that left a group
+// running with no instance of an adapter, or two: Replace against
+// Shutdown followed by Start. Once both have returned, the adapter Replace
+// installed is the member's, it is the current launch of the running
+// group, and no earlier generation is still running.
+func TestGroupReplaceRacesShutdownAndStart(t *testing.T) {
+	in := &instances{live: map[int]int{}}
+	var g Group[string]
+	mustAdd(t, &g, in.adapter(0))
+	mustGroupStart(t, &g)
+	ctx := context.Background()
+	for gen := 1; gen <= 1000; gen++ {
+		var wg sync.WaitGroup
+		var replaceErr error
+		replace := func() { replaceErr = g.Replace(ctx, in.adapter(gen)) }
+		restart := func() {
+			g.Shutdown(ctx)
+			g.Start(ctx)
+		}
+		if gen%2 == 0 {
+			replace, restart = restart, replace // vary who goes first
+		}
+		wg.Go(replace)
+		wg.Go(restart)
+		wg.Wait()
+		if replaceErr != nil {
+			t.Fatalf("gen %d: Replace = %v", gen, replaceErr)
+		}
+		g.mu.Lock()
+		m := g.members["a"]
+		running := g.run != nil
+		cur := m.cur
+		installed := m.adapter
+		g.mu.Unlock()
+		if !running {
+			t.Fatalf("gen %d: the group is not running after Start", gen)
+		}
+		if cur == nil || cur.run != g.run || cur.adapter != installed {
+			t.Fatalf("gen %d: the current launch is not the installed adapter's in the current run", gen)
+		}
+		if st := adapterStates(&g)["a"]; st != Running && st != Starting {
+			t.Fatalf("gen %d: a is %v, want running", gen, st)
+		}
+		if n := in.others(gen); n != 0 {
+			t.Fatalf("gen %d: %d instances of earlier generations still run", gen, n)
+		}
+	}
+	g.Shutdown(ctx)
+}
+
+// TestGroupStress runs Add, Remove, Replace, Shutdown, Start and Stats from
+// several goroutines and checks, after every operation returns, what the
+// documentation promises: the adapter a Replace or Add installed is the
+// member's adapter (each worker owns its names, so nobody else changes
+// them); nothing removed is still running; and, at the end, every value a
+// sink accepted was received exactly once, and Stats counted exactly those.
+func TestGroupStress(t *testing.T) {
+	var g Group[string]
+	var (
+		mu        sync.Mutex
+		accepted  = map[string]int{}
+		delivered = map[string]int{}
+		live      = map[string]int{} // running Runs per name
+		counted   = map[string]int{} // accepted since the name was last added
+		consumers sync.WaitGroup
+	)
+	consume := func(st *Stream[string]) {
+		consumers.Go(func() {
+			for v := range st.All() {
+				mu.Lock()
+				delivered[v]++
+				mu.Unlock()
+			}
+		})
+	}
+	newAdapter := func(name string, gen int) Adapter[string] {
+		return &testAdapter{name: name, run: func(ctx context.Context, s Sink[string]) error {
+			mu.Lock()
+			live[name]++
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				live[name]--
+				mu.Unlock()
+			}()
+			for i := range 20 {
+				v := fmt.Sprintf("%s/%d/%d", name, gen, i)
+				if err := s.Send(ctx, v); err != nil {
+					return nil
+				}
+				mu.Lock()
+				accepted[v]++
+				counted[name]++
+				mu.Unlock()
+			}
+			<-ctx.Done()
+			return nil
+		}}
+	}
+	installed := func(name string) Adapter[string] {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if m, ok := g.members[name]; ok {
+			return m.adapter
+		}
+		return nil
+	}
+	if st, err := g.Start(context.Background()); err == nil {
+		consume(st)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			for i := range 200 {
+				name := fmt.Sprintf("w%d-%d", w, rng.IntN(2))
+				a := newAdapter(name, i)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				switch rng.IntN(3) {
+				case 0:
+					if installed(name) == nil {
+						// A new member counts from zero; nobody else
+						// adds this name, and its old Runs have returned.
+						mu.Lock()
+						counted[name] = 0
+						mu.Unlock()
+					}
+					if err := g.Add(ctx, a, WithLane(1+rng.IntN(3), 1+rng.IntN(3))); !errors.Is(err, ErrAdapterExists) {
+						if installed(name) != a {
+							t.Errorf("after Add(%s) = %v, another adapter is installed", name, err)
+						}
+					}
+				case 1:
+					err := g.Remove(ctx, name)
+					if err == nil {
+						mu.Lock()
+						n := live[name]
+						mu.Unlock()
+						if n != 0 {
+							t.Errorf("after Remove(%s) = nil, %d of its Runs are running", name, n)
+						}
+					}
+				default:
+					if err := g.Replace(ctx, a); err == nil && installed(name) != a {
+						t.Errorf("after Replace(%s) = nil, another adapter is installed", name)
+					}
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 100 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := g.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown = %v", err)
+			}
+			if st, err := g.Start(ctx); err == nil {
+				consume(st)
+			}
+			g.Stats()
+			cancel()
+		}
+	})
+	wg.Wait()
+	if err := g.Shutdown(context.Background()); err != nil {
+		t.Fatalf("final Shutdown = %v", err)
+	}
+	consumers.Wait()
+	if len(accepted) == 0 {
+		t.Fatal("no value was accepted: the stress tested nothing")
+	}
+	if diff := cmp.Diff(accepted, delivered); diff != "" {
+		t.Errorf("delivered differs from accepted (-accepted +delivered):\n%s", diff)
+	}
+	for _, a := range g.Stats().Adapters {
+		if a.Accepted != uint64(counted[a.Name]) {
+			t.Errorf("Stats of %s: %d accepted, want %d", a.Name, a.Accepted, counted[a.Name])
+		}
 	}
 }
