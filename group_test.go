@@ -895,3 +895,108 @@ func TestGroupStress(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupStateMachine walks every transition of the state machine in the
+// comment above member in group.go, observing the state at each step.
+func TestGroupStateMachine(t *testing.T) {
+	block := func(ctx context.Context) error { <-ctx.Done(); return nil } // Start that waits to be stopped
+	type step struct {
+		do   func(g *Group[string]) // nil: let fake time pass
+		want AdapterState
+	}
+	remove := func(g *Group[string]) { goCall(func() error { return g.Remove(context.Background(), "a") }) }
+	for _, tc := range []struct {
+		name  string
+		a     *testAdapter
+		opts  []Option
+		steps []step
+	}{
+		{"idle → starting → running → stopped",
+			&testAdapter{name: "a"}, nil,
+			[]step{{nil, Running}, {func(g *Group[string]) { g.Shutdown(context.Background()) }, Stopped}}},
+		{"starting → stopped",
+			&testAdapter{name: "a", start: block}, nil,
+			[]step{{nil, Starting}, {func(g *Group[string]) { g.Shutdown(context.Background()) }, Stopped}}},
+		{"starting → failed",
+			&testAdapter{name: "a", start: func(context.Context) error { return errConnLost }}, []Option{never},
+			[]step{{nil, Failed}}},
+		{"starting → restarting → starting → running",
+			&testAdapter{name: "a", start: once(errConnLost)}, []Option{WithBackoff(time.Second, time.Second, 0)},
+			[]step{{nil, Restarting}, {wait(time.Second), Running}}},
+		{"running → exited",
+			&testAdapter{name: "a", run: func(context.Context, Sink[string]) error { return nil }}, nil,
+			[]step{{nil, Exited}}},
+		{"running → failed",
+			&testAdapter{name: "a", run: func(context.Context, Sink[string]) error { return errConnLost }}, []Option{never},
+			[]step{{nil, Failed}}},
+		{"running → restarting → stopped",
+			&testAdapter{name: "a", run: func(context.Context, Sink[string]) error { return errConnLost }}, []Option{WithBackoff(time.Hour, time.Hour, 0)},
+			[]step{{nil, Restarting}, {func(g *Group[string]) { g.Shutdown(context.Background()) }, Stopped}}},
+		{"running → restarting (always) → running",
+			&testAdapter{name: "a", run: onceThenServe(nil)}, []Option{WithRestart(RestartAlways), WithBackoff(time.Second, time.Second, 0)},
+			[]step{{nil, Restarting}, {wait(time.Second), Running}}},
+		{"running → failed by intensity",
+			&testAdapter{name: "a", run: func(context.Context, Sink[string]) error { return errConnLost }}, []Option{WithIntensity(0, time.Minute)},
+			[]step{{nil, Failed}}},
+		{"failed → (Replace) → running",
+			&testAdapter{name: "a", run: func(context.Context, Sink[string]) error { return errConnLost }}, []Option{never},
+			[]step{{nil, Failed}, {func(g *Group[string]) { g.Replace(context.Background(), &testAdapter{name: "a"}) }, Running}}},
+		{"stopped → (Start) → running",
+			&testAdapter{name: "a"}, nil,
+			[]step{{func(g *Group[string]) { g.Shutdown(context.Background()) }, Stopped}, {func(g *Group[string]) { g.Start(context.Background()) }, Running}}},
+		{"starting → (Remove) gone",
+			&testAdapter{name: "a", start: block}, nil,
+			[]step{{nil, Starting}, {remove, -1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := &Group[string]{}
+				mustAdd(t, g, tc.a, tc.opts...)
+				goCall(func() error { _, err := g.Start(context.Background()); return err })
+				synctest.Wait()
+				for i, st := range tc.steps {
+					if st.do != nil {
+						st.do(g)
+					}
+					synctest.Wait()
+					got, ok := adapterStates(g)["a"]
+					if !ok {
+						got = -1
+					}
+					if got != st.want {
+						t.Fatalf("step %d: a is %v, want %v", i, got, st.want)
+					}
+				}
+				g.Shutdown(context.Background())
+			})
+		})
+	}
+}
+
+// once returns a Start that fails with err the first time only.
+func once(err error) func(context.Context) error {
+	var called atomic.Bool
+	return func(context.Context) error {
+		if called.Swap(true) {
+			return nil
+		}
+		return err
+	}
+}
+
+// onceThenServe returns a Run that returns err the first time, then serves.
+func onceThenServe(err error) func(context.Context, Sink[string]) error {
+	var called atomic.Bool
+	return func(ctx context.Context, s Sink[string]) error {
+		if !called.Swap(true) {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	}
+}
+
+// wait returns a step action that lets d of fake time pass.
+func wait(d time.Duration) func(*Group[string]) {
+	return func(*Group[string]) { time.Sleep(d) }
+}

@@ -241,9 +241,13 @@ func SendBatch[T any](ctx context.Context, s Sink[T], lim *Limiter, batch []T, p
 	for i, v := range batch {
 		if policy == RefuseOverLimit {
 			if !lim.Allow() {
+				countRateLimited(s)
 				return i, ErrRateLimited
 			}
 		} else if err := lim.wait(ctx, stop); err != nil {
+			if err == ErrRateLimited {
+				countRateLimited(s)
+			}
 			return i, err
 		}
 		if err := s.Send(ctx, v); err != nil {
@@ -417,4 +421,15 @@ func (k *KeyedLimiter[K]) Len() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.slots)
+}
+
+// rateCounter is implemented by the sinks of this package that keep
+// Stats: a refusal by the limiter is counted where the sink's other
+// refusals are.
+type rateCounter interface{ countRateLimited() }
+
+func countRateLimited[T any](s Sink[T]) {
+	if c, ok := s.(rateCounter); ok {
+		c.countRateLimited()
+	}
 }

@@ -303,6 +303,12 @@ func (s *Sender[T]) finish() {
 	}
 }
 
+func (s *Sender[T]) countRateLimited() {
+	if s != nil && s.stats != nil { // the zero Sender counts nothing
+		s.stats.rateLimited.Add(1)
+	}
+}
+
 // stopped reports whether Shutdown has marked this run stopping.
 func (s *Sender[T]) stopped() bool {
 	return s.state.Load()&stopping != 0

@@ -67,3 +67,4 @@ type mapSink[T, U any] struct {
 func (m mapSink[T, U]) Send(ctx context.Context, v U) error { return m.s.Send(ctx, m.f(v)) }
 func (m mapSink[T, U]) TrySend(v U) error                   { return m.s.TrySend(m.f(v)) }
 func (m mapSink[T, U]) Done() <-chan struct{}               { return m.s.Done() }
+func (m mapSink[T, U]) countRateLimited()                   { countRateLimited(m.s) }
