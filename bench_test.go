@@ -2,6 +2,7 @@ package fanin
 
 import (
 	"context"
+	"fmt"
 	"golang.org/x/time/rate"
 	"math/rand/v2"
 	"runtime"
@@ -200,5 +201,56 @@ func BenchmarkKeyedLimiterAllow(b *testing.B) {
 	})
 	if got := k.Len(); got != keys {
 		b.Errorf("Len = %d, want %d", got, keys)
+	}
+}
+
+// BenchmarkFanIn measures what the consumer pays per message: producers
+// (one goroutine per adapter) send as fast as they can, and the consumer
+// receives b.N values. "channel" is a plain Channel of DefaultCapacity that
+// every producer shares; "group" is a Group whose adapters have lanes of
+// DefaultCapacity each, received in the fair order through Stream.Recv.
+// Both stay backlogged, so the figure is the cost of the merge itself.
+func BenchmarkFanIn(b *testing.B) {
+	for _, adapters := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("adapters=%d/impl=channel", adapters), func(b *testing.B) {
+			c := New[int](DefaultCapacity)
+			stream, _ := c.Start()
+			var wg sync.WaitGroup
+			for range adapters {
+				wg.Go(func() {
+					for i := 0; c.Send(context.Background(), i) == nil; i++ {
+					}
+				})
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				<-stream
+			}
+			b.StopTimer()
+			c.Shutdown(context.Background())
+			wg.Wait()
+		})
+		b.Run(fmt.Sprintf("adapters=%d/impl=group", adapters), func(b *testing.B) {
+			var g Group[int]
+			for a := range adapters {
+				g.Add(context.Background(), AdapterFunc(fmt.Sprint(a), func(ctx context.Context, s Sink[int]) error {
+					for i := 0; s.Send(ctx, i) == nil; i++ {
+					}
+					return nil
+				}))
+			}
+			stream, _ := g.Start(context.Background())
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := stream.Recv(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			g.Shutdown(ctx)
+		})
 	}
 }

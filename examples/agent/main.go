@@ -1,135 +1,150 @@
-// Command agent runs three adapters that fan into one consumer loop, the
-// shape of an AI agent that talks to the world through several channels:
+// Command agent is the shape of an AI agent that talks to the world through
+// several adapters, all feeding one consumer loop of the program's own
+// message type, Event:
 //
-//   - ticker sends a heartbeat every 100ms;
-//   - batch emits 4 messages every 250ms, like a plugin callback, through a
-//     rate limiter of 10 a second (bursts of 5); it stops at the limit and
-//     retries exactly the rest next time, so nothing is duplicated; what is
-//     still unsent at shutdown counts as refused;
-//   - client asks a question every 50ms and waits up to 200ms for the
-//     agent's reply, answering "busy" itself when the buffer is full.
+//   - webhook: the package's signed HTTP ingress, a Group adapter of
+//     webhook.Message joined to the group through fanin.Map; a built-in
+//     caller posts signed requests, half of them waiting for the reply;
+//   - ticker: a heartbeat every 100ms, sent with TrySend so it never waits;
+//   - stdin: one request per input line, each waiting for the agent's reply
+//     through a fanin.Reply handle carried in the Event; it reads a
+//     scripted conversation unless -stdin is given;
+//   - flaky: a plugin that panics on every 7th event; the group recovers
+//     the panic and restarts it with backoff.
 //
-// After a few seconds the group shuts down and the program prints, per
-// adapter, how many messages were accepted, refused and replied to, checks
-// that the agent received exactly the accepted messages, and that no
-// goroutine is left.
+// g.Run is the main loop: it starts the group, hands each event to the
+// agent, and on Ctrl-C (or after -for) shuts down and lets the agent finish
+// what was accepted. At the end the program prints the group's Stats and
+// checks that the agent handled exactly what the adapters were told was
+// accepted, and that no goroutine is left.
 //
-//	go run ./examples/agent
+//	go run ./examples/agent            # about 3 seconds
+//	go run ./examples/agent -for 10s   # longer
+//	go run ./examples/agent -stdin     # type lines; each gets a reply
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"os/signal"
 	"runtime"
-	"sort"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fanin-go/fanin"
+	"github.com/fanin-go/fanin/webhook"
 )
 
-// Message is what every adapter sends to the agent.
-type Message struct {
+// Event is the program's own message type: what the agent consumes.
+type Event struct {
 	From  string
 	Text  string
-	Reply fanin.Reply[string] // wanted when the sender waits for a reply
+	Reply fanin.Reply[string] // wanted when the sender waits for the answer
 }
 
-// counts are one adapter's tallies.
-type counts struct {
-	accepted, refused, replied, timedOut atomic.Int64
+// accepted counts, per adapter, the sends the adapters were told succeeded.
+type accepted struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (a *accepted) add(name string) {
+	a.mu.Lock()
+	a.n[name]++
+	a.mu.Unlock()
 }
 
 func main() {
-	runFor := flag.Duration("for", 3*time.Second, "how long to run before shutting down")
-	think := flag.Duration("think", 4*time.Millisecond, "time the agent spends on each message")
+	runFor := flag.Duration("for", 3*time.Second, "how long to run before shutting down (Ctrl-C stops it sooner)")
+	think := flag.Duration("think", 2*time.Millisecond, "time the agent spends on each event")
+	stdin := flag.Bool("stdin", false, "read requests from standard input instead of a scripted conversation")
 	flag.Parse()
 	if *runFor <= 0 || *think < 0 {
 		fmt.Fprintln(os.Stderr, "agent: -for must be positive and -think not negative")
 		os.Exit(2)
 	}
-	os.Exit(run(*runFor, *think))
+	var in io.Reader = strings.NewReader("hello\nwhat is the time?\nthank you\n")
+	if *stdin {
+		in = os.Stdin
+	}
+	os.Exit(run(*runFor, *think, in, *stdin))
 }
 
-func run(runFor, think time.Duration) int {
-	baseline := runtime.NumGoroutine()
-	tally := map[string]*counts{"ticker": {}, "batch": {}, "client": {}}
-	pending := fanin.NewPending[string](100)
-
-	var g fanin.Group[Message]
-	must(g.Add(context.Background(), fanin.AdapterFunc("ticker", ticker(tally["ticker"]))))
-	must(g.Add(context.Background(), fanin.AdapterFunc("batch", batch(tally["batch"]))))
-	must(g.Add(context.Background(), fanin.AdapterFunc("client", client(tally["client"], pending))))
-
-	stream, err := g.Start(context.Background())
-	if err != nil {
-		fmt.Println("start:", err)
-		return 1
-	}
-
-	// The agent loop: one message at a time, replying where asked.
-	received := map[string]int{}
-	agentDone := make(chan struct{})
-	go func() {
-		defer close(agentDone)
-		for m := range stream.All() {
-			received[m.From]++
-			time.Sleep(think)
-			m.Reply.Resolve("answer to " + m.Text)
-		}
-	}()
-
-	time.Sleep(runFor)
-	for _, st := range g.Stats().Adapters {
-		fmt.Printf("%-7s %v\n", st.Name, st.State)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+func run(runFor, think time.Duration, in io.Reader, interactive bool) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, runFor)
 	defer cancel()
-	start := time.Now()
-	if err := g.Shutdown(ctx); err != nil {
-		fmt.Println("shutdown:", err)
-		return 1
-	}
-	took := time.Since(start)
-	<-agentDone
-	pending.Close()
-	fmt.Printf("shut down in %v\n\n", took.Round(time.Microsecond))
+	baseline := runtime.NumGoroutine() // the signal watchers are not ours to count
 
-	ok := true
-	names := make([]string, 0, len(tally))
-	for name := range tally {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	fmt.Printf("%-7s %9s %8s %8s %9s %9s\n", "adapter", "accepted", "refused", "replied", "timed out", "received")
-	for _, name := range names {
-		c := tally[name]
-		fmt.Printf("%-7s %9d %8d %8d %9d %9d\n", name, c.accepted.Load(), c.refused.Load(),
-			c.replied.Load(), c.timedOut.Load(), received[name])
-		if int64(received[name]) != c.accepted.Load() {
-			ok = false
+	counts := &accepted{n: map[string]int{}}
+	replies := fanin.NewPending[string](100)
+	defer replies.Close()
+
+	secret := rand.Text()
+	hook := webhook.New(webhook.Config{Secret: []byte(secret), Addr: "127.0.0.1:0"})
+
+	events := make(chan fanin.AdapterEvent, 64)
+	g := &fanin.Group[Event]{Events: events}
+	add := func(a fanin.Adapter[Event], opts ...fanin.Option) {
+		if err := g.Add(ctx, a, opts...); err != nil {
+			panic(err)
 		}
 	}
-	fmt.Printf("\nreceived == accepted for every adapter: %v\n", ok)
-	fmt.Printf("pending replies left: %d\n", pending.Len())
+	add(fanin.Map(hook, func(m webhook.Message) Event {
+		return Event{From: "webhook", Text: m.Sender + ": " + m.Content, Reply: m.Reply}
+	}))
+	add(fanin.AdapterFunc("ticker", ticker(counts)))
+	add(fanin.AdapterFunc("stdin", lines(in, replies, counts)))
+	add(fanin.AdapterFunc("flaky", flaky(counts)), fanin.WithBackoff(50*time.Millisecond, time.Second, 0.2))
 
-	left := runtime.NumGoroutine() - baseline
-	for deadline := time.Now().Add(time.Second); left > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-		left = runtime.NumGoroutine() - baseline
-	}
-	fmt.Printf("goroutines left: %d\n", left)
-	if !ok || left > 0 || pending.Len() != 0 {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { // report restarts as they happen
+		for e := range events {
+			if e.Kind == fanin.EventPanicked || e.Kind == fanin.EventRestarting {
+				fmt.Printf("event: %s %s (%v)\n", e.Adapter, e.Kind, firstLine(e.Err))
+			}
+		}
+	})
+	callerStats := &callerCounts{}
+	wg.Go(func() { caller(ctx, hook, secret, callerStats) })
+
+	handled := map[string]int{}
+	err := g.Run(ctx, func(e Event) error { // the agent loop, one event at a time
+		handled[e.From]++
+		time.Sleep(think)
+		e.Reply.Resolve("you said " + e.Text)
+		return nil
+	})
+	close(events)
+	if err != nil {
+		fmt.Println("run:", err)
 		return 1
 	}
-	return 0
+	counts.n["webhook"] = int(callerStats.accepted.Load())
+	// A terminal's reader may still wait for a line; a scripted one has
+	// ended with its input.
+	allowed := 0
+	if interactive {
+		allowed = 1
+	}
+	return report(g.Stats(), counts.n, handled, callerStats, replies, baseline+allowed, &wg)
 }
 
-func ticker(c *counts) func(context.Context, fanin.Sink[Message]) error {
-	return func(ctx context.Context, s fanin.Sink[Message]) error {
+// ticker sends a heartbeat every 100ms without ever waiting for room.
+func ticker(counts *accepted) func(context.Context, fanin.Sink[Event]) error {
+	return func(ctx context.Context, s fanin.Sink[Event]) error {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for n := 1; ; n++ {
@@ -138,74 +153,175 @@ func ticker(c *counts) func(context.Context, fanin.Sink[Message]) error {
 				return nil
 			case <-t.C:
 			}
-			if err := s.Send(ctx, Message{From: "ticker", Text: fmt.Sprint("tick ", n)}); err != nil {
-				c.refused.Add(1)
-				continue
+			if s.TrySend(Event{From: "ticker", Text: fmt.Sprint("tick ", n)}) == nil {
+				counts.add("ticker")
 			}
-			c.accepted.Add(1)
 		}
 	}
 }
 
-func batch(c *counts) func(context.Context, fanin.Sink[Message]) error {
-	return func(ctx context.Context, s fanin.Sink[Message]) error {
-		lim := fanin.NewLimiter(fanin.Band{Events: 10, Interval: time.Second, Burst: 5})
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		var backlog []Message
-		for n := 0; ; {
-			select {
-			case <-ctx.Done():
-				c.refused.Add(int64(len(backlog)))
-				return nil
-			case <-t.C:
-			}
-			for range 4 {
-				n++
-				backlog = append(backlog, Message{From: "batch", Text: fmt.Sprint("event ", n)})
-			}
-			// Stopped by the limit or by shutdown, SendBatch says how many
-			// went out: exactly the rest is retried next time.
-			sent, _ := fanin.SendBatch(ctx, s, lim, backlog, fanin.RefuseOverLimit)
-			c.accepted.Add(int64(sent))
-			backlog = backlog[sent:]
+// lines sends one request per line of in and prints the agent's reply.
+// Reading is not interruptible, so the reader runs in a goroutine of its
+// own that ends when in does; Run returns when ctx ends.
+func lines(in io.Reader, replies *fanin.Pending[string], counts *accepted) func(context.Context, fanin.Sink[Event]) error {
+	input := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			input <- sc.Text()
 		}
-	}
-}
-
-func client(c *counts, pending *fanin.Pending[string]) func(context.Context, fanin.Sink[Message]) error {
-	return func(ctx context.Context, s fanin.Sink[Message]) error {
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for n := 1; ; n++ {
+		close(input)
+	}()
+	return func(ctx context.Context, s fanin.Sink[Event]) error {
+		for {
+			var line string
+			var ok bool
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-t.C:
+			case line, ok = <-input:
 			}
-			wait, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-			_, err := pending.Request(wait, func(r fanin.Reply[string]) error {
-				err := s.TrySend(Message{From: "client", Text: fmt.Sprint("question ", n), Reply: r})
+			if !ok {
+				<-ctx.Done() // input is over; stay until the group stops
+				return nil
+			}
+			wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+			reply, err := replies.Request(wait, func(r fanin.Reply[string]) error {
+				err := s.Send(wait, Event{From: "stdin", Text: line, Reply: r})
 				if err == nil {
-					c.accepted.Add(1)
+					counts.add("stdin")
 				}
 				return err
 			})
 			cancel()
-			switch {
-			case err == nil:
-				c.replied.Add(1)
-			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-				c.timedOut.Add(1)
-			default: // busy (ErrFull) or shut down: the client is told at once
-				c.refused.Add(1)
+			if err != nil {
+				fmt.Printf("stdin: %q: %v\n", line, err)
+				continue
+			}
+			fmt.Printf("stdin: %q -> %q\n", line, reply)
+		}
+	}
+}
+
+// flaky is a plugin with a bug: it panics on every 7th event. The group
+// recovers the panic in this adapter's goroutine and restarts it.
+func flaky(counts *accepted) func(context.Context, fanin.Sink[Event]) error {
+	var n atomic.Int64
+	return func(ctx context.Context, s fanin.Sink[Event]) error {
+		t := time.NewTicker(40 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+			i := n.Add(1)
+			if i%7 == 0 {
+				var plugin map[string]int
+				plugin["event"] = int(i) // assignment to entry in nil map
+			}
+			if s.Send(ctx, Event{From: "flaky", Text: fmt.Sprint("plugin event ", i)}) == nil {
+				counts.add("flaky")
 			}
 		}
 	}
 }
 
-func must(err error) {
-	if err != nil {
-		panic(err)
+// callerCounts are the built-in webhook caller's tallies.
+type callerCounts struct {
+	accepted, replied, refused atomic.Int64
+}
+
+// caller posts a signed request every 20ms until ctx ends; every other one
+// waits for the agent's reply.
+func caller(ctx context.Context, hook *webhook.Handler, secret string, c *callerCounts) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		addr := hook.Addr()
+		if addr == nil {
+			continue
+		}
+		body := fmt.Sprintf(`{"sender":"caller","content":"request %d","wait_for_response":%v}`, n, n%2 == 0)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr.String()+"/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(webhook.DefaultSignatureHeader, "sha256="+hex.EncodeToString(webhook.Sign([]byte(secret), []byte(body))))
+		resp, err := client.Do(req)
+		if err != nil {
+			c.refused.Add(1)
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK: // replied: in the stream, and answered
+			c.accepted.Add(1)
+			c.replied.Add(1)
+		case http.StatusAccepted, http.StatusGatewayTimeout, 499: // in the stream
+			c.accepted.Add(1)
+		default:
+			c.refused.Add(1)
+		}
 	}
+}
+
+func report(st fanin.GroupStats, counts, handled map[string]int, caller *callerCounts, replies *fanin.Pending[string], baseline int, wg *sync.WaitGroup) int {
+	ok := true
+	fmt.Printf("\n%-8s %-8s %8s %8s %8s %8s %8s\n", "adapter", "state", "accepted", "refused", "restarts", "handled", "told ok")
+	for _, a := range st.Adapters {
+		refused := a.Full + a.Closed + a.Canceled + a.RateLimited
+		fmt.Printf("%-8s %-8s %8d %8d %8d %8d %8d\n", a.Name, a.State, a.Accepted, refused, a.Restarts, handled[a.Name], counts[a.Name])
+		if int(a.Accepted) != handled[a.Name] || handled[a.Name] != counts[a.Name] {
+			ok = false
+		}
+	}
+	fmt.Printf("\nwebhook caller: %d accepted, %d replied, %d refused\n", caller.accepted.Load(), caller.replied.Load(), caller.refused.Load())
+	fmt.Printf("handled == accepted == told ok, for every adapter: %v\n", ok)
+	fmt.Printf("the flaky adapter was restarted after panics: %v\n", restarts(st, "flaky") > 0)
+	fmt.Printf("pending replies left: %d\n", replies.Len())
+
+	wg.Wait()
+	left := runtime.NumGoroutine() - baseline
+	for deadline := time.Now().Add(time.Second); left > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // the HTTP client's idle connections close
+		left = runtime.NumGoroutine() - baseline
+	}
+	fmt.Printf("goroutines left: %d\n", left)
+	if left > 0 && os.Getenv("AGENT_DEBUG") != "" {
+		buf := make([]byte, 1<<20)
+		os.Stderr.Write(buf[:runtime.Stack(buf, true)])
+	}
+	if !ok || restarts(st, "flaky") == 0 || replies.Len() != 0 || left > 0 {
+		return 1
+	}
+	return 0
+}
+
+func restarts(st fanin.GroupStats, name string) int {
+	for _, a := range st.Adapters {
+		if a.Name == name {
+			return a.Restarts
+		}
+	}
+	return 0
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	var pe *fanin.PanicError
+	if errors.As(err, &pe) {
+		return fmt.Sprint("panic: ", pe.Value)
+	}
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
 }
