@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -264,4 +265,118 @@ func ExamplePending() {
 	// Output:
 	// 42 <nil>
 	// fanin: channel closed - waiting: 0
+}
+
+// Stats are plain values; exporting them takes no metrics library. Here
+// they are written in the Prometheus text exposition format, which a
+// Prometheus server scrapes as it is (serve it from an http.HandlerFunc).
+func ExampleGroup_Stats() {
+	var g fanin.Group[string]
+	g.Add(context.Background(), fanin.AdapterFunc("webhook", func(ctx context.Context, s fanin.Sink[string]) error {
+		for _, m := range []string{"a", "b", "c"} {
+			s.Send(ctx, m)
+		}
+		<-ctx.Done()
+		return nil
+	}), fanin.WithLane(2, 1))
+	stream, _ := g.Start(context.Background())
+	for range 3 {
+		stream.Recv(context.Background())
+	}
+	g.Shutdown(context.Background())
+
+	w := os.Stdout
+	st := g.Stats()
+	fmt.Fprintln(w, "# TYPE fanin_accepted_total counter")
+	for _, a := range st.Adapters {
+		fmt.Fprintf(w, "fanin_accepted_total{adapter=%q} %d\n", a.Name, a.Accepted)
+	}
+	fmt.Fprintln(w, "# TYPE fanin_refused_total counter")
+	for _, a := range st.Adapters {
+		for reason, n := range map[string]uint64{"closed": a.Closed, "full": a.Full} {
+			fmt.Fprintf(w, "fanin_refused_total{adapter=%q,reason=%q} %d\n", a.Name, reason, n)
+		}
+	}
+	fmt.Fprintln(w, "# TYPE fanin_restarts_total counter")
+	for _, a := range st.Adapters {
+		fmt.Fprintf(w, "fanin_restarts_total{adapter=%q} %d\n", a.Name, a.Restarts)
+	}
+	fmt.Fprintln(w, "# TYPE fanin_buffered gauge")
+	fmt.Fprintf(w, "fanin_buffered %d\n", st.Len)
+	// Unordered output:
+	// # TYPE fanin_accepted_total counter
+	// fanin_accepted_total{adapter="webhook"} 3
+	// # TYPE fanin_refused_total counter
+	// fanin_refused_total{adapter="webhook",reason="closed"} 0
+	// fanin_refused_total{adapter="webhook",reason="full"} 0
+	// # TYPE fanin_restarts_total counter
+	// fanin_restarts_total{adapter="webhook"} 0
+	// # TYPE fanin_buffered gauge
+	// fanin_buffered 0
+}
+
+// Run is the main loop of an agent: it starts the group, hands every
+// message to the handler, and, once ctx ends, shuts down and lets the
+// handler finish what was accepted.
+func ExampleGroup_Run() {
+	var g fanin.Group[string]
+	g.Add(context.Background(), fanin.AdapterFunc("greeter", func(ctx context.Context, s fanin.Sink[string]) error {
+		for _, m := range []string{"hello", "from", "the greeter"} {
+			if err := s.Send(ctx, m); err != nil {
+				return err
+			}
+		}
+		<-ctx.Done()
+		return nil
+	}))
+	ctx, cancel := context.WithCancel(context.Background()) // signal.NotifyContext in a real program
+	handled := 0
+	err := g.Run(ctx, func(m string) error {
+		fmt.Println("agent:", m)
+		if handled++; handled == 3 {
+			cancel() // as Ctrl-C would
+		}
+		return nil
+	})
+	fmt.Println("Run returned", err)
+	// Output:
+	// agent: hello
+	// agent: from
+	// agent: the greeter
+	// Run returned <nil>
+}
+
+// An adapter written for its own message type joins a group of the
+// program's type through Map; a reply handle travels in the converted value.
+func ExampleMap() {
+	type Event struct {
+		Text  string
+		Reply fanin.Reply[string]
+	}
+	type chatMessage struct {
+		User, Body string
+		Reply      fanin.Reply[string]
+	}
+	answers := fanin.NewPending[string](10)
+	chat := fanin.AdapterFunc("chat", func(ctx context.Context, s fanin.Sink[chatMessage]) error {
+		answer, err := answers.Request(ctx, func(r fanin.Reply[string]) error {
+			return s.Send(ctx, chatMessage{User: "ana", Body: "ping", Reply: r})
+		})
+		fmt.Println("chat got:", answer, err)
+		<-ctx.Done()
+		return nil
+	})
+
+	var g fanin.Group[Event]
+	g.Add(context.Background(), fanin.Map(chat, func(m chatMessage) Event {
+		return Event{Text: m.User + ": " + m.Body, Reply: m.Reply}
+	}))
+	stream, _ := g.Start(context.Background())
+	e, _ := stream.Recv(context.Background())
+	fmt.Println("agent got:", e.Text)
+	e.Reply.Resolve("pong")
+	g.Shutdown(context.Background())
+	// Output:
+	// agent got: ana: ping
+	// chat got: pong <nil>
 }
