@@ -157,7 +157,10 @@ func (st *Stream[T]) next() (v T, ok, end bool) {
 	defer st.mu.Unlock()
 	for looked := 0; looked <= len(st.lanes) && len(st.lanes) > 0; {
 		l := st.lanes[st.cur]
-		if st.credit > 0 {
+		// An empty lane that is still open passes its turn without a
+		// channel operation: len is one load. A value placed just after
+		// is seen on the next look; its sender's token sees to that.
+		if st.credit > 0 && (len(l.s.stream) > 0 || l.s.isFinished()) {
 			select {
 			case v, open := <-l.s.stream:
 				if open {

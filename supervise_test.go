@@ -460,3 +460,27 @@ func TestBackoffNeverOverflows(t *testing.T) {
 		}
 	}
 }
+
+// TestStartPanicInsideAdd: a Start that panics while Add waits for it is
+// returned by Add as a *PanicError, never wedges the group's bookkeeping,
+// and Shutdown does not report the adapter as not returned.
+func TestStartPanicInsideAdd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group[string]{}
+		stream := mustGroupStart(t, g)
+		err := g.Add(context.Background(), &testAdapter{name: "bad", start: func(context.Context) error { panic("bad config") }}, never)
+		var pe *PanicError
+		if !errors.As(err, &pe) || pe.Value != "bad config" {
+			t.Fatalf("Add = %v, want a *PanicError carrying the value", err)
+		}
+		if got := adapterStates(g)["bad"]; got != Failed {
+			t.Errorf("bad is %v, want failed", got)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown = %v, want nil: nothing is left running", err)
+		}
+		drainStream(stream)
+	})
+}
