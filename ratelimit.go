@@ -83,22 +83,24 @@ func spend(bands []band, tats []time.Duration, at time.Duration) {
 	}
 }
 
-// refund gives back one event charged by spend, for a value that was not
-// sent after all.
-func refund(bands []band, tats []time.Duration) {
-	for i, b := range bands {
-		tats[i] -= b.emission
-	}
-}
-
 // A Limiter is a token bucket with one or more bands, such as "100 a
 // minute and 5000 an hour". Each event takes one token from every band at
 // once: all bands pay or none does. [Limiter.Allow] takes a token if one is
 // there; [Limiter.Wait] waits for one; [SendBatch] takes one right before
 // each value of a batch, which is what most adapters want.
 //
-// The lock of a Limiter is held only while a token is taken: never while a
-// caller waits, and never across a send.
+// A token taken for an event that then does not happen (a Wait whose
+// context ends, a value SendBatch could not send) is given back if it is
+// the latest token still held: every band returns exactly to where it was
+// before the token was taken, as if it never had been. If a token taken
+// after it is still held, nothing is given back and the token is spent:
+// the later token's time was chosen as though this one were used, and
+// moving the bands back would let two events share one token's slot. So a
+// give-back never lets an event through earlier than a bucket that never
+// saw the unsent event would.
+//
+// The lock of a Limiter is held only while a token is taken or given
+// back: never while a caller waits, and never across a send.
 //
 // The zero Limiter, and a nil *Limiter, have no bands and allow every event.
 // A Limiter is safe for simultaneous use by multiple goroutines and must not
@@ -130,30 +132,109 @@ func (l *Limiter) Allow() bool {
 	if l == nil || l.bands == nil {
 		return true
 	}
-	return l.allowAt(l.now())
+	now := l.now()
+	_, ok := l.take(now, now, nil)
+	return ok
 }
 
-func (l *Limiter) allowAt(now time.Duration) bool {
+// A grant is a token taken by take, with what giveBack needs: the time it
+// was taken for and every band's tat from just before.
+type grant struct {
+	at   time.Duration
+	prev []time.Duration
+}
+
+// take takes a token for the first time at or after now at which every
+// band has one, if that time is at most limit, and returns that time. If
+// prev is not nil it receives each band's tat from before, for giveBack.
+// A refused take changes nothing.
+func (l *Limiter) take(now, limit time.Duration, prev []time.Duration) (at time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if earliest(l.bands, l.tats, now) > now {
-		return false
+	at = earliest(l.bands, l.tats, now)
+	if at > limit {
+		return at, false
 	}
-	spend(l.bands, l.tats, now)
+	copy(prev, l.tats)
+	spend(l.bands, l.tats, at)
+	return at, true
+}
+
+// giveBack gives back the token of g, for an event that did not happen,
+// if it is the latest token still held, and reports whether it did.
+//
+// The test is exact. Every take moves every tat strictly forward, and
+// every give-back restores the tats from before a take, so a band's tat
+// equals the value g's take left, max(prev, at)+emission, if and only if
+// every token taken after g has been given back; otherwise it is further
+// ahead. Then the tats go back to prev, and the limiter is as if g had
+// never been taken. golang.org/x/time/rate applies the same rule to a
+// canceled reservation (restore only what no later reservation depends
+// on), and for a single band, canceled waits included, the two agree. They
+// differ only for a token whose time has already come, which SendBatch
+// gives back after a failed send: x/time/rate restores nothing once a
+// reservation's time has passed, and only part of a token once a Wait
+// due less than a token's time away was canceled after it, where this
+// restores the whole token if it is still the latest; and x/time/rate
+// restores a token that a later one took at the same instant, where this
+// keeps it. Each difference is exact or errs toward fewer events.
+// Restoring only the latest keeps the state at one integer per band:
+// tracking every token held, to give back any of them where that is safe,
+// was rejected as too much state for a rare case.
+func (l *Limiter) giveBack(g grant) bool {
+	if l == nil || l.bands == nil {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, b := range l.bands {
+		if l.tats[i] != max(g.prev[i], g.at)+b.emission {
+			return false
+		}
+	}
+	copy(l.tats, g.prev)
 	return true
+}
+
+// newGrant returns a grant with room for the tats of l's bands, in buf if
+// it is large enough, so that a Wait on a limiter of a few bands does not
+// allocate.
+func (l *Limiter) newGrant(buf []time.Duration) grant {
+	if l == nil {
+		return grant{}
+	}
+	if len(l.bands) > cap(buf) {
+		buf = make([]time.Duration, len(l.bands))
+	}
+	return grant{prev: buf[:len(l.bands)]}
+}
+
+// allow is Allow that records in g, made by newGrant, the token it takes.
+func (l *Limiter) allow(g *grant) bool {
+	if l == nil || l.bands == nil {
+		return true
+	}
+	now := l.now()
+	at, ok := l.take(now, now, g.prev)
+	g.at = at
+	return ok
 }
 
 // Wait takes a token from every band, waiting until each band has one.
 // It returns nil once the token is taken. If ctx ends first it returns
-// ctx.Err() and gives the token back. If ctx has a deadline before the
-// token would come, Wait returns [ErrRateLimited] at once, without waiting
-// and without taking anything.
+// ctx.Err() and gives the token back if no token taken after it is still
+// held (see [Limiter]). If ctx has a deadline before the token would come,
+// Wait returns [ErrRateLimited] at once, without waiting and without
+// taking anything.
 func (l *Limiter) Wait(ctx context.Context) error {
-	return l.wait(ctx, nil)
+	var buf [4]time.Duration
+	g := l.newGrant(buf[:])
+	return l.wait(ctx, nil, &g)
 }
 
-// wait is Wait that also ends, with ErrClosed, when stop is closed.
-func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}) error {
+// wait is Wait that also ends, with ErrClosed, when stop is closed, and
+// records in g, made by newGrant, the token it takes.
+func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}, g *grant) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -166,17 +247,13 @@ func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}) error {
 		limit = d.Sub(l.base)
 	}
 
-	l.mu.Lock()
-	at := earliest(l.bands, l.tats, now)
-	if at > limit {
-		l.mu.Unlock()
+	// The token is taken now, for time at, so that waiters are served in
+	// the order they asked; take releases the lock before the wait.
+	at, ok := l.take(now, limit, g.prev)
+	if !ok {
 		return ErrRateLimited
 	}
-	// The token is taken now, for time at, so that waiters are served in
-	// the order they asked; the lock is released before waiting.
-	spend(l.bands, l.tats, at)
-	l.mu.Unlock()
-
+	g.at = at
 	if at <= now {
 		return nil
 	}
@@ -191,18 +268,8 @@ func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}) error {
 	case <-stop:
 		err = ErrClosed
 	}
-	l.giveBack()
+	l.giveBack(*g)
 	return err
-}
-
-// giveBack returns a token taken by Allow or Wait.
-func (l *Limiter) giveBack() {
-	if l == nil || l.bands == nil {
-		return
-	}
-	l.mu.Lock()
-	refund(l.bands, l.tats)
-	l.mu.Unlock()
 }
 
 // A BatchPolicy says what [SendBatch] does when the limiter has no token
@@ -229,22 +296,25 @@ const (
 // otherwise [ErrRateLimited] (over the limit with [RefuseOverLimit], or no
 // token before ctx's deadline), ctx.Err(), ErrClosed or [ErrNotStarted].
 // A caller that retries exactly batch[n:] delivers every value once. The
-// token taken for a value that was not sent is given back.
+// token taken for a value that was not sent is given back if no token
+// taken after it is still held (see [Limiter]).
 func SendBatch[T any](ctx context.Context, s *Sender[T], lim *Limiter, batch []T, policy BatchPolicy) (n int, err error) {
 	var stop <-chan struct{}
 	if s != nil {
 		stop = s.done
 	}
+	var buf [4]time.Duration
+	g := lim.newGrant(buf[:])
 	for i, v := range batch {
 		if policy == RefuseOverLimit {
-			if !lim.Allow() {
+			if !lim.allow(&g) {
 				return i, ErrRateLimited
 			}
-		} else if err := lim.wait(ctx, stop); err != nil {
+		} else if err := lim.wait(ctx, stop, &g); err != nil {
 			return i, err
 		}
 		if err := s.Send(ctx, v); err != nil {
-			lim.giveBack()
+			lim.giveBack(g)
 			return i, err
 		}
 	}
