@@ -13,8 +13,8 @@ var (
 	// ErrRateLimited is returned when a rate limit refuses a value: by
 	// [SendBatch] with [RefuseOverLimit], by [Limiter.Wait] and SendBatch
 	// with [WaitForTokens] when the token would come only after the
-	// context's deadline, and by [KeyedLimiter.Take]. Nothing was sent and
-	// no token was taken.
+	// context's deadline (or 2^62ns or more after the limiter was made),
+	// and by [KeyedLimiter.Take]. Nothing was sent and no token was taken.
 	ErrRateLimited = errors.New("fanin: rate limited")
 
 	// ErrTooManyKeys is returned by [KeyedLimiter.Take] for a new key when
@@ -26,6 +26,14 @@ var (
 // A Band is one limit of a [Limiter]: tokens refill at Events per Interval,
 // and at most Burst of them accumulate. "100 a minute, in bursts of up to
 // 10" is Band{Events: 100, Interval: time.Minute, Burst: 10}.
+//
+// A band earns one token every Interval/Events, rounded up to the
+// nanosecond, so rounding never allows more than was asked for, and no
+// band earns more than one token a nanosecond. Events, Interval and Burst
+// must be positive, and a band must refill from empty within 2^62
+// nanoseconds (about 146 years): Burst times the time per token must be
+// at most 2^62ns. At one token a second Burst may be up to 4,611,686,018;
+// at one an hour, 1,281,023; at one a day, 53,375.
 type Band struct {
 	Events   int
 	Interval time.Duration
@@ -38,6 +46,18 @@ type band struct {
 	tolerance time.Duration // how far ahead of now a band may be: (Burst-1)*emission
 }
 
+// Times are int64 nanoseconds since a limiter was made, and no sum of them
+// may overflow. A band's tat is never more than Burst*emission after the
+// time of the last token it granted (see spend), so a limiter refuses
+// bands that take longer than maxSpan to refill, and grants no token for
+// a time after horizon: then every tat is at most horizon+maxSpan, which
+// is MaxInt64. The split gives each side about 146 years. Saturating
+// arithmetic was rejected: a tat that stops growing lets events through.
+const (
+	maxSpan = time.Duration(1 << 62)
+	horizon = time.Duration(math.MaxInt64) - maxSpan
+)
+
 func newBands(caller string, bs []Band) []band {
 	if len(bs) == 0 {
 		panic("fanin: " + caller + " called with no bands")
@@ -47,10 +67,15 @@ func newBands(caller string, bs []Band) []band {
 		if b.Events <= 0 || b.Interval <= 0 || b.Burst <= 0 {
 			panic(fmt.Sprintf("fanin: %s: band %d is %+v; Events, Interval and Burst must be positive", caller, i, b))
 		}
-		// Rounding up errs on the side of fewer events, never more.
-		e := (b.Interval + time.Duration(b.Events) - 1) / time.Duration(b.Events)
-		if int64(b.Burst-1) > math.MaxInt64/int64(e)/4 {
-			panic(fmt.Sprintf("fanin: %s: band %d is %+v; Burst is too large", caller, i, b))
+		// Rounding up errs on the side of fewer events, never more. The
+		// quotient and remainder cannot overflow, as Interval+Events-1
+		// can.
+		e := b.Interval / time.Duration(b.Events)
+		if b.Interval%time.Duration(b.Events) != 0 {
+			e++
+		}
+		if most := int64(maxSpan / e); int64(b.Burst) > most {
+			panic(fmt.Sprintf("fanin: %s: band %d is %+v; at %v a token, Burst may be at most %d: a band must refill from empty within 2^62ns (about 146 years)", caller, i, b, e, most))
 		}
 		out[i] = band{emission: e, tolerance: time.Duration(b.Burst-1) * e}
 	}
@@ -77,6 +102,7 @@ func earliest(bands []band, tats []time.Duration, now time.Duration) time.Durati
 // to every band. Charging every band as of the same instant is what makes
 // a multi-band token atomic and exact: a band that is not the bottleneck
 // pays as of the moment the event happens, not the moment it was reserved.
+// As at >= tats[i]-tolerance, the new tat is at most at+Burst*emission.
 func spend(bands []band, tats []time.Duration, at time.Duration) {
 	for i, b := range bands {
 		tats[i] = max(tats[i], at) + b.emission
@@ -102,6 +128,9 @@ func spend(bands []band, tats []time.Duration, at time.Duration) {
 // The lock of a Limiter is held only while a token is taken or given
 // back: never while a caller waits, and never across a send.
 //
+// A Limiter keeps time as nanoseconds since [NewLimiter]; it grants no
+// token for a time 2^62ns (about 146 years) or more after that.
+//
 // The zero Limiter, and a nil *Limiter, have no bands and allow every event.
 // A Limiter is safe for simultaneous use by multiple goroutines and must not
 // be copied after first use.
@@ -114,8 +143,9 @@ type Limiter struct {
 }
 
 // NewLimiter returns a Limiter with the given bands, each full. It panics if
-// no band is given, or if a band's Events, Interval or Burst is not
-// positive.
+// no band is given, or if a band is not valid (see [Band]): Events,
+// Interval or Burst not positive, or a refill from empty that takes longer
+// than 2^62ns. The message states the largest Burst the band could have.
 func NewLimiter(bands ...Band) *Limiter {
 	return &Limiter{
 		bands: newBands("NewLimiter", bands),
@@ -152,7 +182,7 @@ func (l *Limiter) take(now, limit time.Duration, prev []time.Duration) (at time.
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	at = earliest(l.bands, l.tats, now)
-	if at > limit {
+	if at > min(limit, horizon) {
 		return at, false
 	}
 	copy(prev, l.tats)
@@ -225,7 +255,8 @@ func (l *Limiter) allow(g *grant) bool {
 // ctx.Err() and gives the token back if no token taken after it is still
 // held (see [Limiter]). If ctx has a deadline before the token would come,
 // Wait returns [ErrRateLimited] at once, without waiting and without
-// taking anything.
+// taking anything; so does a token that would come 2^62ns or more after
+// [NewLimiter].
 func (l *Limiter) Wait(ctx context.Context) error {
 	var buf [4]time.Duration
 	g := l.newGrant(buf[:])
@@ -331,6 +362,9 @@ func SendBatch[T any](ctx context.Context, s *Sender[T], lim *Limiter, batch []T
 // bucket that is not yet full, the new key is refused with
 // [ErrTooManyKeys] rather than reset an active one.
 //
+// Like [Limiter], a KeyedLimiter grants no token 2^62ns (about 146 years)
+// or more after it was made.
+//
 // A KeyedLimiter is safe for simultaneous use by multiple goroutines and
 // must not be copied after first use. Its zero value is not usable; call
 // [NewKeyedLimiter].
@@ -386,6 +420,9 @@ func (k *KeyedLimiter[K]) Take(key K) (retryAfter time.Duration, err error) {
 }
 
 func (k *KeyedLimiter[K]) takeAt(key K, now time.Duration) (time.Duration, error) {
+	if now > horizon {
+		return time.Duration(math.MaxInt64), ErrRateLimited
+	}
 	nb := len(k.bands)
 	k.mu.Lock()
 	defer k.mu.Unlock()

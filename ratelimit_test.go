@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -55,8 +56,13 @@ func TestNewLimiterPanics(t *testing.T) {
 	}
 }
 
+// panicMessage returns what f panicked with, or "<no panic>".
 func panicMessage(f func()) (msg string) {
-	defer func() { msg = fmt.Sprint(recover()) }()
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
 	f()
 	return "<no panic>"
 }
@@ -967,7 +973,11 @@ type modelRun struct {
 	counts struct{ granted, refused, givenBack, kept int }
 }
 
-func (r *modelRun) advance(d time.Duration) { r.now = satAdd(r.now, d) }
+// nowCap is as far as a modelRun's clock goes: past the horizon, which it
+// must reach, but not so far that the model's sums could overflow.
+const nowCap = horizon + horizon/2
+
+func (r *modelRun) advance(d time.Duration) { r.now = min(nowCap, satAdd(r.now, d)) }
 
 // take takes a token for at most limit, as Allow (limit == now) and Wait
 // (limit from the deadline) do, and checks the time and the decision.
@@ -976,7 +986,7 @@ func (r *modelRun) take(limit time.Duration) {
 	want := r.m.next(r.now)
 	g := grant{prev: make([]time.Duration, len(r.l.bands))}
 	at, ok := r.l.take(r.now, limit, g.prev)
-	wantOK := want <= limit
+	wantOK := want <= limit && want < 1<<62
 	if at != want || ok != wantOK {
 		r.r("take(%v, %v) = %v, %v; want %v, %v", r.now, limit, at, ok, want, wantOK)
 	}
@@ -1024,13 +1034,16 @@ func (r *modelRun) r(format string, args ...any) {
 // TestLimiterAgainstModel drives Limiters of one, two and three bands
 // through random takes (as Allow and Wait make them), give-backs of any
 // token held, whether its time has come or not, and the passing of time,
-// and checks every decision and every token's time against bucketModel,
-// which also checks that no token was ever granted unearned.
+// up to and past the time after which a limiter grants nothing, and checks
+// every decision and every token's time against bucketModel, which also
+// checks that no token was ever granted unearned.
 func TestLimiterAgainstModel(t *testing.T) {
 	for _, bands := range [][]Band{
 		{{Events: 3, Interval: time.Second, Burst: 2}},
 		{{Events: 10, Interval: time.Second, Burst: 10}, {Events: 100, Interval: time.Minute, Burst: 30}},
 		{{Events: 1, Interval: 10 * time.Second, Burst: 1}, {Events: 1, Interval: time.Second, Burst: 5}, {Events: 7, Interval: time.Minute, Burst: 3}},
+		{{Events: 1, Interval: 40 * 365 * 24 * time.Hour, Burst: 3}, {Events: 1, Interval: 365 * 24 * time.Hour, Burst: 100}},
+		{{Events: 1, Interval: 1000 * time.Hour, Burst: 50}},
 	} {
 		t.Run(fmt.Sprint(bands), func(t *testing.T) {
 			r := &modelRun{t: t, l: NewLimiter(bands...), m: newBucketModel(bands...)}
@@ -1062,6 +1075,77 @@ func TestLimiterAgainstModel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzNewLimiter builds a Limiter from any band. NewLimiter must refuse it
+// with a panic that states the rule it breaks (for too large a Burst, the
+// largest it allows, computed here with big integers), or the limiter must
+// work exactly, step for step with bucketModel, over a few takes, Waits
+// and give-backs that ops scripts, at times far enough apart to reach the
+// end of its clock.
+func FuzzNewLimiter(f *testing.F) {
+	script := []byte{1, 1, 2, 3, 0xfc, 1, 2, 0x41, 3, 1, 0x80, 2, 6, 3}
+	f.Add(2, int64(math.MaxInt64), 1, script)
+	f.Add(math.MaxInt, int64(math.MaxInt64), 1, script)
+	f.Add(10, int64(math.MaxInt64), 10, script)
+	f.Add(1, int64(8760*time.Hour), 100, script)
+	f.Add(1, int64(24*time.Hour), 100000, script)
+	f.Add(1, int64(24*time.Hour), 53375, script)
+	f.Add(1, int64(time.Hour), 1000000, script)
+	f.Add(3, int64(time.Second), 2, script)
+	f.Add(0, int64(time.Second), 1, script)
+	f.Add(1, int64(-1), 1, script)
+	f.Fuzz(func(t *testing.T, events int, interval int64, burst int, ops []byte) {
+		b := Band{Events: events, Interval: time.Duration(interval), Burst: burst}
+		var l *Limiter
+		msg := panicMessage(func() { l = NewLimiter(b) })
+		if events <= 0 || interval <= 0 || burst <= 0 {
+			if !strings.Contains(msg, "must be positive") {
+				t.Fatalf("NewLimiter(%+v) panicked with %q, want a message that fields must be positive", b, msg)
+			}
+			return
+		}
+		if most := burstLimit(events, interval); int64(burst) > most {
+			want := fmt.Sprintf("Burst may be at most %d", most)
+			if !strings.HasPrefix(msg, "fanin: NewLimiter") || !strings.Contains(msg, want) {
+				t.Fatalf("NewLimiter(%+v) panicked with %q, want a message saying %q", b, msg, want)
+			}
+			return
+		}
+		if msg != "<no panic>" {
+			t.Fatalf("NewLimiter(%+v) panicked with %q, want a limiter: the band is valid", b, msg)
+		}
+		r := &modelRun{t: t, l: l, m: newBucketModel(b)}
+		e := r.m.emission[0]
+		for _, op := range ops[:min(len(ops), 32)] {
+			n := time.Duration(op >> 2) // 0..63
+			switch op & 3 {
+			case 0:
+				r.advance(n*(e/32) + n) // up to about two tokens' time
+			case 1:
+				r.take(r.now)
+			case 2:
+				if n == 63 {
+					r.take(math.MaxInt64)
+				} else {
+					r.take(satAdd(r.now, n*(e/16)))
+				}
+			case 3:
+				r.giveBack(int(n))
+			}
+		}
+	})
+}
+
+// burstLimit returns the largest Burst that a band of events per interval
+// may have: 2^62ns over the time per token, rounded up, computed with big
+// integers so that no step can overflow.
+func burstLimit(events int, interval int64) int64 {
+	ev := big.NewInt(int64(events))
+	e := new(big.Int).Add(big.NewInt(interval), ev)
+	e.Sub(e, big.NewInt(1))
+	e.Quo(e, ev)
+	return new(big.Int).Quo(new(big.Int).Lsh(big.NewInt(1), 62), e).Int64()
 }
 
 // startWaits starts n Waits on l, one after another, each once the one
@@ -1248,5 +1332,65 @@ func fullSender(t *testing.T) (*Sender[int], func() []int) {
 	return s, func() []int {
 		mustShutdown(t, c)
 		return drain(stream)
+	}
+}
+
+// TestBandLimits: every band either works exactly (Burst tokens at once,
+// then one each Interval/Events, rounded up) or is refused with a panic
+// that states the largest Burst it could have. No band may overflow.
+func TestBandLimits(t *testing.T) {
+	for _, tc := range []struct {
+		band     Band
+		emission time.Duration // for a valid band
+		most     int           // for a band with too large a Burst
+	}{
+		{band: Band{Events: 2, Interval: math.MaxInt64, Burst: 1}, emission: 1 << 62},
+		{band: Band{Events: math.MaxInt64, Interval: math.MaxInt64, Burst: 1}, emission: 1},
+		{band: Band{Events: 3_000_000_000, Interval: time.Second, Burst: 5}, emission: 1},
+		{band: Band{Events: 1, Interval: 8760 * time.Hour, Burst: 100}, emission: 8760 * time.Hour},
+		{band: Band{Events: 1, Interval: time.Hour, Burst: 1_000_000}, emission: time.Hour},
+		{band: Band{Events: 1, Interval: 24 * time.Hour, Burst: 53_375}, emission: 24 * time.Hour},
+		{band: Band{Events: 1, Interval: 24 * time.Hour, Burst: 53_376}, most: 53_375},
+		{band: Band{Events: 1, Interval: 24 * time.Hour, Burst: 100_000}, most: 53_375},
+		{band: Band{Events: 10, Interval: math.MaxInt64, Burst: 10}, most: 4},
+		{band: Band{Events: 1, Interval: math.MaxInt64, Burst: 1}, most: 0},
+		{band: Band{Events: 1, Interval: time.Nanosecond, Burst: math.MaxInt64}, most: 1 << 62},
+	} {
+		t.Run(fmt.Sprintf("%+v", tc.band), func(t *testing.T) {
+			msg := panicMessage(func() { NewLimiter(tc.band) })
+			if tc.emission == 0 {
+				want := fmt.Sprintf("Burst may be at most %d", tc.most)
+				if !strings.HasPrefix(msg, "fanin: NewLimiter") || !strings.Contains(msg, want) {
+					t.Errorf("NewLimiter(%+v) panicked with %q, want a message saying %q", tc.band, msg, want)
+				}
+				return
+			}
+			if msg != "<no panic>" {
+				t.Fatalf("NewLimiter(%+v) panicked with %q, want a limiter", tc.band, msg)
+			}
+			synctest.Test(t, func(t *testing.T) {
+				l := NewLimiter(tc.band) // on the bubble's clock
+				for i := range tc.band.Burst {
+					if !l.Allow() {
+						t.Fatalf("Allow %d of a full bucket of %d = false, want true", i, tc.band.Burst)
+					}
+				}
+				if l.Allow() {
+					t.Fatalf("Allow after %d = true, want false", tc.band.Burst)
+				}
+				start := time.Now()
+				err := l.Wait(context.Background())
+				if tc.emission > horizon {
+					// The next token would come 2^62ns after NewLimiter.
+					if err != ErrRateLimited || time.Since(start) != 0 {
+						t.Errorf("Wait for a token at %v = %v after %v, want %v at once", tc.emission, err, time.Since(start), ErrRateLimited)
+					}
+					return
+				}
+				if err != nil || time.Since(start) != tc.emission {
+					t.Errorf("Wait = %v after %v, want nil after %v", err, time.Since(start), tc.emission)
+				}
+			})
+		})
 	}
 }
