@@ -21,6 +21,12 @@ var (
 	// every slot holds a bucket that has not yet refilled, so that no key
 	// can be evicted without being handed tokens it has not earned.
 	ErrTooManyKeys = errors.New("fanin: too many rate-limited keys")
+
+	// ErrInvalidKey is returned by [KeyedLimiter.Take] for a key that is
+	// not equal to itself: a floating-point NaN, or an array, struct or
+	// interface value that holds one. A map can never find such a key
+	// again, so it gets no bucket; nothing is taken from any key.
+	ErrInvalidKey = errors.New("fanin: rate-limit key is not equal to itself (a NaN)")
 )
 
 // A Band is one limit of a [Limiter]: tokens refill at Events per Interval,
@@ -362,8 +368,12 @@ func SendBatch[T any](ctx context.Context, s *Sender[T], lim *Limiter, batch []T
 // bucket that is not yet full, the new key is refused with
 // [ErrTooManyKeys] rather than reset an active one.
 //
-// Like [Limiter], a KeyedLimiter grants no token 2^62ns (about 146 years)
-// or more after it was made.
+// A key must be equal to itself to have a bucket: Take refuses a key that
+// holds a floating-point NaN with [ErrInvalidKey], so that no key can grow
+// the map. A key whose dynamic type is not comparable (an interface
+// holding a slice, say) panics, as it would as a map key. Like [Limiter],
+// a KeyedLimiter grants no token 2^62ns (about 146 years) or more after it
+// was made.
 //
 // A KeyedLimiter is safe for simultaneous use by multiple goroutines and
 // must not be copied after first use. Its zero value is not usable; call
@@ -414,12 +424,20 @@ func (k *KeyedLimiter[K]) Allow(key K) bool {
 // one; otherwise [ErrRateLimited], or [ErrTooManyKeys] for a key that has
 // no bucket and no room for one, with retryAfter, the time until a retry
 // could succeed if nobody else took its place (an HTTP handler's
-// Retry-After). A refused call takes nothing.
+// Retry-After); or [ErrInvalidKey], with retryAfter 0, for a key that is
+// not equal to itself, which no retry makes valid. A refused call takes
+// nothing.
 func (k *KeyedLimiter[K]) Take(key K) (retryAfter time.Duration, err error) {
 	return k.takeAt(key, time.Since(k.base))
 }
 
 func (k *KeyedLimiter[K]) takeAt(key K, now time.Duration) (time.Duration, error) {
+	// A key that is not equal to itself (a NaN) would be stored in the map
+	// and never found again, or deleted: every Take would add an entry.
+	// For key types without floats the compiler drops the comparison.
+	if key != key {
+		return 0, ErrInvalidKey
+	}
 	if now > horizon {
 		return time.Duration(math.MaxInt64), ErrRateLimited
 	}

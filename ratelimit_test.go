@@ -1394,3 +1394,50 @@ func TestBandLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyedLimiterRefusesKeysNotEqualToThemselves: a key that holds a NaN
+// can never be found in a map again. Every such Take is refused with
+// ErrInvalidKey; the limiter keeps no entry for it and charges no other
+// key, for every kind of key that can hold a NaN.
+func TestKeyedLimiterRefusesKeysNotEqualToThemselves(t *testing.T) {
+	nan := math.NaN()
+	type point struct {
+		Name string
+		X    float64
+	}
+	t.Run("float64", func(t *testing.T) { checkInvalidKey(t, 1.5, nan) })
+	t.Run("float32", func(t *testing.T) { checkInvalidKey(t, float32(1.5), float32(nan)) })
+	t.Run("complex128", func(t *testing.T) { checkInvalidKey(t, complex(1, 2), complex(1, nan)) })
+	t.Run("struct", func(t *testing.T) { checkInvalidKey(t, point{"a", 1}, point{"a", nan}) })
+	t.Run("array", func(t *testing.T) { checkInvalidKey(t, [2]float64{1, 2}, [2]float64{1, nan}) })
+	t.Run("interface", func(t *testing.T) { checkInvalidKey[any](t, "a", nan) })
+	t.Run("interface holding a struct", func(t *testing.T) { checkInvalidKey[any](t, point{"a", 1}, point{"a", nan}) })
+}
+
+func checkInvalidKey[K comparable](t *testing.T, good, bad K) {
+	t.Helper()
+	k := NewKeyedLimiter[K](10, Band{Events: 1, Interval: time.Hour, Burst: 2})
+	if !k.Allow(good) {
+		t.Fatalf("Allow(%v) = false, want true", good)
+	}
+	wrong := 0
+	for range 10_000 {
+		if retry, err := k.Take(bad); err != ErrInvalidKey || retry != 0 {
+			if wrong++; wrong == 1 {
+				t.Errorf("Take(%v) = %v, %v; want 0, %v", bad, retry, err, ErrInvalidKey)
+			}
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%d of 10,000 Takes of %v were not refused with %v", wrong, bad, ErrInvalidKey)
+	}
+	if k.Allow(bad) {
+		t.Errorf("Allow(%v) = true, want false", bad)
+	}
+	if got := k.Len(); got != 1 || len(k.slots) != 1 || len(k.heap) != 1 {
+		t.Errorf("after 10,000 Takes of %v: Len = %d, map %d, heap %d; want 1 each", bad, got, len(k.slots), len(k.heap))
+	}
+	if !k.Allow(good) {
+		t.Errorf("second Allow(%v) = false, want true: an invalid key was charged to its bucket", good)
+	}
+}
