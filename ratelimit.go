@@ -185,15 +185,20 @@ type grant struct {
 // prev is not nil it receives each band's tat from before, for giveBack.
 // A refused take changes nothing.
 func (l *Limiter) take(now, limit time.Duration, prev []time.Duration) (at time.Duration, ok bool) {
+	// Allow comes here for every event, so the lock is released without a
+	// defer, and prev is copied only if given: copying into nil still
+	// calls memmove.
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	at = earliest(l.bands, l.tats, now)
-	if at > min(limit, horizon) {
-		return at, false
+	ok = at <= min(limit, horizon)
+	if ok {
+		if prev != nil {
+			copy(prev, l.tats)
+		}
+		spend(l.bands, l.tats, at)
 	}
-	copy(prev, l.tats)
-	spend(l.bands, l.tats, at)
-	return at, true
+	l.mu.Unlock()
+	return at, ok
 }
 
 // giveBack gives back the token of g, for an event that did not happen,
