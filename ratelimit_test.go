@@ -1441,3 +1441,23 @@ func checkInvalidKey[K comparable](t *testing.T, good, bad K) {
 		t.Errorf("second Allow(%v) = false, want true: an invalid key was charged to its bucket", good)
 	}
 }
+
+// TestKeyedLimiterClockEnds: with the slowest band there is (one token
+// each 2^62ns, burst 1), a key may take its token at the last instant the
+// clock allows, and then waits 2^62ns; one instant later every key is
+// refused, where the band's clock would overflow.
+func TestKeyedLimiterClockEnds(t *testing.T) {
+	k := NewKeyedLimiter[string](2, Band{Events: 2, Interval: math.MaxInt64, Burst: 1})
+	if retry, err := k.takeAt("a", horizon); err != nil {
+		t.Fatalf("Take(a) at the last instant = %v, %v; want nil", retry, err)
+	}
+	if retry, err := k.takeAt("a", horizon); err != ErrRateLimited || retry != 1<<62 {
+		t.Errorf("second Take(a) = %v, %v; want %v, %v", retry, err, time.Duration(1<<62), ErrRateLimited)
+	}
+	if retry, err := k.takeAt("b", horizon+1); err != ErrRateLimited || retry <= 0 {
+		t.Errorf("Take(b) after the last instant = %v, %v; want a positive retry and %v", retry, err, ErrRateLimited)
+	}
+	if got := k.Len(); got != 1 {
+		t.Errorf("Len = %d, want 1", got)
+	}
+}
