@@ -13,19 +13,33 @@ var (
 	// ErrRateLimited is returned when a rate limit refuses a value: by
 	// [SendBatch] with [RefuseOverLimit], by [Limiter.Wait] and SendBatch
 	// with [WaitForTokens] when the token would come only after the
-	// context's deadline, and by [KeyedLimiter.Take]. Nothing was sent and
-	// no token was taken.
+	// context's deadline (or 2^62ns or more after the limiter was made),
+	// and by [KeyedLimiter.Take]. Nothing was sent and no token was taken.
 	ErrRateLimited = errors.New("fanin: rate limited")
 
 	// ErrTooManyKeys is returned by [KeyedLimiter.Take] for a new key when
 	// every slot holds a bucket that has not yet refilled, so that no key
 	// can be evicted without being handed tokens it has not earned.
 	ErrTooManyKeys = errors.New("fanin: too many rate-limited keys")
+
+	// ErrInvalidKey is returned by [KeyedLimiter.Take] for a key that is
+	// not equal to itself: a floating-point NaN, or an array, struct or
+	// interface value that holds one. A map can never find such a key
+	// again, so it gets no bucket; nothing is taken from any key.
+	ErrInvalidKey = errors.New("fanin: rate-limit key is not equal to itself (a NaN)")
 )
 
 // A Band is one limit of a [Limiter]: tokens refill at Events per Interval,
 // and at most Burst of them accumulate. "100 a minute, in bursts of up to
 // 10" is Band{Events: 100, Interval: time.Minute, Burst: 10}.
+//
+// A band earns one token every Interval/Events, rounded up to the
+// nanosecond, so rounding never allows more than was asked for, and no
+// band earns more than one token a nanosecond. Events, Interval and Burst
+// must be positive, and a band must refill from empty within 2^62
+// nanoseconds (about 146 years): Burst times the time per token must be
+// at most 2^62ns. At one token a second Burst may be up to 4,611,686,018;
+// at one an hour, 1,281,023; at one a day, 53,375.
 type Band struct {
 	Events   int
 	Interval time.Duration
@@ -38,6 +52,18 @@ type band struct {
 	tolerance time.Duration // how far ahead of now a band may be: (Burst-1)*emission
 }
 
+// Times are int64 nanoseconds since a limiter was made, and no sum of them
+// may overflow. A band's tat is never more than Burst*emission after the
+// time of the last token it granted (see spend), so a limiter refuses
+// bands that take longer than maxSpan to refill, and grants no token for
+// a time after horizon: then every tat is at most horizon+maxSpan, which
+// is MaxInt64. The split gives each side about 146 years. Saturating
+// arithmetic was rejected: a tat that stops growing lets events through.
+const (
+	maxSpan = time.Duration(1 << 62)
+	horizon = time.Duration(math.MaxInt64) - maxSpan
+)
+
 func newBands(caller string, bs []Band) []band {
 	if len(bs) == 0 {
 		panic("fanin: " + caller + " called with no bands")
@@ -47,10 +73,15 @@ func newBands(caller string, bs []Band) []band {
 		if b.Events <= 0 || b.Interval <= 0 || b.Burst <= 0 {
 			panic(fmt.Sprintf("fanin: %s: band %d is %+v; Events, Interval and Burst must be positive", caller, i, b))
 		}
-		// Rounding up errs on the side of fewer events, never more.
-		e := (b.Interval + time.Duration(b.Events) - 1) / time.Duration(b.Events)
-		if int64(b.Burst-1) > math.MaxInt64/int64(e)/4 {
-			panic(fmt.Sprintf("fanin: %s: band %d is %+v; Burst is too large", caller, i, b))
+		// Rounding up errs on the side of fewer events, never more. The
+		// quotient and remainder cannot overflow, as Interval+Events-1
+		// can.
+		e := b.Interval / time.Duration(b.Events)
+		if b.Interval%time.Duration(b.Events) != 0 {
+			e++
+		}
+		if most := int64(maxSpan / e); int64(b.Burst) > most {
+			panic(fmt.Sprintf("fanin: %s: band %d is %+v; at %v a token, Burst may be at most %d: a band must refill from empty within 2^62ns (about 146 years)", caller, i, b, e, most))
 		}
 		out[i] = band{emission: e, tolerance: time.Duration(b.Burst-1) * e}
 	}
@@ -77,17 +108,10 @@ func earliest(bands []band, tats []time.Duration, now time.Duration) time.Durati
 // to every band. Charging every band as of the same instant is what makes
 // a multi-band token atomic and exact: a band that is not the bottleneck
 // pays as of the moment the event happens, not the moment it was reserved.
+// As at >= tats[i]-tolerance, the new tat is at most at+Burst*emission.
 func spend(bands []band, tats []time.Duration, at time.Duration) {
 	for i, b := range bands {
 		tats[i] = max(tats[i], at) + b.emission
-	}
-}
-
-// refund gives back one event charged by spend, for a value that was not
-// sent after all.
-func refund(bands []band, tats []time.Duration) {
-	for i, b := range bands {
-		tats[i] -= b.emission
 	}
 }
 
@@ -97,8 +121,21 @@ func refund(bands []band, tats []time.Duration) {
 // there; [Limiter.Wait] waits for one; [SendBatch] takes one right before
 // each value of a batch, which is what most adapters want.
 //
-// The lock of a Limiter is held only while a token is taken: never while a
-// caller waits, and never across a send.
+// A token taken for an event that then does not happen (a Wait whose
+// context ends, a value SendBatch could not send) is given back if it is
+// the latest token still held: every band returns exactly to where it was
+// before the token was taken, as if it never had been. If a token taken
+// after it is still held, nothing is given back and the token is spent:
+// the later token's time was chosen as though this one were used, and
+// moving the bands back would let two events share one token's slot. So a
+// give-back never lets an event through earlier than a bucket that never
+// saw the unsent event would.
+//
+// The lock of a Limiter is held only while a token is taken or given
+// back: never while a caller waits, and never across a send.
+//
+// A Limiter keeps time as nanoseconds since [NewLimiter]; it grants no
+// token for a time 2^62ns (about 146 years) or more after that.
 //
 // The zero Limiter, and a nil *Limiter, have no bands and allow every event.
 // A Limiter is safe for simultaneous use by multiple goroutines and must not
@@ -112,8 +149,9 @@ type Limiter struct {
 }
 
 // NewLimiter returns a Limiter with the given bands, each full. It panics if
-// no band is given, or if a band's Events, Interval or Burst is not
-// positive.
+// no band is given, or if a band is not valid (see [Band]): Events,
+// Interval or Burst not positive, or a refill from empty that takes longer
+// than 2^62ns. The message states the largest Burst the band could have.
 func NewLimiter(bands ...Band) *Limiter {
 	return &Limiter{
 		bands: newBands("NewLimiter", bands),
@@ -130,30 +168,115 @@ func (l *Limiter) Allow() bool {
 	if l == nil || l.bands == nil {
 		return true
 	}
-	return l.allowAt(l.now())
+	now := l.now()
+	_, ok := l.take(now, now, nil)
+	return ok
 }
 
-func (l *Limiter) allowAt(now time.Duration) bool {
+// A grant is a token taken by take, with what giveBack needs: the time it
+// was taken for and every band's tat from just before.
+type grant struct {
+	at   time.Duration
+	prev []time.Duration
+}
+
+// take takes a token for the first time at or after now at which every
+// band has one, if that time is at most limit, and returns that time. If
+// prev is not nil it receives each band's tat from before, for giveBack.
+// A refused take changes nothing.
+func (l *Limiter) take(now, limit time.Duration, prev []time.Duration) (at time.Duration, ok bool) {
+	// Allow comes here for every event, so the lock is released without a
+	// defer, and prev is copied only if given: copying into nil still
+	// calls memmove.
+	l.mu.Lock()
+	at = earliest(l.bands, l.tats, now)
+	ok = at <= min(limit, horizon)
+	if ok {
+		if prev != nil {
+			copy(prev, l.tats)
+		}
+		spend(l.bands, l.tats, at)
+	}
+	l.mu.Unlock()
+	return at, ok
+}
+
+// giveBack gives back the token of g, for an event that did not happen,
+// if it is the latest token still held, and reports whether it did.
+//
+// The test is exact. Every take moves every tat strictly forward, and
+// every give-back restores the tats from before a take, so a band's tat
+// equals the value g's take left, max(prev, at)+emission, if and only if
+// every token taken after g has been given back; otherwise it is further
+// ahead. Then the tats go back to prev, and the limiter is as if g had
+// never been taken. golang.org/x/time/rate applies the same rule to a
+// canceled reservation (restore only what no later reservation depends
+// on), and for a single band, canceled waits included, the two agree. They
+// differ only for a token whose time has already come, which SendBatch
+// gives back after a failed send: x/time/rate restores nothing once a
+// reservation's time has passed, and only part of a token once a Wait
+// due less than a token's time away was canceled after it, where this
+// restores the whole token if it is still the latest; and x/time/rate
+// restores a token that a later one took at the same instant, where this
+// keeps it. Each difference is exact or errs toward fewer events.
+// Restoring only the latest keeps the state at one integer per band:
+// tracking every token held, to give back any of them where that is safe,
+// was rejected as too much state for a rare case.
+func (l *Limiter) giveBack(g grant) bool {
+	if l == nil || l.bands == nil {
+		return true
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if earliest(l.bands, l.tats, now) > now {
-		return false
+	for i, b := range l.bands {
+		if l.tats[i] != max(g.prev[i], g.at)+b.emission {
+			return false
+		}
 	}
-	spend(l.bands, l.tats, now)
+	copy(l.tats, g.prev)
 	return true
+}
+
+// newGrant returns a grant with room for the tats of l's bands, in buf if
+// it is large enough, so that a Wait on a limiter of a few bands does not
+// allocate.
+func (l *Limiter) newGrant(buf []time.Duration) grant {
+	if l == nil {
+		return grant{}
+	}
+	if len(l.bands) > cap(buf) {
+		buf = make([]time.Duration, len(l.bands))
+	}
+	return grant{prev: buf[:len(l.bands)]}
+}
+
+// allow is Allow that records in g, made by newGrant, the token it takes.
+func (l *Limiter) allow(g *grant) bool {
+	if l == nil || l.bands == nil {
+		return true
+	}
+	now := l.now()
+	at, ok := l.take(now, now, g.prev)
+	g.at = at
+	return ok
 }
 
 // Wait takes a token from every band, waiting until each band has one.
 // It returns nil once the token is taken. If ctx ends first it returns
-// ctx.Err() and gives the token back. If ctx has a deadline before the
-// token would come, Wait returns [ErrRateLimited] at once, without waiting
-// and without taking anything.
+// ctx.Err() and gives the token back if no token taken after it is still
+// held (see [Limiter]). If ctx has a deadline before the token would come,
+// Wait returns [ErrRateLimited] at once, without waiting and without
+// taking anything; so does a token that would come 2^62ns or more after
+// [NewLimiter].
 func (l *Limiter) Wait(ctx context.Context) error {
-	return l.wait(ctx, nil)
+	var buf [4]time.Duration
+	g := l.newGrant(buf[:])
+	return l.wait(ctx, nil, &g)
 }
 
-// wait is Wait that also ends, with ErrClosed, when stop is closed.
-func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}) error {
+// wait is Wait that also ends, with ErrClosed, when stop is closed, and
+// records in g, made by newGrant, the token it takes.
+func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}, g *grant) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -166,17 +289,13 @@ func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}) error {
 		limit = d.Sub(l.base)
 	}
 
-	l.mu.Lock()
-	at := earliest(l.bands, l.tats, now)
-	if at > limit {
-		l.mu.Unlock()
+	// The token is taken now, for time at, so that waiters are served in
+	// the order they asked; take releases the lock before the wait.
+	at, ok := l.take(now, limit, g.prev)
+	if !ok {
 		return ErrRateLimited
 	}
-	// The token is taken now, for time at, so that waiters are served in
-	// the order they asked; the lock is released before waiting.
-	spend(l.bands, l.tats, at)
-	l.mu.Unlock()
-
+	g.at = at
 	if at <= now {
 		return nil
 	}
@@ -191,18 +310,8 @@ func (l *Limiter) wait(ctx context.Context, stop <-chan struct{}) error {
 	case <-stop:
 		err = ErrClosed
 	}
-	l.giveBack()
+	l.giveBack(*g)
 	return err
-}
-
-// giveBack returns a token taken by Allow or Wait.
-func (l *Limiter) giveBack() {
-	if l == nil || l.bands == nil {
-		return
-	}
-	l.mu.Lock()
-	refund(l.bands, l.tats)
-	l.mu.Unlock()
 }
 
 // A BatchPolicy says what [SendBatch] does when the limiter has no token
@@ -229,7 +338,8 @@ const (
 // otherwise [ErrRateLimited] (over the limit with [RefuseOverLimit], or no
 // token before ctx's deadline), ctx.Err(), ErrClosed or [ErrNotStarted].
 // A caller that retries exactly batch[n:] delivers every value once. The
-// token taken for a value that was not sent is given back.
+// token taken for a value that was not sent is given back if no token
+// taken after it is still held (see [Limiter]).
 func SendBatch[T any](ctx context.Context, s Sink[T], lim *Limiter, batch []T, policy BatchPolicy) (n int, err error) {
 	if len(batch) > 0 && s == nil {
 		return 0, ErrNotStarted
@@ -238,20 +348,22 @@ func SendBatch[T any](ctx context.Context, s Sink[T], lim *Limiter, batch []T, p
 	if len(batch) > 0 {
 		stop = s.Done()
 	}
+	var buf [4]time.Duration
+	g := lim.newGrant(buf[:])
 	for i, v := range batch {
 		if policy == RefuseOverLimit {
-			if !lim.Allow() {
+			if !lim.allow(&g) {
 				countRateLimited(s)
 				return i, ErrRateLimited
 			}
-		} else if err := lim.wait(ctx, stop); err != nil {
+		} else if err := lim.wait(ctx, stop, &g); err != nil {
 			if err == ErrRateLimited {
 				countRateLimited(s)
 			}
 			return i, err
 		}
 		if err := s.Send(ctx, v); err != nil {
-			lim.giveBack()
+			lim.giveBack(g)
 			return i, err
 		}
 	}
@@ -267,6 +379,13 @@ func SendBatch[T any](ctx context.Context, s Sink[T], lim *Limiter, batch []T, p
 // never hands a key more than it would have had. When every slot holds a
 // bucket that is not yet full, the new key is refused with
 // [ErrTooManyKeys] rather than reset an active one.
+//
+// A key must be equal to itself to have a bucket: Take refuses a key that
+// holds a floating-point NaN with [ErrInvalidKey], so that no key can grow
+// the map. A key whose dynamic type is not comparable (an interface
+// holding a slice, say) panics, as it would as a map key. Like [Limiter],
+// a KeyedLimiter grants no token 2^62ns (about 146 years) or more after it
+// was made.
 //
 // A KeyedLimiter is safe for simultaneous use by multiple goroutines and
 // must not be copied after first use. Its zero value is not usable; call
@@ -317,12 +436,23 @@ func (k *KeyedLimiter[K]) Allow(key K) bool {
 // one; otherwise [ErrRateLimited], or [ErrTooManyKeys] for a key that has
 // no bucket and no room for one, with retryAfter, the time until a retry
 // could succeed if nobody else took its place (an HTTP handler's
-// Retry-After). A refused call takes nothing.
+// Retry-After); or [ErrInvalidKey], with retryAfter 0, for a key that is
+// not equal to itself, which no retry makes valid. A refused call takes
+// nothing.
 func (k *KeyedLimiter[K]) Take(key K) (retryAfter time.Duration, err error) {
 	return k.takeAt(key, time.Since(k.base))
 }
 
 func (k *KeyedLimiter[K]) takeAt(key K, now time.Duration) (time.Duration, error) {
+	// A key that is not equal to itself (a NaN) would be stored in the map
+	// and never found again, or deleted: every Take would add an entry.
+	// For key types without floats the compiler drops the comparison.
+	if key != key {
+		return 0, ErrInvalidKey
+	}
+	if now > horizon {
+		return time.Duration(math.MaxInt64), ErrRateLimited
+	}
 	nb := len(k.bands)
 	k.mu.Lock()
 	defer k.mu.Unlock()
