@@ -33,26 +33,57 @@ func (k EventKind) String() string {
 
 // An AdapterEvent is one step in the life of an adapter of a [Group],
 // delivered on Group.Events and logged to Group.Logger. The events of one
-// adapter arrive in the order they happened; events of different adapters
-// are not ordered with each other.
+// adapter (one name) arrive in the order its state changed, whichever
+// goroutine caused them; events of different adapters are not ordered with
+// each other.
 type AdapterEvent struct {
 	Time    time.Time
 	Adapter string // its name
 	Kind    EventKind
 	Err     error         // for Failed, Panicked, Restarting and GaveUp: the error; for Stopped: what Run returned, if anything
-	Attempt int           // for Restarting and GaveUp: restarts within the intensity window, this one included
+	Attempt int           // for Restarting: this restart's number within the intensity window; for GaveUp: the number the refused one would have had
 	Delay   time.Duration // for Restarting: the backoff before the restart
 }
 
-// emit reports a step of launch l. It is called with no lock held.
-func (g *Group[T]) emit(l *launch[T], kind EventKind, err error) {
-	g.emitEvent(AdapterEvent{Adapter: l.m.name, Kind: kind, Err: err})
+// eventLocked records event e of member m, to be delivered by flush in the
+// order the events were recorded. Recording under g.mu, where the state
+// changes, is what keeps the events of one adapter in order although
+// different goroutines cause them. It requires that g.mu is held.
+func (g *Group[T]) eventLocked(m *member[T], e AdapterEvent) {
+	if g.Events == nil && g.Logger == nil {
+		return
+	}
+	e.Time = time.Now()
+	e.Adapter = m.name
+	m.events = append(m.events, e)
 }
 
-// emitEvent logs e and offers it to Events without waiting. It is called
-// with no lock held, since both call code that is not the group's.
-func (g *Group[T]) emitEvent(e AdapterEvent) {
-	e.Time = time.Now()
+// flush delivers m's recorded events, unless another goroutine is doing so
+// already, in which case that one delivers these too. It is called with no
+// lock held, since delivering calls code that is not the group's; it takes
+// g.mu only between events.
+func (g *Group[T]) flush(m *member[T]) {
+	g.mu.Lock()
+	if m.emitting {
+		g.mu.Unlock()
+		return
+	}
+	m.emitting = true
+	for len(m.events) > 0 {
+		batch := m.events
+		m.events = nil
+		g.mu.Unlock()
+		for _, e := range batch {
+			g.deliver(e)
+		}
+		g.mu.Lock()
+	}
+	m.emitting = false
+	g.mu.Unlock()
+}
+
+// deliver offers e to Events without waiting, and logs it.
+func (g *Group[T]) deliver(e AdapterEvent) {
 	if g.Events != nil {
 		select {
 		case g.Events <- e:

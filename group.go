@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -131,12 +132,17 @@ type Group[T any] struct {
 
 	dropped atomic.Uint64 // events that did not fit in Events
 
-	mu      sync.Mutex
-	members map[string]*member[T] // guarded by mu
-	run     *groupRun[T]          // the current run; nil when not running; guarded by mu
-	runs    int                   // runs begun; guarded by mu
-	inject  counters              // of every run's injection lane
-	lastInj *Sender[T]            // the latest injection lane; guarded by mu
+	mu       sync.Mutex
+	members  map[string]*member[T] // guarded by mu
+	run      *groupRun[T]          // the current run; nil when not running; guarded by mu
+	last     *groupRun[T]          // the latest run, running or not; guarded by mu
+	runs     int                   // runs begun; guarded by mu
+	inject   counters              // of every run's injection lane
+	injLanes []*Sender[T]          // injection lanes that may hold values; guarded by mu
+	// Removed members whose lanes may still hold values, and the counters
+	// of those that are gone for good: Stats of the group cover them.
+	retired      []*member[T] // guarded by mu
+	retiredStats Stats        // guarded by mu
 }
 
 // The life of an adapter in a group.
@@ -167,21 +173,31 @@ type Group[T any] struct {
 //	have returned (a Start that succeeded is followed by Run with an ended ctx)
 //
 // A member's current launch (member.cur) changes only when a run begins
-// (Start, Add), and when Replace commits: under mu, only if the member and
-// the run are still the ones its new launch was made for. A Replace whose
-// run ended while its adapter started tries again in the new run, or, if
-// the group is not running, installs the adapter for the next Start.
+// (Start, Add), and when Replace commits: under mu, only if the member is
+// still in the group, no later Replace has installed an adapter (each
+// Replace draws a generation number; the highest installed wins), and the
+// run is still the one its new launch was made for. A Replace whose run
+// ended while its adapter started tries again in the new run, or, if the
+// group is not running, installs the adapter for the next Start.
+//
+// Every field of a member is guarded by Group.mu.
 type member[T any] struct {
 	name      string
 	adapter   Adapter[T]
 	cfg       adapterConfig
 	cur       *launch[T]   // in the current or last run; nil if never launched
-	replacing *launch[T]   // the launch a Replace is starting; nil if none
 	launches  []*launch[T] // every launch of the member not yet ended, of any run
 	lanes     []*Sender[T] // lanes that may still hold values, for Stats
 	restarts  int
 	lastErr   error
 	stats     counters // of every lane this member had
+	replaces  uint64   // generations drawn by Replace calls
+	installed uint64   // the generation of the adapter installed; 0 for Add's
+
+	// events waits to be delivered, in the order the state changed;
+	// emitting is set while some goroutine delivers them (see flush).
+	events   []AdapterEvent
+	emitting bool
 }
 
 // groupRun is one run of a Group.
@@ -191,7 +207,12 @@ type groupRun[T any] struct {
 	stream   *Stream[T]
 	inject   *Sender[T]
 	launches map[*launch[T]]struct{} // launches not yet ended; guarded by Group.mu
-	lanes    []*Sender[T]            // every lane of the run; guarded by Group.mu
+	lanes    []*Sender[T]            // lanes of the run that may hold values; guarded by Group.mu
+
+	// Set by the Shutdown that ends the run, under Group.mu: what every
+	// Shutdown of this run waits for.
+	final      []*launch[T]
+	finalLanes []*Sender[T]
 }
 
 // launch is one member's adapter in one run; see the state machine above.
@@ -201,6 +222,7 @@ type launch[T any] struct {
 	cfg     adapterConfig
 	run     *groupRun[T]
 	lane    *Sender[T]
+	gen     uint64          // the Replace generation of its adapter; see member
 	ctx     context.Context // canceled to stop the launch
 	cancel  context.CancelFunc
 	// retryStart says whether a failed first Start is restarted by the
@@ -223,17 +245,18 @@ func (g *Group[T]) newRun() *groupRun[T] {
 	r.lanes = append(r.lanes, r.inject)
 	r.stream.add(&lane[T]{r.inject, DefaultWeight})
 	g.inject.runs.Add(1)
-	g.lastInj = r.inject
+	g.injLanes = append(pruneLanes(g.injLanes), r.inject)
+	g.last = r
 	return r
 }
 
 // launchLocked creates a launch of adapter a for member m in run r and
 // starts its goroutine. startCtx, the caller's context, also bounds the
 // first Start. It requires that g.mu is held.
-func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg adapterConfig, startCtx context.Context, retryStart bool) *launch[T] {
+func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg adapterConfig, gen uint64, startCtx context.Context, retryStart bool) *launch[T] {
 	ctx, cancel := context.WithCancel(r.ctx)
 	l := &launch[T]{
-		m: m, adapter: a, cfg: cfg, run: r, ctx: ctx, cancel: cancel, retryStart: retryStart,
+		m: m, adapter: a, cfg: cfg, run: r, gen: gen, ctx: ctx, cancel: cancel, retryStart: retryStart,
 		lane:    newSender[T](cfg.capacity, &m.stats, r.stream.wake),
 		state:   Starting,
 		started: make(chan struct{}),
@@ -241,7 +264,9 @@ func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg 
 	}
 	r.launches[l] = struct{}{}
 	m.launches = append(m.launches, l)
-	r.lanes = append(r.lanes, l.lane)
+	// Lanes that are closed and drained are dropped as new ones come, so
+	// that a long run of Replaces holds only the lanes that matter.
+	r.lanes = append(pruneLanes(r.lanes), l.lane)
 	m.lanes = append(pruneLanes(m.lanes), l.lane)
 	r.stream.add(&lane[T]{l.lane, cfg.weight})
 	go g.supervise(l, startCtx)
@@ -261,61 +286,79 @@ func (g *Group[T]) stopLocked(l *launch[T]) {
 
 // supervise is the goroutine of launch l: it starts and runs the adapter,
 // and restarts it as its policy says, until the launch is stopped or the
-// policy lets it end.
+// policy lets it end. Every change of state, and the event that reports
+// it, happens under g.mu; events are delivered after the lock is released.
 func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
-	// done is closed last, after the final event: whoever waits for the
-	// launch (Shutdown, Remove, Replace) sees its goroutine finished.
-	defer close(l.done)
-	var rs restarts
+	m := l.m
 	first := true
+	ended := false
+	defer func() {
+		if !ended {
+			// Start or Run called runtime.Goexit (t.FailNow does): the
+			// goroutine is going away and cannot go on supervising.
+			g.mu.Lock()
+			m.lastErr = errGoexit
+			if first {
+				first = false
+				l.startErr = errGoexit
+				close(l.started)
+			}
+			g.endLocked(l, Failed, errGoexit, false)
+			g.eventLocked(m, AdapterEvent{Kind: EventFailed, Err: errGoexit})
+			g.mu.Unlock()
+			g.flush(m)
+		}
+		// done is closed last, after the final event: whoever waits for
+		// the launch (Shutdown, Remove, Replace) sees its goroutine end.
+		close(l.done)
+	}()
+	end := func(final AdapterState, err error, e AdapterEvent) {
+		g.endLocked(l, final, err, first)
+		g.eventLocked(m, e)
+		g.mu.Unlock()
+		g.flush(m)
+		ended = true
+	}
+	var rs restarts
 	for {
 		g.mu.Lock()
 		if l.ctx.Err() != nil {
-			g.endLocked(l, Stopped, l.err, first)
-			g.mu.Unlock()
-			g.emit(l, EventStopped, nil)
+			end(Stopped, l.err, AdapterEvent{Kind: EventStopped})
 			return
 		}
 		l.state = Starting
 		g.mu.Unlock()
 
 		err := call(func() error { return startAdapter(l, startCtx, first) })
+		g.mu.Lock()
 		if err == nil {
-			g.mu.Lock()
 			l.state = Running
-			l.m.stats.runs.Add(1)
-			stopped := l.ctx.Err() != nil
+			m.stats.runs.Add(1)
+			g.eventLocked(m, AdapterEvent{Kind: EventStarted})
+			g.signalStartedLocked(l, &first, nil)
 			g.mu.Unlock()
-			if stopped {
-				// Run is still called, with its ended ctx, to release
-				// what Start acquired; the launcher learns it never ran.
-				g.signalStarted(l, &first, ErrClosed)
-			}
-			g.signalStarted(l, &first, nil)
-			g.emit(l, EventStarted, nil)
+			g.flush(m)
+			// After a Start that succeeded Run is always called, with an
+			// ended ctx if the launch was stopped meanwhile, so that it
+			// can release what Start acquired.
 			err = call(func() error { return l.adapter.Run(l.ctx, l.lane) })
+			g.mu.Lock()
 		} else if first {
-			g.signalStarted(l, &first, err)
-			if !l.retryStart {
-				g.mu.Lock()
-				l.m.lastErr = err
-				g.endLocked(l, Failed, err, false)
-				g.mu.Unlock()
-				g.emit(l, outcome(err), err)
+			g.signalStartedLocked(l, &first, err)
+			if !l.retryStart && l.ctx.Err() == nil {
+				m.lastErr = err
+				end(Failed, err, AdapterEvent{Kind: outcome(err), Err: err})
 				return
 			}
 		}
 
-		g.mu.Lock()
-		if err != nil {
-			l.m.lastErr = err
-		}
 		if l.ctx.Err() != nil {
 			// Stopped by the group: whatever it returned is no failure.
-			g.endLocked(l, Stopped, err, false)
-			g.mu.Unlock()
-			g.emit(l, EventStopped, err)
+			end(Stopped, err, AdapterEvent{Kind: EventStopped, Err: err})
 			return
+		}
+		if err != nil {
+			m.lastErr = err
 		}
 		restart := l.cfg.policy == RestartAlways || (l.cfg.policy == RestartOnFailure && err != nil)
 		if !restart {
@@ -323,24 +366,20 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 			if err != nil {
 				final = Failed
 			}
-			g.endLocked(l, final, err, false)
-			g.mu.Unlock()
-			g.emit(l, outcome(err), err)
+			end(final, err, AdapterEvent{Kind: outcome(err), Err: err})
 			return
 		}
+		g.eventLocked(m, AdapterEvent{Kind: outcome(err), Err: err})
 		delay, n, ok := rs.next(&l.cfg, time.Now())
 		if !ok {
-			g.endLocked(l, Failed, err, false)
-			g.mu.Unlock()
-			g.emit(l, outcome(err), err)
-			g.emitEvent(AdapterEvent{Adapter: l.m.name, Kind: EventGaveUp, Err: err, Attempt: n})
+			end(Failed, err, AdapterEvent{Kind: EventGaveUp, Err: err, Attempt: n})
 			return
 		}
 		l.state, l.err = Restarting, err
-		l.m.restarts++
+		m.restarts++
+		g.eventLocked(m, AdapterEvent{Kind: EventRestarting, Err: err, Attempt: n, Delay: delay})
 		g.mu.Unlock()
-		g.emit(l, outcome(err), err)
-		g.emitEvent(AdapterEvent{Adapter: l.m.name, Kind: EventRestarting, Err: err, Attempt: n, Delay: delay})
+		g.flush(m)
 
 		t := time.NewTimer(delay)
 		select {
@@ -351,6 +390,10 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 		// The loop's first step sees a stop that came during the wait.
 	}
 }
+
+// errGoexit is recorded for an adapter whose Start or Run called
+// runtime.Goexit.
+var errGoexit = errors.New("fanin: adapter called runtime.Goexit in Start or Run (t.FailNow does); it is not restarted")
 
 // startAdapter calls l's Start, if it has one. The first Start is also
 // bounded by the context of the call that launched it.
@@ -369,14 +412,20 @@ func startAdapter[T any](l *launch[T], startCtx context.Context, first bool) err
 	return s.Start(ctx)
 }
 
-// signalStarted records the first Start's outcome for the caller that
-// launched l, once.
-func (g *Group[T]) signalStarted(l *launch[T], first *bool, err error) {
-	if *first {
-		*first = false
-		l.startErr = err
-		close(l.started)
+// signalStartedLocked tells the caller that launched l the outcome of its
+// first Start, once. A launch stopped meanwhile (Shutdown, Remove, a later
+// Replace) reports ErrClosed, whatever Start returned. It requires that
+// g.mu is held.
+func (g *Group[T]) signalStartedLocked(l *launch[T], first *bool, err error) {
+	if !*first {
+		return
 	}
+	*first = false
+	if l.ctx.Err() != nil {
+		err = ErrClosed
+	}
+	l.startErr = err
+	close(l.started)
 }
 
 // endLocked ends launch l in state final. If the first Start never
@@ -417,6 +466,14 @@ func outcome(err error) EventKind {
 // through [Group.Sender], may have been accepted, and only the Stream
 // handed to the caller can deliver them.
 func (g *Group[T]) Start(ctx context.Context) (*Stream[T], error) {
+	r, err := g.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.stream, nil
+}
+
+func (g *Group[T]) start(ctx context.Context) (*groupRun[T], error) {
 	g.mu.Lock()
 	if g.run != nil {
 		g.mu.Unlock()
@@ -426,15 +483,18 @@ func (g *Group[T]) Start(ctx context.Context) (*Stream[T], error) {
 	g.run = r
 	g.runs++
 	ls := make([]*launch[T], 0, len(g.members))
-	for _, m := range g.members {
-		m.cur = g.launchLocked(r, m, m.adapter, m.cfg, ctx, true)
+	// In name order, so that the lanes' turns come in an order that does
+	// not change from run to run.
+	for _, name := range slices.Sorted(maps.Keys(g.members)) {
+		m := g.members[name]
+		m.cur = g.launchLocked(r, m, m.adapter, m.cfg, m.installed, ctx, true)
 		ls = append(ls, m.cur)
 	}
 	g.mu.Unlock()
 	for _, l := range ls {
 		<-l.started
 	}
-	return r.stream, nil
+	return r, nil
 }
 
 // Add adds an adapter to the group with the given options and, if the
@@ -459,7 +519,7 @@ func (g *Group[T]) Add(ctx context.Context, a Adapter[T], opts ...Option) error 
 		g.mu.Unlock()
 		return nil
 	}
-	l := g.launchLocked(r, m, a, m.cfg, ctx, true)
+	l := g.launchLocked(r, m, a, m.cfg, 0, ctx, true)
 	m.cur = l
 	g.mu.Unlock()
 	<-l.started
@@ -471,8 +531,9 @@ func (g *Group[T]) Add(ctx context.Context, a Adapter[T], opts ...Option) error 
 // return. If ctx ends first, Remove returns a [*NotReturnedError] that
 // names the adapter and matches ctx.Err(); the adapter is out of the group
 // regardless, and [Group.Shutdown] still waits for it. Values it sent
-// before are still received. Remove returns an error matching
-// [ErrNoAdapter] if no adapter has the name.
+// before are still received, and still counted in the group's Stats.
+// Remove returns an error matching [ErrNoAdapter] if no adapter has the
+// name.
 func (g *Group[T]) Remove(ctx context.Context, name string) error {
 	g.mu.Lock()
 	m, ok := g.members[name]
@@ -481,12 +542,15 @@ func (g *Group[T]) Remove(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %q", ErrNoAdapter, name)
 	}
 	delete(g.members, name)
+	g.pruneRetiredLocked()
+	g.retired = append(g.retired, m)
 	wait := slices.Clone(m.launches)
 	for _, l := range wait {
 		g.stopLocked(l)
 	}
+	g.eventLocked(m, AdapterEvent{Kind: EventRemoved})
 	g.mu.Unlock()
-	g.emitEvent(AdapterEvent{Adapter: name, Kind: EventRemoved})
+	g.flush(m)
 	return waitLaunches(ctx, wait)
 }
 
@@ -495,79 +559,93 @@ func (g *Group[T]) Remove(ctx context.Context, name string) error {
 // adapter is stopped only once a runs: its [Starter.Start], if any, has
 // succeeded and its Run is being called. If a fails to start, Replace
 // returns its error and the old adapter goes on serving (or keeps waiting
-// to restart). Replace then waits, bounded by ctx, for the old adapter to
-// return; if ctx ends first it returns a [*NotReturnedError] that names it
-// and matches ctx.Err(), and a serves regardless. A Replace whose run is
-// shut down while a starts installs a for the next run, or, if a new run
-// has begun, starts a there. Replace returns an error matching
-// [ErrNoAdapter] if no adapter has the name, or if another call removed or
-// replaced it while a was starting (a is then stopped again).
+// to restart). Replace then waits, bounded by ctx, for every earlier
+// instance of the name to return; if ctx ends first it returns a
+// [*NotReturnedError] that names it and matches ctx.Err(), and a serves
+// regardless. A Replace whose run is shut down while a starts installs a
+// for the next run, or, if a new run has begun, starts a there.
+//
+// Of concurrent Replaces of one name, the one called last that succeeds
+// wins: an earlier one that would install its adapter after it returns an
+// error matching [ErrNoAdapter] (its adapter is stopped again), and so does
+// a Replace whose adapter was removed meanwhile, or whose name is not in
+// the group.
 func (g *Group[T]) Replace(ctx context.Context, a Adapter[T], opts ...Option) error {
 	name, cfg := a.Name(), defaultConfig(opts)
+	g.mu.Lock()
+	m, ok := g.members[name]
+	if !ok {
+		g.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrNoAdapter, name)
+	}
+	m.replaces++
+	gen := m.replaces
+	g.mu.Unlock()
+
+	superseded := func(l *launch[T]) error {
+		if l != nil {
+			g.stopLocked(l)
+		}
+		g.mu.Unlock()
+		var err error
+		if l != nil {
+			err = waitLaunches(ctx, []*launch[T]{l})
+		}
+		return errors.Join(fmt.Errorf("%w: %q changed during Replace", ErrNoAdapter, name), err)
+	}
 	for {
 		g.mu.Lock()
-		m, ok := g.members[name]
-		if !ok {
-			g.mu.Unlock()
-			return fmt.Errorf("%w: %q", ErrNoAdapter, name)
+		if g.members[name] != m || m.installed > gen {
+			return superseded(nil)
 		}
 		r := g.run
 		if r == nil {
-			g.installLocked(m, a, cfg)
+			g.installLocked(m, a, cfg, gen)
 			g.mu.Unlock()
-			g.emitEvent(AdapterEvent{Adapter: name, Kind: EventReplaced})
+			g.flush(m)
 			return nil
 		}
-		if m.replacing != nil {
-			g.stopLocked(m.replacing) // the latest Replace wins
-		}
-		l := g.launchLocked(r, m, a, cfg, ctx, false)
-		m.replacing = l
+		l := g.launchLocked(r, m, a, cfg, gen, ctx, false)
 		g.mu.Unlock()
 
 		<-l.started
 
 		g.mu.Lock()
-		if g.members[name] != m || m.replacing != l {
-			g.stopLocked(l)
-			g.mu.Unlock()
-			err := waitLaunches(ctx, []*launch[T]{l})
-			return errors.Join(fmt.Errorf("%w: %q changed during Replace", ErrNoAdapter, name), err)
+		if g.members[name] != m || m.installed > gen {
+			return superseded(l)
 		}
-		m.replacing = nil
 		if r.ctx.Err() != nil {
-			// The run ended while a started, and l ends with it.
-			if g.run == nil {
-				g.installLocked(m, a, cfg)
-				g.mu.Unlock()
-				g.emitEvent(AdapterEvent{Adapter: name, Kind: EventReplaced})
-				return nil
-			}
+			// The run ended while a started, and l ends with it: install
+			// a for the next run, or start it in the one that began.
 			g.mu.Unlock()
-			continue // a new run began with the old adapter: replace it there
+			continue
 		}
 		if l.startErr != nil {
 			g.mu.Unlock()
 			return l.startErr
 		}
-		if m.cur != nil {
-			g.stopLocked(m.cur)
+		// Stop every older instance of the name: the current one, and an
+		// earlier Replace's that has not installed yet (it will find
+		// itself superseded), but not a later Replace's, which may still
+		// win; then wait for them.
+		old := slices.DeleteFunc(slices.Clone(m.launches), func(x *launch[T]) bool { return x == l || x.gen > gen })
+		for _, o := range old {
+			g.stopLocked(o)
 		}
-		g.installLocked(m, a, cfg)
+		g.installLocked(m, a, cfg, gen)
 		m.cur = l
-		// Wait for every other launch of the name: the one just stopped,
-		// and any of an earlier run that its Shutdown still waits for.
-		old := slices.DeleteFunc(slices.Clone(m.launches), func(x *launch[T]) bool { return x == l })
 		g.mu.Unlock()
-		g.emitEvent(AdapterEvent{Adapter: name, Kind: EventReplaced})
+		g.flush(m)
 		return waitLaunches(ctx, old)
 	}
 }
 
 // installLocked makes a, with cfg, the adapter of member m from the next
-// launch on. It requires that g.mu is held.
-func (g *Group[T]) installLocked(m *member[T], a Adapter[T], cfg adapterConfig) {
-	m.adapter, m.cfg = a, cfg
+// launch on, as Replace generation gen, and records the event. It requires
+// that g.mu is held.
+func (g *Group[T]) installLocked(m *member[T], a Adapter[T], cfg adapterConfig, gen uint64) {
+	m.adapter, m.cfg, m.installed = a, cfg, gen
+	g.eventLocked(m, AdapterEvent{Kind: EventReplaced})
 }
 
 // waitLaunches waits for every launch in ls to end, bounded by ctx.
@@ -594,44 +672,62 @@ func waitLaunches[T any](ctx context.Context, ls []*launch[T]) error {
 }
 
 // Shutdown stops the group's run. In order: it stops intake into every lane
-// at once (a send that overlaps Shutdown may still complete; every send
-// that begins after Shutdown began returns [ErrClosed]), wakes every blocked
-// send with ErrClosed, marks the run's [Stream] so that the consumer, having
-// received every value accepted before, sees the end, and cancels every
-// adapter's context. No adapter is started or restarted after Shutdown
-// began. Shutdown then waits for every adapter the run launched (removed
-// and replaced ones included) to return, and for every send in flight to
-// leave. It never waits for the consumer or for room in a lane.
+// and wakes every blocked send with [ErrClosed], marks the run's [Stream] so
+// that the consumer, having received every value accepted before, sees the
+// end, and cancels every adapter's context. A send that overlaps Shutdown
+// may still be accepted (and is then received); every send that begins
+// after Shutdown has returned gets ErrClosed. Once Shutdown has begun no
+// adapter is started or restarted with a live context: a Start or Run
+// already on its way is called with its context ended. Shutdown then waits
+// for every adapter the run launched (removed and replaced ones included)
+// to return, and for every send in flight to leave. It never waits for the
+// consumer or for room in a lane.
 //
 // If ctx ends first, Shutdown returns a [*NotReturnedError] that names
 // every adapter still running and matches ctx.Err(), or ctx.Err() if only
-// sends were still in flight. Shutdown returns nil if the group is not
-// running, and is safe to call concurrently with every other method.
-// After Shutdown the adapters stay in the group, and [Group.Start] runs
-// them again.
+// sends were still in flight; calling Shutdown again waits for the same
+// run. Shutdown returns nil once the run has ended, at once if the group
+// was never started, and is safe to call concurrently with every other
+// method: concurrent calls wait for the same end. After Shutdown the
+// adapters stay in the group, and [Group.Start] runs them again.
 func (g *Group[T]) Shutdown(ctx context.Context) error {
+	return g.shutdown(ctx, nil)
+}
+
+// shutdown ends run want, or the current run if want is nil, and waits for
+// it as Shutdown describes. A run that is already shut down is waited for.
+func (g *Group[T]) shutdown(ctx context.Context, want *groupRun[T]) error {
 	g.mu.Lock()
-	r := g.run
+	r := want
+	if r == nil {
+		r = g.run
+		if r == nil {
+			r = g.last // shut down already: wait for it as well
+		}
+	}
 	if r == nil {
 		g.mu.Unlock()
 		return nil
 	}
-	g.run = nil
-	// Lanes first, so that blocked sends wake with ErrClosed; then the
-	// adapters' contexts.
-	for _, s := range r.lanes {
-		s.stop()
+	if g.run == r {
+		g.run = nil
+		// Lanes first, so that blocked sends wake with ErrClosed; then
+		// the adapters' contexts.
+		for _, s := range r.lanes {
+			s.stop()
+		}
+		r.stream.stop()
+		r.cancel()
+		r.final = make([]*launch[T], 0, len(r.launches))
+		for l := range r.launches {
+			r.final = append(r.final, l)
+		}
+		r.finalLanes = slices.Clone(r.lanes)
 	}
-	r.stream.stop()
-	r.cancel()
-	wait := make([]*launch[T], 0, len(r.launches))
-	for l := range r.launches {
-		wait = append(wait, l)
-	}
-	lanes := slices.Clone(r.lanes)
+	final, lanes := r.final, r.finalLanes
 	g.mu.Unlock()
 
-	if err := waitLaunches(ctx, wait); err != nil {
+	if err := waitLaunches(ctx, final); err != nil {
 		return err
 	}
 	for _, s := range lanes {
@@ -645,10 +741,10 @@ func (g *Group[T]) Shutdown(ctx context.Context) error {
 }
 
 // Run starts the group, hands every value the adapters send to handle, one
-// at a time in the Stream's fair order, and shuts the group down when ctx
-// ends. After ctx ends it goes on handing handle every value accepted
-// before the shutdown, so nothing accepted is lost, and returns once the
-// stream has ended and every adapter has returned: nil, or a
+// at a time in the Stream's fair order, and shuts down the run it started
+// when ctx ends. After ctx ends it goes on handing handle every value
+// accepted before the shutdown, so nothing accepted is lost, and returns
+// once the stream has ended and every adapter has returned: nil, or a
 // [*NotReturnedError] if some adapter did not return within
 // ShutdownTimeout. It is the main loop of a typical agent:
 //
@@ -656,12 +752,12 @@ func (g *Group[T]) Shutdown(ctx context.Context) error {
 //	defer stop()
 //	err := g.Run(ctx, func(m Message) error { ...; return nil })
 //
-// If handle returns an error, Run shuts the group down, returns that error,
+// If handle returns an error, Run shuts its run down, returns that error,
 // and the values still in the lanes are not handled. Run returns
 // [ErrStarted] if the group is already running. If another goroutine
 // calls Shutdown, Run returns once the stream has ended, with nil.
 func (g *Group[T]) Run(ctx context.Context, handle func(T) error) error {
-	st, err := g.Start(ctx)
+	r, err := g.start(ctx)
 	if err != nil {
 		return err
 	}
@@ -669,12 +765,12 @@ func (g *Group[T]) Run(ctx context.Context, handle func(T) error) error {
 	shutdown := func() error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
-		return g.Shutdown(sctx)
+		return g.shutdown(sctx, r)
 	}
 	stopped := make(chan error, 1)
 	unwatch := context.AfterFunc(ctx, func() { stopped <- shutdown() })
 
-	for v := range st.All() {
+	for v := range r.stream.All() {
 		if err := handle(v); err != nil {
 			if unwatch() {
 				shutdown()
@@ -686,7 +782,7 @@ func (g *Group[T]) Run(ctx context.Context, handle func(T) error) error {
 	}
 	if unwatch() {
 		// The stream ended without ctx ending: another goroutine shut the
-		// group down, and owns the outcome of its Shutdown.
+		// run down, and owns the outcome of its Shutdown.
 		return nil
 	}
 	return <-stopped
@@ -731,7 +827,9 @@ type AdapterStats struct {
 }
 
 // Stats returns a snapshot of the group's counters; see [Stats] for how
-// exact it is. It takes the group's lock briefly and calls no adapter.
+// exact it is. The totals cover every adapter the group has had, removed
+// ones included; Adapters lists those in the group now. It takes the
+// group's lock briefly and calls no adapter.
 func (g *Group[T]) Stats() GroupStats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -748,14 +846,38 @@ func (g *Group[T]) Stats() GroupStats {
 		gs.Adapters = append(gs.Adapters, as)
 	}
 	slices.SortFunc(gs.Adapters, func(a, b AdapterStats) int { return cmp.Compare(a.Name, b.Name) })
-	gs.Injected = g.inject.snapshot()
-	if g.lastInj != nil {
-		addRun(&gs.Injected, g.lastInj)
+
+	g.pruneRetiredLocked()
+	for _, m := range g.retired {
+		st := m.stats.snapshot()
+		m.lanes = liveLanes(&st, m.lanes)
+		gs.Stats.add(st)
 	}
+	gs.Stats.add(g.retiredStats)
+
+	gs.Injected = g.inject.snapshot()
+	g.injLanes = liveLanes(&gs.Injected, g.injLanes)
 	gs.Stats.add(gs.Injected)
 	gs.Runs = g.runs
 	gs.EventsDropped = g.dropped.Load()
 	return gs
+}
+
+// pruneRetiredLocked lets go of removed members that are done: no launch
+// left and every lane closed and drained. Their final counters join
+// retiredStats. It requires that g.mu is held.
+func (g *Group[T]) pruneRetiredLocked() {
+	keep := g.retired[:0]
+	for _, m := range g.retired {
+		m.lanes = pruneLanes(m.lanes)
+		if len(m.lanes) > 0 || len(m.launches) > 0 {
+			keep = append(keep, m)
+			continue
+		}
+		g.retiredStats.add(m.stats.snapshot())
+	}
+	clear(g.retired[len(keep):])
+	g.retired = keep
 }
 
 // liveLanes adds each lane's gauges and unfinished count to st, and returns

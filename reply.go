@@ -84,6 +84,11 @@ func NewPending[R any](max int) *Pending[R] {
 // reply will not be received: the consumer's Resolve returns false. In
 // every case, a panic in send included, the request's slot is released
 // before Request returns.
+//
+// send must return nil if and only if it placed the message, as the
+// methods of [Sink] do, and must not panic after placing it: a consumer
+// may answer before send returns, and its Resolve then reports true,
+// which is a promise that Request returns the reply.
 func (p *Pending[R]) Request(ctx context.Context, send func(Reply[R]) error) (R, error) {
 	var zero R
 	p.mu.Lock()

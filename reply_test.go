@@ -215,7 +215,9 @@ func TestPendingResolve(t *testing.T) {
 // TestPendingResolveRacesCancel: Resolve reports true if and only if the
 // requester gets the reply, even when its ctx ends at the same moment.
 func TestPendingResolveRacesCancel(t *testing.T) {
-	p := NewPending[int](1000)
+	// Room for every request at once: a refused one would never call send,
+	// and this test would wait for its Resolve for ever.
+	p := NewPending[int](2000)
 	var wg sync.WaitGroup
 	var mismatches atomic.Int64
 	for i := range 2000 {

@@ -187,8 +187,10 @@ func (s *Sender[T]) TrySend(v T) error {
 }
 
 // Done returns a channel that is closed when the Sender's run is shut down.
-// Adapters select on it to stop producing. It returns nil for the zero
-// Sender.
+// Adapters select on it to stop producing. Shutdown closes it first, so a
+// send that begins just after it is closed may still be accepted (and is
+// then received); once Shutdown has returned, every send is refused. It
+// returns nil for the zero Sender.
 func (s *Sender[T]) Done() <-chan struct{} {
 	if s == nil {
 		return nil

@@ -52,14 +52,35 @@ func newStream[T any]() *Stream[T] {
 	return &Stream[T]{wake: make(chan struct{}, 1)}
 }
 
-// add adds a lane to the merge.
+// add adds a lane to the merge. It also lets go of lanes that are closed
+// and drained, which the consumer would drop when it next looked, so that
+// a run with many Replaces and a consumer that is not reading holds only
+// the lanes that matter.
 func (st *Stream[T]) add(l *lane[T]) {
 	st.mu.Lock()
-	if len(st.lanes) == 0 {
-		st.cur, st.credit = 0, l.weight
+	defer st.mu.Unlock()
+	keep := st.lanes[:0]
+	turnMoved := false
+	for i, x := range st.lanes {
+		if x.s.isFinished() && len(x.s.stream) == 0 {
+			switch {
+			case i < st.cur:
+				st.cur--
+			case i == st.cur:
+				turnMoved = true // the next lane inherits the turn, afresh
+			}
+			continue
+		}
+		keep = append(keep, x)
 	}
-	st.lanes = append(st.lanes, l)
-	st.mu.Unlock()
+	clear(st.lanes[len(keep):])
+	if st.cur >= len(keep) {
+		st.cur, turnMoved = 0, true
+	}
+	st.lanes = append(keep, l)
+	if turnMoved {
+		st.credit = st.lanes[st.cur].weight
+	}
 }
 
 // stop records that no lane will be added, and wakes the consumer so that

@@ -49,6 +49,7 @@ func TestStreamWeightedShare(t *testing.T) {
 		if counts["a"] != 1000 || counts["b"] != 3000 {
 			t.Errorf("split %v, want a 1000 (25%%) and b 3000 (75%%)", counts)
 		}
+		// Lanes take their turns in name order: a gives one, b three.
 		if diff := cmp.Diff([]string{"a", "b", "b", "b", "a", "b", "b", "b"}, first); diff != "" {
 			t.Errorf("order (-want +got):\n%s", diff)
 		}

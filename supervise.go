@@ -146,7 +146,7 @@ func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n
 	}
 	r.times = keep
 	if len(r.times) >= c.maxRestarts {
-		return 0, len(r.times), false
+		return 0, len(r.times) + 1, false // the number the refused restart would have had
 	}
 	r.times = append(r.times, now)
 	n = len(r.times)
@@ -170,7 +170,9 @@ func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n
 // contrast, re-panics in Wait, because its goroutines are parts of one
 // computation; a group's adapters are independent.) A panic in a goroutine
 // that the adapter started itself cannot be recovered by anyone but that
-// goroutine, and still ends the program.
+// goroutine, and still ends the program. An adapter whose Start or Run
+// calls runtime.Goexit (t.FailNow does) is recorded as Failed with an error
+// that says so, and is not restarted, since its goroutine is gone.
 type PanicError struct {
 	Value any    // the value passed to panic
 	Stack []byte // the panicking goroutine's stack, from runtime/debug.Stack
