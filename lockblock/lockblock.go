@@ -15,6 +15,7 @@ import (
 	"go/types"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -138,6 +139,11 @@ type funcInfo struct {
 }
 
 func run(pass *analysis.Pass) (any, error) {
+	if path := pass.Pkg.Path(); path == "runtime" || strings.HasPrefix(path, "runtime/") {
+		// The runtime's own channel operations (starting the garbage
+		// collector's workers, say) are not waits its callers can see.
+		return nil, nil
+	}
 	ssaRes := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	c := &checker{
 		pass:     pass,

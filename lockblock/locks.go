@@ -68,9 +68,10 @@ func lockCall(call *ssa.CallCommon) (lockOp, ssa.Value) {
 
 // held is one lock that may be held.
 type held struct {
-	name string    // as the message names it: "s.mu"
-	pos  token.Pos // where it was taken
-	read bool      // by RLock or TryRLock
+	name     string    // as the message names it: "s.mu"
+	pos      token.Pos // where it was taken
+	read     bool      // by RLock or TryRLock
+	deferred bool      // an unlock is deferred on every path here: it is released at return
 }
 
 // A lockset maps the key of each lock that may be held to how it was
@@ -94,11 +95,16 @@ func union(dst, src lockset) (lockset, bool) {
 	}
 	var out lockset
 	for k, h := range src {
-		if _, ok := dst[k]; ok {
+		if d, ok := dst[k]; ok && (d.deferred == h.deferred || !d.deferred) {
 			continue
 		}
 		if out == nil {
 			out = maps.Clone(dst)
+		}
+		if d, ok := dst[k]; ok {
+			// Deferred on one path only: it may still be held at return.
+			h = d
+			h.deferred = false
 		}
 		out[k] = h
 	}
@@ -115,6 +121,7 @@ type effect struct {
 	root       string // "p0" (parameter 0), "f1" (free variable 1), or a global's key
 	suffix     string // the path from the root: ".mu"
 	nameSuffix string
+	name       string // the whole name in the function, for a caller that has none
 	read       bool
 }
 
@@ -250,7 +257,7 @@ func (f *flow) transfer(b *ssa.BasicBlock, in lockset, visit func(ssa.Instructio
 			op, lock := lockCall(in.Common())
 			switch op {
 			case notLockOp:
-				f.applyEffects(in.Common(), in.Pos(), cur)
+				f.applyEffects(in.Common(), in.Pos(), cur, false)
 			case opLock, opRLock:
 				key, h := f.c.lockAt(lock, in.Pos(), op == opRLock)
 				cur[modeKey(key, h.read)] = h
@@ -268,11 +275,17 @@ func (f *flow) transfer(b *ssa.BasicBlock, in lockset, visit func(ssa.Instructio
 			// A deferred unlock runs at return: the lock stays held until
 			// then. One that releases a lock the function did not take is
 			// a release for the caller.
-			if op, lock := lockCall(in.Common()); op == opUnlock || op == opRUnlock {
+			switch op, lock := lockCall(in.Common()); op {
+			case opUnlock, opRUnlock:
 				key, name := f.c.path(lock)
-				mk := modeKey(key, op == opRUnlock)
-				if _, ok := cur[mk]; !ok {
-					f.noteRelease(key, name, op == opRUnlock)
+				f.deferRelease(cur, key, name, op == opRUnlock)
+			case notLockOp:
+				f.applyEffects(in.Common(), in.Pos(), cur, true)
+			}
+		case *ssa.RunDefers:
+			for k, h := range cur {
+				if h.deferred {
+					delete(cur, k)
 				}
 			}
 		}
@@ -317,6 +330,18 @@ func (f *flow) release(cur lockset, key, name string, read bool) {
 	f.noteRelease(key, name, read)
 }
 
+// deferRelease marks a lock of cur as released at return, or records a
+// release for the caller when the function did not take it.
+func (f *flow) deferRelease(cur lockset, key, name string, read bool) {
+	mk := modeKey(key, read)
+	if h, ok := cur[mk]; ok {
+		h.deferred = true
+		cur[mk] = h
+		return
+	}
+	f.noteRelease(key, name, read)
+}
+
 func (f *flow) noteRelease(key, name string, read bool) {
 	if e, ok := f.c.effectOf(f.fn, key, name, read); ok {
 		f.released[modeKey(key, read)] = e
@@ -324,16 +349,24 @@ func (f *flow) noteRelease(key, name string, read bool) {
 }
 
 // applyEffects applies to cur the locks that a call of a function of this
-// package leaves held or releases.
-func (f *flow) applyEffects(call *ssa.CallCommon, pos token.Pos, cur lockset) {
+// package leaves held or releases; for a deferred call, the releases
+// happen at return, and what it would leave held is not tracked.
+func (f *flow) applyEffects(call *ssa.CallCommon, pos token.Pos, cur lockset, deferred bool) {
 	eff := f.c.effectsAt(call)
 	if eff == nil {
 		return
 	}
 	for _, e := range eff.released {
 		if key, name, ok := f.c.bind(call, e); ok {
-			f.release(cur, key, name, e.read)
+			if deferred {
+				f.deferRelease(cur, key, name, e.read)
+			} else {
+				f.release(cur, key, name, e.read)
+			}
 		}
+	}
+	if deferred {
+		return
 	}
 	for _, e := range eff.acquired {
 		if key, name, ok := f.c.bind(call, e); ok {
@@ -398,6 +431,7 @@ func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effec
 		root:       root,
 		suffix:     key[len(root):],
 		nameSuffix: strings.TrimPrefix(name, rootName),
+		name:       name,
 		read:       read,
 	}, true
 }
@@ -426,6 +460,9 @@ func (c *checker) bind(call *ssa.CallCommon, e effect) (key, name string, ok boo
 		return "", "", false
 	}
 	key, name = c.path(arg)
+	if name == "" {
+		return key + e.suffix, e.name, true
+	}
 	return key + e.suffix, name + e.nameSuffix, true
 }
 

@@ -152,3 +152,30 @@ func (t *T) silenced(reply chan int) {
 	//lockblock:ignore the caller made done with room for one value
 	t.ch <- 2
 }
+
+// A helper whose unlock is deferred leaves nothing held: the limiter's
+// allow takes its token under the lock and returns.
+func (t *T) allow() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n--
+	return t.n >= 0
+}
+
+func (t *T) afterDeferredHelper() {
+	if t.allow() {
+		t.ch <- 1
+	}
+}
+
+// A deferred call of an unlock helper releases at return too.
+func (t *T) deferredUnlockHelper() int {
+	t.mu.Lock()
+	defer t.unlock()
+	return t.n
+}
+
+func (t *T) afterDeferredUnlockHelper() {
+	_ = t.deferredUnlockHelper()
+	<-t.ch
+}

@@ -228,3 +228,17 @@ func (t *T) fanin(ctx context.Context, c *fanin.Channel[int], s *fanin.Sender[in
 	p.Request(ctx, nil)                     // want `call to fanin\.Pending\.Request, which waits for the reply while t\.mu`
 	fanin.SendBatch(ctx, s, l, []int{1}, 0) // want `call to fanin\.SendBatch, which waits for tokens and for room in the stream while t\.mu`
 }
+
+// An unlock deferred on one path only may leave the lock held at return,
+// so the helper's caller may hold it.
+func (t *T) lockMaybeDeferred(x bool) {
+	t.mu.Lock()
+	if x {
+		defer t.mu.Unlock()
+	}
+}
+
+func (t *T) afterMaybeDeferred() {
+	t.lockMaybeDeferred(true)
+	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
+}
