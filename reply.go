@@ -118,7 +118,7 @@ func (p *Pending[R]) Resolve(id uint64, reply R) bool {
 	// ch has room for exactly this one reply, so the send cannot block; it
 	// happens under mu so that a Request that gives up at the same moment
 	// finds either its entry or its reply.
-	ch <- reply
+	ch <- reply //lockblock:ignore made with room for one reply, and only the Resolve that deletes the entry sends
 	return true
 }
 
