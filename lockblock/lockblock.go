@@ -133,9 +133,10 @@ type funcInfo struct {
 	why     string          // non-empty once the function is known to block
 	callers []*ssa.Function // functions of this package that call it
 
-	flow     *flow        // the lock-set analysis; nil if no lock is taken
-	effects  *lockEffects // locks left held or released for the caller; nil until computed
-	visiting bool         // flow is being computed (recursion guard)
+	flow     *flow           // the lock-set analysis; nil if no lock is taken
+	effects  *lockEffects    // locks left held or released for the caller; nil until computed
+	holding  map[string]bool // of the released locks, those it may block holding
+	visiting bool            // flow is being computed (recursion guard)
 }
 
 func run(pass *analysis.Pass) (any, error) {

@@ -157,10 +157,99 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 		return nil
 	}
 	f := &flow{c: c, fn: fn, in: make([]lockset, len(fn.Blocks)), released: map[string]effect{}}
-	f.solve()
+	f.solve(lockset{})
 	info.flow = f
 	info.effects = f.effects()
+	if len(info.effects.released) > 0 {
+		info.holding = c.blocksHolding(fn, info.effects.released)
+	}
 	return f
+}
+
+// blocksHolding returns, of the caller's locks that fn releases, those
+// that fn may still hold at one of its blocking operations: a helper such
+// as updateStateAndUnlock that unlocks before it waits does not make its
+// caller wait under that lock.
+func (c *checker) blocksHolding(fn *ssa.Function, released []effect) map[string]bool {
+	entry := lockset{}
+	for _, e := range released {
+		entry[modeKey(e.root+e.suffix, e.read)] = held{read: e.read}
+	}
+	g := &flow{c: c, fn: fn, in: make([]lockset, len(fn.Blocks)), released: map[string]effect{}}
+	g.solve(entry)
+	holding := map[string]bool{}
+	g.visit(func(instr ssa.Instruction, cur lockset) {
+		if len(cur) == 0 {
+			return
+		}
+		bl, ok := c.blocking(instr)
+		if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
+			return
+		}
+		for mk := range c.heldAcross(instr, bl, cur) {
+			if _, ok := entry[mk]; ok {
+				holding[mk] = true
+			}
+		}
+	})
+	return holding
+}
+
+// visit runs fn with the solved entry states and shows each instruction,
+// but a deferred call, with the locks that may be held before it.
+func (f *flow) visit(see func(ssa.Instruction, lockset)) {
+	for _, b := range f.fn.Blocks {
+		if f.in[b.Index] == nil {
+			continue
+		}
+		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur lockset) {
+			if _, ok := instr.(*ssa.Defer); ok {
+				// It runs at return, not here.
+				return
+			}
+			see(instr, cur)
+		})
+	}
+}
+
+// heldAcross returns the locks of cur that stay held while instr, which
+// may block as bl says, waits: not the Cond's own lock during its Wait,
+// nor a lock that a called function of this package releases before it
+// blocks.
+func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) lockset {
+	locks := cur
+	if bl.cond != nil {
+		locks = c.withoutCondLock(bl.cond, locks)
+	}
+	call, ok := instr.(*ssa.Call)
+	if !ok || len(locks) == 0 {
+		return locks
+	}
+	eff := c.effectsAt(call.Common())
+	if eff == nil || len(eff.released) == 0 {
+		return locks
+	}
+	holding := c.funcs[c.localCallee(call.Common())].holding
+	var out lockset
+	for _, e := range eff.released {
+		if holding[modeKey(e.root+e.suffix, e.read)] {
+			continue
+		}
+		key, _, ok := c.bind(call.Common(), e)
+		if !ok {
+			continue
+		}
+		if _, ok := locks[modeKey(key, e.read)]; ok {
+			if out == nil {
+				out = maps.Clone(locks)
+			}
+			delete(out, modeKey(key, e.read))
+		}
+	}
+	if out == nil {
+		return locks
+	}
+	return out
 }
 
 // touchesLocks reports whether fn takes or releases a lock, itself or
@@ -209,11 +298,12 @@ func (c *checker) effectsAt(call *ssa.CallCommon) *lockEffects {
 	return c.funcs[callee].effects
 }
 
-func (f *flow) solve() {
+// solve computes the entry state of each block, from entry at the first.
+func (f *flow) solve(entry lockset) {
 	if len(f.fn.Blocks) == 0 {
 		return
 	}
-	f.in[0] = lockset{}
+	f.in[0] = entry
 	work := []*ssa.BasicBlock{f.fn.Blocks[0]}
 	queued := make([]bool, len(f.fn.Blocks))
 	queued[0] = true
@@ -594,32 +684,18 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 	if f == nil {
 		return
 	}
-	for _, b := range fn.Blocks {
-		if f.in[b.Index] == nil {
-			continue
+	f.visit(func(instr ssa.Instruction, cur lockset) {
+		if len(cur) == 0 {
+			return
 		}
-		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur lockset) {
-			if len(cur) == 0 {
-				return
-			}
-			if _, ok := instr.(*ssa.Defer); ok {
-				// It runs at return, not here.
-				return
-			}
-			bl, ok := c.blocking(instr)
-			if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
-				return
-			}
-			locks := cur
-			if bl.cond != nil {
-				locks = c.withoutCondLock(bl.cond, cur)
-			}
-			if len(locks) == 0 {
-				return
-			}
+		bl, ok := c.blocking(instr)
+		if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
+			return
+		}
+		if locks := c.heldAcross(instr, bl, cur); len(locks) > 0 {
 			c.pass.Reportf(bl.pos, "%s", c.message(bl, locks))
-		})
-	}
+		}
+	})
 }
 
 // message says what blocks, which locks may be held and where they were

@@ -179,3 +179,17 @@ func (t *T) afterDeferredUnlockHelper() {
 	_ = t.deferredUnlockHelper()
 	<-t.ch
 }
+
+// A helper that unlocks before it blocks does not block under the
+// caller's lock.
+func (t *T) publishAndUnlock() {
+	n := t.n
+	t.mu.Unlock()
+	t.ch <- n
+}
+
+func (t *T) callsAndUnlock() {
+	t.mu.Lock()
+	t.n++
+	t.publishAndUnlock()
+}

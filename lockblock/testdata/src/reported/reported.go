@@ -242,3 +242,14 @@ func (t *T) afterMaybeDeferred() {
 	t.lockMaybeDeferred(true)
 	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
 }
+
+// A helper that blocks before it unlocks blocks under the caller's lock.
+func (t *T) sendAndUnlock() {
+	t.ch <- 1
+	t.mu.Unlock()
+}
+
+func (t *T) callsSendAndUnlock() {
+	t.mu.Lock()
+	t.sendAndUnlock() // want `^call to reported\.T\.sendAndUnlock, which may block \(channel send at reported\.go:\d+\) while t\.mu may be held`
+}
