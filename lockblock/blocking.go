@@ -3,6 +3,7 @@ package lockblock
 import (
 	"go/token"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -79,7 +80,7 @@ func funcName(fn *types.Func) string {
 type blocker struct {
 	what string    // "channel send", "call to a.F, which may block (...)"
 	noun string    // what the fix unlocks before: "send", "call"...
-	why  string    // the root cause, for a function's fact
+	why  string    // how it blocks, for the summary of its function: "a.F → channel send at a.go:5"
 	pos  token.Pos // where it is
 	cond ssa.Value // the *sync.Cond of a Cond.Wait; nil otherwise
 }
@@ -89,6 +90,9 @@ type blocker struct {
 func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 	switch in := instr.(type) {
 	case *ssa.Send:
+		if freshSend(in) {
+			break
+		}
 		return c.direct("channel send", "send", in.Pos()), true
 	case *ssa.UnOp:
 		if in.Op != token.ARROW {
@@ -152,14 +156,11 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 	if why == "" {
 		return blocker{}, false
 	}
-	desc := "the func literal at " + c.where(callee.Pos())
-	if obj != nil {
-		desc = funcName(obj)
-	}
+	desc := c.funcDesc(callee)
 	return blocker{
 		what: "call to " + desc + ", which may block (" + why + ")",
 		noun: "call",
-		why:  why,
+		why:  via(desc, why),
 		pos:  pos,
 	}, true
 }
@@ -259,7 +260,7 @@ func (c *checker) summarize(fns []*ssa.Function) {
 	for len(work) > 0 {
 		fn := work[len(work)-1]
 		work = work[:len(work)-1]
-		why := c.funcs[fn].why
+		why := via(c.funcDesc(fn), c.funcs[fn].why)
 		for _, caller := range c.funcs[fn].callers {
 			if ci := c.funcs[caller]; ci.why == "" {
 				ci.why = why
@@ -267,4 +268,27 @@ func (c *checker) summarize(fns []*ssa.Function) {
 			}
 		}
 	}
+}
+
+// funcDesc names fn in a message: pkg.Name, pkg.Type.Name, or the func
+// literal at file:line.
+func (c *checker) funcDesc(fn *ssa.Function) string {
+	if o := fn.Origin(); o != nil {
+		fn = o
+	}
+	if obj, ok := fn.Object().(*types.Func); ok {
+		return funcName(obj)
+	}
+	return "the func literal at " + c.where(fn.Pos())
+}
+
+// via returns the reason a caller of fn blocks, given fn's name and the
+// reason fn blocks: the chain of calls to the blocking operation, with
+// its middle left out past four links.
+func via(fn, why string) string {
+	parts := append([]string{fn}, strings.Split(why, " → ")...)
+	if len(parts) > 4 {
+		parts = append(parts[:2:2], "…", parts[len(parts)-2], parts[len(parts)-1])
+	}
+	return strings.Join(parts, " → ")
 }

@@ -11,7 +11,7 @@ func Blocks(ch chan int) { // want Blocks:`mayBlock\(channel send at facta\.go:1
 }
 
 // Indirect blocks through Blocks.
-func Indirect(ch chan int) { // want Indirect:`mayBlock\(channel send at facta\.go:10\)`
+func Indirect(ch chan int) { // want Indirect:`mayBlock\(facta\.Blocks → channel send at facta\.go:10\)`
 	Blocks(ch)
 }
 

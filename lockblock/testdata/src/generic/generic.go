@@ -52,7 +52,7 @@ type Box[T any] struct {
 	last T
 }
 
-func (b *Box[T]) Put(ctx context.Context, v T) { // want Put:`mayBlock\(call to fanin\.Sink\.Send at generic\.go:\d+\)`
+func (b *Box[T]) Put(ctx context.Context, v T) { // want Put:`mayBlock\(generic\.\w+ → call to fanin\.Sink\.Send at generic\.go:\d+\)`
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.last = v

@@ -193,3 +193,39 @@ func (t *T) callsAndUnlock() {
 	t.n++
 	t.publishAndUnlock()
 }
+
+// Sends into a channel that no other goroutine can reach yet cannot wait
+// for one.
+type sem struct{ tokens chan struct{} }
+
+func (t *T) newSem(n int) *sem {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch := make(chan struct{}, n)
+	for range n {
+		ch <- struct{}{}
+	}
+	s := &sem{}
+	s.tokens = make(chan struct{}, n)
+	for range n {
+		s.tokens <- struct{}{}
+	}
+	return &sem{tokens: ch}
+}
+
+type future struct {
+	done chan int
+	v    int
+}
+
+func (t *T) wait(f *future) <-chan int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f.done == nil {
+		f.done = make(chan int, 1)
+		if f.v != 0 {
+			f.done <- f.v
+		}
+	}
+	return f.done
+}

@@ -190,7 +190,7 @@ func (t *T) helperThatFlushes() { t.flushLocked() }
 func (t *T) callsBlocking() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.helperThatFlushes() // want `^call to reported\.T\.helperThatFlushes, which may block \(channel send at reported\.go:186\) while t\.mu may be held`
+	t.helperThatFlushes() // want `^call to reported\.T\.helperThatFlushes, which may block \(reported\.T\.flushLocked → channel send at reported\.go:186\) while t\.mu may be held`
 }
 
 // Recursion does not stop the summary.
@@ -206,7 +206,7 @@ func pong(n int, ch chan int) { ping(n, ch) }
 
 func (t *T) recursive() {
 	t.mu.Lock()
-	pong(3, t.ch) // want `^call to reported\.pong, which may block \(channel send at reported\.go:199\)`
+	pong(3, t.ch) // want `^call to reported\.pong, which may block \(reported\.ping → channel send at reported\.go:199\)`
 	t.mu.Unlock()
 }
 
@@ -252,4 +252,25 @@ func (t *T) sendAndUnlock() {
 func (t *T) callsSendAndUnlock() {
 	t.mu.Lock()
 	t.sendAndUnlock() // want `^call to reported\.T\.sendAndUnlock, which may block \(channel send at reported\.go:\d+\) while t\.mu may be held`
+}
+
+// Once the channel is reachable by another goroutine, or a field may
+// hold an older channel, a send may wait.
+type future struct {
+	done chan int
+	v    int
+}
+
+func (t *T) escaped(f *future, out chan chan int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch := make(chan int, 1)
+	out <- ch // want `^channel send while t\.mu may be held`
+	ch <- 1   // want `^channel send while t\.mu may be held`
+	if f.done != nil {
+		f.done <- f.v // want `^channel send while t\.mu may be held`
+	}
+	f.done = make(chan int, 1)
+	t.flushLocked() // want `^call to reported\.T\.flushLocked`
+	f.done <- f.v   // want `^channel send while t\.mu may be held`
 }
