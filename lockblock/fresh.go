@@ -72,22 +72,31 @@ func harmless(v ssa.Value, ref ssa.Instruction) bool {
 			}
 		}
 	case *ssa.FieldAddr:
-		// Loads through the field, and stores into it, keep v where it
-		// is; storing the field's address elsewhere does not.
-		for _, fr := range *r.Referrers() {
-			switch f := fr.(type) {
-			case *ssa.UnOp:
-			case *ssa.Store:
-				if f.Addr != r {
-					return false
-				}
-			default:
-				return false
-			}
-		}
-		return true
+		return fieldStaysHome(r)
 	}
 	return false
+}
+
+// fieldStaysHome reports whether every use of field address fa only loads
+// from it, stores into it, or goes on to a field within it: storing the
+// address elsewhere or passing it on would let the struct escape.
+func fieldStaysHome(fa *ssa.FieldAddr) bool {
+	for _, fr := range *fa.Referrers() {
+		switch f := fr.(type) {
+		case *ssa.UnOp:
+		case *ssa.Store:
+			if f.Addr != fa {
+				return false
+			}
+		case *ssa.FieldAddr:
+			if !fieldStaysHome(f) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // mayPrecede reports whether a may run before b in one call of their
