@@ -152,7 +152,7 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 		// and most never block.
 		return blocker{}, false
 	}
-	obj, why := c.calleeWhy(callee)
+	_, why := c.calleeWhy(callee)
 	if why == "" {
 		return blocker{}, false
 	}
@@ -229,14 +229,7 @@ func (c *checker) summarize(fns []*ssa.Function) {
 		info := c.funcs[fn]
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
-				var call *ssa.CallCommon
-				switch in := instr.(type) {
-				case *ssa.Call:
-					call = in.Common()
-				case *ssa.Defer:
-					call = in.Common()
-				}
-				if call != nil {
+				if call := callOf(instr); call != nil {
 					if callee := c.localCallee(call); callee != nil {
 						if !c.dirs.silenced(c.pass.Fset, instr.Pos()) {
 							ci := c.funcs[callee]
@@ -291,4 +284,16 @@ func via(fn, why string) string {
 		parts = append(parts[:2:2], "…", parts[len(parts)-2], parts[len(parts)-1])
 	}
 	return strings.Join(parts, " → ")
+}
+
+// callOf returns the call that instr makes now or at return: that of a
+// call or a defer statement, or nil.
+func callOf(instr ssa.Instruction) *ssa.CallCommon {
+	switch in := instr.(type) {
+	case *ssa.Call:
+		return in.Common()
+	case *ssa.Defer:
+		return in.Common()
+	}
+	return nil
 }

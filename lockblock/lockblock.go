@@ -52,12 +52,31 @@ These operations block:
     do one of the above on some path. The property crosses packages as an
     analysis fact, so go vet -vettool finds it too.
 
+A Cond's lock is known from sync.NewCond(&c.mu) or c.cond.L = &c.mu in
+the same package, or from a NewCond in the same function; failing that, a
+held lock in the same struct as the Cond, or else the only lock held, is
+taken for it.
+
 These do not count: a select with a default case; a go statement (its
-work runs in a new goroutine, which does not hold the lock); a call
-through an interface other than fanin.Sink, or through a function value
-whose target is not known; Sender.TrySend, Sink.TrySend and the other calls
-that never wait. A helper that only unlocks a lock reached from its
-parameters or a package variable releases it in the caller too.
+work runs in a new goroutine, which does not hold the lock); a send into a
+channel that no other goroutine can reach yet, such as a new buffered
+channel being filled; a call through an interface other than fanin.Sink,
+or through a function value whose target is not known; Sender.TrySend,
+Sink.TrySend and the other calls that never wait.
+
+A function of the package that locks or unlocks a lock reached from its
+parameters, captured variables or a package variable does so for its
+caller too: after c.lock() the caller holds c.mu, after c.unlock() it does
+not, and a helper that unlocks before it waits (updateAndUnlock) does not
+block under the caller's lock.
+
+Reports on calls name the chain of calls down to the operation that waits,
+with its middle left out when long:
+
+	call to a.F, which may block (a.g → b.H → channel receive at h.go:12)
+
+The analysis follows static calls only and does not depend on arguments:
+a function that blocks only for some inputs is taken to block for all.
 
 Fix a report by copying what the blocking operation needs (the channel,
 the value, the Sender) while the lock is held, unlocking, and then

@@ -179,14 +179,8 @@ func (c *checker) blocksHolding(fn *ssa.Function, released []effect) map[string]
 	g.solve(entry)
 	holding := map[string]bool{}
 	g.visit(func(instr ssa.Instruction, cur lockset) {
-		if len(cur) == 0 {
-			return
-		}
-		bl, ok := c.blocking(instr)
-		if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
-			return
-		}
-		for mk := range c.heldAcross(instr, bl, cur) {
+		_, locks := c.blockedAt(instr, cur)
+		for mk := range locks {
 			if _, ok := entry[mk]; ok {
 				holding[mk] = true
 			}
@@ -257,13 +251,8 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) loc
 func (c *checker) touchesLocks(fn *ssa.Function) bool {
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
-			var call *ssa.CallCommon
-			switch in := instr.(type) {
-			case *ssa.Call:
-				call = in.Common()
-			case *ssa.Defer:
-				call = in.Common()
-			default:
+			call := callOf(instr)
+			if call == nil {
 				continue
 			}
 			if op, _ := lockCall(call); op != notLockOp {
@@ -685,17 +674,23 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 		return
 	}
 	f.visit(func(instr ssa.Instruction, cur lockset) {
-		if len(cur) == 0 {
-			return
-		}
-		bl, ok := c.blocking(instr)
-		if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
-			return
-		}
-		if locks := c.heldAcross(instr, bl, cur); len(locks) > 0 {
+		if bl, locks := c.blockedAt(instr, cur); len(locks) > 0 {
 			c.pass.Reportf(bl.pos, "%s", c.message(bl, locks))
 		}
 	})
+}
+
+// blockedAt returns how instr may block, if it may and is not silenced,
+// and the locks of cur that stay held while it waits.
+func (c *checker) blockedAt(instr ssa.Instruction, cur lockset) (blocker, lockset) {
+	if len(cur) == 0 {
+		return blocker{}, nil
+	}
+	bl, ok := c.blocking(instr)
+	if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
+		return blocker{}, nil
+	}
+	return bl, c.heldAcross(instr, bl, cur)
 }
 
 // message says what blocks, which locks may be held and where they were
