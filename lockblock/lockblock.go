@@ -1,0 +1,241 @@
+// Package lockblock defines an Analyzer that reports a sync.Mutex or
+// sync.RWMutex held across an operation that can block: a channel send or
+// receive, a select without a default case, a sleep, a wait, or a call to a
+// function that does one of these.
+//
+// A lock held while a goroutine waits for another goroutine is the root of
+// a common deadlock: whoever would end the wait (a consumer, a shutdown, a
+// restart) first needs the same lock. The analyzer finds the shape before
+// it runs; its Doc is the manual.
+package lockblock
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/ssa"
+)
+
+const doc = `report a sync.Mutex or sync.RWMutex held across a blocking operation
+
+lockblock reports an operation that can block for an unbounded time at a
+point where a sync.Mutex or sync.RWMutex may still be held. Whoever would
+end the wait (a consumer draining a channel, a shutdown, a restart) often
+needs the same lock first, so the program deadlocks; and even when it does
+not, every other user of the lock waits as long as the blocked goroutine.
+
+A lock counts as held from a call of its Lock or RLock method, or from a
+TryLock or TryRLock that returned true, until its Unlock or RUnlock. The
+lock may be a struct field (embedded or named), a package variable or a
+local variable. A deferred Unlock releases the lock only at return, so the
+lock is held until then. The analysis follows every path through the
+function: a lock released on one path but not another is still reported.
+
+These operations block:
+
+  - a channel send or receive, and a for-range loop over a channel;
+  - a select statement without a default case;
+  - sync.WaitGroup.Wait and time.Sleep;
+  - sync.Cond.Wait on a Cond whose L is not the held lock (Wait releases
+    its own lock while it waits, but no other);
+  - the blocking calls of github.com/fanin-go/fanin: Channel.Send,
+    Sender.Send, SendBatch, Limiter.Wait, Channel.Shutdown, Group.Run,
+    Group.Shutdown, Group.Remove, Group.Replace, Stream.Recv,
+    Pending.Request and the interface method Sink.Send;
+  - a call of any function, in the same package or another one, that may
+    do one of the above on some path. The property crosses packages as an
+    analysis fact, so go vet -vettool finds it too.
+
+A Cond's lock is known from sync.NewCond(&c.mu) or c.cond.L = &c.mu in
+the same package, or from a NewCond in the same function; failing that, a
+held lock in the same struct as the Cond, or else the only lock held, is
+taken for it.
+
+These do not count: a select with a default case; a go statement (its
+work runs in a new goroutine, which does not hold the lock); a send into a
+channel that no other goroutine can reach yet, such as a new buffered
+channel being filled; a call through an interface other than fanin.Sink,
+or through a function value whose target is not known; Sender.TrySend,
+Sink.TrySend and the other calls that never wait.
+
+A function of the package that locks or unlocks a lock reached from its
+parameters, captured variables or a package variable does so for its
+caller too: after c.lock() the caller holds c.mu, after c.unlock() it does
+not, and a helper that unlocks before it waits (updateAndUnlock) does not
+block under the caller's lock.
+
+Reports on calls name the chain of calls down to the operation that waits,
+with its middle left out when long:
+
+	call to a.F, which may block (a.g → b.H → channel receive at h.go:12)
+
+The analysis follows static calls only and does not depend on arguments:
+a function that blocks only for some inputs is taken to block for all.
+
+Fix a report by copying what the blocking operation needs (the channel,
+the value, the Sender) while the lock is held, unlocking, and then
+blocking:
+
+	s.mu.RLock()
+	ch := s.ch
+	s.mu.RUnlock()
+	if ch != nil {
+		ch <- v
+	}
+
+Where the operation cannot block for long, for example a send on a
+channel that provably has room, say so with a directive on the line of the
+operation or the line above it:
+
+	ch <- v //lockblock:ignore ch was made with room for this one value
+
+The directive needs a reason; one without a reason is itself reported and
+silences nothing. A silenced operation also no longer makes its function
+count as blocking for callers.`
+
+// Analyzer reports a sync.Mutex or sync.RWMutex held across an operation
+// that can block. Its Doc is the manual. It exports a fact for each
+// function that may block, so that callers in other packages are checked
+// too. It is safe for concurrent use, as every analysis.Analyzer is.
+var Analyzer = &analysis.Analyzer{
+	Name:      "lockblock",
+	Doc:       doc,
+	URL:       "https://pkg.go.dev/github.com/fanin-go/fanin/lockblock",
+	Requires:  []*analysis.Analyzer{buildssa.Analyzer},
+	Run:       run,
+	FactTypes: []analysis.Fact{new(mayBlock)},
+}
+
+// mayBlock is the fact exported for a function that may block on some
+// path. Why names the operation at the root of the chain and where it is,
+// as "channel send at sender.go:95".
+type mayBlock struct{ Why string }
+
+func (*mayBlock) AFact() {}
+
+func (f *mayBlock) String() string { return "mayBlock(" + f.Why + ")" }
+
+// checker holds the state of one pass.
+type checker struct {
+	pass *analysis.Pass
+	prog *ssa.Program
+
+	dirs *directives
+
+	// rangeFor holds the positions of the for keyword of each range loop
+	// over a channel: SSA gives the receive of such a loop that position.
+	rangeFor map[token.Pos]bool
+
+	// lockExpr holds, by the position of the opening parenthesis of a
+	// Lock-like call, the text of the lock expression, to name a lock that
+	// is not a simple path.
+	lockExpr map[token.Pos]string
+
+	// funcs holds the functions whose bodies are in this package, with
+	// what is known of them.
+	funcs map[*ssa.Function]*funcInfo
+
+	// condL maps a struct field of type sync.Cond or *sync.Cond to the path
+	// of its lock relative to the same struct, such as ".mu", as found in
+	// a c.cond = sync.NewCond(&c.mu) of this package.
+	condL map[*types.Var]string
+}
+
+// funcInfo is what a checker knows of one function of its package.
+type funcInfo struct {
+	why     string          // non-empty once the function is known to block
+	callers []*ssa.Function // functions of this package that call it
+
+	flow     *flow           // the lock-set analysis; nil if no lock is taken
+	effects  *lockEffects    // locks left held or released for the caller; nil until computed
+	holding  map[string]bool // of the released locks, those it may block holding
+	visiting bool            // flow is being computed (recursion guard)
+}
+
+func run(pass *analysis.Pass) (any, error) {
+	if path := pass.Pkg.Path(); path == "runtime" || strings.HasPrefix(path, "runtime/") {
+		// The runtime's own channel operations (starting the garbage
+		// collector's workers, say) are not waits its callers can see.
+		return nil, nil
+	}
+	ssaRes := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
+	c := &checker{
+		pass:     pass,
+		prog:     ssaRes.Pkg.Prog,
+		dirs:     parseDirectives(pass),
+		rangeFor: map[token.Pos]bool{},
+		lockExpr: map[token.Pos]string{},
+		funcs:    map[*ssa.Function]*funcInfo{},
+		condL:    map[*types.Var]string{},
+	}
+	c.scanSyntax()
+	for _, fn := range ssaRes.SrcFuncs {
+		c.funcs[fn] = &funcInfo{}
+	}
+	c.summarize(ssaRes.SrcFuncs)
+	c.exportFacts(ssaRes.SrcFuncs)
+	c.findCondLocks(ssaRes.SrcFuncs)
+	for _, fn := range ssaRes.SrcFuncs {
+		c.checkFunc(fn)
+	}
+	c.dirs.reportMissingReasons(pass)
+	return nil, nil
+}
+
+// scanSyntax records what SSA does not keep: which receives are range
+// loops, and how the source spells each lock.
+func (c *checker) scanSyntax() {
+	for _, f := range c.pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.RangeStmt:
+				if t := c.pass.TypesInfo.TypeOf(n.X); t != nil {
+					if _, ok := t.Underlying().(*types.Chan); ok {
+						c.rangeFor[n.For] = true
+					}
+				}
+			case *ast.CallExpr:
+				if sel, ok := ast.Unparen(n.Fun).(*ast.SelectorExpr); ok {
+					switch sel.Sel.Name {
+					case "Lock", "RLock", "TryLock", "TryRLock":
+						c.lockExpr[n.Lparen] = types.ExprString(sel.X)
+					}
+				}
+			}
+			return true
+		})
+	}
+}
+
+// exportFacts exports a mayBlock fact for each exported function and
+// method of the package that may block. Other packages can call no other:
+// within the package the summary of the function itself serves.
+func (c *checker) exportFacts(fns []*ssa.Function) {
+	for _, fn := range fns {
+		if fn.Synthetic != "" || fn.Parent() != nil {
+			continue
+		}
+		obj, ok := fn.Object().(*types.Func)
+		if !ok || !obj.Exported() || obj.Pkg() != c.pass.Pkg {
+			continue
+		}
+		if why := c.funcs[fn].why; why != "" {
+			c.pass.ExportObjectFact(obj, &mayBlock{Why: why})
+		}
+	}
+}
+
+// where formats pos as file:line, the form every message uses.
+func (c *checker) where(pos token.Pos) string {
+	p := c.pass.Fset.Position(pos)
+	if !p.IsValid() {
+		return "an unknown position"
+	}
+	return filepath.Base(p.Filename) + ":" + strconv.Itoa(p.Line)
+}

@@ -1,0 +1,27 @@
+package lockblock_test
+
+import (
+	"testing"
+
+	"github.com/fanin-go/fanin/lockblock"
+	"golang.org/x/tools/go/analysis/analysistest"
+)
+
+// TestAnalyzer checks every diagnostic and fact against the want comments
+// of the packages under testdata/src: an unexpected one fails as surely as
+// a missing one, so the packages without wants prove what is not
+// reported. The packages load together, sharing the standard library.
+func TestAnalyzer(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer,
+		"inspiring",   // the read lock held across a send, and its fix
+		"limiter",     // a limiter's lock held across a batch, and the per-value fix
+		"reported",    // each blocking operation and each kind of lock
+		"notreported", // what must not be reported
+		"directive",   // //lockblock:ignore with and without a reason
+		"facta",       // exports facts...
+		"factb",       // ...that its importer's checks use
+		"generic",
+		"closure",
+		"methodvalue",
+	)
+}
