@@ -2,9 +2,7 @@ package fanin_test
 
 import (
 	"context"
-	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	"github.com/fanin-go/fanin"
 )
@@ -64,56 +62,4 @@ func (c *runCounter) inc(id string) {
 	}
 	c.n[id]++
 	c.mu.Unlock()
-}
-
-// reentrantHandler is a slog.Handler that calls back into its group.
-type reentrantHandler struct {
-	g     *fanin.Group[int]
-	calls atomic.Int32
-	once  sync.Once
-}
-
-func (h *reentrantHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *reentrantHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *reentrantHandler) WithGroup(string) slog.Handler            { return h }
-func (h *reentrantHandler) Handle(_ context.Context, r slog.Record) error {
-	h.calls.Add(1)
-	h.g.Stats()
-	var adapter, event string
-	r.Attrs(func(a slog.Attr) bool {
-		switch a.Key {
-		case "adapter":
-			adapter = a.Value.String()
-		case "event":
-			event = a.Value.String()
-		}
-		return true
-	})
-	ctx := context.Background()
-	switch {
-	case adapter == "flaky" && event == "restarting":
-		h.once.Do(func() { h.g.Remove(ctx, "victim") })
-	case adapter == "flaky" && event == "gave up":
-		h.g.Replace(ctx, fanin.AdapterFunc("flaky", waitCtx))
-	}
-	return nil
-}
-
-func newLogger(h slog.Handler) *slog.Logger { return slog.New(h) }
-
-// nameCallsBack is an adapter whose Name calls back into the group.
-type nameCallsBack struct {
-	g    *fanin.Group[int]
-	name string
-}
-
-func (a *nameCallsBack) Name() string {
-	a.g.Stats()
-	return a.name
-}
-
-func (a *nameCallsBack) Run(ctx context.Context, s fanin.Sink[int]) error {
-	a.g.Stats()
-	<-ctx.Done()
-	return nil
 }
