@@ -28,7 +28,8 @@ func flooder(name string) Adapter[string] {
 }
 
 // TestStreamWeightedShare: with both lanes backlogged and weights 1:3, the
-// consumer's split is exactly 25%/75%, in the order a, b, b, b.
+// consumer's split is exactly 25%/75%: each round, a gives turn values and
+// then b gives 3*turn.
 func TestStreamWeightedShare(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := &Group[string]{}
@@ -36,22 +37,30 @@ func TestStreamWeightedShare(t *testing.T) {
 		mustAdd(t, g, flooder("b"), WithLane(16, 3))
 		stream := mustGroupStart(t, g)
 		synctest.Wait() // both lanes are full, both flooders blocked
+		const rounds = 64
 		counts := map[string]int{}
 		var first []string
-		for i := range 4000 {
+		for i := range rounds * 4 * turn {
 			v := recv(t, stream)
 			counts[v]++
-			if i < 8 {
+			if i < 4*turn {
 				first = append(first, v)
 			}
 			synctest.Wait() // let the flooder refill its lane: both stay backlogged
 		}
-		if counts["a"] != 1000 || counts["b"] != 3000 {
-			t.Errorf("split %v, want a 1000 (25%%) and b 3000 (75%%)", counts)
+		if counts["a"] != rounds*turn || counts["b"] != rounds*3*turn {
+			t.Errorf("split %v, want a %d (25%%) and b %d (75%%)", counts, rounds*turn, rounds*3*turn)
 		}
-		// Lanes take their turns in name order: a gives one, b three.
-		if diff := cmp.Diff([]string{"a", "b", "b", "b", "a", "b", "b", "b"}, first); diff != "" {
-			t.Errorf("order (-want +got):\n%s", diff)
+		// Lanes take their turns in name order: a gives turn values, b 3*turn.
+		var want []string
+		for range turn {
+			want = append(want, "a")
+		}
+		for range 3 * turn {
+			want = append(want, "b")
+		}
+		if diff := cmp.Diff(want, first); diff != "" {
+			t.Errorf("order of the first round (-want +got):\n%s", diff)
 		}
 		g.Shutdown(context.Background())
 		drainStream(stream)
