@@ -22,7 +22,7 @@ func BenchmarkWebhook(b *testing.B) {
 			name = "mode=reply"
 		}
 		b.Run(name, func(b *testing.B) {
-			h := New(Config{Secret: secret})
+			h := New(Config{Verifiers: signed})
 			c := fanin.New[Message](fanin.DefaultCapacity)
 			stream, _ := c.Start()
 			s, _ := c.Sender()

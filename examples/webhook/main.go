@@ -35,7 +35,7 @@ func main() {
 		secret = hex.EncodeToString(randomBytes(16))
 	}
 	h := webhook.New(webhook.Config{
-		Secret:    []byte(secret),
+		Verifiers: []webhook.Verifier{webhook.HMACSHA256("", []byte(secret))},
 		Addr:      *addr,
 		RateLimit: []fanin.Band{{Events: 60, Interval: time.Minute, Burst: 10}},
 	})
