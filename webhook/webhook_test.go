@@ -90,6 +90,7 @@ func newEnv(t *testing.T, cfg Config, capacity int) *env {
 type reply struct {
 	code   int
 	header http.Header
+	closed bool // the server closes the connection after the answer
 	answer answer
 	keys   []string
 }
@@ -128,7 +129,7 @@ func doRequest(client *http.Client, req *http.Request) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	r := reply{code: resp.StatusCode, header: resp.Header}
+	r := reply{code: resp.StatusCode, header: resp.Header, closed: resp.Close}
 	var shape map[string]any
 	if err := json.Unmarshal(raw, &shape); err != nil {
 		r.answer.Error = "answer is not JSON: " + string(raw)
