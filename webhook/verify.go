@@ -77,9 +77,10 @@ type Delivery struct {
 	// scheme does not say.
 	Event string
 
-	// Expires is when the scheme would refuse this same request as stale;
-	// the handler remembers the delivery ID at least until then. Zero for
-	// schemes without a timestamp.
+	// Expires is the first instant at which the scheme refuses this same
+	// request as stale; the handler remembers the delivery ID at least
+	// until then (but at most a day longer than Config.DedupWindow). Zero
+	// for schemes without a timestamp.
 	Expires time.Time
 }
 
@@ -348,7 +349,8 @@ func (v *standardVerifier) Verify(r *Request) (Delivery, error) {
 		got := standardMAC(hmac.New(sha256.New, key), id, ts, body)
 		for _, sig := range want {
 			if hmac.Equal(got, sig[:]) {
-				return Delivery{ID: id, Event: eventType(body), Expires: time.Unix(sec+tol, 0)}, nil
+				// Fresh up to and including sec+tol: stale from a second later.
+				return Delivery{ID: id, Event: eventType(body), Expires: time.Unix(sec+tol+1, 0)}, nil
 			}
 		}
 	}
