@@ -135,6 +135,7 @@ func (h *Handler) Run(ctx context.Context, s fanin.Sink[Message]) error {
 	for _, c := range rn.stop() {
 		c.Close()
 	}
+	h.step("stopping")
 	if !rn.waitHandlers(h.cfg.ShutdownGrace) {
 		rn.endGrace()
 		rn.waitHandlers(afterGrace)
