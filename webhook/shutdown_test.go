@@ -254,16 +254,18 @@ func TestGroupStalledBody(t *testing.T) {
 			close(reading)
 		}
 	}
-	g := fanin.NewGroup[Message](8)
-	if err := g.Add(context.Background(), h); err != nil {
+	var g fanin.Group[Message]
+	if err := g.Add(context.Background(), h, fanin.WithLane(8, 1)); err != nil {
 		t.Fatal(err)
 	}
 	stream, err := g.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	consumed := make(chan struct{})
 	go func() {
-		for range stream {
+		defer close(consumed)
+		for range stream.All() {
 		}
 	}()
 	c := dial(t, h.Addr().String(), "")
@@ -278,6 +280,7 @@ func TestGroupStalledBody(t *testing.T) {
 		t.Fatalf("Group.Shutdown = %v after %v, want nil", err, time.Since(start))
 	}
 	t.Logf("Group.Shutdown took %v", time.Since(start))
+	<-consumed
 	if left := serverGoroutines(); len(left) > 0 {
 		t.Errorf("%d goroutines of the server outlive Group.Shutdown:\n%s", len(left), strings.Join(left, "\n\n"))
 	}
@@ -290,8 +293,8 @@ func TestGroupStalledBody(t *testing.T) {
 func TestShutdownUnderLoad(t *testing.T) {
 	h := New(Config{Verifiers: signed, Addr: "127.0.0.1:0", SendTimeout: 200 * time.Millisecond,
 		ResponseTimeout: time.Second, ShutdownGrace: 500 * time.Millisecond})
-	g := fanin.NewGroup[Message](8)
-	if err := g.Add(context.Background(), h); err != nil {
+	var g fanin.Group[Message]
+	if err := g.Add(context.Background(), h, fanin.WithLane(8, 1)); err != nil {
 		t.Fatal(err)
 	}
 	stream, err := g.Start(context.Background())
@@ -305,7 +308,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	consumerDone := make(chan struct{})
 	go func() {
 		defer close(consumerDone)
-		for m := range stream {
+		for m := range stream.All() {
 			delivered.Store(m.ID, true)
 			received.Add(1)
 			time.Sleep(time.Millisecond) // a slow agent: pacing, not synchronisation
@@ -381,5 +384,65 @@ func TestShutdownUnderLoad(t *testing.T) {
 	}
 	if got := h.pending.Len(); got != 0 {
 		t.Errorf("pending = %d after shutdown, want 0", got)
+	}
+}
+
+// TestGroupReplyWhileDraining: in a Group run by Group.Run, a caller whose
+// message is accepted but not yet answered when the run's context ends
+// gets the reply that the consumer gives while it drains.
+func TestGroupReplyWhileDraining(t *testing.T) {
+	h := New(Config{Verifiers: signed, Addr: "127.0.0.1:0"})
+	sent := make(chan struct{})
+	h.hook = func(step string) {
+		if step == "sent" {
+			close(sent)
+		}
+	}
+	type Event struct {
+		Text  string
+		Reply fanin.Reply[string]
+	}
+	events := make(chan fanin.AdapterEvent, 16)
+	g := fanin.Group[Event]{Events: events}
+	if err := g.Add(context.Background(), fanin.Map(h, func(m Message) Event {
+		return Event{Text: m.Content, Reply: m.Reply}
+	})); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	ran := make(chan error, 1)
+	go func() {
+		ran <- g.Run(ctx, func(e Event) error {
+			<-ended // answer only once the run's context has ended
+			e.Reply.Resolve("drained: " + e.Text)
+			return nil
+		})
+	}()
+	for e := range events { // started: the address is bound
+		if e.Kind == fanin.EventStarted {
+			break
+		}
+	}
+	got := make(chan reply, 1)
+	go func() {
+		body := msg("alice", "question", true)
+		r, err := doRequest(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+			mustRequest(t, "http://"+h.Addr().String()+"/", body, hmacHeader(DefaultSignatureHeader, secret, body)))
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+	}()
+	<-sent
+	cancel()
+	close(ended)
+	r := <-got
+	check(t, r, 200, "replied")
+	if r.answer.Response != "drained: question" {
+		t.Errorf("response = %q, want the reply given while draining", r.answer.Response)
+	}
+	if err := <-ran; err != nil {
+		t.Errorf("Group.Run = %v, want nil", err)
 	}
 }
