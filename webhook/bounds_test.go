@@ -254,7 +254,15 @@ func TestPreAuthFlood(t *testing.T) {
 
 			stop := make(chan struct{})
 			var flood sync.WaitGroup
-			var floodSent, floodAnswered atomic.Int64
+			var floodSent, floodAnswered, floodLimited atomic.Int64
+			// With AddrLimit, the flood's address has its burst first; the
+			// signed callers start once the flood is held to its rate, as
+			// it is in a flood that lasts.
+			burstSpent := make(chan struct{})
+			var spentOnce sync.Once
+			if tc.addrLimit == nil {
+				close(burstSpent)
+			}
 			for range flooders {
 				flood.Go(func() {
 					client := clientFrom(tc.from)
@@ -271,6 +279,9 @@ func TestPreAuthFlood(t *testing.T) {
 						floodSent.Add(1)
 						if r, err := doRequest(client, req); err == nil && r.code >= 400 {
 							floodAnswered.Add(1)
+							if r.code == 429 && floodLimited.Add(1) == flooders {
+								spentOnce.Do(func() { close(burstSpent) })
+							}
 						}
 					}
 				})
@@ -280,6 +291,7 @@ func TestPreAuthFlood(t *testing.T) {
 			var latencies []time.Duration
 			statuses := map[string]int{}
 			var callers sync.WaitGroup
+			<-burstSpent
 			for c := range 2 {
 				callers.Go(func() {
 					client := clientFrom(fmt.Sprint("127.0.0.", 3+c))

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -36,11 +37,17 @@ type exchange struct {
 	bodyErr  error
 	placed   bool // holds a place of MaxVerifying
 	replayed bool // the answer is a repeat of a delivery's first answer
-	stopCut  func() bool
 
-	mu      sync.Mutex // between the request's goroutine and cut
-	reading bool       // the body is being read; guarded by mu
-	cutOff  bool       // Run's context ended; guarded by mu
+	// Under Run, intake is the request's context, canceled also when Run's
+	// context ends, so that a send waiting for room gives up.
+	intake     context.Context
+	stopIntake context.CancelFunc
+
+	mu         sync.Mutex         // between the request's goroutine and Run stopping
+	reading    bool               // the body is being read; guarded by mu
+	cutOff     bool               // Run's context ended; guarded by mu
+	graceEnded bool               // Run's ShutdownGrace is over; guarded by mu
+	endWait    context.CancelFunc // ends the wait for a reply; guarded by mu
 }
 
 // readBody reads the body once, with the handler's limits, and holds a
@@ -92,14 +99,39 @@ func (x *exchange) readBody() ([]byte, error) {
 	return body, err
 }
 
-// cut stops a body read in progress, because Run's context ended.
+// cut ends the intake of the request, because Run's context ended: a body
+// read in progress fails at once, and a send gives up. Run calls it; it
+// never blocks, and it starts no goroutine.
 func (x *exchange) cut() {
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	x.cutOff = true
 	if x.reading {
 		// Setting a deadline does not block.
 		_ = x.rc.SetReadDeadline(time.Now())
+	}
+	x.mu.Unlock()
+	x.stopIntake()
+}
+
+// waitFor records cancel as the end of the request's wait for a reply, or
+// calls it at once if Run's grace is already over; waitFor(nil) clears it.
+func (x *exchange) waitFor(cancel context.CancelFunc) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.endWait = cancel
+	if cancel != nil && x.graceEnded {
+		cancel() // cancel does not block
+	}
+}
+
+// endGrace ends the request's wait for a reply, because Run's
+// ShutdownGrace is over.
+func (x *exchange) endGrace() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.graceEnded = true
+	if x.endWait != nil {
+		x.endWait()
 	}
 }
 
@@ -141,7 +173,7 @@ func (x *exchange) sendFailed(err error) outcome {
 
 // stopping reports whether the Run serving the request is shutting down.
 func (x *exchange) stopping() bool {
-	return x.run != nil && x.run.intake.Err() != nil
+	return x.run != nil && x.intake.Err() != nil
 }
 
 // runEnded reports whether the run that s sends into has ended, or the Run
@@ -182,6 +214,7 @@ func (x *exchange) write(out outcome) {
 	if x.run != nil {
 		_ = x.rc.Flush()
 	}
+
 }
 
 // readAll reads at most max bytes of r's body, failing with an

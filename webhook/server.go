@@ -130,9 +130,15 @@ func (h *Handler) Run(ctx context.Context, s fanin.Sink[Message]) error {
 	case <-ctx.Done():
 	}
 
+	// The run is marked stopped before net/http may close a connection it
+	// sees as idle: one whose next request is already read would
+	// otherwise be served after its connection was closed, and its caller
+	// would never hear that its message was accepted. Marked first, that
+	// request is refused instead.
+	idle := rn.stop()
 	srv.SetKeepAlivesEnabled(false) // also closes idle connections
 	ln.Close()
-	for _, c := range rn.stop() {
+	for _, c := range idle {
 		c.Close()
 	}
 	h.step("stopping")
@@ -161,26 +167,19 @@ func runOf(r *http.Request) *run {
 }
 
 // run is one Run of a handler: its connections and requests, and the two
-// moments of its shutdown.
+// moments of its shutdown, when intake stops and when the grace for
+// replies ends. Run tells each request in flight of both itself, by
+// calling its cut and endGrace: no goroutine waits for either moment.
 type run struct {
 	maxConns int
 
-	// intake is canceled when Run's context ends: requests that have not
-	// placed their message yet end.
-	intake     context.Context
-	stopIntake context.CancelFunc
-
-	// graceOver is canceled when ShutdownGrace is over: callers still
-	// waiting for replies are answered.
-	graceOver context.Context
-	endGrace  context.CancelFunc
-
-	mu       sync.Mutex
-	conns    map[net.Conn]*connInfo // open connections; guarded by mu
-	handlers int                    // requests being served; guarded by mu
-	stopped  bool                   // guarded by mu
-	idle     chan struct{}          // closed when stopped with no handler; guarded by mu
-	gone     chan struct{}          // closed when stopped with no connection; guarded by mu
+	mu         sync.Mutex
+	conns      map[net.Conn]*connInfo // open connections; guarded by mu
+	requests   map[*exchange]struct{} // requests being served; guarded by mu
+	stopped    bool                   // guarded by mu
+	graceEnded bool                   // guarded by mu
+	idle       chan struct{}          // closed when stopped with no request; guarded by mu
+	gone       chan struct{}          // closed when stopped with no connection; guarded by mu
 }
 
 // connInfo is what a run knows of one connection. A connection is
@@ -194,10 +193,7 @@ type connInfo struct {
 }
 
 func newRun(h *Handler) *run {
-	rn := &run{maxConns: h.cfg.MaxConns, conns: map[net.Conn]*connInfo{}}
-	rn.intake, rn.stopIntake = context.WithCancel(context.Background())
-	rn.graceOver, rn.endGrace = context.WithCancel(context.Background())
-	return rn
+	return &run{maxConns: h.cfg.MaxConns, conns: map[net.Conn]*connInfo{}, requests: map[*exchange]struct{}{}}
 }
 
 // connState tracks connections for Run; net/http calls it on every change
@@ -233,59 +229,88 @@ func (rn *run) connState(c net.Conn, st http.ConnState) {
 // requests; leave must follow either way.
 func (rn *run) enter(x *exchange) bool {
 	c, _ := x.r.Context().Value(connKey{}).(net.Conn)
+	x.run = rn
+	x.intake, x.stopIntake = context.WithCancel(x.r.Context())
 	rn.mu.Lock()
-	rn.handlers++
+	rn.requests[x] = struct{}{}
 	if ci := rn.conns[c]; ci != nil {
 		ci.serving = true
 	}
-	stopped := rn.stopped
+	stopped, graceEnded := rn.stopped, rn.graceEnded
 	rn.mu.Unlock()
-	x.run = rn
-	// Registered, not a goroutine: cut runs only if the run stops while
-	// the request is served.
-	x.stopCut = context.AfterFunc(rn.intake, x.cut)
+	// A request that came in after a step of the shutdown has missed it:
+	// it takes the step itself.
+	if stopped {
+		x.cut()
+	}
+	if graceEnded {
+		x.endGrace()
+	}
 	return !stopped
 }
 
 // leave counts a request out.
 func (rn *run) leave(x *exchange) {
-	x.stopCut()
+	x.stopIntake()
 	c, _ := x.r.Context().Value(connKey{}).(net.Conn)
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
-	rn.handlers--
+	delete(rn.requests, x)
 	if ci := rn.conns[c]; ci != nil {
 		ci.serving, ci.served = false, true
 	}
-	if rn.stopped && rn.handlers == 0 && rn.idle != nil {
+	if rn.stopped && len(rn.requests) == 0 && rn.idle != nil {
 		close(rn.idle)
 		rn.idle = nil
 	}
 }
 
-// stop marks the run stopped, ends the intake of requests in flight, and
-// returns the connections to close: those serving no request, or still
-// reading a request's headers. One whose handler has returned is writing
-// its answer out, and closes by itself after it, keep-alives being off.
+// stop marks the run stopped, ends the intake of every request in flight,
+// and returns the connections to close: those serving no request (idle,
+// or still sending a request's headers, which net/http reports as idle or
+// new). One whose handler has returned is writing its answer out, and
+// closes by itself after it, keep-alives being off.
 func (rn *run) stop() []net.Conn {
-	rn.stopIntake()
 	rn.mu.Lock()
-	defer rn.mu.Unlock()
 	rn.stopped = true
-	var out []net.Conn
+	var conns []net.Conn
 	for c, ci := range rn.conns {
 		if ci.state != http.StateActive || (!ci.serving && !ci.served) {
-			out = append(out, c)
+			conns = append(conns, c)
 		}
 	}
-	return out
+	requests := make([]*exchange, 0, len(rn.requests))
+	for x := range rn.requests {
+		requests = append(requests, x)
+	}
+	rn.mu.Unlock()
+	// Outside the lock: cut takes each request's own lock. A request that
+	// leaves meanwhile is cut for nothing, which is harmless.
+	for _, x := range requests {
+		x.cut()
+	}
+	return conns
+}
+
+// endGrace ends the wait for a reply of every request in flight.
+func (rn *run) endGrace() {
+	rn.mu.Lock()
+	rn.graceEnded = true
+	requests := make([]*exchange, 0, len(rn.requests))
+	for x := range rn.requests {
+		requests = append(requests, x)
+	}
+	rn.mu.Unlock()
+	for _, x := range requests {
+		x.endGrace()
+	}
 }
 
 // waitHandlers waits up to d for every request to be served, and reports
 // whether they were.
 func (rn *run) waitHandlers(d time.Duration) bool {
 	rn.mu.Lock()
-	if rn.handlers == 0 {
+	if len(rn.requests) == 0 {
 		rn.mu.Unlock()
 		return true
 	}

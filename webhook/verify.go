@@ -325,20 +325,12 @@ func (v *standardVerifier) Verify(r *Request) (Delivery, error) {
 	if sec < now-tol || sec > now+tol {
 		return Delivery{}, ErrStale
 	}
-	var want [][sha256.Size]byte
-	for _, entry := range strings.Fields(sigs) {
-		b64, ok := strings.CutPrefix(entry, "v1,")
-		if !ok {
-			continue
-		}
-		var sig [sha256.Size]byte
-		if n, err := base64.StdEncoding.Decode(sig[:], []byte(b64)); err != nil || n != sha256.Size ||
-			base64.StdEncoding.EncodedLen(sha256.Size) != len(b64) {
-			continue
-		}
-		want = append(want, sig)
-	}
-	if len(want) == 0 {
+	// The entries are scanned twice, decoding each into an array on the
+	// stack: once to refuse a header without a well-formed v1 entry before
+	// the body is read, once to compare. Collecting them in a slice would
+	// let an unverified caller make the handler allocate for every entry
+	// of a header as large as the server allows.
+	if !hasEntry(sigs, nil) {
 		return Delivery{}, ErrBadSignature
 	}
 	body, err := r.Body()
@@ -347,14 +339,33 @@ func (v *standardVerifier) Verify(r *Request) (Delivery, error) {
 	}
 	for _, key := range v.keys {
 		got := standardMAC(hmac.New(sha256.New, key), id, ts, body)
-		for _, sig := range want {
-			if hmac.Equal(got, sig[:]) {
-				// Fresh up to and including sec+tol: stale from a second later.
-				return Delivery{ID: id, Event: eventType(body), Expires: time.Unix(sec+tol+1, 0)}, nil
-			}
+		if hasEntry(sigs, got) {
+			// Fresh up to and including sec+tol: stale from a second later.
+			return Delivery{ID: id, Event: eventType(body), Expires: time.Unix(sec+tol+1, 0)}, nil
 		}
 	}
 	return Delivery{}, ErrBadSignature
+}
+
+// hasEntry reports whether the space-separated webhook-signature entries
+// in sigs include a well-formed "v1,<base64>" one, and, if mac is not nil,
+// one whose signature equals mac, compared in constant time.
+func hasEntry(sigs string, mac []byte) bool {
+	for entry := range strings.FieldsSeq(sigs) {
+		b64, ok := strings.CutPrefix(entry, "v1,")
+		if !ok || len(b64) != base64.StdEncoding.EncodedLen(sha256.Size) {
+			continue
+		}
+		var sig [sha256.Size + 2]byte // room for the padding's decoded bits
+		n, err := base64.StdEncoding.Decode(sig[:], []byte(b64))
+		if err != nil || n != sha256.Size {
+			continue
+		}
+		if mac == nil || hmac.Equal(sig[:n], mac) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseUnix parses a timestamp header: decimal digits only, no sign, at

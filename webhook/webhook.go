@@ -332,11 +332,12 @@ func (h *Handler) step(s string) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{h: h, w: w, r: r, rc: http.NewResponseController(w), start: h.now(), began: time.Now()}
 	if rn := runOf(r); rn != nil {
-		if !rn.enter(x) {
+		serving := rn.enter(x)
+		defer rn.leave(x)
+		if !serving {
 			x.write(fail(http.StatusServiceUnavailable, "closed", "the webhook is shutting down"))
 			return
 		}
-		defer rn.leave(x)
 	}
 	x.write(h.serve(x))
 }
@@ -507,13 +508,13 @@ func (h *Handler) deliver(x *exchange, d Delivery, deliveryID string) outcome {
 	}
 
 	// The wait ends with the reply, at ResponseTimeout, when the client
-	// goes away, or, under Run, ShutdownGrace after Run's context ended.
-	// context.AfterFunc registers with the run's context instead of
-	// starting a goroutine per waiting request.
+	// goes away, or, under Run, ShutdownGrace after Run's context ended:
+	// Run then calls cancel itself, so no goroutine waits for that moment.
 	ctx, cancel := context.WithTimeout(x.r.Context(), h.cfg.ResponseTimeout)
 	defer cancel()
 	if x.run != nil {
-		defer context.AfterFunc(x.run.graceOver, cancel)()
+		x.waitFor(cancel)
+		defer x.waitFor(nil)
 	}
 	sent := false
 	reply, err := h.pending.Request(ctx, func(r fanin.Reply[string]) error {
@@ -541,11 +542,12 @@ func (h *Handler) deliver(x *exchange, d Delivery, deliveryID string) outcome {
 // send puts m in the stream, waiting at most SendTimeout for room; under
 // Run it also stops waiting when Run's context ends.
 func (h *Handler) send(x *exchange, s fanin.Sink[Message], m Message) error {
-	ctx, cancel := context.WithTimeout(x.r.Context(), h.cfg.SendTimeout)
-	defer cancel()
+	parent := x.r.Context()
 	if x.run != nil {
-		defer context.AfterFunc(x.run.intake, cancel)()
+		parent = x.intake
 	}
+	ctx, cancel := context.WithTimeout(parent, h.cfg.SendTimeout)
+	defer cancel()
 	h.step("send")
 	if err := s.Send(ctx, m); err != nil {
 		return err
