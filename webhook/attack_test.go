@@ -359,3 +359,29 @@ func startPostConn(c net.Conn, hdr http.Header, length, sent int) {
 	hdr.Write(c)
 	io.WriteString(c, "\r\n"+strings.Repeat("x", sent))
 }
+
+// TestBodySizeEdges: a body of exactly MaxBodyBytes is read, one byte
+// more is refused, with a Content-Length and without one.
+func TestBodySizeEdges(t *testing.T) {
+	const max = 64
+	e := newEnv(t, Config{Raw: true, Verifiers: signed, MaxBodyBytes: max}, 8)
+	for _, tc := range []struct {
+		size    int
+		chunked bool
+		code    int
+	}{
+		{max, false, 202}, {max + 1, false, 413},
+		{max, true, 202}, {max + 1, true, 413},
+	} {
+		body := []byte(strings.Repeat("b", tc.size))
+		req := mustRequest(t, e.srv.URL, body, hmacHeader(DefaultSignatureHeader, secret, body))
+		if tc.chunked {
+			req.Body = io.NopCloser(strings.NewReader(string(body)))
+			req.ContentLength = -1
+		}
+		r := e.do(req)
+		if r.code != tc.code {
+			t.Errorf("%d bytes (chunked %v): answer %d %q, want %d", tc.size, tc.chunked, r.code, r.answer.Error, tc.code)
+		}
+	}
+}

@@ -53,7 +53,9 @@ var (
 // A Verifier should check what it can from the headers before it calls
 // Request.Body: a request refused on its headers alone is answered without
 // its body being read. It must compare signatures in constant time (see
-// crypto/hmac.Equal). Verify is called from many goroutines at once.
+// crypto/hmac.Equal), and must not block: Run's shutdown waits for it.
+// Verify is called from many goroutines at once, each with its own
+// Request.
 type Verifier interface {
 	Verify(r *Request) (Delivery, error)
 }
@@ -86,7 +88,7 @@ type Delivery struct {
 
 // A Request is what a [Verifier] sees of an HTTP request: its headers, the
 // time it arrived, and its body, read on demand. It is valid only during
-// the call to Verify.
+// the call to Verify, and only for the goroutine that Verify runs in.
 type Request struct {
 	// Header is the request's header. A Verifier must not change it.
 	Header http.Header
