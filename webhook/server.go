@@ -68,7 +68,9 @@ func (h *Handler) Addr() net.Addr {
 // ends, with the server limits of [Config]. It is the [fanin.Adapter]
 // half of h, and returns [ErrNotBound] if Start has not bound an address.
 //
-// When ctx ends, Run shuts down in these steps, and returns nil:
+// When ctx ends, Run shuts down in these steps, and returns nil (or, if
+// the listener failed before ctx ended, the listener's error, after the
+// same steps):
 //
 //  1. It stops accepting connections, and closes every connection that
 //     is not serving a request: idle ones, and those still sending their

@@ -234,8 +234,8 @@ type answer struct {
 // it is attached to. Attach it to a run with [Handler.Attach], or add it to
 // a [fanin.Group], whose runs attach it through [Handler.Run].
 //
-// A Handler is safe for simultaneous use by multiple goroutines. Its zero
-// value is not usable; call [New].
+// A Handler is safe for simultaneous use by multiple goroutines and must
+// not be copied after first use. Its zero value is not usable; call [New].
 type Handler struct {
 	cfg       Config
 	now       func() time.Time // the clock of timestamps and of the delivery table; tests replace it
