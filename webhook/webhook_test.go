@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -569,6 +570,47 @@ func TestReplyAfterRunEnds(t *testing.T) {
 	if r.answer.Response != "answered while draining" || r.answer.MessageID != m.ID {
 		t.Errorf("answer = %+v, want the reply to %s", r.answer, m.ID)
 	}
+}
+
+// TestStillWaitingAfterRunEnds proves, with synctest, that a caller whose
+// message is buffered is still waiting, unanswered, after the run is shut
+// down, and gets the reply the consumer then gives. The handler is driven
+// without a network so that synctest.Wait can see it blocked; the old
+// handler answered 202 no_reply at once.
+func TestStillWaitingAfterRunEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := New(Config{Verifiers: signed})
+		c := fanin.New[Message](4)
+		stream, _ := c.Start()
+		s, _ := c.Sender()
+		h.Attach(s)
+		body := msg("alice", "waits", true)
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header = hmacHeader(DefaultSignatureHeader, secret, body)
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		answered := make(chan struct{})
+		go func() {
+			defer close(answered)
+			h.ServeHTTP(w, req)
+		}()
+		synctest.Wait() // the message is buffered, the caller waits
+		c.Shutdown(context.Background())
+		synctest.Wait()
+		select {
+		case <-answered:
+			t.Fatalf("answered %d %s when the run ended, want the caller still waiting", w.Code, w.Body)
+		default:
+		}
+		m := <-stream
+		if !m.Reply.Resolve("answered while draining") {
+			t.Fatal("Resolve = false after the run ended")
+		}
+		<-answered
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"replied"`) {
+			t.Errorf("answer %d %s, want 200 replied", w.Code, w.Body)
+		}
+	})
 }
 
 // TestNoReplyAfterRunEnds: when no reply comes after the run ended, the
