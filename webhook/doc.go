@@ -94,7 +94,12 @@
 //     after IdleTimeout (60 s), and keeps at most MaxConns (1024)
 //     connections, closing new ones over it at once; a connection that
 //     has sent 8 KB of headers holds about 25 KB of heap and stack
-//     (measured), so MaxConns bounds them to about 25 MB.
+//     (measured), so MaxConns bounds them to about 25 MB. MaxConns bounds
+//     memory, not who gets in: enough slow or refused connections (net/http
+//     keeps a connection whose body was left unread for half a second
+//     after the answer) fill it, and new connections, a signed caller's
+//     among them, are then closed until some end. A per-address connection
+//     limit belongs in a proxy in front.
 //
 // Measured on a 2-core machine, not under -race: with 64 connections
 // posting 1 MiB bodies in a loop and MaxVerifying 8, unsigned bodies were
