@@ -462,3 +462,53 @@ func TestSlowBody(t *testing.T) {
 		t.Errorf("%d places of MaxVerifying held after the timeout", n)
 	}
 }
+
+// TestSlowlorisMemory: slow clients holding every place of MaxConns, each
+// with 8 KB of headers pending, hold the memory the documentation states
+// (about 25 KB each); connections over the cap are closed at once and
+// hold nothing.
+func TestSlowlorisMemory(t *testing.T) {
+	const maxConns, clients = 200, 300
+	rn := serveRun(t, Config{Verifiers: signed, MaxConns: maxConns, ReadHeaderTimeout: time.Minute}, 4)
+	addr := strings.TrimPrefix(strings.TrimSuffix(rn.url, "/"), "http://")
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
+	measure := func() uint64 {
+		runtime.GC()
+		metrics.Read(sample)
+		return sample[0].Value.Uint64() + sample[1].Value.Uint64()
+	}
+	before := measure()
+	var conns []net.Conn
+	for range clients {
+		c := dial(t, addr, "")
+		defer c.Close()
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: test\r\nX-Slow: "+strings.Repeat("h", 8<<10))
+		conns = append(conns, c)
+	}
+	// The server closes the connections over the cap; wait until it holds
+	// exactly the cap.
+	for n := countServing(); n != maxConns; n = countServing() {
+		if n > maxConns {
+			t.Fatalf("%d connections served, over MaxConns %d", n, maxConns)
+		}
+		runtime.Gosched()
+	}
+	grown := int64(measure()) - int64(before)
+	per := grown / maxConns
+	t.Logf("%d slow connections held %.1f MB: %d bytes each", maxConns, float64(grown)/(1<<20), per)
+	if per > 40<<10 {
+		t.Errorf("a slow connection holds %d bytes, over the documented 30 KB by more than a third", per)
+	}
+	runtime.KeepAlive(conns)
+}
+
+// countServing counts the goroutines of server connections.
+func countServing() int {
+	n := 0
+	for _, g := range serverGoroutines() {
+		if strings.Contains(g, "net/http.(*conn).serve") {
+			n++
+		}
+	}
+	return n
+}
