@@ -465,7 +465,7 @@ func TestSlowBody(t *testing.T) {
 
 // TestSlowlorisMemory: slow clients holding every place of MaxConns, each
 // with 8 KB of headers pending, hold the memory the documentation states
-// (about 25 KB each); connections over the cap are closed at once and
+// (about 30 KB each); connections over the cap are closed at once and
 // hold nothing.
 func TestSlowlorisMemory(t *testing.T) {
 	const maxConns, clients = 200, 300
