@@ -92,14 +92,14 @@
 //   - Under Run, the server reads headers for at most ReadHeaderTimeout
 //     (5 s) and at most MaxHeaderBytes (16 KiB), closes idle connections
 //     after IdleTimeout (60 s), and keeps at most MaxConns (1024)
-//     connections, closing new ones over it at once; a connection that
+//     connections, closing new ones over it at once. A connection that
 //     has sent 8 KB of headers holds about 30 KB of heap and stack
-//     (measured: 22 to 29 KB), so MaxConns bounds them to about 30 MB. MaxConns bounds
-//     memory, not who gets in: enough slow or refused connections (net/http
-//     keeps a connection whose body was left unread for half a second
-//     after the answer) fill it, and new connections, a signed caller's
-//     among them, are then closed until some end. A per-address connection
-//     limit belongs in a proxy in front.
+//     (measured: 22 to 29 KB), so MaxConns bounds them to about 30 MB.
+//     MaxConns bounds memory, not who gets in: enough slow or refused
+//     connections (net/http keeps a connection whose body was left unread
+//     for half a second after the answer) fill it, and new connections, a
+//     signed caller's among them, are then closed until some end. A
+//     per-address connection limit belongs in a proxy in front.
 //
 // Measured on a 2-core machine, not under -race: with 64 connections
 // posting 1 MiB bodies in a loop and MaxVerifying 8, unsigned bodies were
