@@ -101,14 +101,15 @@
 //     signed caller's among them, are then closed until some end. A
 //     per-address connection limit belongs in a proxy in front.
 //
-// Measured on a 2-core machine, not under -race: with 64 connections
-// posting 1 MiB bodies in a loop and MaxVerifying 8, unsigned bodies were
-// refused unread and signed callers were all accepted (p99 under 0.25 s);
-// with a bogus signature header on each body, the heap peaked at 30 MB
-// (8 MiB of bodies live, the rest garbage not yet collected) and signed
-// callers were answered within 1.3 s, some 503 busy; the same flood from
-// an address held by AddrLimit left every signed request accepted (p99
-// under 0.25 s).
+// Measured on a 2-core machine shared with other work, not under -race,
+// with 64 connections posting 1 MiB bodies in a loop and MaxVerifying 8:
+// unsigned bodies were refused unread and every signed request was
+// accepted (p99 0.13 to 0.25 s); with a bogus signature header on each
+// body, the heap peaked at 27 to 30 MB (8 MiB of bodies live, the rest
+// garbage not yet collected) and signed callers were answered with p99
+// 0.18 s on a quiet machine, 1.3 s on a loaded one, where some were
+// answered 503 busy; the same flood from an address held by AddrLimit
+// left every signed request accepted (p99 0.10 to 0.25 s).
 //
 // The rate limit of [Config].RateLimit comes after verification, so an
 // unsigned flood cannot use up a caller's budget. [Config].RateKey picks
