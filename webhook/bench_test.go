@@ -7,22 +7,32 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fanin-go/fanin"
 )
 
 // BenchmarkWebhook measures signed requests per second through the handler
 // into the stream, over real loopback HTTP with keep-alive connections, with
-// a consumer that keeps up. Each op is one request answered 202.
+// a consumer that keeps up. Each op is one request answered 2xx.
+//
+//   - mode=accept: a JSON message with the sha256 HMAC, answered 202;
+//   - mode=reply: the same, waiting for the consumer's reply, answered 200;
+//   - mode=standard: a Standard Webhooks delivery with a new ID each time,
+//     so each is verified, remembered in the table of deliveries and sent;
+//   - mode=repeat: one Standard Webhooks delivery sent again and again,
+//     each answered from the table.
+//
+// mode=accept and mode=reply are the requests the handler has always
+// served, for comparison across versions.
 func BenchmarkWebhook(b *testing.B) {
-	for _, wait := range []bool{false, true} {
-		name := "mode=accept"
-		if wait {
-			name = "mode=reply"
-		}
-		b.Run(name, func(b *testing.B) {
-			h := New(Config{Secret: secret})
+	for _, mode := range []string{"accept", "reply", "standard", "repeat"} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			sw, _ := StandardWebhooks(vectorSecret)
+			h := New(Config{Verifiers: []Verifier{HMACSHA256("", secret), sw}})
 			c := fanin.New[Message](fanin.DefaultCapacity)
 			stream, _ := c.Start()
 			s, _ := c.Sender()
@@ -31,12 +41,16 @@ func BenchmarkWebhook(b *testing.B) {
 			srv := httptest.NewServer(h)
 			tr := &http.Transport{MaxIdleConnsPerHost: 64}
 			client := &http.Client{Transport: tr}
-			body := msg("bench", "hello, agent", wait)
+			body := msg("bench", "hello, agent", mode == "reply")
 			sig := "sha256=" + hex.EncodeToString(Sign(secret, body))
 			want := http.StatusAccepted
-			if wait {
+			if mode == "reply" {
 				want = http.StatusOK
 			}
+			var ids atomic.Int64
+			start := time.Now()
+			ts := strconv.FormatInt(start.Unix(), 10)
+			repeatSig, _ := SignStandard(vectorSecret, "msg_repeat", start, body)
 
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -44,7 +58,21 @@ func BenchmarkWebhook(b *testing.B) {
 				for pb.Next() {
 					req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set(DefaultSignatureHeader, sig)
+					switch mode {
+					case "accept", "reply":
+						req.Header.Set(DefaultSignatureHeader, sig)
+					case "standard":
+						id := "msg_" + strconv.FormatInt(ids.Add(1), 10)
+						now := time.Now()
+						sig, _ := SignStandard(vectorSecret, id, now, body)
+						req.Header.Set("Webhook-Id", id)
+						req.Header.Set("Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
+						req.Header.Set("Webhook-Signature", sig)
+					case "repeat":
+						req.Header.Set("Webhook-Id", "msg_repeat")
+						req.Header.Set("Webhook-Timestamp", ts)
+						req.Header.Set("Webhook-Signature", repeatSig)
+					}
 					resp, err := client.Do(req)
 					if err != nil {
 						b.Error(err)

@@ -1,49 +1,53 @@
 package webhook
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"hash/maphash"
 	"math"
-	"mime"
-	"net"
 	"net/http"
-	"strconv"
+	"net/textproto"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fanin-go/fanin"
 )
 
 // Defaults for the zero fields of a [Config]. MaxContentBytes, MaxPending
-// and ResponseTimeout are the reference system's values.
+// and ResponseTimeout are the reference system's values; the others are
+// this package's choices, explained at each field.
 const (
-	DefaultMaxBodyBytes    = 1 << 20 // 1 MiB
-	DefaultMaxContentBytes = 32 << 10
-	DefaultSendTimeout     = 5 * time.Second
-	DefaultResponseTimeout = 60 * time.Second
-	DefaultMaxPending      = 100
-	DefaultMaxCallers      = 10_000
-	DefaultSignatureHeader = "X-Signature-256"
+	DefaultMaxBodyBytes      = 1 << 20 // 1 MiB
+	DefaultMaxContentBytes   = 32 << 10
+	DefaultSendTimeout       = 5 * time.Second
+	DefaultResponseTimeout   = 60 * time.Second
+	DefaultMaxPending        = 100
+	DefaultMaxCallers        = 10_000
+	DefaultMaxVerifying      = 32
+	DefaultMaxAddrs          = 10_000
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxHeaderBytes    = 16 << 10
+	DefaultMaxConns          = 1024
+	DefaultDedupWindow       = 10 * time.Minute
+	DefaultMaxDeliveries     = 100_000
+	DefaultShutdownGrace     = 5 * time.Second
 )
 
-// Config configures a [Handler]. Only Secret is required; a zero field takes
-// its default.
+// Config configures a [Handler]. Only Verifiers is required; a zero field
+// takes its default.
 type Config struct {
-	// Secret is the HMAC-SHA256 key callers sign bodies with. Without it
-	// the handler answers every request 503 unavailable: it never accepts
-	// unsigned messages.
-	Secret []byte
+	// Verifiers check who signed each request: [HMACSHA256], [GitHub],
+	// [StandardWebhooks], or a [VerifierFunc] of one's own. A request is
+	// verified if any one of them verifies it, so several schemes can be
+	// served at once. Without a verifier the handler answers every request
+	// 503 unavailable: it never accepts unsigned messages.
+	Verifiers []Verifier
 
 	// Name is the adapter's name in a fanin.Group; default "webhook".
 	Name string
@@ -52,22 +56,76 @@ type Config struct {
 	// the handler runs as an adapter of a fanin.Group.
 	Addr string
 
-	// SignatureHeader carries "sha256=<hex>"; default DefaultSignatureHeader.
-	SignatureHeader string
+	// Raw selects the raw payload mode: the message carries the verified
+	// body bytes as they came, in Message.Body, whatever their shape and
+	// content type, so that GitHub's and Standard Webhooks events flow
+	// through. Without Raw the body must be the JSON message shape of the
+	// package documentation.
+	Raw bool
+
+	// Headers names request headers to copy into Message.Header, such as
+	// "Content-Type" or "User-Agent". Only the signature of a scheme that
+	// signs a header vouches for it: Standard Webhooks signs webhook-id and
+	// webhook-timestamp, the HMAC schemes sign no header.
+	Headers []string
 
 	// MaxBodyBytes caps the request body, read with a hard limit.
 	MaxBodyBytes int64
 
-	// MaxContentBytes caps the message content, in bytes. Longer content is
-	// refused with 413, or, with TruncateContent, cut at the last whole
-	// UTF-8 character that fits.
+	// MaxContentBytes caps the content of a JSON message, in bytes. Longer
+	// content is refused with 413, or, with TruncateContent, cut at the
+	// last whole UTF-8 character that fits; content whose first character
+	// does not fit is refused even then, so that no message is empty.
 	MaxContentBytes int
 	TruncateContent bool
 
-	// RateLimit, if set, limits each sender separately; MaxCallers bounds
-	// how many senders are tracked at once (see fanin.KeyedLimiter).
+	// RateLimit, if set, limits each caller separately after verification,
+	// keyed as RateKey says; MaxCallers bounds how many keys are tracked at
+	// once (see fanin.KeyedLimiter).
 	RateLimit  []fanin.Band
+	RateKey    RateKey
 	MaxCallers int
+
+	// MaxVerifying caps the requests whose bodies are being read and
+	// verified at once; a request over the cap is answered 503 busy at
+	// once, with Retry-After, before its body is read. Memory held by
+	// unverified bodies is at most MaxVerifying * MaxBodyBytes (32 MiB by
+	// default). Requests that carry no signature header of any verifier
+	// are refused before they take a place.
+	MaxVerifying int
+
+	// AddrLimit, if set, limits each remote address before verification
+	// (IPv6 addresses by their /64 prefix), so that one source of unsigned
+	// requests cannot take every place of MaxVerifying; MaxAddrs bounds
+	// how many addresses are tracked at once.
+	AddrLimit []fanin.Band
+	MaxAddrs  int
+
+	// ReadTimeout bounds reading a request's body, through
+	// http.ResponseController, whether the handler serves on its own (Run)
+	// or mounted in a program's server; a body not received in time is
+	// answered 408. Run also sets it as the server's ReadTimeout.
+	ReadTimeout time.Duration
+
+	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes configure the
+	// server that Run starts (see net/http.Server); MaxConns caps the
+	// connections it keeps open at once, closing new ones over the cap at
+	// once. A program that mounts the handler in its own server sets
+	// these on that server.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	MaxConns          int
+
+	// DedupWindow is how long a delivery ID is remembered after its
+	// message entered the stream, at least (see Delivery.Expires); a
+	// repeat within it gets the first answer and is not sent again.
+	// MaxDeliveries caps the IDs remembered at once; a new ID over the cap
+	// is answered 503 busy until one expires. The default window, 10
+	// minutes, is twice the Standard Webhooks tolerance: a signed request
+	// is fresh for 10 minutes in all.
+	DedupWindow   time.Duration
+	MaxDeliveries int
 
 	// SendTimeout is how long a request waits for room in a full buffer
 	// before it is answered 503 busy; the request's own context bounds it
@@ -78,15 +136,31 @@ type Config struct {
 	// MaxPending is how many may wait at once.
 	ResponseTimeout time.Duration
 	MaxPending      int
+
+	// ShutdownGrace is how long Run, once its context ends, lets callers
+	// whose messages are in the stream keep waiting for their replies while
+	// the consumer drains; after it they are answered no_reply. A negative
+	// value answers them at once.
+	ShutdownGrace time.Duration
 }
 
 // Message is what the handler sends into the stream.
 type Message struct {
-	ID       string            // assigned by the handler, returned to the caller
+	ID string // assigned by the handler, returned to the caller
+
+	// The JSON message shape; empty in raw mode.
 	Sender   string            // who sent it, as the signed request says
-	Content  string            // the text; at most MaxContentBytes
+	Content  string            // the text; at most MaxContentBytes, never empty
 	Thread   string            // optional
 	Metadata map[string]string // optional
+
+	// Body is the verified request body in raw mode, never empty; nil
+	// otherwise.
+	Body []byte
+
+	Event      string      // the event type, if the scheme gives one (see Delivery)
+	DeliveryID string      // the sender's delivery ID, if any
+	Header     http.Header // the headers named in Config.Headers that the request had
 
 	// Reply answers the caller when it waits for a reply: Reply.Wanted
 	// reports whether it does, and Reply.Resolve delivers the answer and
@@ -95,21 +169,58 @@ type Message struct {
 	Reply fanin.Reply[string]
 }
 
-// maxSenderBytes bounds the sender name, which keys the rate limiter.
-const maxSenderBytes = 256
+// A RateKey says what Config.RateLimit counts by: [ByRemoteAddr],
+// [ByHeader] or [ByField]. The zero RateKey counts JSON messages by their
+// "sender" field and raw messages by remote address.
+type RateKey struct {
+	kind rateKind
+	name string
+}
+
+type rateKind int8
+
+const (
+	keyDefault rateKind = iota
+	keyRemote
+	keyHeader
+	keyField
+)
+
+// ByRemoteAddr counts requests by the address that connected, IPv6
+// addresses by their /64 prefix. The address cannot be forged over TCP,
+// but it is the last hop's: behind a proxy every caller shares the proxy's
+// address, and a sender that retries from a pool of addresses gets a
+// budget for each.
+func ByRemoteAddr() RateKey { return RateKey{kind: keyRemote} }
+
+// ByHeader counts requests by the value of the named header. No scheme in
+// this package signs it, so a caller can write any value: use it only for
+// a header that a proxy in front of the handler sets itself, such as the
+// client address a trusted load balancer writes. It panics if name is
+// empty.
+func ByHeader(name string) RateKey {
+	if name == "" {
+		panic("webhook: ByHeader called with an empty name")
+	}
+	return RateKey{kind: keyHeader, name: textproto.CanonicalMIMEHeaderKey(name)}
+}
+
+// ByField counts requests by a field of the verified JSON body, named by a
+// dot-separated path such as "sender" or "repository.full_name"; a body
+// without the field (or not JSON) counts under the empty key. The field is
+// signed, so it is what a holder of the secret says: it separates
+// well-behaved senders that share a secret, but one that misbehaves can
+// write another's name. It panics if path is empty or has an empty part.
+func ByField(path string) RateKey {
+	if path == "" || strings.Contains("."+path+".", "..") {
+		panic(fmt.Sprintf("webhook: ByField called with path %q; it must be names separated by single dots", path))
+	}
+	return RateKey{kind: keyField, name: path}
+}
 
 // statusClientClosed answers a request whose client went away while it
 // waited for a reply; nobody reads it, but logs do (nginx uses 499 alike).
 const statusClientClosed = 499
-
-// request is the JSON a caller posts.
-type request struct {
-	Sender          string            `json:"sender"`
-	Content         string            `json:"content"`
-	Thread          string            `json:"thread"`
-	Metadata        map[string]string `json:"metadata"`
-	WaitForResponse bool              `json:"wait_for_response"`
-}
 
 // answer is the one JSON shape of every response.
 type answer struct {
@@ -123,48 +234,81 @@ type answer struct {
 // it is attached to. Attach it to a run with [Handler.Attach], or add it to
 // a [fanin.Group], whose runs attach it through [Handler.Run].
 //
-// A Handler is safe for simultaneous use by multiple goroutines. Its zero
-// value is not usable; call [New].
+// A Handler is safe for simultaneous use by multiple goroutines and must
+// not be copied after first use. Its zero value is not usable; call [New].
 type Handler struct {
-	cfg     Config
-	limiter *fanin.KeyedLimiter[string] // nil: no rate limit
-	pending *fanin.Pending[string]
-	sender  atomic.Pointer[fanin.Sink[Message]] // the attached run; nil before Attach
+	cfg       Config
+	now       func() time.Time // the clock of timestamps and of the delivery table; tests replace it
+	limiter   *fanin.KeyedLimiter[string]
+	addrs     *fanin.KeyedLimiter[string] // nil: no limit before verification
+	pending   *fanin.Pending[string]
+	dedup     *dedup
+	verifying atomic.Int64                        // requests holding a place of MaxVerifying
+	sender    atomic.Pointer[fanin.Sink[Message]] // the attached run; nil before Attach
 
-	mu sync.Mutex
-	ln net.Listener // bound by Start, taken by Run; guarded by mu
+	// hook, if set, is told of steps a test must wait for; nil outside
+	// tests.
+	hook func(step string)
+
+	srv server // Start and Run
 }
 
 // New returns a Handler with the given configuration. It panics if a
-// numeric field is negative or a rate band is invalid (see
-// fanin.NewKeyedLimiter).
+// numeric field other than ShutdownGrace is negative, if a verifier is
+// nil, or if a rate band is invalid (see fanin.NewKeyedLimiter).
 func New(cfg Config) *Handler {
 	if cfg.MaxBodyBytes < 0 || cfg.MaxContentBytes < 0 || cfg.MaxCallers < 0 ||
-		cfg.SendTimeout < 0 || cfg.ResponseTimeout < 0 || cfg.MaxPending < 0 {
+		cfg.SendTimeout < 0 || cfg.ResponseTimeout < 0 || cfg.MaxPending < 0 ||
+		cfg.MaxVerifying < 0 || cfg.MaxAddrs < 0 || cfg.ReadTimeout < 0 ||
+		cfg.ReadHeaderTimeout < 0 || cfg.IdleTimeout < 0 || cfg.MaxHeaderBytes < 0 ||
+		cfg.MaxConns < 0 || cfg.DedupWindow < 0 || cfg.MaxDeliveries < 0 {
 		panic("webhook: New called with a negative limit")
 	}
-	cfg.Name = cmpOr(cfg.Name, "webhook")
-	cfg.SignatureHeader = cmpOr(cfg.SignatureHeader, DefaultSignatureHeader)
-	cfg.MaxBodyBytes = cmpOr(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
-	cfg.MaxContentBytes = cmpOr(cfg.MaxContentBytes, DefaultMaxContentBytes)
-	cfg.MaxCallers = cmpOr(cfg.MaxCallers, DefaultMaxCallers)
-	cfg.SendTimeout = cmpOr(cfg.SendTimeout, DefaultSendTimeout)
-	cfg.ResponseTimeout = cmpOr(cfg.ResponseTimeout, DefaultResponseTimeout)
-	cfg.MaxPending = cmpOr(cfg.MaxPending, DefaultMaxPending)
-	cfg.Secret = bytes.Clone(cfg.Secret)
-	h := &Handler{cfg: cfg, pending: fanin.NewPending[string](cfg.MaxPending)}
+	cfg.Verifiers = append([]Verifier(nil), cfg.Verifiers...)
+	for i, v := range cfg.Verifiers {
+		if v == nil {
+			panic(fmt.Sprintf("webhook: New called with a nil verifier (Verifiers[%d])", i))
+		}
+	}
+	cfg.Headers = append([]string(nil), cfg.Headers...)
+	for i, name := range cfg.Headers {
+		cfg.Headers[i] = textproto.CanonicalMIMEHeaderKey(name)
+	}
+	cfg.Name = cmp.Or(cfg.Name, "webhook")
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg.MaxContentBytes = cmp.Or(cfg.MaxContentBytes, DefaultMaxContentBytes)
+	cfg.MaxCallers = cmp.Or(cfg.MaxCallers, DefaultMaxCallers)
+	cfg.MaxVerifying = cmp.Or(cfg.MaxVerifying, DefaultMaxVerifying)
+	cfg.MaxAddrs = cmp.Or(cfg.MaxAddrs, DefaultMaxAddrs)
+	cfg.ReadTimeout = cmp.Or(cfg.ReadTimeout, DefaultReadTimeout)
+	cfg.ReadHeaderTimeout = cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.MaxHeaderBytes = cmp.Or(cfg.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	cfg.MaxConns = cmp.Or(cfg.MaxConns, DefaultMaxConns)
+	cfg.DedupWindow = cmp.Or(cfg.DedupWindow, DefaultDedupWindow)
+	cfg.MaxDeliveries = cmp.Or(cfg.MaxDeliveries, DefaultMaxDeliveries)
+	cfg.SendTimeout = cmp.Or(cfg.SendTimeout, DefaultSendTimeout)
+	cfg.ResponseTimeout = cmp.Or(cfg.ResponseTimeout, DefaultResponseTimeout)
+	cfg.MaxPending = cmp.Or(cfg.MaxPending, DefaultMaxPending)
+	switch {
+	case cfg.ShutdownGrace == 0:
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	case cfg.ShutdownGrace < 0:
+		cfg.ShutdownGrace = 0
+	}
+	h := &Handler{
+		cfg:     cfg,
+		now:     time.Now,
+		pending: fanin.NewPending[string](cfg.MaxPending),
+		dedup:   newDedup(cfg.DedupWindow, cfg.MaxDeliveries),
+	}
 	if len(cfg.RateLimit) > 0 {
 		h.limiter = fanin.NewKeyedLimiter[string](cfg.MaxCallers, cfg.RateLimit...)
 	}
-	return h
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
+	if len(cfg.AddrLimit) > 0 {
+		h.addrs = fanin.NewKeyedLimiter[string](cfg.MaxAddrs, cfg.AddrLimit...)
 	}
-	return v
+	return h
 }
 
 // Attach makes h send into s's run from now on. Until the first Attach,
@@ -177,275 +321,293 @@ func (h *Handler) Attach(s fanin.Sink[Message]) {
 // Name returns the name of h as an adapter of a fanin.Group.
 func (h *Handler) Name() string { return h.cfg.Name }
 
-// Start binds Config.Addr, so that a fanin.Group counts h as running only
-// once it can serve. It is the [fanin.Starter] half of h as an adapter.
-func (h *Handler) Start(ctx context.Context) error {
-	if h.cfg.Addr == "" {
-		return errors.New("webhook: Config.Addr is empty")
+func (h *Handler) step(s string) {
+	if h.hook != nil {
+		h.hook(s)
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", h.cfg.Addr)
-	if err != nil {
-		return err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.ln != nil {
-		h.ln.Close() // a Start whose Run never came
-	}
-	h.ln = ln
-	return nil
-}
-
-// Addr returns the address the last Start bound, or nil before Start.
-func (h *Handler) Addr() net.Addr {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.ln == nil {
-		return nil
-	}
-	return h.ln.Addr()
-}
-
-// Run attaches h to s and serves on the address bound by Start until ctx
-// ends. Then it stops accepting connections and waits for the requests in
-// flight: those blocked on a full buffer are woken when the group shuts the
-// channel down, and those waiting for a reply are answered no_reply when
-// the run ends, so each gets a definite answer. It is the [fanin.Adapter]
-// half of h.
-func (h *Handler) Run(ctx context.Context, s fanin.Sink[Message]) error {
-	h.mu.Lock()
-	ln := h.ln
-	h.mu.Unlock()
-	if ln == nil {
-		return errors.New("webhook: Run called before Start")
-	}
-	h.Attach(s)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	// In-flight requests end promptly once the run is shut down, which the
-	// group does right after canceling ctx; the bound is a safety net.
-	stopCtx, cancel := context.WithTimeout(context.Background(), h.cfg.SendTimeout+5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(stopCtx) // closes ln
-	<-served
-	h.mu.Lock()
-	if h.ln == ln {
-		h.ln = nil
-	}
-	h.mu.Unlock()
-	return err
 }
 
 // ServeHTTP handles one webhook request; see the package documentation for
 // the checks and their answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	code, a, retry := h.serve(w, r)
-	w.Header().Set("Content-Type", "application/json")
-	if retry > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+	x := &exchange{h: h, w: w, r: r, rc: http.NewResponseController(w), start: h.now(), began: time.Now()}
+	if rn := runOf(r); rn != nil {
+		serving := rn.enter(x)
+		defer rn.leave(x)
+		if !serving {
+			x.write(fail(http.StatusServiceUnavailable, "closed", "the webhook is shutting down"))
+			return
+		}
 	}
-	if code == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", http.MethodPost)
-	}
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(a)
+	x.write(h.serve(x))
 }
 
-// fail builds a failure answer.
-func fail(code int, status, msg string) (int, answer, time.Duration) {
-	return code, answer{Status: status, Error: msg}, 0
+// fail builds a refusal: nothing entered the stream.
+func fail(code int, status, msg string) outcome {
+	return outcome{code: code, ans: answer{Status: status, Error: msg}}
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, answer, time.Duration) {
+// failRetry builds a refusal that says when to retry.
+func failRetry(code int, status, msg string, retry time.Duration) outcome {
+	out := fail(code, status, msg)
+	out.retry = max(retry, time.Second)
+	return out
+}
+
+// delivered builds the answer for a message that is in the stream.
+func delivered(code int, status, id, response, msg string) outcome {
+	return outcome{code: code, ans: answer{MessageID: id, Status: status, Response: response, Error: msg}, inStream: true}
+}
+
+func (h *Handler) serve(x *exchange) outcome {
+	r := x.r
 	if r.Method != http.MethodPost {
 		return fail(http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 	}
-	if len(h.cfg.Secret) == 0 {
-		return fail(http.StatusServiceUnavailable, "unavailable", "no secret configured")
+	if len(h.cfg.Verifiers) == 0 {
+		return fail(http.StatusServiceUnavailable, "unavailable", "no verifier configured")
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if !h.cfg.Raw && !isJSON(r.Header.Get("Content-Type")) {
 		return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
 	}
-	body, err := readBody(w, r, h.cfg.MaxBodyBytes)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", h.cfg.MaxBodyBytes))
+	if h.addrs != nil {
+		if retry, err := h.addrs.Take(addrKey(r.RemoteAddr)); err != nil {
+			if errors.Is(err, fanin.ErrTooManyKeys) {
+				return failRetry(http.StatusServiceUnavailable, "busy", "too many callers; retry later", retry)
+			}
+			return failRetry(http.StatusTooManyRequests, "rate_limited", "too many requests from this address", retry)
 		}
-		return fail(http.StatusBadRequest, "bad_request", "could not read body")
 	}
-	if !h.signed(body, r.Header.Get(h.cfg.SignatureHeader)) {
-		return fail(http.StatusUnauthorized, "unauthorized", "missing or invalid signature")
+	d, scope, out, ok := h.verify(x)
+	if !ok {
+		return out
 	}
-	req, err := decode(body)
-	if err != nil {
-		return fail(http.StatusBadRequest, "bad_request", truncate(err.Error(), 200))
+	id := d.ID
+	if id == "" {
+		id = idempotencyKey(r.Header)
 	}
-	if len(req.Content) > h.cfg.MaxContentBytes {
-		if !h.cfg.TruncateContent {
-			return fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("content over %d bytes", h.cfg.MaxContentBytes))
+	if id != "" && !validDeliveryID(id) {
+		return fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("delivery ID must be 1 to %d visible ASCII characters", maxDeliveryIDBytes))
+	}
+	if id == "" {
+		return h.deliver(x, d, "")
+	}
+
+	e, done, c, retry := h.dedup.claim(h.dedup.key(scope, id), maphash.Bytes(h.dedup.body, x.body), x.start)
+	switch c {
+	case claimConflict:
+		return fail(http.StatusUnprocessableEntity, "id_reused", "this delivery ID was used for another body")
+	case claimFull:
+		return failRetry(http.StatusServiceUnavailable, "busy", "too many recent deliveries to remember; retry later", retry)
+	case claimRepeat:
+		h.step("repeat waits")
+		select {
+		case <-done:
+		case <-r.Context().Done():
+			return fail(statusClientClosed, "canceled", "client closed the request")
 		}
-		req.Content = truncate(req.Content, h.cfg.MaxContentBytes)
+		x.replayed = true
+		return e.out
+	}
+	// Whatever happens to the first request, a panic included (net/http
+	// recovers those), its repeats must be woken and its entry settled.
+	settled := false
+	defer func() {
+		if !settled {
+			h.dedup.finish(e, failRetry(http.StatusServiceUnavailable, "busy", "the first delivery failed; retry", time.Second), false, h.now(), time.Time{})
+		}
+	}()
+	out = h.deliver(x, d, id)
+	h.dedup.finish(e, out, out.inStream, h.now(), d.Expires)
+	settled = true
+	return out
+}
+
+// verify runs the verifiers until one verifies the request, and returns
+// what it learned and its index; or the answer to a request that none
+// verified.
+func (h *Handler) verify(x *exchange) (Delivery, int, outcome, bool) {
+	req := &Request{Header: x.r.Header, Now: x.start, body: x.readBody}
+	// The place taken by reading the body is given back once the request
+	// is verified or refused; a panicking verifier must give it back too.
+	defer x.release()
+	worst := ErrNoSignature
+	for i, v := range h.cfg.Verifiers {
+		d, err := v.Verify(req)
+		if err == nil {
+			// A verifier may judge by headers alone; the message needs
+			// the body all the same.
+			if _, err := x.readBody(); err == nil {
+				return d, i, outcome{}, true
+			}
+		}
+		if x.bodyErr != nil {
+			return Delivery{}, 0, x.bodyFailed(), false
+		}
+		switch {
+		case errors.Is(err, ErrStale):
+			worst = ErrStale
+		case !errors.Is(err, ErrNoSignature) && worst != ErrStale:
+			worst = ErrBadSignature
+		}
+	}
+	msg := "invalid signature"
+	switch worst {
+	case ErrNoSignature:
+		msg = "missing signature"
+	case ErrStale:
+		msg = "timestamp outside the tolerance"
+	}
+	return Delivery{}, 0, fail(http.StatusUnauthorized, "unauthorized", msg), false
+}
+
+// deliver builds the message of a verified request and sends it into the
+// stream, waiting for the reply if the caller asked for one.
+func (h *Handler) deliver(x *exchange, d Delivery, deliveryID string) outcome {
+	m := Message{Event: d.Event, DeliveryID: deliveryID, Header: h.keptHeaders(x.r.Header)}
+	var (
+		wait   bool
+		sender string
+	)
+	if h.cfg.Raw {
+		if len(x.body) == 0 {
+			return fail(http.StatusBadRequest, "bad_request", "the body is empty")
+		}
+		m.Body = x.body
+	} else {
+		req, err := decodeJSON(x.body)
+		if err != nil {
+			return fail(http.StatusBadRequest, "bad_request", err.Error())
+		}
+		if len(req.Content) > h.cfg.MaxContentBytes {
+			cut := truncate(req.Content, h.cfg.MaxContentBytes)
+			if !h.cfg.TruncateContent || cut == "" {
+				return fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("content over %d bytes", h.cfg.MaxContentBytes))
+			}
+			req.Content = cut
+		}
+		m.Sender, m.Content, m.Thread, m.Metadata = req.Sender, req.Content, req.Thread, req.Metadata
+		wait, sender = req.WaitForResponse, req.Sender
 	}
 	if h.limiter != nil {
-		if retry, err := h.limiter.Take(req.Sender); err != nil {
-			code, a, _ := fail(http.StatusTooManyRequests, "rate_limited", err.Error())
-			return code, a, retry
+		if retry, err := h.limiter.Take(h.rateKey(x, sender)); err != nil {
+			return failRetry(http.StatusTooManyRequests, "rate_limited", "over the caller's rate", retry)
 		}
 	}
 	sp := h.sender.Load()
 	if sp == nil {
-		return fail(http.StatusServiceUnavailable, "not_started", fanin.ErrNotStarted.Error())
+		return fail(http.StatusServiceUnavailable, "not_started", "the stream is not started")
 	}
 	s := *sp
-
-	m := Message{ID: rand.Text(), Sender: req.Sender, Content: req.Content, Thread: req.Thread, Metadata: req.Metadata}
-	if !req.WaitForResponse {
-		if err := h.send(r.Context(), s, m); err != nil {
-			return sendFailed(err)
+	m.ID = rand.Text()
+	if !wait {
+		if err := h.send(x, s, m); err != nil {
+			return x.sendFailed(err)
 		}
-		return http.StatusAccepted, answer{MessageID: m.ID, Status: "accepted"}, 0
+		return delivered(http.StatusAccepted, "accepted", m.ID, "", "")
 	}
 
-	// The wait ends at ResponseTimeout, when the client goes away, or when
-	// the run is shut down; a small goroutine turns the last into a
-	// cancellation, and ends with the request.
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ResponseTimeout)
+	// The wait ends with the reply, at ResponseTimeout, when the client
+	// goes away, or, under Run, ShutdownGrace after Run's context ended:
+	// Run then calls cancel itself, so no goroutine waits for that moment.
+	ctx, cancel := context.WithTimeout(x.r.Context(), h.cfg.ResponseTimeout)
 	defer cancel()
-	runEnded := make(chan struct{})
-	go func() {
-		select {
-		case <-s.Done():
-			close(runEnded)
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	if x.run != nil {
+		x.waitFor(cancel)
+		defer x.waitFor(nil)
+	}
 	sent := false
 	reply, err := h.pending.Request(ctx, func(r fanin.Reply[string]) error {
 		m.Reply = r
-		err := h.send(ctx, s, m)
+		err := h.send(x, s, m)
 		sent = err == nil
 		return err
 	})
 	switch {
 	case err == nil:
-		return http.StatusOK, answer{MessageID: m.ID, Status: "replied", Response: reply}, 0
+		return delivered(http.StatusOK, "replied", m.ID, reply, "")
 	case errors.Is(err, fanin.ErrTooManyPending):
-		code, a, _ := fail(http.StatusTooManyRequests, "too_many_pending", err.Error())
-		return code, a, time.Second
+		return failRetry(http.StatusTooManyRequests, "too_many_pending", "too many callers wait for replies", time.Second)
 	case !sent:
-		return sendFailed(err)
-	}
-	cancel() // stop the watcher before looking at runEnded
-	select {
-	case <-runEnded:
-		return http.StatusAccepted, answer{MessageID: m.ID, Status: "no_reply", Error: "the run ended before the reply"}, 0
-	default:
-	}
-	if r.Context().Err() != nil {
+		return x.sendFailed(err)
+	case x.r.Context().Err() != nil:
 		// The client is gone; nobody reads this answer, but it is true.
-		return statusClientClosed, answer{MessageID: m.ID, Status: "canceled", Error: "client closed the request"}, 0
+		return delivered(statusClientClosed, "canceled", m.ID, "", "client closed the request")
+	case x.runEnded(s):
+		return delivered(http.StatusAccepted, "no_reply", m.ID, "", "the run ended before the reply")
 	}
-	return http.StatusGatewayTimeout, answer{MessageID: m.ID, Status: "timeout", Error: "no reply in time"}, 0
+	return delivered(http.StatusGatewayTimeout, "timeout", m.ID, "", "no reply in time")
 }
 
-// send puts m in the stream, waiting at most SendTimeout for room.
-func (h *Handler) send(ctx context.Context, s fanin.Sink[Message], m Message) error {
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.SendTimeout)
+// send puts m in the stream, waiting at most SendTimeout for room; under
+// Run it also stops waiting when Run's context ends.
+func (h *Handler) send(x *exchange, s fanin.Sink[Message], m Message) error {
+	parent := x.r.Context()
+	if x.run != nil {
+		parent = x.intake
+	}
+	ctx, cancel := context.WithTimeout(parent, h.cfg.SendTimeout)
 	defer cancel()
-	return s.Send(ctx, m)
+	h.step("send")
+	if err := s.Send(ctx, m); err != nil {
+		return err
+	}
+	h.step("sent")
+	return nil
 }
 
-// sendFailed answers a send that did not place the message.
-func sendFailed(err error) (int, answer, time.Duration) {
-	switch {
-	case errors.Is(err, fanin.ErrClosed):
-		return fail(http.StatusServiceUnavailable, "closed", err.Error())
-	case errors.Is(err, fanin.ErrNotStarted):
-		return fail(http.StatusServiceUnavailable, "not_started", err.Error())
-	default: // the buffer stayed full for SendTimeout, or the client left
-		code, a, _ := fail(http.StatusServiceUnavailable, "busy", "the stream is full; retry later")
-		return code, a, time.Second
+// keptHeaders copies the headers named in Config.Headers.
+func (h *Handler) keptHeaders(in http.Header) http.Header {
+	var out http.Header
+	for _, name := range h.cfg.Headers {
+		if vs := in[name]; len(vs) > 0 {
+			if out == nil {
+				out = make(http.Header, len(h.cfg.Headers))
+			}
+			out[name] = append([]string(nil), vs...)
+		}
 	}
+	return out
 }
 
-// readBody reads at most max bytes of r's body, failing with an
-// *http.MaxBytesError beyond that; it never buffers more than max+1 bytes,
-// and past the cap it tells the server to close the connection rather
-// than read on.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	if r.ContentLength > max {
-		return nil, &http.MaxBytesError{Limit: max}
+// maxKeyBytes bounds a rate-limit key: a longer one is replaced by a hash
+// of it, so that the limiter's bounded key count also bounds its memory.
+const maxKeyBytes = 64
+
+// rateKey returns the key the caller's rate is counted by.
+func (h *Handler) rateKey(x *exchange, sender string) string {
+	var k string
+	switch kind := h.cfg.RateKey.kind; {
+	case kind == keyRemote || (kind == keyDefault && h.cfg.Raw):
+		k = addrKey(x.r.RemoteAddr)
+	case kind == keyDefault || (kind == keyField && h.cfg.RateKey.name == "sender" && !h.cfg.Raw):
+		k = sender
+	case kind == keyHeader:
+		k = x.r.Header.Get(h.cfg.RateKey.name)
+	default:
+		k = fieldValue(x.body, h.cfg.RateKey.name)
 	}
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if len(k) > maxKeyBytes {
+		sum := maphash.String(keySeed, k)
+		k = fmt.Sprintf("#%016x%d", sum, len(k))
+	}
+	return k
 }
 
-// signed reports whether header is "sha256=" followed by the hex HMAC of
-// body, comparing in constant time.
-func (h *Handler) signed(body []byte, header string) bool {
-	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return false
+// keySeed hashes long rate-limit keys.
+var keySeed = maphash.MakeSeed()
+
+// idempotencyKey returns the Idempotency-Key header, with the quotes of
+// the structured-field form ("key") removed.
+func idempotencyKey(h http.Header) string {
+	k := h.Get("Idempotency-Key")
+	if len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' {
+		k = k[1 : len(k)-1]
 	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return false
-	}
-	return hmac.Equal(got, Sign(h.cfg.Secret, body))
+	return k
 }
 
-// Sign returns the HMAC-SHA256 of body under secret: the signature a caller
-// sends, hex-encoded after "sha256=".
-func Sign(secret, body []byte) []byte {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	return mac.Sum(nil)
-}
-
-// decode parses a request body: one JSON object of the request shape, with
-// a non-empty sender of at most maxSenderBytes and a non-empty content, and
-// nothing after it.
-func decode(body []byte) (request, error) {
-	var req request
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
-		return request{}, fmt.Errorf("invalid JSON: %v", err)
-	}
-	if dec.More() {
-		return request{}, errors.New("invalid JSON: data after the object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return request{}, errors.New("invalid JSON: data after the object")
-	}
-	switch {
-	case strings.TrimSpace(req.Sender) == "":
-		return request{}, errors.New(`"sender" is required`)
-	case len(req.Sender) > maxSenderBytes:
-		// The sender is a rate-limit key: an unbounded key would let the
-		// limiter's bounded slot count hold unbounded memory.
-		return request{}, fmt.Errorf(`"sender" is over %d bytes`, maxSenderBytes)
-	case req.Content == "":
-		return request{}, errors.New(`"content" is required`)
-	}
-	return req, nil
-}
-
-// truncate returns s cut to at most n bytes without splitting a UTF-8
-// character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+// retryAfter formats a Retry-After value: whole seconds, rounded up.
+func retryAfter(d time.Duration) string {
+	return fmt.Sprint(int64(math.Ceil(d.Seconds())))
 }

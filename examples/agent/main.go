@@ -92,7 +92,7 @@ func run(runFor, think time.Duration, in io.Reader, interactive bool) int {
 	defer replies.Close()
 
 	secret := rand.Text()
-	hook := webhook.New(webhook.Config{Secret: []byte(secret), Addr: "127.0.0.1:0"})
+	hook := webhook.New(webhook.Config{Verifiers: []webhook.Verifier{webhook.HMACSHA256("", []byte(secret))}, Addr: "127.0.0.1:0"})
 
 	events := make(chan fanin.AdapterEvent, 64)
 	g := &fanin.Group[Event]{Events: events}

@@ -1,0 +1,224 @@
+package webhook
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// maxKeptReplyBytes bounds the replies the table of recent deliveries
+// keeps, all together, to answer repeats of deliveries that waited for a
+// reply. A reply that does not fit is not kept; see keep.
+const maxKeptReplyBytes = 1 << 20
+
+// dedupKey identifies a delivery ID in one verifier's namespace: 128 bits
+// of two seeded hashes, so that an entry has a fixed size whatever the
+// ID's length, and two IDs collide with probability about n²/2¹²⁹.
+type dedupKey [2]uint64
+
+// A recent is one delivery in the table: in flight until its first request
+// has an outcome, then kept until it expires if it entered the stream.
+// Every field but key and body is guarded by dedup.mu until done is
+// closed; after that the outcome fields are never written again.
+type recent struct {
+	key     dedupKey
+	body    uint64        // hash of the body, to spot an ID reused for another body
+	expires int64         // Unix nanoseconds; set when kept
+	done    chan struct{} // closed when the outcome is known; then closedChan
+	out     outcome
+}
+
+// An outcome is the answer to a request: what the first request of a
+// delivery got, and what its repeats get.
+type outcome struct {
+	code     int
+	ans      answer
+	retry    time.Duration // sent as Retry-After when positive
+	inStream bool          // the message entered the stream
+}
+
+// closedChan replaces the done channel of an entry once it is closed, so
+// that a kept entry does not hold a channel of its own.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// dedup is the table of recent deliveries. It holds at most max entries,
+// in flight and kept together; kept entries also sit in a binary min-heap
+// by expiry, so that expiring is popping the heap's root. A FIFO queue
+// would be cheaper with a fixed window, but a verifier's Expires can keep
+// one entry longer than those after it, and a FIFO would then hold every
+// later entry behind it.
+//
+// The table refuses a new ID when it is full of entries that have not
+// expired, rather than forget one early: forgetting could let a replay
+// through, refusing makes the sender retry later.
+type dedup struct {
+	window time.Duration
+	max    int
+	idSeed [2]maphash.Seed
+	body   maphash.Seed
+
+	mu      sync.Mutex
+	entries map[dedupKey]*recent // guarded by mu
+	heap    []*recent            // kept entries, soonest to expire first; guarded by mu
+	kept    int                  // bytes of replies kept; guarded by mu
+}
+
+func newDedup(window time.Duration, max int) *dedup {
+	return &dedup{
+		window:  window,
+		max:     max,
+		idSeed:  [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		body:    maphash.MakeSeed(),
+		entries: make(map[dedupKey]*recent),
+	}
+}
+
+func (d *dedup) key(scope int, id string) dedupKey {
+	var k dedupKey
+	for i, seed := range d.idSeed {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		h.WriteByte(byte(scope))
+		h.WriteString(id)
+		k[i] = h.Sum64()
+	}
+	return k
+}
+
+// A claim is the result of looking a delivery up.
+type claim int
+
+const (
+	claimFirst    claim = iota // a new delivery: the caller must call finish
+	claimRepeat                // a delivery seen before: wait on done, then read out
+	claimConflict              // the ID was used for another body
+	claimFull                  // no room: retry after the returned duration
+)
+
+// claim looks up the delivery with key k and a body hashing to bodyHash at
+// time now, and registers it as in flight if it is new.
+func (d *dedup) claim(k dedupKey, bodyHash uint64, now time.Time) (*recent, <-chan struct{}, claim, time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	nowNs := now.UnixNano()
+	d.expire(nowNs)
+	if e, ok := d.entries[k]; ok {
+		if e.body != bodyHash {
+			return nil, nil, claimConflict, 0
+		}
+		return e, e.done, claimRepeat, 0
+	}
+	// A new delivery; expire has made what room time allows.
+	if len(d.entries) >= d.max {
+		retry := time.Second
+		if len(d.heap) > 0 {
+			retry = max(retry, time.Duration(d.heap[0].expires-nowNs))
+		}
+		return nil, nil, claimFull, retry
+	}
+	e := &recent{key: k, body: bodyHash, done: make(chan struct{})}
+	d.entries[k] = e
+	return e, e.done, claimFirst, 0
+}
+
+// maxExtension bounds how far a verifier's Delivery.Expires can keep an
+// entry beyond the window, so that a wrong Expires cannot hold a slot for
+// ever.
+const maxExtension = 24 * time.Hour
+
+// finish records the outcome of e's first request and wakes its repeats.
+// If keep, e stays in the table until the later of now plus the window and
+// until (but at most maxExtension more); otherwise it is removed, so that
+// a retry is a new delivery.
+func (d *dedup) finish(e *recent, out outcome, keep bool, now, until time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if keep {
+		// A reply is kept only while the budget allows; the repeat of a
+		// delivery whose reply was not kept gets the same answer without
+		// it, and says so.
+		if n := len(out.ans.Response); n > 0 {
+			if d.kept+n <= maxKeptReplyBytes {
+				d.kept += n
+			} else {
+				out.ans.Response = ""
+				out.ans.Error = "the reply is not kept for repeated deliveries"
+			}
+		}
+		end := now.Add(d.window)
+		if until.After(end) {
+			end = until
+			if limit := now.Add(d.window + maxExtension); end.After(limit) {
+				end = limit
+			}
+		}
+		e.expires = end.UnixNano()
+		d.push(e)
+	} else if d.entries[e.key] == e {
+		delete(d.entries, e.key)
+	}
+	e.out = out
+	// Closing never blocks; repeats read e.out after it, which the close
+	// orders after the write above.
+	close(e.done)
+	e.done = closedChan
+}
+
+// expire removes the kept entries that have expired at now. It requires
+// that d.mu is held.
+func (d *dedup) expire(now int64) {
+	for len(d.heap) > 0 && d.heap[0].expires <= now {
+		e := d.pop()
+		delete(d.entries, e.key)
+		d.kept -= len(e.out.ans.Response)
+	}
+}
+
+// push adds e to the heap. It requires that d.mu is held.
+func (d *dedup) push(e *recent) {
+	d.heap = append(d.heap, e)
+	h := d.heap
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].expires <= h[i].expires {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+// pop removes and returns the root of the heap. It requires that d.mu is
+// held.
+func (d *dedup) pop() *recent {
+	h := d.heap
+	root := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = nil
+	h = h[:last]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(h) {
+			break
+		}
+		j := l
+		if r := l + 1; r < len(h) && h[r].expires < h[l].expires {
+			j = r
+		}
+		if h[j].expires >= h[i].expires {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+	d.heap = h
+	return root
+}
+
+// len returns the number of entries, in flight and kept.
+func (d *dedup) len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.entries)
+}

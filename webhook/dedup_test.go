@@ -1,0 +1,433 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fanin-go/fanin"
+)
+
+// drain shuts the channel down and returns what it still held.
+func (e *env) drain() []Message {
+	e.t.Helper()
+	e.c.Shutdown(context.Background())
+	var out []Message
+	for m := range e.stream {
+		out = append(out, m)
+	}
+	return out
+}
+
+func checkRepeat(t *testing.T, first, again reply) {
+	t.Helper()
+	if again.code != first.code || again.answer != first.answer {
+		t.Errorf("repeat answered %d %+v, want the first answer %d %+v", again.code, again.answer, first.code, first.answer)
+	}
+	if again.header.Get("Idempotent-Replayed") != "true" {
+		t.Error("repeat answer lacks Idempotent-Replayed: true")
+	}
+}
+
+// TestDuplicateSequential sends each scheme's delivery twice: the second
+// gets the first answer and nothing more enters the stream.
+func TestDuplicateSequential(t *testing.T) {
+	gh := []byte("github secret")
+	body := []byte(`{"action":"opened"}`)
+	ghHeader := hmacHeader("X-Hub-Signature-256", gh, body)
+	ghHeader.Set("X-GitHub-Delivery", "d-1")
+	jsonBody := msg("alice", "once", false)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		body []byte
+		hdr  func() http.Header
+	}{
+		{"standard webhooks", Config{Raw: true, Verifiers: []Verifier{mustStandard(t, vectorSecret)}}, body,
+			func() http.Header { return standardHeader(t, vectorSecret, "msg_1", vectorTime.Unix(), body) }},
+		{"github", Config{Raw: true, Verifiers: []Verifier{GitHub(gh)}}, body, func() http.Header { return ghHeader.Clone() }},
+		{"idempotency key", Config{Verifiers: signed}, jsonBody, func() http.Header {
+			h := hmacHeader(DefaultSignatureHeader, secret, jsonBody)
+			h.Set("Idempotency-Key", "k-1")
+			return h
+		}},
+		{"quoted idempotency key", Config{Verifiers: signed}, jsonBody, func() http.Header {
+			h := hmacHeader(DefaultSignatureHeader, secret, jsonBody)
+			h.Set("Idempotency-Key", `"k-1"`)
+			return h
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.cfg, 8)
+			first := e.post(tc.body, "application/json", tc.hdr())
+			check(t, first, 202, "accepted")
+			if first.header.Get("Idempotent-Replayed") != "" {
+				t.Error("first answer says it is replayed")
+			}
+			e.clk.Add(time.Minute) // a retry a minute later
+			checkRepeat(t, first, e.post(tc.body, "application/json", tc.hdr()))
+			checkRepeat(t, first, e.post(tc.body, "application/json", tc.hdr()))
+			if got := e.drain(); len(got) != 1 || got[0].ID != first.answer.MessageID {
+				t.Errorf("stream held %d messages, want exactly the first", len(got))
+			}
+		})
+	}
+}
+
+// TestDuplicateConcurrent sends 50 copies of one delivery at once, while
+// the first is held in flight by a full buffer: exactly one message enters
+// the stream, and every copy is answered with its message_id.
+func TestDuplicateConcurrent(t *testing.T) {
+	for _, wait := range []bool{false, true} {
+		t.Run(fmt.Sprint("wait=", wait), func(t *testing.T) {
+			const copies = 50
+			e := newEnv(t, Config{Verifiers: signed, MaxPending: 1}, 0) // unbuffered: the first waits for the consumer
+			var repeats atomic.Int64
+			var sending atomic.Bool
+			allWaiting := make(chan struct{})
+			e.h.hook = func(step string) {
+				switch step {
+				case "send":
+					if sending.Swap(true) {
+						t.Error("a second copy reached the stream")
+					}
+				case "repeat waits":
+					if repeats.Add(1) == copies-1 {
+						close(allWaiting)
+					}
+				}
+			}
+			body := msg("alice", "exactly once", wait)
+			hdr := hmacHeader(DefaultSignatureHeader, secret, body)
+			hdr.Set("Idempotency-Key", "the-one")
+			answers := make(chan reply, copies)
+			var clients sync.WaitGroup
+			for range copies {
+				clients.Go(func() {
+					r, err := doRequest(e.client, mustRequest(t, e.srv.URL, body, hdr))
+					if err != nil {
+						t.Error(err)
+					}
+					answers <- r
+				})
+			}
+			<-allWaiting // 49 copies wait on the first, which waits for room
+			m := <-e.stream
+			m.Reply.Resolve("the reply")
+			clients.Wait()
+			close(answers)
+			code, status := 202, "accepted"
+			if wait {
+				code, status = 200, "replied"
+			}
+			replayed := 0
+			for r := range answers {
+				check(t, r, code, status)
+				if r.answer.MessageID != m.ID {
+					t.Errorf("a copy was answered message_id %q, want %q", r.answer.MessageID, m.ID)
+				}
+				if wait && r.answer.Response != "the reply" {
+					t.Errorf("a copy was answered %q, want the reply", r.answer.Response)
+				}
+				if r.header.Get("Idempotent-Replayed") == "true" {
+					replayed++
+				}
+			}
+			if replayed != copies-1 {
+				t.Errorf("%d answers say they are repeats, want %d", replayed, copies-1)
+			}
+			if rest := e.drain(); len(rest) != 0 {
+				t.Errorf("stream held %d more messages, want none", len(rest))
+			}
+		})
+	}
+}
+
+func mustRequest(t *testing.T, url string, body []byte, hdr http.Header) *http.Request {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = hdr.Clone()
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// TestDuplicateAfterRefusal: a delivery whose first request was refused
+// (its message never entered the stream) is not remembered: copies that
+// waited on it share the refusal, and a later retry is delivered.
+func TestDuplicateAfterRefusal(t *testing.T) {
+	const copies = 5
+	e := newEnv(t, Config{Verifiers: signed}, 0)
+	var repeats atomic.Int64
+	allWaiting := make(chan struct{})
+	e.h.hook = func(step string) {
+		if step == "repeat waits" && repeats.Add(1) == copies-1 {
+			close(allWaiting)
+		}
+	}
+	body := msg("alice", "retried", false)
+	hdr := hmacHeader(DefaultSignatureHeader, secret, body)
+	hdr.Set("Idempotency-Key", "retry-me")
+	answers := make(chan reply, copies)
+	for range copies {
+		go func() {
+			r, err := doRequest(e.client, mustRequest(t, e.srv.URL, body, hdr))
+			if err != nil {
+				t.Error(err)
+			}
+			answers <- r
+		}()
+	}
+	<-allWaiting
+	e.c.Shutdown(context.Background()) // the first's send is refused: closed
+	for range copies {
+		check(t, <-answers, 503, "closed")
+	}
+
+	c := fanin.New[Message](4)
+	stream, _ := c.Start()
+	defer c.Shutdown(context.Background())
+	s, _ := c.Sender()
+	e.h.Attach(s)
+	r := e.post(body, "application/json", hdr)
+	check(t, r, 202, "accepted")
+	if m := <-stream; m.ID != r.answer.MessageID {
+		t.Errorf("delivered %q, want the retry's %q", m.ID, r.answer.MessageID)
+	}
+	checkRepeat(t, r, e.post(body, "application/json", hdr))
+}
+
+func TestIDReusedForAnotherBody(t *testing.T) {
+	e := newEnv(t, Config{Raw: true, Verifiers: []Verifier{mustStandard(t, vectorSecret)}}, 4)
+	a, b := []byte(`{"n":1}`), []byte(`{"n":2}`)
+	check(t, e.post(a, "application/json", standardHeader(t, vectorSecret, "same", vectorTime.Unix(), a)), 202, "accepted")
+	check(t, e.post(b, "application/json", standardHeader(t, vectorSecret, "same", vectorTime.Unix(), b)), 422, "id_reused")
+	if got := e.drain(); len(got) != 1 {
+		t.Errorf("stream held %d messages, want 1", len(got))
+	}
+}
+
+// TestReplay replays a captured Standard Webhooks request: within the
+// tolerance it is answered from the table, after it the timestamp is
+// stale; it never reaches the stream twice, and the table entry outlives
+// the tolerance even with a window shorter than it.
+func TestReplay(t *testing.T) {
+	e := newEnv(t, Config{Raw: true, Verifiers: []Verifier{mustStandard(t, vectorSecret)}, DedupWindow: time.Second}, 4)
+	body := []byte(`{"type":"invoice.paid"}`)
+	// Signed 5 minutes ahead of the handler's clock: fresh for 10 minutes.
+	captured := standardHeader(t, vectorSecret, "msg_pay", vectorTime.Unix()+300, body)
+	first := e.post(body, "application/json", captured)
+	check(t, first, 202, "accepted")
+	for _, after := range []time.Duration{time.Second, 5 * time.Minute, 5*time.Minute - time.Second} {
+		e.clk.Add(after) // up to exactly 10 minutes later: still fresh
+		checkRepeat(t, first, e.post(body, "application/json", captured))
+	}
+	e.clk.Add(time.Second)
+	r := e.post(body, "application/json", captured)
+	if r.code != 401 || r.answer.Error != "timestamp outside the tolerance" {
+		t.Errorf("replay after the tolerance = %d %q, want 401 stale", r.code, r.answer.Error)
+	}
+	if got := e.drain(); len(got) != 1 {
+		t.Errorf("stream held %d messages, want 1", len(got))
+	}
+}
+
+// TestDedupWindow: a delivery ID without a timestamp is remembered for
+// DedupWindow, then a repeat is a new delivery.
+func TestDedupWindow(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed}, 4)
+	body := msg("alice", "hi", false)
+	hdr := hmacHeader(DefaultSignatureHeader, secret, body)
+	hdr.Set("Idempotency-Key", "k")
+	first := e.post(body, "application/json", hdr)
+	check(t, first, 202, "accepted")
+	e.clk.Add(DefaultDedupWindow - time.Nanosecond)
+	checkRepeat(t, first, e.post(body, "application/json", hdr))
+	e.clk.Add(time.Nanosecond)
+	later := e.post(body, "application/json", hdr)
+	check(t, later, 202, "accepted")
+	if later.answer.MessageID == first.answer.MessageID || later.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("after the window: %+v, want a new delivery", later.answer)
+	}
+	if got := e.drain(); len(got) != 2 {
+		t.Errorf("stream held %d messages, want 2", len(got))
+	}
+}
+
+// TestDedupFull: the table never holds more than MaxDeliveries IDs; a new
+// ID over it is refused with a Retry-After of when room comes, never let
+// through unremembered.
+func TestDedupFull(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed, MaxDeliveries: 3}, 16)
+	post := func(id string) reply {
+		body := msg("alice", id, false)
+		hdr := hmacHeader(DefaultSignatureHeader, secret, body)
+		hdr.Set("Idempotency-Key", id)
+		return e.post(body, "application/json", hdr)
+	}
+	for i := range 3 {
+		check(t, post(fmt.Sprint("id", i)), 202, "accepted")
+		e.clk.Add(time.Minute)
+	}
+	r := post("id3")
+	check(t, r, 503, "busy")
+	if got := r.header.Get("Retry-After"); got != "420" { // the oldest expires 10-3 minutes from now
+		t.Errorf("Retry-After = %q, want 420", got)
+	}
+	check(t, e.send("alice", "no delivery ID, no entry", false), 202, "accepted")
+	if n := e.h.dedup.len(); n != 3 {
+		t.Errorf("table holds %d IDs, want 3", n)
+	}
+	e.clk.Add(7 * time.Minute)
+	check(t, post("id3"), 202, "accepted")
+	if n := e.h.dedup.len(); n != 3 {
+		t.Errorf("table holds %d IDs, want 3", n)
+	}
+}
+
+// TestDuplicateOfReply: repeats of a delivery that waited for a reply get
+// the reply, while the reply budget lasts.
+func TestDuplicateOfReply(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed}, 4)
+	replyWith := make(chan string, 2)
+	go agent(e.stream, func(Message) string { return <-replyWith })
+	post := func(id string) reply {
+		body := msg("alice", "question "+id, true)
+		hdr := hmacHeader(DefaultSignatureHeader, secret, body)
+		hdr.Set("Idempotency-Key", id)
+		return e.post(body, "application/json", hdr)
+	}
+	replyWith <- "short answer"
+	first := post("q1")
+	check(t, first, 200, "replied")
+	checkRepeat(t, first, post("q1"))
+
+	big := strings.Repeat("x", maxKeptReplyBytes)
+	replyWith <- big
+	check(t, post("q2"), 200, "replied")
+	again := post("q2")
+	check(t, again, 200, "replied")
+	if again.answer.Response != "" || again.answer.Error != "the reply is not kept for repeated deliveries" {
+		t.Errorf("repeat of an unkept reply = %+v, want no response and the reason", again.answer)
+	}
+}
+
+// panicSink panics on the first Send, as a program's Map function might.
+type panicSink struct {
+	fanin.Sink[Message]
+	panicked atomic.Bool
+}
+
+func (p *panicSink) Send(ctx context.Context, m Message) error {
+	if !p.panicked.Swap(true) {
+		panic("the program's conversion failed")
+	}
+	return p.Sink.Send(ctx, m)
+}
+
+// TestPanicDoesNotWedgeDelivery: a first request that panics (net/http
+// recovers it) settles its entry, so a retry is delivered.
+func TestPanicDoesNotWedgeDelivery(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed}, 4)
+	e.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the recovered panic
+	s, _ := e.c.Sender()
+	e.h.Attach(&panicSink{Sink: s})
+	body := msg("alice", "hi", false)
+	hdr := hmacHeader(DefaultSignatureHeader, secret, body)
+	hdr.Set("Idempotency-Key", "p")
+	if _, err := doRequest(e.client, mustRequest(t, e.srv.URL, body, hdr)); err == nil {
+		t.Error("the panicking request was answered, want the connection dropped")
+	}
+	if n := e.h.dedup.len(); n != 0 {
+		t.Errorf("table holds %d entries after the panic, want 0", n)
+	}
+	if n := e.h.verifying.Load(); n != 0 {
+		t.Errorf("%d places of MaxVerifying still held after the panic", n)
+	}
+	check(t, e.post(body, "application/json", hdr), 202, "accepted")
+}
+
+// TestDedupMillionIDs feeds a million distinct IDs to the table, at a rate
+// the window allows and all at one instant: it never holds more than
+// MaxDeliveries entries, and its memory stays under the bound the package
+// documentation states (about 300 bytes an entry).
+func TestDedupMillionIDs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million IDs")
+	}
+	const (
+		n      = 1_000_000
+		maxIDs = 100_000
+		window = 10 * time.Minute
+	)
+	for _, tc := range []struct {
+		name string
+		n    int
+		step time.Duration // between IDs
+	}{
+		{"a million at the window's rate", n, window / maxIDs},
+		// Once the table is full every further ID takes the same path:
+		// three times its size shows it.
+		{"all at once", 3 * maxIDs, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := heapBytes()
+			d := newDedup(window, maxIDs)
+			now := vectorTime
+			accepted, full := 0, 0
+			messageID := rand.Text()
+			var id []byte
+			for i := range tc.n {
+				id = strconv.AppendInt(append(id[:0], "delivery-"...), int64(i), 10)
+				e, _, c, _ := d.claim(d.key(0, string(id)), uint64(i), now)
+				switch c {
+				case claimFirst:
+					accepted++
+					// Each entry holds a message ID of its own, as in use.
+					d.finish(e, delivered(202, "accepted", strings.Clone(messageID), "", ""), true, now, time.Time{})
+				case claimFull:
+					full++
+				default:
+					t.Fatalf("claim of a new ID = %v", c)
+				}
+				if got := len(d.entries); got > maxIDs {
+					t.Fatalf("table holds %d entries, over the bound %d", got, maxIDs)
+				}
+				now = now.Add(tc.step)
+			}
+			grown := heapBytes() - before
+			perEntry := float64(grown) / float64(len(d.entries))
+			t.Logf("accepted %d, refused %d, %d entries, heap grew %.1f MB (%.0f bytes an entry)",
+				accepted, full, len(d.entries), float64(grown)/1e6, perEntry)
+			if tc.step > 0 && full != 0 {
+				t.Errorf("%d IDs refused at a rate the window allows, want 0", full)
+			}
+			if tc.step == 0 && (accepted != maxIDs || full != tc.n-maxIDs) {
+				t.Errorf("accepted %d and refused %d at one instant, want %d and %d", accepted, full, maxIDs, tc.n-maxIDs)
+			}
+			if perEntry > 300 {
+				t.Errorf("%.0f bytes an entry, over the documented 300", perEntry)
+			}
+			runtime.KeepAlive(d)
+		})
+	}
+}
+
+// heapBytes returns the live heap after a collection.
+func heapBytes() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}

@@ -1,0 +1,237 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fanin-go/fanin"
+)
+
+// Reasons a body was not read.
+var (
+	errNoPlace = errors.New("webhook: too many requests being verified")
+	errCut     = errors.New("webhook: shut down while the body was read")
+)
+
+// An exchange is one request and its answer. Only the goroutine serving
+// the request uses it, except for cut, which Run calls when its context
+// ends.
+type exchange struct {
+	h     *Handler
+	w     http.ResponseWriter
+	r     *http.Request
+	rc    *http.ResponseController
+	run   *run      // the Run serving the request; nil when mounted elsewhere
+	start time.Time // arrival by the handler's clock, for timestamps
+	began time.Time // arrival by the wall clock, for I/O deadlines
+
+	read     bool // readBody ran: body and bodyErr are its result
+	body     []byte
+	bodyErr  error
+	placed   bool // holds a place of MaxVerifying
+	replayed bool // the answer is a repeat of a delivery's first answer
+
+	// Under Run, intake is the request's context, canceled also when Run's
+	// context ends, so that a send waiting for room gives up.
+	intake     context.Context
+	stopIntake context.CancelFunc
+
+	mu         sync.Mutex         // between the request's goroutine and Run stopping
+	reading    bool               // the body is being read; guarded by mu
+	cutOff     bool               // Run's context ended; guarded by mu
+	graceEnded bool               // Run's ShutdownGrace is over; guarded by mu
+	endWait    context.CancelFunc // ends the wait for a reply; guarded by mu
+}
+
+// readBody reads the body once, with the handler's limits, and holds a
+// place of MaxVerifying until release.
+func (x *exchange) readBody() ([]byte, error) {
+	if x.read {
+		return x.body, x.bodyErr
+	}
+	x.read = true
+	h := x.h
+	if h.verifying.Add(1) > int64(h.cfg.MaxVerifying) {
+		h.verifying.Add(-1)
+		x.bodyErr = errNoPlace
+		return nil, x.bodyErr
+	}
+	x.placed = true
+	// The deadline is set before reading is marked, so that a cut, which
+	// sets a deadline in the past while reading is marked, always has the
+	// last word. A writer without deadlines (a test recorder) leaves the
+	// read bounded only by the server.
+	_ = x.rc.SetReadDeadline(x.began.Add(h.cfg.ReadTimeout))
+	x.mu.Lock()
+	if x.cutOff {
+		x.mu.Unlock()
+		x.bodyErr = errCut
+		return nil, x.bodyErr
+	}
+	x.reading = true
+	x.mu.Unlock()
+
+	h.step("read body")
+	body, err := readAll(x.w, x.r, h.cfg.MaxBodyBytes)
+
+	x.mu.Lock()
+	x.reading = false
+	cut := x.cutOff
+	x.mu.Unlock()
+	if !cut {
+		// A deadline left in place would also end the server's read that
+		// watches for the client going away, which cancels the request's
+		// context: a caller waiting for a reply longer than ReadTimeout
+		// would be answered "canceled".
+		_ = x.rc.SetReadDeadline(time.Time{})
+	}
+	if err != nil && cut {
+		err = errCut
+	}
+	x.body, x.bodyErr = body, err
+	return body, err
+}
+
+// cut ends the intake of the request, because Run's context ended: a body
+// read in progress fails at once, and a send gives up. Run calls it; it
+// never blocks, and it starts no goroutine.
+func (x *exchange) cut() {
+	x.mu.Lock()
+	x.cutOff = true
+	if x.reading {
+		// Setting a deadline does not block.
+		_ = x.rc.SetReadDeadline(time.Now())
+	}
+	x.mu.Unlock()
+	x.stopIntake()
+}
+
+// waitFor records cancel as the end of the request's wait for a reply, or
+// calls it at once if Run's grace is already over; waitFor(nil) clears it.
+func (x *exchange) waitFor(cancel context.CancelFunc) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.endWait = cancel
+	if cancel != nil && x.graceEnded {
+		cancel() // cancel does not block
+	}
+}
+
+// endGrace ends the request's wait for a reply, because Run's
+// ShutdownGrace is over.
+func (x *exchange) endGrace() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.graceEnded = true
+	if x.endWait != nil {
+		x.endWait()
+	}
+}
+
+// release gives back the place of MaxVerifying, if readBody took one.
+func (x *exchange) release() {
+	if x.placed {
+		x.placed = false
+		x.h.verifying.Add(-1)
+	}
+}
+
+// bodyFailed answers a request whose body could not be read.
+func (x *exchange) bodyFailed() outcome {
+	var tooBig *http.MaxBytesError
+	switch err := x.bodyErr; {
+	case err == errNoPlace:
+		return failRetry(http.StatusServiceUnavailable, "busy", "too many requests being verified; retry later", time.Second)
+	case err == errCut:
+		return fail(http.StatusServiceUnavailable, "closed", "the webhook is shutting down")
+	case errors.As(err, &tooBig):
+		return fail(http.StatusRequestEntityTooLarge, "too_large", "body over "+strconv.FormatInt(x.h.cfg.MaxBodyBytes, 10)+" bytes")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fail(http.StatusRequestTimeout, "request_timeout", "the body did not arrive within "+x.h.cfg.ReadTimeout.String())
+	}
+	return fail(http.StatusBadRequest, "bad_request", "could not read the body")
+}
+
+// sendFailed answers a send that did not place the message.
+func (x *exchange) sendFailed(err error) outcome {
+	switch {
+	case errors.Is(err, fanin.ErrClosed) || x.stopping():
+		return fail(http.StatusServiceUnavailable, "closed", "the stream is shut down")
+	case errors.Is(err, fanin.ErrNotStarted):
+		return fail(http.StatusServiceUnavailable, "not_started", "the stream is not started")
+	}
+	// The buffer stayed full for SendTimeout, or the client left.
+	return failRetry(http.StatusServiceUnavailable, "busy", "the stream is full; retry later", time.Second)
+}
+
+// stopping reports whether the Run serving the request is shutting down.
+func (x *exchange) stopping() bool {
+	return x.run != nil && x.intake.Err() != nil
+}
+
+// runEnded reports whether the run that s sends into has ended, or the Run
+// serving the request is shutting down.
+func (x *exchange) runEnded(s fanin.Sink[Message]) bool {
+	select {
+	case <-s.Done():
+		return true
+	default:
+		return x.stopping()
+	}
+}
+
+// write sends the answer. Under Run it flushes, so that the answer is on
+// the wire when the handler returns and Run may close the connection.
+func (x *exchange) write(out outcome) {
+	b, _ := json.Marshal(out.ans) // four strings: cannot fail
+	b = append(b, '\n')
+	hd := x.w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	if out.retry > 0 {
+		hd.Set("Retry-After", retryAfter(out.retry))
+	}
+	if out.code == http.StatusMethodNotAllowed {
+		hd.Set("Allow", http.MethodPost)
+	}
+	if x.replayed {
+		hd.Set("Idempotent-Replayed", "true")
+	}
+	// A body left unread, or read only in part, is not worth reading on to
+	// keep the connection: the server closes it after the answer.
+	if x.bodyErr != nil || (!x.read && x.r.ContentLength != 0) {
+		hd.Set("Connection", "close")
+	}
+	x.w.WriteHeader(out.code)
+	_, _ = x.w.Write(b)
+	if x.run != nil {
+		_ = x.rc.Flush()
+	}
+
+}
+
+// readAll reads at most max bytes of r's body, failing with an
+// *http.MaxBytesError beyond that. A body of known length is read into one
+// buffer of that length; past the cap the server is told to close the
+// connection rather than read on.
+func readAll(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, &http.MaxBytesError{Limit: max}
+	}
+	body := http.MaxBytesReader(w, r.Body, max)
+	if r.ContentLength < 0 {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}

@@ -1,0 +1,141 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxSenderBytes bounds the sender name, which keys the rate limiter.
+const maxSenderBytes = 256
+
+// jsonMessage is the JSON shape a caller posts outside raw mode.
+type jsonMessage struct {
+	Sender          string            `json:"sender"`
+	Content         string            `json:"content"`
+	Thread          string            `json:"thread"`
+	Metadata        map[string]string `json:"metadata"`
+	WaitForResponse bool              `json:"wait_for_response"`
+}
+
+// fieldKinds says, in the package's words, what each field of the message
+// shape must be; a decoding error is reported with it rather than with the
+// decoder's text, which names Go types.
+var fieldKinds = map[string]string{
+	"sender":            "a string",
+	"content":           "a string",
+	"thread":            "a string",
+	"metadata":          "an object whose values are strings",
+	"wait_for_response": "true or false",
+}
+
+// decodeJSON parses a body of the message shape: one JSON object with a
+// non-empty sender of at most maxSenderBytes and a non-empty content, and
+// nothing after it. Its errors are short sentences for the caller.
+func decodeJSON(body []byte) (jsonMessage, error) {
+	var req jsonMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return jsonMessage{}, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return jsonMessage{}, errors.New("invalid JSON: data after the object")
+	}
+	switch {
+	case strings.TrimSpace(req.Sender) == "":
+		return jsonMessage{}, errors.New(`"sender" is required`)
+	case len(req.Sender) > maxSenderBytes:
+		// The sender is a rate-limit key: an unbounded key would let the
+		// limiter's bounded slot count hold unbounded memory.
+		return jsonMessage{}, fmt.Errorf(`"sender" is over %d bytes`, maxSenderBytes)
+	case req.Content == "":
+		return jsonMessage{}, errors.New(`"content" is required`)
+	}
+	return req, nil
+}
+
+// jsonError words a decoding error for the caller.
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return errors.New("the body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("invalid JSON: the body ends too early")
+	case errors.As(err, &syntax):
+		return fmt.Errorf("invalid JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		field, _, _ := strings.Cut(typ.Field, ".")
+		if kind, ok := fieldKinds[field]; ok {
+			return fmt.Errorf("%q must be %s", field, kind)
+		}
+		return errors.New("the body must be a JSON object")
+	}
+	return errors.New("invalid JSON")
+}
+
+// isJSON reports whether a Content-Type is application/json.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// truncate returns s cut to at most n bytes without splitting a UTF-8
+// character; it is empty if the first character is longer than n.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// fieldValue returns the value at a dot-separated path of a JSON body: a
+// string's text, another value's compact JSON, or "" if the body has no
+// such field.
+func fieldValue(body []byte, path string) string {
+	cur := json.RawMessage(body)
+	for part := range strings.SplitSeq(path, ".") {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(cur, &obj) != nil {
+			return ""
+		}
+		if cur = obj[part]; cur == nil {
+			return ""
+		}
+	}
+	var s string
+	if json.Unmarshal(cur, &s) == nil {
+		return s
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, cur) != nil {
+		return ""
+	}
+	return b.String()
+}
+
+// addrKey returns the rate-limit key of a remote address: the IP without
+// the port, and for IPv6 the /64 prefix, which one host usually holds
+// whole.
+func addrKey(remote string) string {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return remote
+	}
+	ip := ap.Addr().Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
+}

@@ -1,0 +1,353 @@
+package webhook
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The Standard Webhooks specification's test vector, as its libraries'
+// tests publish it (github.com/standard-webhooks/standard-webhooks,
+// libraries/*/webhook_test): secret, message ID, timestamp, payload and
+// the signature they give.
+const (
+	vectorSecret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	vectorID        = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+	vectorTimestamp = "1614265330"
+	vectorPayload   = `{"test": 2432232314}`
+	vectorSignature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	// vectorWrong is the signature those tests use as the invalid one.
+	vectorWrong = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+)
+
+// GitHub's published example (docs.github.com, "Validating webhook
+// deliveries"): this secret and payload give this signature.
+const (
+	githubSecret    = "It's a Secret to Everybody"
+	githubPayload   = "Hello, World!"
+	githubSignature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+)
+
+func mustStandard(t *testing.T, secrets ...string) Verifier {
+	t.Helper()
+	v, err := StandardWebhooks(secrets...)
+	if err != nil {
+		t.Fatalf("StandardWebhooks(%q) = %v", secrets, err)
+	}
+	return v
+}
+
+// standardHeader returns the headers of a Standard Webhooks delivery
+// signed with secret.
+func standardHeader(t *testing.T, secret, id string, ts int64, body []byte) http.Header {
+	t.Helper()
+	sig, err := SignStandard(secret, id, time.Unix(ts, 0), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return http.Header{"Webhook-Id": {id}, "Webhook-Timestamp": {strconv.FormatInt(ts, 10)}, "Webhook-Signature": {sig}}
+}
+
+func TestSignStandardVector(t *testing.T) {
+	ts, _ := strconv.ParseInt(vectorTimestamp, 10, 64)
+	for _, secret := range []string{vectorSecret, strings.TrimPrefix(vectorSecret, "whsec_")} {
+		got, err := SignStandard(secret, vectorID, time.Unix(ts, 0), []byte(vectorPayload))
+		if err != nil || got != vectorSignature {
+			t.Errorf("SignStandard(%q, vector) = %q, %v, want %q", secret, got, err, vectorSignature)
+		}
+	}
+}
+
+func TestSignGitHubVector(t *testing.T) {
+	got := "sha256=" + fmt.Sprintf("%x", Sign([]byte(githubSecret), []byte(githubPayload)))
+	if got != githubSignature {
+		t.Errorf("Sign(GitHub's example) = %s, want %s", got, githubSignature)
+	}
+}
+
+// TestStandardVectorOverHTTP sends the published vector, headers written
+// out as published, to a handler whose clock reads the vector's time.
+func TestStandardVectorOverHTTP(t *testing.T) {
+	vectorHeader := func(sig string) http.Header {
+		return http.Header{"Webhook-Id": {vectorID}, "Webhook-Timestamp": {vectorTimestamp}, "Webhook-Signature": {sig}}
+	}
+	for _, tc := range []struct {
+		name   string
+		secret string
+		header http.Header
+		code   int
+		status string
+		reason string
+	}{
+		{"valid", vectorSecret, vectorHeader(vectorSignature), 202, "accepted", ""},
+		{"valid, secret without prefix", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", vectorHeader(vectorSignature), 202, "accepted", ""},
+		{"invalid signature", vectorSecret, vectorHeader(vectorWrong), 401, "unauthorized", "invalid signature"},
+		{"several signatures, one valid", vectorSecret, vectorHeader(strings.Join([]string{
+			vectorWrong, "v2," + strings.TrimPrefix(vectorWrong, "v1,"), vectorSignature, vectorWrong}, " ")), 202, "accepted", ""},
+		{"only other versions", vectorSecret, vectorHeader("v1a," + strings.TrimPrefix(vectorSignature, "v1,")), 401, "unauthorized", "invalid signature"},
+		{"partial signature", vectorSecret, vectorHeader(vectorSignature[:8]), 401, "unauthorized", "invalid signature"},
+		{"empty signature", vectorSecret, vectorHeader("v1,"), 401, "unauthorized", "invalid signature"},
+		{"not base64", vectorSecret, vectorHeader("v1,dawfeoifkpqwoekfpqoekf"), 401, "unauthorized", "invalid signature"},
+		{"signature split over two header lines", vectorSecret, http.Header{"Webhook-Id": {vectorID}, "Webhook-Timestamp": {vectorTimestamp},
+			"Webhook-Signature": {vectorWrong, vectorSignature}}, 202, "accepted", ""},
+		{"missing id", vectorSecret, http.Header{"Webhook-Timestamp": {vectorTimestamp}, "Webhook-Signature": {vectorSignature}}, 401, "unauthorized", "invalid signature"},
+		{"missing timestamp", vectorSecret, http.Header{"Webhook-Id": {vectorID}, "Webhook-Signature": {vectorSignature}}, 401, "unauthorized", "invalid signature"},
+		{"missing signature", vectorSecret, http.Header{"Webhook-Id": {vectorID}, "Webhook-Timestamp": {vectorTimestamp}}, 401, "unauthorized", "invalid signature"},
+		{"no headers", vectorSecret, http.Header{}, 401, "unauthorized", "missing signature"},
+		{"timestamp not a number", vectorSecret, http.Header{"Webhook-Id": {vectorID}, "Webhook-Timestamp": {"hello"}, "Webhook-Signature": {vectorSignature}}, 401, "unauthorized", "invalid signature"},
+		{"timestamp with a sign", vectorSecret, http.Header{"Webhook-Id": {vectorID}, "Webhook-Timestamp": {"+" + vectorTimestamp}, "Webhook-Signature": {vectorSignature}}, 401, "unauthorized", "invalid signature"},
+		{"other secret", "whsec_" + "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", vectorHeader(vectorSignature), 401, "unauthorized", "invalid signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{Verifiers: []Verifier{mustStandard(t, tc.secret)}, Raw: true}, 4)
+			r := e.post([]byte(vectorPayload), "application/json", tc.header)
+			check(t, r, tc.code, tc.status)
+			if r.answer.Error != tc.reason {
+				t.Errorf("reason = %q, want %q", r.answer.Error, tc.reason)
+			}
+			if tc.code == 202 {
+				m := <-e.stream
+				if string(m.Body) != vectorPayload || m.DeliveryID != vectorID || m.ID != r.answer.MessageID {
+					t.Errorf("message = %+v, want the vector's body and ID", m)
+				}
+			} else if n := e.c.Len(); n != 0 {
+				t.Errorf("stream holds %d messages after a refusal", n)
+			}
+		})
+	}
+}
+
+// TestStandardTolerance checks the edges of the 5-minute tolerance, in
+// whole seconds, both ways, with the handler's clock on a second and just
+// before the next.
+func TestStandardTolerance(t *testing.T) {
+	const secret = vectorSecret
+	body := []byte(`{"type":"user.created"}`)
+	for _, frac := range []time.Duration{0, 999 * time.Millisecond} {
+		e := newEnv(t, Config{Verifiers: []Verifier{mustStandard(t, secret)}, Raw: true}, 16)
+		e.clk.Add(frac)
+		now := vectorTime.Unix()
+		for i, tc := range []struct {
+			offset int64
+			ok     bool
+		}{
+			{-300, true}, {300, true}, {0, true},
+			{-301, false}, {301, false}, {-86400, false}, {1 << 40, false},
+		} {
+			id := fmt.Sprintf("msg_%d_%d", frac, i)
+			r := e.post(body, "application/json", standardHeader(t, secret, id, now+tc.offset, body))
+			if tc.ok {
+				check(t, r, 202, "accepted")
+				if m := <-e.stream; m.Event != "user.created" {
+					t.Errorf("Event = %q, want the body's type", m.Event)
+				}
+			} else {
+				check(t, r, 401, "unauthorized")
+				if r.answer.Error != "timestamp outside the tolerance" {
+					t.Errorf("offset %+ds: reason %q, want the tolerance named", tc.offset, r.answer.Error)
+				}
+			}
+		}
+	}
+}
+
+func TestStandardIDRules(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: []Verifier{mustStandard(t, vectorSecret)}, Raw: true}, 4)
+	body := []byte(`{}`)
+	for _, id := range []string{"msg.1", "with space", strings.Repeat("x", 257), "tab\tid", "é"} {
+		r := e.post(body, "application/json", standardHeader(t, vectorSecret, id, vectorTime.Unix(), body))
+		check(t, r, 401, "unauthorized")
+	}
+	r := e.post(body, "application/json", standardHeader(t, vectorSecret, strings.Repeat("x", 256), vectorTime.Unix(), body))
+	check(t, r, 202, "accepted")
+}
+
+func TestStandardBadSecrets(t *testing.T) {
+	for _, secrets := range [][]string{nil, {"whsec_!!!"}, {"whsec_"}, {""}, {vectorSecret, "not base64 at all"}} {
+		if _, err := StandardWebhooks(secrets...); !errors.Is(err, ErrBadSecret) {
+			t.Errorf("StandardWebhooks(%q) = %v, want ErrBadSecret", secrets, err)
+		}
+	}
+	if _, err := SignStandard("whsec_%%", "id", time.Now(), nil); !errors.Is(err, ErrBadSecret) {
+		t.Errorf("SignStandard with a bad secret = %v, want ErrBadSecret", err)
+	}
+}
+
+// TestHMACSchemes checks good and bad signatures of the sha256=<hex>
+// scheme, in a header of one's own and in GitHub's.
+func TestHMACSchemes(t *testing.T) {
+	body := []byte(githubPayload)
+	good := "sha256=" + fmt.Sprintf("%x", Sign([]byte(githubSecret), body))
+	for _, tc := range []struct {
+		name   string
+		v      Verifier
+		header string
+		value  string
+		code   int
+		reason string
+	}{
+		{"own header, good", HMACSHA256("X-Sig", []byte(githubSecret)), "X-Sig", good, 202, ""},
+		{"own header, upper-case hex", HMACSHA256("X-Sig", []byte(githubSecret)), "X-Sig", "sha256=" + strings.ToUpper(good[7:]), 202, ""},
+		{"own header, wrong secret", HMACSHA256("X-Sig", []byte("other")), "X-Sig", good, 401, "invalid signature"},
+		{"own header, in another header", HMACSHA256("X-Sig", []byte(githubSecret)), "X-Other", good, 401, "missing signature"},
+		{"own header, no prefix", HMACSHA256("X-Sig", []byte(githubSecret)), "X-Sig", good[7:], 401, "invalid signature"},
+		{"own header, sha1 prefix", HMACSHA256("X-Sig", []byte(githubSecret)), "X-Sig", "sha1=" + good[7:], 401, "invalid signature"},
+		{"own header, short", HMACSHA256("X-Sig", []byte(githubSecret)), "X-Sig", good[:40], 401, "invalid signature"},
+		{"own header, not hex", HMACSHA256("X-Sig", []byte(githubSecret)), "X-Sig", "sha256=" + strings.Repeat("zz", 32), 401, "invalid signature"},
+		{"GitHub vector", GitHub([]byte(githubSecret)), "X-Hub-Signature-256", githubSignature, 202, ""},
+		{"GitHub, one bit off", GitHub([]byte(githubSecret)), "X-Hub-Signature-256", githubSignature[:len(githubSignature)-1] + "6", 401, "invalid signature"},
+		{"GitHub, missing", GitHub([]byte(githubSecret)), "X-Hub-Signature", "sha1=00", 401, "missing signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{Verifiers: []Verifier{tc.v}, Raw: true}, 4)
+			hdr := http.Header{http.CanonicalHeaderKey(tc.header): {tc.value}}
+			r := e.post(body, "text/plain", hdr)
+			if r.code != tc.code || r.answer.Error != tc.reason {
+				t.Errorf("answer = %d %q, want %d %q", r.code, r.answer.Error, tc.code, tc.reason)
+			}
+		})
+	}
+}
+
+// TestGitHubDelivery: a real GitHub delivery, of GitHub's own shape, flows
+// through in raw mode with its event, delivery ID and chosen headers.
+func TestGitHubDelivery(t *testing.T) {
+	key := []byte(githubSecret)
+	e := newEnv(t, Config{Verifiers: []Verifier{GitHub(key)}, Raw: true, Headers: []string{"Content-Type", "X-GitHub-Hook-ID"}}, 4)
+	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	hdr := hmacHeader("X-Hub-Signature-256", key, body)
+	hdr.Set("X-GitHub-Event", "ping")
+	hdr.Set("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+	hdr.Set("X-GitHub-Hook-ID", "1")
+	r := e.post(body, "application/json", hdr)
+	check(t, r, 202, "accepted")
+	m := <-e.stream
+	if !bytes.Equal(m.Body, body) || m.Event != "ping" || m.DeliveryID != "72d3162e-cc78-11e3-81ab-4c9367dc0958" ||
+		m.Header.Get("X-Github-Hook-Id") != "1" || m.Header.Get("Content-Type") != "application/json" || m.Content != "" {
+		t.Errorf("message = %+v, want GitHub's body, event, delivery ID and headers", m)
+	}
+	// A form-encoded delivery is raw bytes too.
+	form := []byte("payload=%7B%7D")
+	hdr = hmacHeader("X-Hub-Signature-256", key, form)
+	hdr.Set("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0959")
+	check(t, e.post(form, "application/x-www-form-urlencoded", hdr), 202, "accepted")
+	if m := <-e.stream; !bytes.Equal(m.Body, form) {
+		t.Errorf("Body = %q, want %q", m.Body, form)
+	}
+	// Raw mode still wants something to deliver.
+	empty := hmacHeader("X-Hub-Signature-256", key, nil)
+	check(t, e.post(nil, "application/json", empty), 400, "bad_request")
+}
+
+// TestRotation: several secrets are valid at once, in every scheme, and a
+// secret taken out stops working.
+func TestRotation(t *testing.T) {
+	const oldSecret, newSecret = vectorSecret, "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"
+	body := []byte(`{"n":1}`)
+	ts := vectorTime.Unix()
+
+	both := newEnv(t, Config{Verifiers: []Verifier{mustStandard(t, oldSecret, newSecret)}, Raw: true}, 8)
+	check(t, both.post(body, "application/json", standardHeader(t, oldSecret, "a", ts, body)), 202, "accepted")
+	check(t, both.post(body, "application/json", standardHeader(t, newSecret, "b", ts, body)), 202, "accepted")
+	// A sender in the middle of its own rotation signs with both.
+	h := standardHeader(t, oldSecret, "c", ts, body)
+	h2 := standardHeader(t, newSecret, "c", ts, body)
+	h.Set("Webhook-Signature", h.Get("Webhook-Signature")+" "+h2.Get("Webhook-Signature"))
+	check(t, both.post(body, "application/json", h), 202, "accepted")
+
+	after := newEnv(t, Config{Verifiers: []Verifier{mustStandard(t, newSecret)}, Raw: true}, 8)
+	check(t, after.post(body, "application/json", standardHeader(t, oldSecret, "d", ts, body)), 401, "unauthorized")
+	check(t, after.post(body, "application/json", standardHeader(t, newSecret, "e", ts, body)), 202, "accepted")
+
+	a, b := []byte("old hmac secret"), []byte("new hmac secret")
+	e := newEnv(t, Config{Verifiers: []Verifier{HMACSHA256("", a, b)}}, 8)
+	m := msg("alice", "hi", false)
+	check(t, e.post(m, "application/json", hmacHeader(DefaultSignatureHeader, a, m)), 202, "accepted")
+	check(t, e.post(m, "application/json", hmacHeader(DefaultSignatureHeader, b, m)), 202, "accepted")
+	check(t, e.post(m, "application/json", hmacHeader(DefaultSignatureHeader, []byte("c"), m)), 401, "unauthorized")
+}
+
+// TestSeveralSchemes serves GitHub, Standard Webhooks and a plain HMAC
+// header at once: each is accepted with its own secret only.
+func TestSeveralSchemes(t *testing.T) {
+	gh, plain := []byte("github secret"), []byte("plain secret")
+	e := newEnv(t, Config{Raw: true, Verifiers: []Verifier{
+		GitHub(gh), mustStandard(t, vectorSecret), HMACSHA256("X-Plain", plain),
+	}}, 16)
+	body := []byte(`{"k":"v"}`)
+	ts := vectorTime.Unix()
+	check(t, e.post(body, "application/json", hmacHeader("X-Hub-Signature-256", gh, body)), 202, "accepted")
+	check(t, e.post(body, "application/json", standardHeader(t, vectorSecret, "m1", ts, body)), 202, "accepted")
+	check(t, e.post(body, "application/json", hmacHeader("X-Plain", plain, body)), 202, "accepted")
+	// Each header with another scheme's secret.
+	check(t, e.post(body, "application/json", hmacHeader("X-Hub-Signature-256", plain, body)), 401, "unauthorized")
+	check(t, e.post(body, "application/json", hmacHeader("X-Plain", gh, body)), 401, "unauthorized")
+	// A bad signature in one scheme does not spoil a good one in another.
+	hdr := standardHeader(t, vectorSecret, "m2", ts, []byte("another body"))
+	for k, v := range hmacHeader("X-Plain", plain, body) {
+		hdr[k] = v
+	}
+	check(t, e.post(body, "application/json", hdr), 202, "accepted")
+	// A stale timestamp is named even when the other schemes find nothing.
+	r := e.post(body, "application/json", standardHeader(t, vectorSecret, "m3", ts-3600, body))
+	if r.code != 401 || r.answer.Error != "timestamp outside the tolerance" {
+		t.Errorf("stale request = %d %q, want 401 naming the tolerance", r.code, r.answer.Error)
+	}
+	if got := e.c.Len(); got != 4 {
+		t.Errorf("stream holds %d messages, want 4", got)
+	}
+}
+
+// TestRefusedOnHeadersUnread: a request its headers already condemn is
+// answered without its body being read, and closes the connection.
+func TestRefusedOnHeadersUnread(t *testing.T) {
+	e := newEnv(t, Config{Raw: true, Verifiers: []Verifier{mustStandard(t, vectorSecret), GitHub(secret)}}, 4)
+	e.h.hook = func(step string) {
+		if step == "read body" {
+			t.Error("a body was read for a request refused on its headers")
+		}
+	}
+	body := bytes.Repeat([]byte("x"), 64<<10)
+	for _, hdr := range []http.Header{
+		{},                               // no signature at all
+		{"X-Hub-Signature-256": {"md5"}}, // malformed
+		standardHeader(t, vectorSecret, "old", vectorTime.Unix()-3600, body), // stale
+		{"Webhook-Id": {"a"}, "Webhook-Timestamp": {"1"}},                    // incomplete
+	} {
+		r := e.post(body, "application/octet-stream", hdr)
+		if r.code != 401 || !r.closed {
+			t.Errorf("headers %v: answer %d, connection closed %v; want 401 and closed", hdr, r.code, r.closed)
+		}
+	}
+}
+
+// TestCustomVerifierDelivery: a VerifierFunc's Delivery reaches the
+// message, and a verifier that accepts on headers alone still has the
+// body read for the message.
+func TestCustomVerifierDelivery(t *testing.T) {
+	token := VerifierFunc(func(r *Request) (Delivery, error) {
+		switch r.Header.Get("X-Token") {
+		case "":
+			return Delivery{}, ErrNoSignature
+		case "let me in":
+			return Delivery{ID: r.Header.Get("X-Id"), Event: "custom"}, nil
+		}
+		return Delivery{}, errors.New("some detail the caller must not see")
+	})
+	e := newEnv(t, Config{Raw: true, Verifiers: []Verifier{token}}, 4)
+	body := []byte("raw bytes")
+	r := e.post(body, "text/plain", http.Header{"X-Token": {"let me in"}, "X-Id": {"d1"}})
+	check(t, r, 202, "accepted")
+	if m := <-e.stream; string(m.Body) != "raw bytes" || m.Event != "custom" || m.DeliveryID != "d1" {
+		t.Errorf("message = %+v, want the body, event and ID", m)
+	}
+	r = e.post(body, "text/plain", http.Header{"X-Token": {"wrong"}})
+	if r.code != 401 || r.answer.Error != "invalid signature" {
+		t.Errorf("answer = %d %q, want 401 with the package's words", r.code, r.answer.Error)
+	}
+}
