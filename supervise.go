@@ -116,8 +116,10 @@ func WithIntensity(restarts int, window time.Duration) Option {
 
 // WithLane sets the adapter's lane: the bounded buffer that holds what it
 // sent until the consumer receives it, and its weight in the consumer's
-// fair order. While several lanes hold values, an adapter of weight w
-// receives w turns for every turn of an adapter of weight 1. The defaults
+// fair order. Lanes take turns; in its turn a lane of weight w gives up to
+// 16·w values, and a lane with nothing waiting passes at once. So while
+// several lanes hold values, an adapter of weight w receives w times the
+// share of an adapter of weight 1. The defaults
 // are [DefaultCapacity] (256) and [DefaultWeight] (1). WithLane panics if
 // capacity or weight is less than 1.
 func WithLane(capacity, weight int) Option {
