@@ -1,0 +1,339 @@
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrSettled is returned by the methods of a [Delivery] that has already
+// been settled: acknowledged, negatively acknowledged or terminated, by the
+// program or by its [Source] (which gives back unsettled deliveries when
+// it is closed). It is also what the zero Delivery returns.
+var ErrSettled = errors.New("natsjs: delivery already settled")
+
+// A Delivery is one delivery of a stored message, handed by a [Source] to
+// its fanin stream. Value is the decoded payload; Meta says where the
+// message sits in the stream and how often it was delivered.
+//
+// Delivery is at least once: the program settles each Delivery after it
+// has handled it, with exactly one of Ack, AckSync, Nak or Term. A message
+// whose delivery is not settled in time (see [Source]) is delivered again,
+// so the program must expect duplicates: Meta.ID and Meta.StreamSeq are
+// the same in every delivery of one message, and are the keys to
+// deduplicate on.
+//
+// A Delivery is a small value that may be copied; all copies share one
+// state. Its methods are safe for simultaneous use: the first settling call
+// wins and later ones return [ErrSettled]. The zero Delivery is not bound
+// to a message and counts as settled.
+type Delivery[M any] struct {
+	// Value is the payload, decoded by the Source's decode function.
+	Value M
+	// Meta is the delivery metadata.
+	Meta Meta
+
+	d *delivery
+}
+
+// Meta describes one delivery of a message.
+type Meta struct {
+	// ID is the message id the publisher set in Nats-Msg-Id ("" if none).
+	ID string
+	// Subject is the subject the message was published on.
+	Subject string
+	// Stream and Consumer name the stream and the durable consumer.
+	Stream, Consumer string
+	// StreamSeq is the message's sequence in the stream: unique, and the
+	// same in every delivery of the message.
+	StreamSeq uint64
+	// ConsumerSeq is the consumer's count of deliveries, redeliveries
+	// included.
+	ConsumerSeq uint64
+	// NumDelivered is 1 on the first delivery and grows with each
+	// redelivery.
+	NumDelivered uint64
+	// Stored is when the stream stored the message.
+	Stored time.Time
+}
+
+// Ack tells the server that the message was handled and must not be
+// delivered again. It settles the Delivery. Ack does not wait for the
+// server: an Ack lost with the connection leaves the message to be
+// redelivered after AckWait. Use [Delivery.AckSync] to know that it
+// arrived. An error means the Ack could not be sent (the connection is
+// closed); the Delivery is settled anyway and the message will come again.
+func (d Delivery[M]) Ack() error {
+	return d.d.settle(&d.d.src().stats.acked, jetstream.Msg.Ack)
+}
+
+// AckSync acknowledges the message like [Delivery.Ack] and waits until the
+// server confirms it, or ctx ends. On success the message will not be
+// delivered again to this consumer. On error the Delivery stays unsettled,
+// so that the program may call AckSync again, Nak or leave it to be
+// redelivered; the server may or may not have recorded the Ack.
+func (d Delivery[M]) AckSync(ctx context.Context) error {
+	if d.d == nil {
+		return ErrSettled
+	}
+	return d.d.ackSync(ctx)
+}
+
+// Nak tells the server to deliver the message again after delay (at once
+// if delay is 0 or less), and settles the Delivery. An error means the Nak
+// could not be sent; the message is then delivered again after AckWait.
+func (d Delivery[M]) Nak(delay time.Duration) error {
+	return d.d.settle(&d.d.src().stats.naked, func(m jetstream.Msg) error {
+		if delay > 0 {
+			return m.NakWithDelay(delay)
+		}
+		return m.Nak()
+	})
+}
+
+// Term tells the server never to deliver the message again, whatever the
+// consumer's MaxDeliver, and settles the Delivery. The reason appears in
+// the server's advisory for the termination.
+func (d Delivery[M]) Term(reason string) error {
+	return d.d.settle(&d.d.src().stats.termed, func(m jetstream.Msg) error {
+		return term(m, reason)
+	})
+}
+
+// InProgress tells the server that the message is still being handled,
+// which restarts its AckWait. It does not settle the Delivery and may be
+// called any number of times before it is settled. While [Source.Run]
+// runs, the Source does this itself for every delivery it has pulled and
+// that is not settled, up to SourceConfig.MaxExtension; a program calls it
+// for work that outlasts those.
+func (d Delivery[M]) InProgress() error {
+	if d.d == nil {
+		return ErrSettled
+	}
+	return d.d.extend()
+}
+
+func term(m jetstream.Msg, reason string) error {
+	if reason == "" {
+		return m.Term()
+	}
+	return m.TermWithReason(reason)
+}
+
+// delivery is the shared state of one Delivery and its copies.
+type delivery struct {
+	msg  jetstream.Msg
+	sess *session
+	// pulled is when the Source received the delivery; MaxExtension
+	// counts from here.
+	pulled time.Time
+	// settled is set by the first settling call, which alone may send an
+	// Ack, Nak or Term.
+	settled atomic.Bool
+	// extended is when the server last restarted the delivery's AckWait
+	// (receipt or InProgress), in Unix nanoseconds.
+	extended atomic.Int64
+}
+
+func (d *delivery) src() *sourceState {
+	if d == nil {
+		return &noSource
+	}
+	return d.sess.src
+}
+
+// noSource absorbs the counts of calls on the zero Delivery, which return
+// ErrSettled before counting anything; it only makes src safe to call.
+var noSource sourceState
+
+// settle sends the settling reply op once, and releases the delivery from
+// its session whatever op returned: a failed reply can only mean that the
+// connection is gone, and with it every chance to settle on it.
+func (d *delivery) settle(count *atomic.Uint64, op func(jetstream.Msg) error) error {
+	if d == nil || !d.settled.CompareAndSwap(false, true) {
+		return ErrSettled
+	}
+	d.sess.enter()
+	err := op(d.msg)
+	d.sess.exit(d)
+	if err == nil {
+		count.Add(1)
+	}
+	return err
+}
+
+// ackSync is settle for a reply that waits for the server: on failure the
+// delivery goes back to unsettled.
+func (d *delivery) ackSync(ctx context.Context) error {
+	if !d.settled.CompareAndSwap(false, true) {
+		return ErrSettled
+	}
+	d.sess.enter()
+	if err := d.msg.DoubleAck(ctx); err != nil {
+		d.settled.Store(false)
+		d.sess.exit(nil)
+		return err
+	}
+	d.sess.exit(d)
+	d.sess.src.stats.acked.Add(1)
+	return nil
+}
+
+// extend sends InProgress for an unsettled delivery.
+func (d *delivery) extend() error {
+	if d.settled.Load() || !d.sess.enterOpen() {
+		return ErrSettled
+	}
+	err := d.msg.InProgress()
+	if err == nil {
+		d.extended.Store(time.Now().UnixNano())
+	}
+	d.sess.exit(nil)
+	return err
+}
+
+// A session is one connection of a Source and the deliveries pulled on it.
+// It is made by Start and served by one Run; it outlives that Run until
+// every delivery it handed over is settled, because the program acks those
+// on this connection, typically after Run has returned (a group drains its
+// stream after its adapters stop). Then the last settling call closes the
+// connection. Source.Close settles the rest and closes it earlier.
+type session struct {
+	src      *sourceState
+	cons     jetstream.Consumer
+	ackWait  time.Duration
+	window   int    // the consumer's MaxAckPending
+	closeNC  func() // closes the connection; called once
+	isClosed func() bool
+
+	mu     sync.Mutex
+	open   map[*delivery]struct{} // pulled and not settled; guarded by mu
+	busy   int                    // replies being sent right now; guarded by mu
+	ended  bool                   // no Run serves it any longer; guarded by mu
+	closed bool                   // closeNC was called or is being called; guarded by mu
+}
+
+// track records a delivery received on s. It returns nil if s is already
+// closed: the delivery then only awaits its AckWait.
+func (s *session) track(m jetstream.Msg, now time.Time) *delivery {
+	d := &delivery{msg: m, sess: s, pulled: now}
+	d.extended.Store(now.UnixNano())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.open[d] = struct{}{}
+	return d
+}
+
+// enter counts in a reply by the delivery that won its settled flag; such
+// a delivery is still open, so the connection cannot be closed under it.
+func (s *session) enter() {
+	s.mu.Lock()
+	s.busy++
+	s.mu.Unlock()
+}
+
+// enterOpen counts in a reply that settles nothing (InProgress), unless
+// the connection is closed.
+func (s *session) enterOpen() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.busy++
+	return true
+}
+
+// exit counts a reply out and, if d is not nil, forgets d as settled. If
+// that leaves nothing open on a session that no Run serves, it closes the
+// connection, outside the lock.
+func (s *session) exit(d *delivery) {
+	s.mu.Lock()
+	s.busy--
+	if d != nil {
+		delete(s.open, d)
+	}
+	last := s.lastLocked()
+	s.mu.Unlock()
+	if last {
+		s.closeNC()
+	}
+}
+
+// end records that no Run serves s any longer, and closes the connection
+// if nothing is left open on it.
+func (s *session) end() {
+	s.mu.Lock()
+	s.ended = true
+	last := s.lastLocked()
+	s.mu.Unlock()
+	if last {
+		s.closeNC()
+	}
+}
+
+// lastLocked reports whether the connection must be closed now, and if so
+// marks it closed so that exactly one caller closes it. It requires s.mu.
+func (s *session) lastLocked() bool {
+	if s.closed || !s.ended || s.busy > 0 || len(s.open) > 0 {
+		return false
+	}
+	s.closed = true
+	return true
+}
+
+// unsettled returns the deliveries still open on s.
+func (s *session) unsettled() []*delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ds := make([]*delivery, 0, len(s.open))
+	for d := range s.open {
+		ds = append(ds, d)
+	}
+	return ds
+}
+
+// giveBack naks every delivery still open on s (one that a program settles
+// at the same moment keeps the program's reply), so that the server
+// delivers them again at once, and closes the connection. The session must
+// be ended.
+func (s *session) giveBack() {
+	for _, d := range s.unsettled() {
+		d.settle(&s.src.stats.returned, jetstream.Msg.Nak)
+	}
+	s.end()
+}
+
+// due returns the open deliveries whose AckWait was last restarted at or
+// before cutoff and that were pulled after limit: the ones to extend.
+func (s *session) due(cutoff, limit time.Time) []*delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ds []*delivery
+	for d := range s.open {
+		if d.extended.Load() <= cutoff.UnixNano() && d.pulled.After(limit) {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// forceClose closes the connection of s at once, whatever is open on it:
+// replies on it fail from now on, and the server redelivers what they
+// would have settled after AckWait.
+func (s *session) forceClose() {
+	s.mu.Lock()
+	already := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if !already {
+		s.closeNC()
+	}
+}

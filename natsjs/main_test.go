@@ -1,0 +1,285 @@
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fanin-go/fanin"
+	"github.com/fanin-go/fanin/natsjs/internal/embed"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
+)
+
+// Every test runs against a real NATS server embedded in the test process;
+// goleak then proves that the server, the clients and the Sources each
+// leave no goroutine behind once shut down.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const (
+	streamName = "EVENTS"
+	subject    = "events.in"
+	durable    = "agent"
+	// wait bounds every wait for something the server does promptly;
+	// it is far above what any of them takes on loopback.
+	wait = 10 * time.Second
+)
+
+// fixture is an embedded server with one stream, and a connection for the
+// test's own publishing and inspection.
+type fixture struct {
+	t   *testing.T
+	srv *embed.Server
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	pub *Publisher[string]
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	srv, err := embed.Start(t.TempDir(), 0)
+	if err != nil {
+		t.Fatalf("embed.Start: %v", err)
+	}
+	f := &fixture{t: t, srv: srv}
+	t.Cleanup(func() { f.srv.Stop() })
+	// The test's connection rides out server restarts by itself.
+	f.nc, err = nats.Connect(srv.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if err != nil {
+		t.Fatalf("nats.Connect: %v", err)
+	}
+	t.Cleanup(f.nc.Close)
+	f.js, err = jetstream.New(f.nc)
+	if err != nil {
+		t.Fatalf("jetstream.New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, err = f.js.CreateStream(ctx, jetstream.StreamConfig{
+		Name:     streamName,
+		Subjects: []string{"events.>"},
+		Storage:  jetstream.FileStorage,
+	})
+	if err != nil {
+		t.Fatalf("CreateStream: %v", err)
+	}
+	f.pub = NewPublisher(f.js, subject, 0, encodeString)
+	t.Cleanup(func() { f.pub.Close(context.Background()) })
+	return f
+}
+
+// encodeString publishes "id|payload" strings: the part before the bar is
+// the message id.
+func encodeString(s string) (string, []byte, error) {
+	id, _, ok := strings.Cut(s, "|")
+	if !ok {
+		return "", nil, errors.New("no id")
+	}
+	return id, []byte(s), nil
+}
+
+// decodeString refuses payloads that start with "poison".
+func decodeString(b []byte) (string, error) {
+	if strings.HasPrefix(string(b), "poison") {
+		return "", errors.New("poisoned payload")
+	}
+	return string(b), nil
+}
+
+// publish publishes n messages "<prefix>-<i>|payload" and returns their ids.
+func (f *fixture) publish(prefix string, n int) []string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("%s-%03d", prefix, i)
+		if err := f.pub.Send(ctx, ids[i]+"|payload"); err != nil {
+			f.t.Fatalf("Send(%s) = %v, want nil", ids[i], err)
+		}
+	}
+	return ids
+}
+
+// restart stops the server and starts it again on the same store and port.
+func (f *fixture) restart() {
+	f.t.Helper()
+	srv, err := f.srv.Restart()
+	if err != nil {
+		f.t.Fatalf("Restart: %v", err)
+	}
+	f.srv = srv
+}
+
+// config returns a SourceConfig for the fixture's stream; change tweaks it.
+func (f *fixture) config(change func(*SourceConfig)) SourceConfig {
+	cfg := SourceConfig{
+		URL:    f.srv.URL(),
+		Stream: streamName,
+		Consumer: jetstream.ConsumerConfig{
+			Durable:       durable,
+			AckWait:       30 * time.Second,
+			MaxAckPending: 32,
+		},
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	return cfg
+}
+
+// source returns a Source that the test closes when it ends.
+func (f *fixture) source(change func(*SourceConfig)) *Source[string] {
+	src := NewSource(f.config(change), decodeString)
+	f.t.Cleanup(func() {
+		if err := src.Close(context.Background()); err != nil {
+			f.t.Errorf("Close = %v, want nil", err)
+		}
+	})
+	return src
+}
+
+// consumerInfo returns the durable consumer's state on the server.
+func (f *fixture) consumerInfo() *jetstream.ConsumerInfo {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := f.js.Consumer(ctx, streamName, durable)
+	if err != nil {
+		f.t.Fatalf("Consumer: %v", err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		f.t.Fatalf("Info: %v", err)
+	}
+	return info
+}
+
+// run is one Run of a Source into a fanin.Channel.
+type run struct {
+	t      *testing.T
+	ch     *fanin.Channel[Delivery[string]]
+	stream <-chan Delivery[string]
+	cancel context.CancelFunc
+	errc   chan error
+}
+
+// startRun runs src into a new Channel of the given capacity.
+func startRun(t *testing.T, src *Source[string], capacity int) *run {
+	t.Helper()
+	r := &run{t: t, ch: fanin.New[Delivery[string]](capacity), errc: make(chan error, 1)}
+	var err error
+	if r.stream, err = r.ch.Start(); err != nil {
+		t.Fatalf("Channel.Start: %v", err)
+	}
+	sender, err := r.ch.Sender()
+	if err != nil {
+		t.Fatalf("Channel.Sender: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	if err := src.Start(ctx); err != nil {
+		t.Fatalf("Start = %v, want nil", err)
+	}
+	go func() { r.errc <- src.Run(ctx, sender) }()
+	t.Cleanup(func() {
+		r.cancel()
+		r.ch.Shutdown(context.Background())
+	})
+	return r
+}
+
+// stop cancels Run, waits for it and shuts the Channel down; what is left
+// in the buffer stays readable from r.stream.
+func (r *run) stop() error {
+	r.t.Helper()
+	r.cancel()
+	err := r.wait()
+	r.ch.Shutdown(context.Background())
+	return err
+}
+
+// wait waits for Run to return.
+func (r *run) wait() error {
+	r.t.Helper()
+	select {
+	case err := <-r.errc:
+		return err
+	case <-time.After(wait):
+		r.t.Fatalf("Run did not return within %v", wait)
+		return nil
+	}
+}
+
+// recv receives one delivery, failing the test after wait.
+func (r *run) recv() Delivery[string] {
+	r.t.Helper()
+	select {
+	case d, ok := <-r.stream:
+		if !ok {
+			r.t.Fatalf("stream closed, want a delivery")
+		}
+		return d
+	case <-time.After(wait):
+		r.t.Fatalf("no delivery within %v", wait)
+		return Delivery[string]{}
+	}
+}
+
+// eventually polls cond until it holds, failing the test after wait. It
+// waits for the server or a Source to reach a state, never to prove that
+// something is blocked.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(wait)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s: not within %v", what, wait)
+		}
+	}
+}
+
+// idOf returns the id part of a payload.
+func idOf(d Delivery[string]) string {
+	id, _, _ := strings.Cut(d.Value, "|")
+	return id
+}
+
+// cutter dials TCP connections for a nats client and can cut them all, as
+// a crash or a network failure would: no goodbye reaches the server.
+type cutter struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (c *cutter) Dial(network, address string) (net.Conn, error) {
+	conn, err := net.Dial(network, address)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.conns = append(c.conns, conn)
+	c.mu.Unlock()
+	return conn, nil
+}
+
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}

@@ -1,0 +1,275 @@
+package natsjs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fanin-go/fanin"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Timing of [Publisher] retries. One attempt waits at most
+// PublishAttemptTimeout for its PubAck; a failed attempt is retried after
+// 50 ms, doubling up to 1 s, for as long as the caller's context lasts.
+const (
+	PublishAttemptTimeout = 2 * time.Second
+	publishBackoffMin     = 50 * time.Millisecond
+	publishBackoffMax     = time.Second
+)
+
+// DefaultMaxInFlight is the bound on concurrent publishes of a [Publisher]
+// made with a maxInFlight of 0.
+const DefaultMaxInFlight = 256
+
+// A Publisher puts messages into a JetStream stream and reports success
+// only once the stream has stored them: [Publisher.Publish] and
+// [Publisher.Send] return nil if and only if a PubAck came back. Each
+// message is published with its id in the Nats-Msg-Id header, so that the
+// stream stores it at most once however often it is sent within the
+// stream's duplicate window (Duplicates in jetstream.StreamConfig, 2
+// minutes by default).
+//
+// A Publisher is a [fanin.Sink]: an ingress such as package webhook's
+// Handler can be attached to one instead of to a local stream, and then
+// answers "accepted" only for messages that are durable. At most
+// maxInFlight publishes wait for their PubAck at once; further sends wait
+// for a slot (Send) or are refused with [fanin.ErrFull] (TrySend).
+//
+// A transient failure (no PubAck within [PublishAttemptTimeout], no
+// stream responding, a reconnecting connection) is retried with the same
+// id until the caller's context ends; any other failure is returned at
+// once. Either way the caller gets an error, never a silent drop. An error
+// does not prove that the message was not stored: its PubAck may have been
+// lost. A caller that sends it again with the same id within the duplicate
+// window has it stored once.
+//
+// A Publisher does not own the JetStream connection: close that only
+// after [Publisher.Close] has returned. It is safe for simultaneous use by
+// multiple goroutines. Its zero value is not usable; call [NewPublisher].
+type Publisher[M any] struct {
+	js      jetstream.JetStream
+	subject string
+	encode  func(M) (id string, data []byte, err error)
+
+	// slots is a semaphore: a publish holds one slot from before it is
+	// sent until its PubAck or its failure.
+	slots chan struct{}
+
+	// done is closed by the first Close; blocked senders select on it.
+	done chan struct{}
+
+	mu       sync.Mutex
+	closed   bool          // set by Close; guarded by mu
+	inflight int           // calls between enter and exit; guarded by mu
+	idle     chan struct{} // closed once closed and inflight is 0; guarded by mu
+}
+
+// NewPublisher returns a Publisher that publishes each message on subject,
+// which a stream must capture. encode turns a message into its id and its
+// payload; the id must be unique per message (the stream drops a second
+// message with the same id as a duplicate), and an empty id disables
+// duplicate detection for that message. At most maxInFlight publishes are
+// in flight at once; 0 means [DefaultMaxInFlight].
+//
+// NewPublisher panics if js or encode is nil, subject is empty or
+// maxInFlight is negative.
+func NewPublisher[M any](js jetstream.JetStream, subject string, maxInFlight int, encode func(M) (id string, data []byte, err error)) *Publisher[M] {
+	switch {
+	case js == nil:
+		panic("natsjs: NewPublisher called with a nil JetStream")
+	case subject == "":
+		panic("natsjs: NewPublisher called with an empty subject")
+	case encode == nil:
+		panic("natsjs: NewPublisher called with a nil encode function")
+	case maxInFlight < 0:
+		panic("natsjs: NewPublisher called with a negative maxInFlight")
+	case maxInFlight == 0:
+		maxInFlight = DefaultMaxInFlight
+	}
+	return &Publisher[M]{
+		js:      js,
+		subject: subject,
+		encode:  encode,
+		slots:   make(chan struct{}, maxInFlight),
+		done:    make(chan struct{}),
+		idle:    make(chan struct{}),
+	}
+}
+
+// Publish encodes m, publishes it and waits for the stream's PubAck, which
+// it returns; PubAck.Duplicate reports that the stream already held a
+// message with m's id, and PubAck.Sequence is that message's sequence. It
+// waits for an in-flight slot first.
+//
+// Publish returns [fanin.ErrClosed] after Close, ctx.Err() if ctx ends
+// before a slot is free, and otherwise the encode error or the last
+// publish error (wrapped; the context's error if ctx ended during
+// retries). An error means the message may or may not be stored; see
+// [Publisher].
+func (p *Publisher[M]) Publish(ctx context.Context, m M) (*jetstream.PubAck, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.exit()
+	select {
+	case p.slots <- struct{}{}:
+	case <-p.done:
+		return nil, fanin.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.slots }()
+	return p.publish(ctx, m)
+}
+
+// Send publishes m and returns nil once the stream has stored it; it is
+// [Publisher.Publish] without the PubAck, and makes a Publisher a
+// [fanin.Sink].
+func (p *Publisher[M]) Send(ctx context.Context, m M) error {
+	_, err := p.Publish(ctx, m)
+	return err
+}
+
+// TrySend publishes m if an in-flight slot is free now, and returns
+// [fanin.ErrFull] at once if none is. Unlike a local stream's TrySend it
+// does wait, for the PubAck, at most [PublishAttemptTimeout] (it makes a
+// single attempt); it returns nil if and only if the stream stored m.
+func (p *Publisher[M]) TrySend(m M) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	defer p.exit()
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		return fanin.ErrFull
+	}
+	defer func() { <-p.slots }()
+	ctx, cancel := context.WithTimeout(context.Background(), PublishAttemptTimeout)
+	defer cancel()
+	_, err := p.publish(ctx, m)
+	return err
+}
+
+// Done returns a channel that is closed when Close is first called.
+func (p *Publisher[M]) Done() <-chan struct{} { return p.done }
+
+// Close stops the Publisher: every Publish, Send or TrySend that begins
+// afterwards, or that is waiting for a slot, returns [fanin.ErrClosed], and
+// Done is closed. Close then waits until the publishes already sent have
+// their PubAck or have failed, so that the caller may close the connection
+// without cutting one off. It returns nil once none is left, or ctx.Err()
+// if ctx ends first; the publishes in flight still finish. Close is
+// idempotent and safe to call concurrently with every other method.
+func (p *Publisher[M]) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.done)
+		if p.inflight == 0 {
+			close(p.idle)
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// enter counts a call in, or returns ErrClosed after Close. A mutex (not
+// an atomic word, as in fanin.Sender) is enough here: every call then waits
+// a network round trip, which dwarfs the lock.
+func (p *Publisher[M]) enter() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fanin.ErrClosed
+	}
+	p.inflight++
+	return nil
+}
+
+// exit counts a call out; the last one out after Close wakes Close.
+func (p *Publisher[M]) exit() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight--
+	if p.closed && p.inflight == 0 {
+		close(p.idle)
+	}
+}
+
+// publish encodes m and publishes it until a PubAck comes, a permanent
+// error happens or ctx ends. Every attempt carries the same id, so retries
+// are stored at most once within the duplicate window.
+func (p *Publisher[M]) publish(ctx context.Context, m M) (*jetstream.PubAck, error) {
+	id, data, err := p.encode(m)
+	if err != nil {
+		return nil, fmt.Errorf("natsjs: encode: %w", err)
+	}
+	msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
+	if id != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, id)
+	}
+	backoff := publishBackoffMin
+	for {
+		actx, cancel := context.WithTimeout(ctx, PublishAttemptTimeout)
+		ack, err := p.js.PublishMsg(actx, msg)
+		cancel()
+		if err == nil {
+			return ack, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("natsjs: publish %q: %w (last attempt: %v)", id, ctx.Err(), err)
+		}
+		if !transient(err) {
+			return nil, fmt.Errorf("natsjs: publish %q: %w", id, err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("natsjs: publish %q: %w (last attempt: %v)", id, ctx.Err(), err)
+		}
+		backoff = min(2*backoff, publishBackoffMax)
+	}
+}
+
+// transient reports whether a publish that failed with err may succeed if
+// sent again: no answer in time, nobody answering (the stream is being
+// restored or its leader elected), or a connection that is reconnecting.
+// A closed connection, a refusal by the stream (wrong subject, limits) or
+// a bad message is permanent.
+func transient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrReconnectBufExceeded)
+}
+
+// EncodeJSON returns an encode function for [NewPublisher] that publishes
+// a message as its JSON encoding, with the id that id returns.
+func EncodeJSON[M any](id func(M) string) func(M) (string, []byte, error) {
+	return func(m M) (string, []byte, error) {
+		data, err := json.Marshal(m)
+		return id(m), data, err
+	}
+}
+
+// DecodeJSON is a decode function for [NewSource] that reads a payload
+// written by [EncodeJSON].
+func DecodeJSON[M any](data []byte) (M, error) {
+	var m M
+	err := json.Unmarshal(data, &m)
+	return m, err
+}

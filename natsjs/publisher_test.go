@@ -1,0 +1,203 @@
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fanin-go/fanin"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// streamMsgs returns how many messages the stream holds.
+func (f *fixture) streamMsgs() uint64 {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	s, err := f.js.Stream(ctx, streamName)
+	if err != nil {
+		f.t.Fatalf("Stream: %v", err)
+	}
+	return s.CachedInfo().State.Msgs
+}
+
+// down stops the server; up starts it again on the same store and port.
+func (f *fixture) down() { f.srv.Stop() }
+
+func (f *fixture) up() {
+	f.t.Helper()
+	srv, err := f.srv.Again()
+	if err != nil {
+		f.t.Fatalf("Again: %v", err)
+	}
+	f.srv = srv
+}
+
+func TestPublishSameIDIsStoredOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first, err := f.pub.Publish(ctx, "a|one")
+	if err != nil {
+		t.Fatalf("Publish = %v, want nil", err)
+	}
+	again, err := f.pub.Publish(ctx, "a|one, sent again")
+	if err != nil {
+		t.Fatalf("Publish again = %v, want nil", err)
+	}
+	if first.Duplicate || !again.Duplicate || again.Sequence != first.Sequence {
+		t.Errorf("PubAcks %+v then %+v, want the second a duplicate of the first", first, again)
+	}
+	if n := f.streamMsgs(); n != 1 {
+		t.Errorf("stream holds %d messages, want 1", n)
+	}
+}
+
+// TestPublishRetriesThroughOutageStoredOnce publishes while the server is
+// down for longer than one attempt: every attempt of a publish reaches the
+// server once it is back (the client buffers them), and the stream keeps
+// one copy of each message.
+func TestPublishRetriesThroughOutageStoredOnce(t *testing.T) {
+	f := newFixture(t)
+	f.down()
+	const n = 5
+	acks := make([]*jetstream.PubAck, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
+	defer cancel()
+	for i := range n {
+		wg.Go(func() { acks[i], errs[i] = f.pub.Publish(ctx, fmt.Sprintf("out-%d|x", i)) })
+	}
+	// Pacing, not proof: the outage must outlast one attempt, so that
+	// each publish is sent at least twice.
+	time.Sleep(PublishAttemptTimeout + 500*time.Millisecond)
+	f.up()
+	wg.Wait()
+	dups := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Publish across the outage = %v, want nil", errs[i])
+		}
+		if acks[i].Duplicate {
+			dups++
+		}
+	}
+	if dups == 0 {
+		t.Errorf("no PubAck was a duplicate: the retries did not reach the server")
+	}
+	if got := f.streamMsgs(); got != n {
+		t.Errorf("stream holds %d messages, want %d: one per id", got, n)
+	}
+}
+
+func TestPublishFailureIsAnError(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+
+	// No stream captures the subject: nobody answers, which may be a
+	// stream being restored, so it is retried until ctx ends.
+	nowhere := NewPublisher(f.js, "nowhere.in", 1, encodeString)
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, err := nowhere.Publish(short, "x|y"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Publish with no stream = %v, want context.DeadlineExceeded", err)
+	}
+	nowhere.Close(ctx)
+
+	// The stream refuses an oversized message: that is final.
+	if _, err := f.js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "SMALL", Subjects: []string{"small.>"}, MaxMsgSize: 16,
+	}); err != nil {
+		t.Fatalf("CreateStream: %v", err)
+	}
+	small := NewPublisher(f.js, "small.in", 1, encodeString)
+	defer small.Close(ctx)
+	long, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var apiErr *jetstream.APIError
+	if _, err := small.Publish(long, "big|0123456789abcdef0123456789"); !errors.As(err, &apiErr) {
+		t.Errorf("Publish of an oversized message = %v, want the stream's refusal", err)
+	}
+
+	// A message that cannot be encoded is refused before it is sent.
+	if err := f.pub.Send(ctx, "no id"); err == nil {
+		t.Errorf("Send of an unencodable message = nil, want an error")
+	}
+	if n := f.streamMsgs(); n != 0 {
+		t.Errorf("stream holds %d messages, want 0", n)
+	}
+}
+
+// TestPublisherBoundsInFlightAndCloses holds two publishes in flight by
+// keeping the server down, and checks the bound, TrySend's ErrFull, and
+// that Close waits for the publishes in flight.
+func TestPublisherBoundsInFlightAndCloses(t *testing.T) {
+	f := newFixture(t)
+	p := NewPublisher(f.js, subject, 2, encodeString)
+	f.down()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
+	defer cancel()
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() { errs <- p.Send(ctx, fmt.Sprintf("slow-%d|x", i)) }()
+	}
+	eventually(t, "both slots taken", func() bool { return len(p.slots) == 2 })
+	if err := p.TrySend("try|x"); !errors.Is(err, fanin.ErrFull) {
+		t.Errorf("TrySend with every slot taken = %v, want ErrFull", err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelShort()
+	if err := p.Send(short, "late|x"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Send waiting for a slot = %v, want DeadlineExceeded", err)
+	}
+	closeShort, cancelClose := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelClose()
+	if err := p.Close(closeShort); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close with publishes in flight = %v, want DeadlineExceeded", err)
+	}
+	select {
+	case <-p.Done():
+	default:
+		t.Errorf("Done not closed after Close")
+	}
+	if err := p.Send(ctx, "after|x"); !errors.Is(err, fanin.ErrClosed) {
+		t.Errorf("Send after Close = %v, want fanin.ErrClosed", err)
+	}
+	if err := p.TrySend("after|x"); !errors.Is(err, fanin.ErrClosed) {
+		t.Errorf("TrySend after Close = %v, want fanin.ErrClosed", err)
+	}
+	f.up()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("Send in flight during Close = %v, want nil", err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Errorf("Close once the publishes finished = %v, want nil", err)
+	}
+	if n := f.streamMsgs(); n != 2 {
+		t.Errorf("stream holds %d messages, want 2", n)
+	}
+}
+
+func TestNewPublisherPanicsOnProgrammerError(t *testing.T) {
+	f := newFixture(t)
+	for name, call := range map[string]func(){
+		"nil js":        func() { NewPublisher[string](nil, subject, 0, encodeString) },
+		"empty subject": func() { NewPublisher(f.js, "", 0, encodeString) },
+		"nil encode":    func() { NewPublisher[string](f.js, subject, 0, nil) },
+		"negative":      func() { NewPublisher(f.js, subject, -1, encodeString) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewPublisher with %s did not panic", name)
+				}
+			}()
+			call()
+		}()
+	}
+}

@@ -1,0 +1,625 @@
+package natsjs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fanin-go/fanin"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+var (
+	// ErrConnLost is returned, wrapped with the cause, by [Source.Run]
+	// when the connection it pulls on is lost, so that a supervisor
+	// restarts the Source; Start dials again.
+	ErrConnLost = errors.New("natsjs: connection lost")
+
+	// ErrClosed is returned by [Source.Start] and [Source.Run] after
+	// [Source.Close].
+	ErrClosed = errors.New("natsjs: source closed")
+)
+
+// Defaults and timing of a [Source].
+const (
+	// DefaultAckWait is the consumer's AckWait when SourceConfig leaves it
+	// zero; it is the JetStream default.
+	DefaultAckWait = 30 * time.Second
+
+	// DefaultMaxExtension is SourceConfig.MaxExtension when it is zero.
+	DefaultMaxExtension = 10 * time.Minute
+
+	// DrainTimeout bounds how long Run, once told to stop, waits for the
+	// deliveries the server had already sent; after it, Run closes the
+	// connection (see [Source.Run]).
+	DrainTimeout = 5 * time.Second
+)
+
+// SourceConfig configures a [Source]. URL, Stream and Consumer.Durable are
+// required; a zero field takes its default.
+type SourceConfig struct {
+	// Name is the Source's name as an adapter of a fanin.Group, and the
+	// name of its connections; default "natsjs:<Stream>/<Durable>".
+	Name string
+
+	// URL is the server, or a comma-separated list of servers, to dial.
+	URL string
+
+	// Options apply to every connection the Source dials, after its own:
+	// nats.Name(Name) and nats.NoReconnect(). Without reconnection, a
+	// lost connection ends Run with ErrConnLost and the supervisor's
+	// restart policy dials again. A program that would rather let the
+	// client reconnect by itself passes nats.MaxReconnects(n); Run then
+	// ends only when the client gives up.
+	Options []nats.Option
+
+	// Stream is the name of the stream to read.
+	Stream string
+
+	// Consumer is the durable pull consumer to read through; every Start
+	// creates it, or updates it to this configuration. Durable is
+	// required. AckPolicy must be jetstream.AckExplicitPolicy (the zero
+	// value). A zero AckWait becomes DefaultAckWait, a zero MaxAckPending
+	// fanin.DefaultCapacity; MaxAckPending must not be negative, because
+	// it is the Source's window: the most deliveries it holds unsettled.
+	Consumer jetstream.ConsumerConfig
+
+	// MaxExtension is how long after receiving a delivery the Source stops
+	// sending InProgress for it (default DefaultMaxExtension): a delivery
+	// unsettled for longer is left to be redelivered after AckWait.
+	MaxExtension time.Duration
+}
+
+// A Source is a fanin adapter that reads a durable JetStream pull consumer
+// into a fanin stream. Each value is a [Delivery] carrying the decoded
+// payload, the delivery metadata and the methods that settle it.
+//
+// # Delivery
+//
+// Delivery is at least once. The program handles each Delivery and then
+// settles it (Ack, AckSync, Nak or Term). A message whose delivery is not
+// acknowledged (the agent crashed, the connection was lost, the program
+// called Nak) is delivered again, to this Source or to another reading the
+// same consumer, and duplicates are visible: [Meta].NumDelivered counts
+// them. For an effect that happens exactly once, the program records
+// [Meta].ID (or [Meta].StreamSeq) in the same transaction as the effect and
+// skips deliveries it has already recorded, and acks those too.
+//
+// # Flow
+//
+// The consumer's MaxAckPending is the Source's window: the server never
+// has more than that many of the consumer's deliveries unsettled, so the
+// Source pulls only what the window allows and holds at most that many
+// deliveries between the server and the program's Ack. Set MaxAckPending
+// at most to the capacity of the buffer the Source sends into (a Group
+// lane, a Channel): then everything the Source pulls fits in the buffer,
+// its Send never waits for room, and it never holds a delivery the program
+// cannot see.
+//
+// While Run runs, the Source sends InProgress for every delivery it pulled
+// and that is not settled yet, whether it is waiting in the buffer or being
+// handled, once its AckWait is a third over (so every AckWait/3 at most),
+// for up to MaxExtension after it was received. So no delivery is
+// redelivered for waiting in a deep buffer or for slow handling while the
+// process is alive, and a crashed process's deliveries come back after
+// AckWait. Once Run has returned (a Group drains its stream after its
+// adapters stop) nothing extends them: the program must settle what is
+// left in the buffer within AckWait, so AckWait must exceed MaxAckPending
+// times the longest handling of one message, or the program calls
+// [Delivery.InProgress].
+//
+// # Shutdown
+//
+// When Run's context ends or the sink is shut down, Run stops pulling and
+// naks, so that they are redelivered at once, the deliveries it pulled but
+// did not hand over, then returns nil. The deliveries it handed over stay
+// the program's to settle: the connection stays open until the last is
+// settled, or until [Source.Close].
+//
+// A payload that decode rejects is terminated with the decode error as the
+// reason, counted in [SourceStats].Poison, and never handed over.
+//
+// A Source is safe for simultaneous use by multiple goroutines. Its zero
+// value is not usable; call [NewSource].
+type Source[M any] struct {
+	sourceState
+	decode func(data []byte) (M, error)
+}
+
+// sourceState is the part of a Source that does not depend on M.
+type sourceState struct {
+	cfg   SourceConfig
+	stats counters
+
+	mu       sync.Mutex
+	closed   bool                  // set by Close; guarded by mu
+	prepared *session              // made by Start for the next Run; guarded by mu
+	sessions map[*session]struct{} // every session with an open connection; guarded by mu
+	runs     map[*runCtl]struct{}  // every Run in progress; guarded by mu
+}
+
+// runCtl lets Close stop a Run and wait for it.
+type runCtl struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// counters are the Source's cumulative counts.
+type counters struct {
+	runs, received, redelivered, handed, acked, naked, termed,
+	poison, returned, extended atomic.Uint64
+}
+
+// SourceStats are a [Source]'s counts since it was made, summed over all
+// its runs, in the spirit of database/sql.DBStats.
+type SourceStats struct {
+	Runs        uint64 // Runs that began serving after a successful Start
+	Received    uint64 // deliveries pulled from the server
+	Redelivered uint64 // of which NumDelivered was over 1
+	HandedOver  uint64 // deliveries placed in the stream
+	Acked       uint64 // settled by Ack or AckSync
+	Naked       uint64 // settled by the program's Nak
+	Termed      uint64 // settled by the program's Term
+	Poison      uint64 // terminated by the Source because decode failed
+	Returned    uint64 // naked by the Source: not handed over at shutdown, or left at Close
+	Extended    uint64 // InProgress sent by the Source
+	Unsettled   int    // now: pulled and not settled, across open connections
+}
+
+// NewSource returns a Source configured by cfg that decodes each payload
+// with decode. It dials nothing until Start or Run. NewSource panics if
+// decode is nil, URL, Stream or Consumer.Durable is empty, AckPolicy is
+// not explicit, or AckWait, MaxAckPending or MaxExtension is negative.
+func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *Source[M] {
+	switch {
+	case decode == nil:
+		panic("natsjs: NewSource called with a nil decode function")
+	case cfg.URL == "" || cfg.Stream == "" || cfg.Consumer.Durable == "":
+		panic("natsjs: NewSource needs URL, Stream and Consumer.Durable")
+	case cfg.Consumer.AckPolicy != jetstream.AckExplicitPolicy:
+		panic("natsjs: NewSource needs Consumer.AckPolicy AckExplicitPolicy: the program acks each message")
+	case cfg.Consumer.AckWait < 0 || cfg.Consumer.MaxAckPending < 0 || cfg.MaxExtension < 0:
+		panic("natsjs: NewSource called with a negative AckWait, MaxAckPending or MaxExtension")
+	}
+	if cfg.Consumer.AckWait == 0 {
+		cfg.Consumer.AckWait = DefaultAckWait
+	}
+	if cfg.Consumer.MaxAckPending == 0 {
+		cfg.Consumer.MaxAckPending = fanin.DefaultCapacity
+	}
+	if cfg.MaxExtension == 0 {
+		cfg.MaxExtension = DefaultMaxExtension
+	}
+	if cfg.Name == "" {
+		cfg.Name = "natsjs:" + cfg.Stream + "/" + cfg.Consumer.Durable
+	}
+	cfg.Options = append([]nats.Option{nats.Name(cfg.Name), nats.NoReconnect()}, cfg.Options...)
+	return &Source[M]{
+		sourceState: sourceState{
+			cfg:      cfg,
+			sessions: make(map[*session]struct{}),
+			runs:     make(map[*runCtl]struct{}),
+		},
+		decode: decode,
+	}
+}
+
+// Name returns the Source's name as an adapter of a fanin.Group.
+func (s *Source[M]) Name() string { return s.cfg.Name }
+
+// Start dials the server and creates or updates the durable consumer, so
+// that a fanin.Group counts the Source as running only once it can pull.
+// The next Run serves on that connection; a Start whose Run never came is
+// undone by the next Start or by Close. If Start fails it leaves nothing
+// open. It returns [ErrClosed] after Close.
+func (s *Source[M]) Start(ctx context.Context) error {
+	sess, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	old := s.prepared
+	s.prepared = sess
+	s.mu.Unlock()
+	if old != nil {
+		old.end()
+	}
+	return nil
+}
+
+// dial opens a connection, binds the consumer and registers the session.
+func (s *sourceState) dial(ctx context.Context) (*session, error) {
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(s.cfg.URL, s.cfg.Options...)
+	if err != nil {
+		return nil, fmt.Errorf("natsjs: connect: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("natsjs: %w", err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, s.cfg.Consumer)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("natsjs: consumer %s/%s: %w", s.cfg.Stream, s.cfg.Consumer.Durable, err)
+	}
+	cc := cons.CachedInfo().Config
+	if cc.AckWait <= 0 || cc.MaxAckPending <= 0 {
+		nc.Close()
+		return nil, fmt.Errorf("natsjs: consumer %s/%s has AckWait %v and MaxAckPending %d; both must be positive",
+			s.cfg.Stream, s.cfg.Consumer.Durable, cc.AckWait, cc.MaxAckPending)
+	}
+	sess := &session{
+		src:      s,
+		cons:     cons,
+		ackWait:  cc.AckWait,
+		window:   cc.MaxAckPending,
+		isClosed: nc.IsClosed,
+		open:     make(map[*delivery]struct{}),
+	}
+	sess.closeNC = func() {
+		nc.Close()
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.sessions[sess] = struct{}{}
+	}
+	s.mu.Unlock()
+	if closed {
+		nc.Close()
+		return nil, ErrClosed
+	}
+	return sess, nil
+}
+
+func (s *sourceState) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Run pulls deliveries and sends them into sink until ctx ends or sink is
+// shut down, then stops pulling, naks what it pulled but did not hand over,
+// and returns nil. It serves on the connection made by the last Start, or,
+// if there is none, calls Start itself. A Run called with ctx already ended
+// releases what Start made and returns nil.
+//
+// Run returns an error matching [ErrConnLost] if the connection is lost,
+// another error if the consumer fails (it was deleted, say), and
+// [ErrClosed] after Close. The Source can then be started and run again;
+// the deliveries handed over before stay valid as long as their
+// connection is (until they are all settled, if it was not lost).
+//
+// Stopping is prompt: Run asks the server to stop delivering and waits
+// one round trip for what was already sent, at most [DrainTimeout]; if the
+// server does not answer by then, Run closes the connection, and every
+// delivery on it that is not settled is redelivered after AckWait.
+func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error {
+	s.mu.Lock()
+	sess := s.prepared
+	s.prepared = nil
+	s.mu.Unlock()
+	if sess == nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		var err error
+		if sess, err = s.dial(ctx); err != nil {
+			return err
+		}
+	}
+	ctl := &runCtl{done: make(chan struct{})}
+	ctx, ctl.cancel = context.WithCancel(ctx)
+	defer ctl.cancel()
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.runs[ctl] = struct{}{}
+	}
+	s.mu.Unlock()
+	if closed {
+		sess.end()
+		return ErrClosed
+	}
+	defer func() {
+		s.mu.Lock()
+		delete(s.runs, ctl)
+		s.mu.Unlock()
+		close(ctl.done)
+	}()
+	if ctx.Err() != nil {
+		sess.end()
+		return nil
+	}
+	s.stats.runs.Add(1)
+	return s.serve(ctx, sess, sink)
+}
+
+// serve is one Run on sess. Three goroutines share the work: the reader
+// takes deliveries off the iterator as soon as they arrive, so that each is
+// tracked (and extended) from its receipt; Run's own goroutine decodes them
+// and hands them over, blocking on a full buffer; the keeper extends
+// unsettled deliveries. The reader cannot hand over itself: while a Send
+// waits for room, later deliveries would sit in the iterator, untracked.
+func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[Delivery[M]]) error {
+	it, err := sess.cons.Messages(jetstream.PullMaxMessages(sess.window))
+	if err != nil {
+		sess.end()
+		return fmt.Errorf("natsjs: pull: %w", err)
+	}
+
+	// pullCtx is canceled by the reader when pulling fails, to wake a
+	// Send that waits for room.
+	pullCtx, pullFailed := context.WithCancel(ctx)
+	defer pullFailed()
+
+	// queue is as large as the window, so the reader never waits on it
+	// while the server keeps to MaxAckPending.
+	queue := make(chan *delivery, sess.window)
+	var stopping atomic.Bool // set before Run drains the iterator itself
+	var readErr error        // written by the reader before it closes queue
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(queue)
+		for {
+			m, err := it.Next()
+			if err != nil {
+				if !stopping.Load() || !errors.Is(err, jetstream.ErrMsgIteratorClosed) || sess.isClosed() {
+					readErr = err
+					pullFailed()
+				}
+				return
+			}
+			d := sess.track(m, time.Now())
+			if d == nil {
+				continue
+			}
+			s.stats.received.Add(1)
+			queue <- d
+		}
+	})
+	keeperDone := make(chan struct{})
+	wg.Go(func() { s.keep(sess, keeperDone) })
+
+	err = s.handOver(pullCtx, queue, sink)
+
+	// Stop pulling: Drain has the server stop delivering, and the reader
+	// receives whatever it had already sent, then the iterator closes.
+	// Only then are the deliveries given back: a Nak sent while the pull
+	// was still open would have the server deliver the message again at
+	// once, to this very pull.
+	stopping.Store(true)
+	it.Drain()
+	var back []*delivery
+	timeout := time.NewTimer(DrainTimeout)
+	defer timeout.Stop()
+	for draining := true; draining; {
+		select {
+		case d, ok := <-queue:
+			if !ok {
+				draining = false
+				break
+			}
+			back = append(back, d)
+		case <-timeout.C:
+			// The server did not confirm in time: give up on the
+			// connection, which ends the iterator.
+			sess.forceClose()
+		}
+	}
+	close(keeperDone)
+	wg.Wait()
+	for _, d := range back {
+		d.settle(&s.stats.returned, jetstream.Msg.Nak)
+	}
+	sess.end()
+
+	switch {
+	case ctx.Err() != nil || isDone(sink):
+		return nil
+	case err != nil:
+		return err
+	case readErr != nil && sess.isClosed():
+		return fmt.Errorf("%w: %w", ErrConnLost, readErr)
+	case readErr != nil:
+		return fmt.Errorf("natsjs: pull: %w", readErr)
+	}
+	return nil
+}
+
+// handOver decodes deliveries from queue and sends them into sink until
+// queue closes, ctx ends or sink is shut down. It returns an error only if
+// the sink refused a value for another reason.
+func (s *Source[M]) handOver(ctx context.Context, queue <-chan *delivery, sink fanin.Sink[Delivery[M]]) error {
+	for {
+		var d *delivery
+		select {
+		case d = <-queue:
+			if d == nil {
+				return nil
+			}
+		case <-ctx.Done():
+			return nil
+		case <-sink.Done():
+			return nil
+		}
+		v, err := s.decode(d.msg.Data())
+		if err != nil {
+			reason := truncate("undecodable: "+err.Error(), maxReason)
+			d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, reason) })
+			continue
+		}
+		meta, err := metaOf(d.msg)
+		if err != nil {
+			// Not a JetStream delivery: it cannot be acked, so nothing
+			// can settle it; terminate it as undecodable.
+			d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, "no metadata") })
+			continue
+		}
+		if meta.NumDelivered > 1 {
+			s.stats.redelivered.Add(1)
+		}
+		if err := sink.Send(ctx, Delivery[M]{Value: v, Meta: meta, d: d}); err != nil {
+			d.settle(&s.stats.returned, jetstream.Msg.Nak)
+			if ctx.Err() != nil || errors.Is(err, fanin.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("natsjs: send: %w", err)
+		}
+		s.stats.handed.Add(1)
+	}
+}
+
+// keep extends the unsettled deliveries of sess until stop is closed: each
+// tick (AckWait/3) it sends InProgress for those whose AckWait was last
+// restarted a tick or more ago and that were received less than
+// MaxExtension ago. A delivery is so extended before two thirds of its
+// AckWait have passed.
+func (s *sourceState) keep(sess *session, stop <-chan struct{}) {
+	tick := max(sess.ackWait/3, time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			for _, d := range sess.due(now.Add(-tick), now.Add(-s.cfg.MaxExtension)) {
+				if d.extend() == nil {
+					s.stats.extended.Add(1)
+				}
+			}
+		}
+	}
+}
+
+// isDone reports whether sink's run has been shut down.
+func isDone[T any](sink fanin.Sink[T]) bool {
+	select {
+	case <-sink.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// metaOf reads the delivery metadata of m.
+func metaOf(m jetstream.Msg) (Meta, error) {
+	md, err := m.Metadata()
+	if err != nil {
+		return Meta{}, err
+	}
+	return Meta{
+		ID:           m.Headers().Get(jetstream.MsgIDHeader),
+		Subject:      m.Subject(),
+		Stream:       md.Stream,
+		Consumer:     md.Consumer,
+		StreamSeq:    md.Sequence.Stream,
+		ConsumerSeq:  md.Sequence.Consumer,
+		NumDelivered: md.NumDelivered,
+		Stored:       md.Timestamp,
+	}, nil
+}
+
+// maxReason bounds a termination reason, which travels in a server
+// advisory.
+const maxReason = 200
+
+// truncate cuts s to at most n bytes, on a UTF-8 character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// Stats returns a snapshot of the Source's counts.
+func (s *Source[M]) Stats() SourceStats {
+	st := SourceStats{
+		Runs:        s.stats.runs.Load(),
+		Received:    s.stats.received.Load(),
+		Redelivered: s.stats.redelivered.Load(),
+		HandedOver:  s.stats.handed.Load(),
+		Acked:       s.stats.acked.Load(),
+		Naked:       s.stats.naked.Load(),
+		Termed:      s.stats.termed.Load(),
+		Poison:      s.stats.poison.Load(),
+		Returned:    s.stats.returned.Load(),
+		Extended:    s.stats.extended.Load(),
+	}
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.mu.Lock()
+		st.Unsettled += len(sess.open)
+		sess.mu.Unlock()
+	}
+	return st
+}
+
+// Close ends the Source for good. It stops every Run in progress and waits
+// for it to return, then naks every delivery still unsettled (a program
+// that settles one at the same moment keeps its own reply; later calls on
+// it return [ErrSettled]) so that the server delivers them again at once,
+// and closes every connection. Afterwards Start and Run return
+// [ErrClosed].
+//
+// Close returns nil once all that is done, or ctx.Err() if ctx ends while
+// it waits for a Run; it may be called again. Call it after the stream the
+// Source feeds has been drained, so that the program's acks are not cut
+// off.
+func (s *Source[M]) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	runs := make([]*runCtl, 0, len(s.runs))
+	for r := range s.runs {
+		runs = append(runs, r)
+	}
+	prepared := s.prepared
+	s.prepared = nil
+	s.mu.Unlock()
+	if prepared != nil {
+		prepared.end()
+	}
+	for _, r := range runs {
+		r.cancel()
+	}
+	for _, r := range runs {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.giveBack()
+	}
+	return nil
+}
