@@ -52,7 +52,10 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, srv: srv}
 	t.Cleanup(func() { f.srv.Stop() })
 	// The test's connection rides out server restarts by itself.
-	f.nc, err = nats.Connect(srv.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	f.nc, err = nats.Connect(srv.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond),
+		// The tests stop the server under this connection on purpose;
+		// the default handler would print each failed write.
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 	if err != nil {
 		t.Fatalf("nats.Connect: %v", err)
 	}
@@ -172,28 +175,42 @@ type run struct {
 	errc   chan error
 }
 
-// startRun runs src into a new Channel of the given capacity.
-func startRun(t *testing.T, src *Source[string], capacity int) *run {
+// channel is a started fanin.Channel of deliveries.
+type channel struct {
+	ch     *fanin.Channel[Delivery[string]]
+	stream <-chan Delivery[string]
+	sender *fanin.Sender[Delivery[string]]
+}
+
+// newChannel starts a Channel of the given capacity, shut down when the
+// test ends.
+func newChannel(t *testing.T, capacity int) channel {
 	t.Helper()
-	r := &run{t: t, ch: fanin.New[Delivery[string]](capacity), errc: make(chan error, 1)}
+	c := channel{ch: fanin.New[Delivery[string]](capacity)}
 	var err error
-	if r.stream, err = r.ch.Start(); err != nil {
+	if c.stream, err = c.ch.Start(); err != nil {
 		t.Fatalf("Channel.Start: %v", err)
 	}
-	sender, err := r.ch.Sender()
-	if err != nil {
+	if c.sender, err = c.ch.Sender(); err != nil {
 		t.Fatalf("Channel.Sender: %v", err)
 	}
+	t.Cleanup(func() { c.ch.Shutdown(context.Background()) })
+	return c
+}
+
+// startRun starts src and runs it into a new Channel of the given
+// capacity.
+func startRun(t *testing.T, src *Source[string], capacity int) *run {
+	t.Helper()
+	c := newChannel(t, capacity)
+	r := &run{t: t, ch: c.ch, stream: c.stream, errc: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
+	t.Cleanup(cancel)
 	if err := src.Start(ctx); err != nil {
 		t.Fatalf("Start = %v, want nil", err)
 	}
-	go func() { r.errc <- src.Run(ctx, sender) }()
-	t.Cleanup(func() {
-		r.cancel()
-		r.ch.Shutdown(context.Background())
-	})
+	go func() { r.errc <- src.Run(ctx, c.sender) }()
 	return r
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fanin-go/fanin"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -62,6 +63,9 @@ func TestPublishSameIDIsStoredOnce(t *testing.T) {
 func TestPublishRetriesThroughOutageStoredOnce(t *testing.T) {
 	f := newFixture(t)
 	f.down()
+	// Once the client knows, it buffers what is published until it has
+	// reconnected, so no attempt is lost on the dead socket.
+	eventually(t, "client reconnecting", func() bool { return f.nc.Status() == nats.RECONNECTING })
 	const n = 5
 	acks := make([]*jetstream.PubAck, n)
 	errs := make([]error, n)

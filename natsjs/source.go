@@ -323,6 +323,7 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 		}
 	}
 	ctl := &runCtl{done: make(chan struct{})}
+	parent := ctx
 	ctx, ctl.cancel = context.WithCancel(ctx)
 	defer ctl.cancel()
 	s.mu.Lock()
@@ -346,7 +347,11 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 		return nil
 	}
 	s.stats.runs.Add(1)
-	return s.serve(ctx, sess, sink)
+	err := s.serve(ctx, sess, sink)
+	if err == nil && parent.Err() == nil && !isDone(sink) && s.isClosed() {
+		return ErrClosed // stopped by Close, not by its caller
+	}
+	return err
 }
 
 // serve is one Run on sess. Three goroutines share the work: the reader
@@ -395,7 +400,7 @@ func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[De
 	keeperDone := make(chan struct{})
 	wg.Go(func() { s.keep(sess, keeperDone) })
 
-	err = s.handOver(pullCtx, queue, sink)
+	back, err := s.handOver(pullCtx, queue, sink)
 
 	// Stop pulling: Drain has the server stop delivering, and the reader
 	// receives whatever it had already sent, then the iterator closes.
@@ -404,7 +409,6 @@ func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[De
 	// once, to this very pull.
 	stopping.Store(true)
 	it.Drain()
-	var back []*delivery
 	timeout := time.NewTimer(DrainTimeout)
 	defer timeout.Stop()
 	for draining := true; draining; {
@@ -442,20 +446,22 @@ func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[De
 }
 
 // handOver decodes deliveries from queue and sends them into sink until
-// queue closes, ctx ends or sink is shut down. It returns an error only if
-// the sink refused a value for another reason.
-func (s *Source[M]) handOver(ctx context.Context, queue <-chan *delivery, sink fanin.Sink[Delivery[M]]) error {
+// queue closes, ctx ends or sink is shut down. It returns the delivery that
+// it failed to hand over, if any, for Run to give back once the pull is
+// closed, and an error only if the sink refused a value for a reason other
+// than its shutdown.
+func (s *Source[M]) handOver(ctx context.Context, queue <-chan *delivery, sink fanin.Sink[Delivery[M]]) ([]*delivery, error) {
 	for {
 		var d *delivery
 		select {
 		case d = <-queue:
 			if d == nil {
-				return nil
+				return nil, nil
 			}
 		case <-ctx.Done():
-			return nil
+			return nil, nil
 		case <-sink.Done():
-			return nil
+			return nil, nil
 		}
 		v, err := s.decode(d.msg.Data())
 		if err != nil {
@@ -474,11 +480,10 @@ func (s *Source[M]) handOver(ctx context.Context, queue <-chan *delivery, sink f
 			s.stats.redelivered.Add(1)
 		}
 		if err := sink.Send(ctx, Delivery[M]{Value: v, Meta: meta, d: d}); err != nil {
-			d.settle(&s.stats.returned, jetstream.Msg.Nak)
 			if ctx.Err() != nil || errors.Is(err, fanin.ErrClosed) {
-				return nil
+				return []*delivery{d}, nil
 			}
-			return fmt.Errorf("natsjs: send: %w", err)
+			return []*delivery{d}, fmt.Errorf("natsjs: send: %w", err)
 		}
 		s.stats.handed.Add(1)
 	}

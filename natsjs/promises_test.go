@@ -1,0 +1,369 @@
+package natsjs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestPoisonMessageIsTerminatedAndCounted publishes a payload that decode
+// rejects between two good ones: the Source terminates it with the reason,
+// counts it, never hands it over, and keeps going.
+func TestPoisonMessageIsTerminatedAndCounted(t *testing.T) {
+	f := newFixture(t)
+	advisories, err := f.nc.SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED." + streamName + "." + durable)
+	if err != nil {
+		t.Fatalf("SubscribeSync: %v", err)
+	}
+	defer advisories.Unsubscribe()
+	ctx := context.Background()
+	for _, m := range []string{"good-1|x", "poison|not what decode wants", "good-2|x"} {
+		if err := f.pub.Send(ctx, m); err != nil {
+			t.Fatalf("Send = %v, want nil", err)
+		}
+	}
+	src := f.source(nil)
+	r := startRun(t, src, 8)
+	for _, want := range []string{"good-1", "good-2"} {
+		d := r.recv()
+		if d.Meta.ID != want {
+			t.Errorf("delivered %s, want %s", d.Meta.ID, want)
+		}
+		if err := d.AckSync(ctx); err != nil {
+			t.Fatalf("AckSync = %v, want nil", err)
+		}
+	}
+	adv, err := advisories.NextMsg(wait)
+	if err != nil {
+		t.Fatalf("no termination advisory: %v", err)
+	}
+	var event struct {
+		StreamSeq uint64 `json:"stream_seq"`
+		Reason    string `json:"reason"`
+	}
+	if err := json.Unmarshal(adv.Data, &event); err != nil {
+		t.Fatalf("advisory %s: %v", adv.Data, err)
+	}
+	if event.StreamSeq != 2 || !strings.Contains(event.Reason, "undecodable: poisoned payload") {
+		t.Errorf("termination advisory %s, want stream_seq 2 and the decode error as reason", adv.Data)
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if st := src.Stats(); st.Poison != 1 || st.HandedOver != 2 || st.Termed != 0 {
+		t.Errorf("Stats = %+v, want 1 poison, 2 handed over, none termed by the program", st)
+	}
+	if info := f.consumerInfo(); info.NumAckPending != 0 || info.NumPending != 0 || info.NumRedelivered != 0 {
+		t.Errorf("consumer: %d ack pending, %d pending, %d redelivered; want all 0", info.NumAckPending, info.NumPending, info.NumRedelivered)
+	}
+}
+
+// TestShutdownUnderLoadLosesNothing stops a Run while publishers publish
+// and the program acks; the program acks what was buffered after Run
+// returned, and a second Source then gets exactly what was never acked.
+// AckWait is 30 s: only the Source's naks make that prompt.
+func TestShutdownUnderLoadLosesNothing(t *testing.T) {
+	f := newFixture(t)
+	src := f.source(nil) // MaxAckPending 32
+	r := startRun(t, src, 16)
+
+	const publishers, each = 4, 60
+	var ids []string
+	var idsMu sync.Mutex
+	var pubs sync.WaitGroup
+	for p := range publishers {
+		pubs.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("p%d-%03d", p, i)
+				if err := f.pub.Send(context.Background(), id+"|x"); err != nil {
+					t.Errorf("Send = %v, want nil", err)
+					return
+				}
+				idsMu.Lock()
+				ids = append(ids, id)
+				idsMu.Unlock()
+			}
+		})
+	}
+
+	acked := map[string]bool{}
+	ackAll := func(ds <-chan Delivery[string], limit int) {
+		for d := range ds {
+			if err := d.Ack(); err != nil {
+				t.Errorf("Ack = %v, want nil", err)
+			}
+			acked[d.Meta.ID] = true
+			if len(acked) == limit {
+				return
+			}
+		}
+	}
+	ackAll(r.stream, 100)
+	r.cancel()
+	if err := r.wait(); err != nil {
+		t.Fatalf("Run under load = %v, want nil", err)
+	}
+	r.ch.Shutdown(context.Background())
+	ackAll(r.stream, -1) // what was buffered, acked after Run returned
+	pubs.Wait()
+	if err := src.Close(context.Background()); err != nil {
+		t.Fatalf("Close = %v, want nil", err)
+	}
+	if st := src.Stats(); st.Unsettled != 0 || st.Acked != uint64(len(acked)) {
+		t.Errorf("Stats = %+v, want %d acked and none unsettled", st, len(acked))
+	}
+
+	again := startRun(t, f.source(nil), 64)
+	drainAll(t, f, again, without(ids, acked))
+}
+
+// TestConnLostWhileSendWaits cuts the connection while Run waits for room
+// in a full buffer that nobody reads: Run must notice and return at once.
+func TestConnLostWhileSendWaits(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 8)
+	var c cutter
+	src := f.source(func(cfg *SourceConfig) {
+		cfg.Consumer.MaxAckPending = 8
+		cfg.Options = append(cfg.Options, nats.SetCustomDialer(&c))
+	})
+	r := startRun(t, src, 2)
+	eventually(t, "8 received", func() bool { return src.Stats().Received == 8 })
+	c.cut()
+	if err := r.wait(); !errors.Is(err, ErrConnLost) {
+		t.Errorf("Run = %v, want ErrConnLost", err)
+	}
+}
+
+// TestNoRedeliveryWhileBufferedOrSlow leaves deliveries unread in the
+// buffer for several AckWaits: the Source's InProgress keeps every one of
+// them from being redelivered.
+func TestNoRedeliveryWhileBufferedOrSlow(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 8)
+	src := f.source(func(cfg *SourceConfig) {
+		cfg.Consumer.AckWait = time.Second
+		cfg.Consumer.MaxAckPending = 8
+	})
+	r := startRun(t, src, 4) // 4 in the buffer, 1 in Send, 3 in the queue
+	// Four rounds of InProgress for each of the 8 take over 2 AckWaits.
+	eventually(t, "32 extensions", func() bool { return src.Stats().Extended >= 32 })
+	for range 8 {
+		d := r.recv()
+		if d.Meta.NumDelivered != 1 {
+			t.Errorf("%s: NumDelivered = %d, want 1", d.Meta.ID, d.Meta.NumDelivered)
+		}
+		if err := d.AckSync(context.Background()); err != nil {
+			t.Fatalf("AckSync = %v, want nil", err)
+		}
+	}
+	if info := f.consumerInfo(); info.NumRedelivered != 0 || info.NumAckPending != 0 {
+		t.Errorf("consumer: %d redelivered, %d ack pending; want 0 and 0", info.NumRedelivered, info.NumAckPending)
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}
+
+// TestMaxExtensionEndsExtension is the control for the test above: past
+// MaxExtension the Source stops extending, and the server redelivers.
+func TestMaxExtensionEndsExtension(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 2)
+	src := f.source(func(cfg *SourceConfig) {
+		cfg.Consumer.AckWait = time.Second
+		cfg.MaxExtension = time.Second
+	})
+	r := startRun(t, src, 1) // one in the buffer, one waiting in Send
+	eventually(t, "a redelivery", func() bool { return src.Stats().Received > 2 })
+	if err := r.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}
+
+// TestSettleRacesWithClose settles each delivery from four goroutines at
+// once, Ack, Nak, Term and Close's give-back: exactly one wins each, the
+// counts agree, and the server redelivers exactly the naked ones.
+func TestSettleRacesWithClose(t *testing.T) {
+	f := newFixture(t)
+	ids := f.publish("m", 24)
+	src := f.source(nil)
+	r := startRun(t, src, 32)
+	var ds []Delivery[string]
+	for range ids {
+		ds = append(ds, r.recv())
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+
+	type outcome struct{ ack, nak, term bool }
+	outcomes := make([]outcome, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Go(func() { outcomes[i].ack = settledBy(t, d.Ack()) })
+		wg.Go(func() { outcomes[i].nak = settledBy(t, d.Nak(0)) })
+		wg.Go(func() { outcomes[i].term = settledBy(t, d.Term("race")) })
+		wg.Go(func() { d.InProgress() })
+	}
+	wg.Go(func() { src.Close(context.Background()) })
+	wg.Wait()
+
+	comeBack := map[string]bool{}
+	var wins [3]int
+	for i, o := range outcomes {
+		n := 0
+		for k, won := range []bool{o.ack, o.nak, o.term} {
+			if won {
+				n++
+				wins[k]++
+			}
+		}
+		if n > 1 {
+			t.Errorf("%s settled %d times", ds[i].Meta.ID, n)
+		}
+		if n == 0 || o.nak {
+			comeBack[ds[i].Meta.ID] = true // given back by Close, or naked
+		}
+	}
+	st := src.Stats()
+	if st.Acked != uint64(wins[0]) || st.Naked != uint64(wins[1]) || st.Termed != uint64(wins[2]) ||
+		st.Acked+st.Naked+st.Termed+st.Returned != uint64(len(ds)) || st.Unsettled != 0 {
+		t.Errorf("Stats = %+v, want acked %d, naked %d, termed %d, the rest returned, none unsettled", st, wins[0], wins[1], wins[2])
+	}
+	var want []string
+	for _, id := range ids {
+		if comeBack[id] {
+			want = append(want, id)
+		}
+	}
+	again := startRun(t, f.source(nil), 64)
+	drainAll(t, f, again, want)
+}
+
+// settledBy reports whether a settling call won; any error but ErrSettled
+// fails the test.
+func settledBy(t *testing.T, err error) bool {
+	if err != nil && !errors.Is(err, ErrSettled) {
+		t.Errorf("settling call = %v, want nil or ErrSettled", err)
+	}
+	return err == nil
+}
+
+func TestSourceLifecycle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	connections := func(src *Source[string]) int {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return len(src.sessions)
+	}
+
+	t.Run("Run with an ended context releases what Start made", func(t *testing.T) {
+		src := f.source(nil)
+		if err := src.Start(ctx); err != nil {
+			t.Fatalf("Start = %v, want nil", err)
+		}
+		ended, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := src.Run(ended, nil); err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+		if n := connections(src); n != 0 {
+			t.Errorf("%d connections open, want 0", n)
+		}
+	})
+	t.Run("a second Start undoes the first", func(t *testing.T) {
+		src := f.source(nil)
+		for range 2 {
+			if err := src.Start(ctx); err != nil {
+				t.Fatalf("Start = %v, want nil", err)
+			}
+		}
+		if n := connections(src); n != 1 {
+			t.Errorf("%d connections open, want 1", n)
+		}
+	})
+	t.Run("a failed Start leaves nothing open", func(t *testing.T) {
+		src := f.source(func(cfg *SourceConfig) { cfg.Stream = "MISSING" })
+		if err := src.Start(ctx); err == nil {
+			t.Errorf("Start on a missing stream = nil, want an error")
+		}
+		if n := connections(src); n != 0 {
+			t.Errorf("%d connections open, want 0", n)
+		}
+	})
+	t.Run("Run without Start dials", func(t *testing.T) {
+		f.publish("solo", 1)
+		src := f.source(nil)
+		ch := newChannel(t, 1)
+		r := &run{t: t, ch: ch.ch, stream: ch.stream, errc: make(chan error, 1)}
+		runCtx, cancel := context.WithCancel(ctx)
+		r.cancel = cancel
+		go func() { r.errc <- src.Run(runCtx, ch.sender) }()
+		d := r.recv()
+		if err := d.AckSync(ctx); err != nil {
+			t.Errorf("AckSync = %v, want nil", err)
+		}
+		if err := r.stop(); err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	})
+	t.Run("Close stops a Run, and Start and Run refuse afterwards", func(t *testing.T) {
+		src := f.source(nil)
+		r := startRun(t, src, 1)
+		if err := src.Close(ctx); err != nil {
+			t.Fatalf("Close = %v, want nil", err)
+		}
+		if err := r.wait(); !errors.Is(err, ErrClosed) {
+			t.Errorf("Run stopped by Close = %v, want ErrClosed", err)
+		}
+		if err := src.Start(ctx); !errors.Is(err, ErrClosed) {
+			t.Errorf("Start after Close = %v, want ErrClosed", err)
+		}
+		ch := newChannel(t, 1)
+		if err := src.Run(ctx, ch.sender); !errors.Is(err, ErrClosed) {
+			t.Errorf("Run after Close = %v, want ErrClosed", err)
+		}
+		if n := connections(src); n != 0 {
+			t.Errorf("%d connections open, want 0", n)
+		}
+	})
+}
+
+func TestNewSourcePanicsOnProgrammerError(t *testing.T) {
+	f := newFixture(t)
+	for name, change := range map[string]func(*SourceConfig){
+		"no URL":           func(c *SourceConfig) { c.URL = "" },
+		"no stream":        func(c *SourceConfig) { c.Stream = "" },
+		"no durable":       func(c *SourceConfig) { c.Consumer.Durable = "" },
+		"ack none":         func(c *SourceConfig) { c.Consumer.AckPolicy = jetstream.AckNonePolicy },
+		"negative pending": func(c *SourceConfig) { c.Consumer.MaxAckPending = -1 },
+		"negative wait":    func(c *SourceConfig) { c.Consumer.AckWait = -1 },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewSource with %s did not panic", name)
+				}
+			}()
+			NewSource(f.config(change), decodeString)
+		}()
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("NewSource with a nil decode did not panic")
+			}
+		}()
+		NewSource[string](f.config(nil), nil)
+	}()
+}
