@@ -1,0 +1,133 @@
+package natsjs
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/fanin-go/fanin"
+	"github.com/fanin-go/fanin/webhook"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+var secret = []byte("test secret")
+
+// errReplyNotCarried refuses a webhook request that waits for a reply: the
+// reply cannot cross the stream.
+var errReplyNotCarried = errors.New("replies are not carried through the stream")
+
+// encodeWebhook publishes a webhook message as JSON under the id the
+// handler gave it.
+func encodeWebhook(m webhook.Message) (string, []byte, error) {
+	if m.Reply.Wanted() {
+		return "", nil, errReplyNotCarried
+	}
+	return EncodeJSON(func(m webhook.Message) string { return m.ID })(m)
+}
+
+// post sends a signed webhook request and returns the status and answer.
+func post(t *testing.T, url string, body map[string]any) (int, map[string]string) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(webhook.DefaultSignatureHeader, "sha256="+hex.EncodeToString(webhook.Sign(secret, b)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	defer resp.Body.Close()
+	var answer map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+	return resp.StatusCode, answer
+}
+
+// TestWebhookIngressAcceptsOnlyDurable runs a webhook handler attached to
+// a Publisher: 202 means the stream holds the message under the id the
+// caller was given; with the server down the caller gets 503, never 202.
+func TestWebhookIngressAcceptsOnlyDurable(t *testing.T) {
+	f := newFixture(t)
+	pub := NewPublisher(f.js, "events.webhook", 0, encodeWebhook)
+	defer pub.Close(context.Background())
+	h := webhook.New(webhook.Config{Secret: secret, SendTimeout: 300 * time.Millisecond})
+	h.Attach(pub)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	code, answer := post(t, srv.URL, map[string]any{"sender": "alice", "content": "hello", "thread": "t1"})
+	if code != http.StatusAccepted || answer["status"] != "accepted" {
+		t.Fatalf("POST = %d %v, want 202 accepted", code, answer)
+	}
+	id := answer["message_id"]
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	stream, err := f.js.Stream(ctx, streamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := stream.GetLastMsgForSubject(ctx, "events.webhook")
+	if err != nil {
+		t.Fatalf("the accepted message is not in the stream: %v", err)
+	}
+	if got := stored.Header.Get(jetstream.MsgIDHeader); got != id {
+		t.Errorf("stored Nats-Msg-Id = %q, want the message_id answered, %q", got, id)
+	}
+
+	src := NewSource(f.config(nil), DecodeJSON[webhook.Message])
+	defer src.Close(context.Background())
+	ch := fanin.New[Delivery[webhook.Message]](1)
+	c, err := ch.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Shutdown(context.Background())
+	sender, err := ch.Sender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- src.Run(runCtx, sender) }()
+	select {
+	case d := <-c:
+		if d.Meta.ID != id || d.Value.ID != id || d.Value.Sender != "alice" || d.Value.Content != "hello" || d.Value.Thread != "t1" {
+			t.Errorf("delivered %+v with Meta.ID %q, want alice's hello in t1 under %q", d.Value, d.Meta.ID, id)
+		}
+		if err := d.AckSync(ctx); err != nil {
+			t.Errorf("AckSync = %v, want nil", err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("no delivery within %v", wait)
+	}
+	stop()
+	if err := <-runErr; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+
+	// A caller that waits for a reply is refused: it would wait in vain.
+	if code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true}); code != http.StatusServiceUnavailable {
+		t.Errorf("POST waiting for a reply = %d %v, want 503", code, answer)
+	}
+
+	f.down()
+	eventually(t, "client reconnecting", func() bool { return f.nc.Status() == nats.RECONNECTING })
+	if code, answer := post(t, srv.URL, map[string]any{"sender": "carol", "content": "lost?"}); code != http.StatusServiceUnavailable || answer["status"] != "busy" {
+		t.Errorf("POST with the server down = %d %v, want 503 busy", code, answer)
+	}
+	f.up()
+}
