@@ -62,7 +62,7 @@ func TestKeeperExtendsEveryThirdOfAckWaitUpToMaxExtension(t *testing.T) {
 
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		wg.Go(func() { src.keep(sess, stop) })
+		wg.Go(func() { src.keep(sess, nil, func(error) {}, stop) })
 
 		time.Sleep(1500 * time.Millisecond)
 		dLate := sess.track(late, time.Now())

@@ -354,114 +354,163 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 	return err
 }
 
-// serve is one Run on sess. Three goroutines share the work: the reader
-// takes deliveries off the iterator as soon as they arrive, so that each is
-// tracked (and extended) from its receipt; Run's own goroutine decodes them
-// and hands them over, blocking on a full buffer; the keeper extends
-// unsettled deliveries. The reader cannot hand over itself: while a Send
-// waits for room, later deliveries would sit in the iterator, untracked.
+// serve is one Run on sess. Its goroutine takes each delivery off the
+// iterator, decodes it and hands it over with TrySend, so the common case
+// costs no goroutine switch. When the buffer is full it must wait in Send;
+// meanwhile a helper goroutine keeps taking deliveries off the iterator, so
+// that each is tracked (and extended) from its receipt instead of sitting
+// unseen in the iterator's buffer. A keeper goroutine extends unsettled
+// deliveries and ends the run when the sink is shut down.
 func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[Delivery[M]]) error {
 	it, err := sess.cons.Messages(jetstream.PullMaxMessages(sess.window))
 	if err != nil {
 		sess.end()
 		return fmt.Errorf("natsjs: pull: %w", err)
 	}
-
-	// pullCtx is canceled by the reader when pulling fails, to wake a
-	// Send that waits for room.
-	pullCtx, pullFailed := context.WithCancel(ctx)
-	defer pullFailed()
-
-	// queue is as large as the window, so the reader never waits on it
-	// while the server keeps to MaxAckPending.
-	queue := make(chan *delivery, sess.window)
-	var stopping atomic.Bool // set before Run drains the iterator itself
-	var readErr error        // written by the reader before it closes queue
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer close(queue)
-		for {
-			m, err := it.Next()
-			if err != nil {
-				if !stopping.Load() || !errors.Is(err, jetstream.ErrMsgIteratorClosed) || sess.isClosed() {
-					readErr = err
-					pullFailed()
-				}
-				return
-			}
-			d := sess.track(m, time.Now())
-			if d == nil {
-				continue
-			}
-			s.stats.received.Add(1)
-			queue <- d
-		}
-	})
+	// run ends with ctx, when the sink is shut down, or with the pull's
+	// error as its cause.
+	run, end := context.WithCancelCause(ctx)
+	defer end(nil)
 	keeperDone := make(chan struct{})
-	wg.Go(func() { s.keep(sess, keeperDone) })
+	var keeper sync.WaitGroup
+	keeper.Go(func() { s.keep(sess, sink.Done(), end, keeperDone) })
 
-	back, err := s.handOver(pullCtx, queue, sink)
+	p := &puller{it: it, sess: sess, stats: &s.stats, fail: end}
+	back, err := s.handOver(run, p, sink)
 
-	// Stop pulling: Drain has the server stop delivering, and the reader
-	// receives whatever it had already sent, then the iterator closes.
-	// Only then are the deliveries given back: a Nak sent while the pull
-	// was still open would have the server deliver the message again at
-	// once, to this very pull.
-	stopping.Store(true)
+	// Stop pulling: Drain has the server stop delivering; what it had
+	// already sent still arrives, then the iterator closes. Only then are
+	// the deliveries given back: a Nak sent while the pull was open would
+	// have the server deliver the message again at once, to this pull.
 	it.Drain()
-	timeout := time.NewTimer(DrainTimeout)
-	defer timeout.Stop()
-	for draining := true; draining; {
-		select {
-		case d, ok := <-queue:
-			if !ok {
-				draining = false
-				break
-			}
-			back = append(back, d)
-		case <-timeout.C:
+	deadline := time.Now().Add(DrainTimeout)
+	for {
+		m, err := it.Next(jetstream.NextMaxWait(max(time.Until(deadline), time.Millisecond)))
+		if errors.Is(err, nats.ErrTimeout) {
 			// The server did not confirm in time: give up on the
 			// connection, which ends the iterator.
 			sess.forceClose()
+			continue
+		}
+		if err != nil {
+			break
+		}
+		if d := p.track(m); d != nil {
+			back = append(back, d)
 		}
 	}
 	close(keeperDone)
-	wg.Wait()
+	keeper.Wait()
 	for _, d := range back {
 		d.settle(&s.stats.returned, jetstream.Msg.Nak)
 	}
 	sess.end()
 
-	switch {
+	switch pullErr := p.err; {
 	case ctx.Err() != nil || isDone(sink):
 		return nil
 	case err != nil:
 		return err
-	case readErr != nil && sess.isClosed():
-		return fmt.Errorf("%w: %w", ErrConnLost, readErr)
-	case readErr != nil:
-		return fmt.Errorf("natsjs: pull: %w", readErr)
+	case pullErr != nil && sess.isClosed():
+		return fmt.Errorf("%w: %w", ErrConnLost, pullErr)
+	case pullErr != nil:
+		return fmt.Errorf("natsjs: pull: %w", pullErr)
 	}
 	return nil
 }
 
-// handOver decodes deliveries from queue and sends them into sink until
-// queue closes, ctx ends or sink is shut down. It returns the delivery that
-// it failed to hand over, if any, for Run to give back once the pull is
-// closed, and an error only if the sink refused a value for a reason other
-// than its shutdown.
-func (s *Source[M]) handOver(ctx context.Context, queue <-chan *delivery, sink fanin.Sink[Delivery[M]]) ([]*delivery, error) {
+// A puller takes deliveries off a Run's iterator and tracks them. Run's
+// goroutine calls next; while it waits in Send, a helper goroutine started
+// by hold takes the deliveries into held, which next returns first once
+// release has stopped the helper. held and err are written only by whoever
+// pulls at the time.
+type puller struct {
+	it    jetstream.MessagesContext
+	sess  *session
+	stats *counters
+	fail  context.CancelCauseFunc // ends the run when pulling fails
+
+	held []*delivery // taken off the iterator by the helper, not yet handed over
+	err  error       // why pulling failed, if it did
+
+	cancel context.CancelFunc // stops the helper
+	done   chan struct{}      // closed when the helper has returned
+}
+
+// track records a delivery just taken off the iterator.
+func (p *puller) track(m jetstream.Msg) *delivery {
+	d := p.sess.track(m, time.Now())
+	if d != nil {
+		p.stats.received.Add(1)
+	}
+	return d
+}
+
+// next returns the next delivery: a held one, else one from the iterator,
+// waiting until ctx ends. It returns nil when ctx ends or pulling fails.
+func (p *puller) next(ctx context.Context) *delivery {
 	for {
-		var d *delivery
-		select {
-		case d = <-queue:
-			if d == nil {
-				return nil, nil
+		if len(p.held) > 0 {
+			d := p.held[0]
+			p.held = p.held[1:]
+			return d
+		}
+		if p.err != nil {
+			return nil
+		}
+		m, err := p.it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() == nil {
+				p.err = err
+				p.fail(err)
 			}
-		case <-ctx.Done():
-			return nil, nil
-		case <-sink.Done():
-			return nil, nil
+			return nil
+		}
+		if d := p.track(m); d != nil {
+			return d
+		}
+	}
+}
+
+// hold starts the helper that pulls into held until release.
+func (p *puller) hold(ctx context.Context) {
+	ctx, p.cancel = context.WithCancel(ctx)
+	p.done = make(chan struct{})
+	go func() {
+		defer close(p.done)
+		for p.err == nil {
+			m, err := p.it.Next(jetstream.NextContext(ctx))
+			if err != nil {
+				if ctx.Err() == nil {
+					p.err = err
+					p.fail(err) // wakes the Send that is waiting
+				}
+				return
+			}
+			if d := p.track(m); d != nil {
+				p.held = append(p.held, d)
+			}
+		}
+	}()
+}
+
+// release stops the helper and waits for it, after which held and err may
+// be read.
+func (p *puller) release() {
+	p.cancel()
+	<-p.done
+}
+
+// handOver decodes deliveries and sends them into sink until ctx ends
+// (which includes the sink's shutdown and a failed pull). It returns the
+// deliveries it took and did not hand over, for Run to give back once the
+// pull is closed, and an error only if the sink refused a value for a
+// reason other than its shutdown.
+func (s *Source[M]) handOver(ctx context.Context, p *puller, sink fanin.Sink[Delivery[M]]) ([]*delivery, error) {
+	for {
+		d := p.next(ctx)
+		if d == nil {
+			return p.held, nil
 		}
 		v, err := s.decode(d.msg.Data())
 		if err != nil {
@@ -471,30 +520,37 @@ func (s *Source[M]) handOver(ctx context.Context, queue <-chan *delivery, sink f
 		}
 		meta, err := metaOf(d.msg)
 		if err != nil {
-			// Not a JetStream delivery: it cannot be acked, so nothing
-			// can settle it; terminate it as undecodable.
+			// Not a JetStream delivery: nothing could ack it.
 			d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, "no metadata") })
 			continue
 		}
 		if meta.NumDelivered > 1 {
 			s.stats.redelivered.Add(1)
 		}
-		if err := sink.Send(ctx, Delivery[M]{Value: v, Meta: meta, d: d}); err != nil {
+		v2 := Delivery[M]{Value: v, Meta: meta, d: d}
+		err = sink.TrySend(v2)
+		if errors.Is(err, fanin.ErrFull) {
+			p.hold(ctx)
+			err = sink.Send(ctx, v2)
+			p.release()
+		}
+		if err != nil {
+			back := append([]*delivery{d}, p.held...)
 			if ctx.Err() != nil || errors.Is(err, fanin.ErrClosed) {
-				return []*delivery{d}, nil
+				return back, nil
 			}
-			return []*delivery{d}, fmt.Errorf("natsjs: send: %w", err)
+			return back, fmt.Errorf("natsjs: send: %w", err)
 		}
 		s.stats.handed.Add(1)
 	}
 }
 
-// keep extends the unsettled deliveries of sess until stop is closed: each
-// tick (AckWait/3) it sends InProgress for those whose AckWait was last
-// restarted a tick or more ago and that were received less than
-// MaxExtension ago. A delivery is so extended before two thirds of its
-// AckWait have passed.
-func (s *sourceState) keep(sess *session, stop <-chan struct{}) {
+// keep extends the unsettled deliveries of sess until stop is closed, and
+// ends the run (end) when the sink is shut down. Each tick (AckWait/3) it
+// sends InProgress for the deliveries whose AckWait was last restarted a
+// tick or more ago and that were received less than MaxExtension ago. So
+// no delivery goes two thirds of its AckWait without an InProgress.
+func (s *sourceState) keep(sess *session, sinkDone <-chan struct{}, end context.CancelCauseFunc, stop <-chan struct{}) {
 	tick := max(sess.ackWait/3, time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -502,6 +558,9 @@ func (s *sourceState) keep(sess *session, stop <-chan struct{}) {
 		select {
 		case <-stop:
 			return
+		case <-sinkDone:
+			end(nil)
+			sinkDone = nil
 		case now := <-t.C:
 			for _, d := range sess.due(now.Add(-tick), now.Add(-s.cfg.MaxExtension)) {
 				if d.extend() == nil {
