@@ -36,14 +36,14 @@ const (
 // fixture is an embedded server with one stream, and a connection for the
 // test's own publishing and inspection.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	srv *embed.Server
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	pub *Publisher[string]
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	srv, err := embed.Start(t.TempDir(), 0)
 	if err != nil {
