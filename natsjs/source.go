@@ -76,52 +76,21 @@ type SourceConfig struct {
 
 // A Source is a fanin adapter that reads a durable JetStream pull consumer
 // into a fanin stream. Each value is a [Delivery] carrying the decoded
-// payload, the delivery metadata and the methods that settle it.
-//
-// # Delivery
-//
-// Delivery is at least once. The program handles each Delivery and then
-// settles it (Ack, AckSync, Nak or Term). A message whose delivery is not
-// acknowledged (the agent crashed, the connection was lost, the program
-// called Nak) is delivered again, to this Source or to another reading the
-// same consumer, and duplicates are visible: [Meta].NumDelivered counts
-// them. For an effect that happens exactly once, the program records
-// [Meta].ID (or [Meta].StreamSeq) in the same transaction as the effect and
-// skips deliveries it has already recorded, and acks those too.
-//
-// # Flow
+// payload, the delivery metadata and the methods that settle it; the
+// program settles each after handling it. The package documentation states
+// the guarantees, and how to size MaxAckPending and AckWait against the
+// lane.
 //
 // The consumer's MaxAckPending is the Source's window: the server never
 // has more than that many of the consumer's deliveries unsettled, so the
-// Source pulls only what the window allows and holds at most that many
-// deliveries between the server and the program's Ack. Set MaxAckPending
-// at most to the capacity of the buffer the Source sends into (a Group
-// lane, a Channel): then everything the Source pulls fits in the buffer,
-// its Send never waits for room, and it never holds a delivery the program
-// cannot see.
-//
-// While Run runs, the Source sends InProgress for every delivery it pulled
-// and that is not settled yet, whether it is waiting in the buffer or being
-// handled, once its AckWait is a third over (so every AckWait/3 at most),
-// for up to MaxExtension after it was received. So no delivery is
-// redelivered for waiting in a deep buffer or for slow handling while the
-// process is alive, and a crashed process's deliveries come back after
-// AckWait. Once Run has returned (a Group drains its stream after its
-// adapters stop) nothing extends them: the program must settle what is
-// left in the buffer within AckWait, so AckWait must exceed MaxAckPending
-// times the longest handling of one message, or the program calls
-// [Delivery.InProgress].
-//
-// # Shutdown
-//
-// When Run's context ends or the sink is shut down, Run stops pulling and
-// naks, so that they are redelivered at once, the deliveries it pulled but
-// did not hand over, then returns nil. The deliveries it handed over stay
-// the program's to settle: the connection stays open until the last is
-// settled, or until [Source.Close].
-//
-// A payload that decode rejects is terminated with the decode error as the
-// reason, counted in [SourceStats].Poison, and never handed over.
+// Source pulls only what the window allows. While Run runs, the Source
+// sends InProgress for each delivery it pulled and that is not settled, every
+// AckWait/3, up to MaxExtension after receipt. When Run's context ends or
+// the sink is shut down, Run stops pulling, naks what it pulled but did not
+// hand over (after the pull is closed, so that the server redelivers it to
+// another pull at once), and returns nil. A payload that decode rejects is
+// terminated with the decode error as the reason, counted in
+// [SourceStats].Poison, and never handed over.
 //
 // A Source is safe for simultaneous use by multiple goroutines. Its zero
 // value is not usable; call [NewSource].
