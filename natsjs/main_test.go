@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -275,10 +276,11 @@ func idOf(d Delivery[string]) string {
 }
 
 // cutter dials TCP connections for a nats client and can cut them all, as
-// a crash or a network failure would: no goodbye reaches the server.
+// a crash or a network failure would (no goodbye reaches the server), or
+// freeze them, as a server that stops answering would.
 type cutter struct {
 	mu    sync.Mutex
-	conns []net.Conn
+	conns []*frozenConn
 }
 
 func (c *cutter) Dial(network, address string) (net.Conn, error) {
@@ -286,10 +288,11 @@ func (c *cutter) Dial(network, address string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	fc := &frozenConn{Conn: conn, closed: make(chan struct{})}
 	c.mu.Lock()
-	c.conns = append(c.conns, conn)
+	c.conns = append(c.conns, fc)
 	c.mu.Unlock()
-	return conn, nil
+	return fc, nil
 }
 
 func (c *cutter) cut() {
@@ -299,4 +302,42 @@ func (c *cutter) cut() {
 		conn.Close()
 	}
 	c.conns = nil
+}
+
+func (c *cutter) freeze() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.frozen.Store(true)
+	}
+}
+
+// A frozenConn, once frozen, swallows what the client writes and delivers
+// nothing more to it, until the client closes it.
+type frozenConn struct {
+	net.Conn
+	frozen    atomic.Bool
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (c *frozenConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.frozen.Load() {
+		<-c.closed
+		return 0, net.ErrClosed
+	}
+	return n, err
+}
+
+func (c *frozenConn) Write(b []byte) (int, error) {
+	if c.frozen.Load() {
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *frozenConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }

@@ -88,9 +88,9 @@ type SourceConfig struct {
 // AckWait/3, up to MaxExtension after receipt. When Run's context ends or
 // the sink is shut down, Run stops pulling, naks what it pulled but did not
 // hand over (after the pull is closed, so that the server redelivers it to
-// another pull at once), and returns nil. A payload that decode rejects is
-// terminated with the decode error as the reason, counted in
-// [SourceStats].Poison, and never handed over.
+// another pull at once), and returns nil. A payload that decode rejects, or
+// on which it panics, is terminated with the error as the reason, counted
+// in [SourceStats].Poison, and never handed over.
 //
 // A Source is safe for simultaneous use by multiple goroutines. Its zero
 // value is not usable; call [NewSource].
@@ -481,7 +481,7 @@ func (s *Source[M]) handOver(ctx context.Context, p *puller, sink fanin.Sink[Del
 		if d == nil {
 			return p.held, nil
 		}
-		v, err := s.decode(d.msg.Data())
+		v, err := s.decodeSafe(d.msg.Data())
 		if err != nil {
 			reason := truncate("undecodable: "+err.Error(), maxReason)
 			d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, reason) })
@@ -512,6 +512,18 @@ func (s *Source[M]) handOver(ctx context.Context, p *puller, sink fanin.Sink[Del
 		}
 		s.stats.handed.Add(1)
 	}
+}
+
+// decodeSafe calls decode, turning a panic into an error: a payload that
+// makes the decoder panic is as undecodable as one it rejects, and must not
+// end the Run (nor, restarted, every Run after it).
+func (s *Source[M]) decodeSafe(data []byte) (v M, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decode panicked: %v", p)
+		}
+	}()
+	return s.decode(data)
 }
 
 // keep extends the unsettled deliveries of sess until stop is closed, and
