@@ -22,107 +22,129 @@ const (
 var benchPayload = make([]byte, 128)
 
 // BenchmarkPipeline measures messages per second through publish, consume
-// and ack on loopback, to an embedded server with a file store: once with
+// and ack on loopback, to an embedded server with a file store: with
 // nats.go's jetstream package used directly (a synchronous PublishMsg with
-// Nats-Msg-Id, a pull consumer's Messages iterator, Ack), once through
+// Nats-Msg-Id, a pull consumer's Messages iterator, Ack), and through
 // natsjs (Publisher.Send, a Source into a fanin.Channel, Delivery.Ack).
+//
+// The direct consumer reads on the publishers' connection in impl=direct
+// and on a connection of its own in impl=direct2; a Source always dials
+// its own, as an agent process apart from its ingress does.
 func BenchmarkPipeline(b *testing.B) {
-	b.Run("direct", func(b *testing.B) {
-		f := newFixture(b)
-		ctx := context.Background()
-		cons, err := f.js.CreateOrUpdateConsumer(ctx, streamName, jetstream.ConsumerConfig{
-			Durable: durable, MaxAckPending: benchWindow,
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		it, err := cons.Messages(jetstream.PullMaxMessages(benchWindow))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer it.Stop()
-		acked := make(chan struct{})
-		go func() {
-			for range b.N {
-				m, err := it.Next()
-				if err != nil {
-					b.Error(err)
-					break
-				}
-				m.Ack()
-			}
-			close(acked)
-		}()
-		var seq atomic.Uint64
-		b.ReportAllocs()
-		b.SetParallelism(benchParallelism)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				m := &nats.Msg{Subject: subject, Data: benchPayload, Header: nats.Header{}}
-				m.Header.Set(jetstream.MsgIDHeader, strconv.FormatUint(seq.Add(1), 10))
-				if _, err := f.js.PublishMsg(ctx, m); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-		<-acked
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	})
+	b.Run("impl=direct", func(b *testing.B) { benchDirect(b, false) })
+	b.Run("impl=direct2", func(b *testing.B) { benchDirect(b, true) })
+	b.Run("impl=natsjs", benchNatsjs)
+}
 
-	b.Run("natsjs", func(b *testing.B) {
-		f := newFixture(b)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		var seq atomic.Uint64
-		pub := NewPublisher(f.js, subject, 0, func(data []byte) (string, []byte, error) {
-			return strconv.FormatUint(seq.Add(1), 10), data, nil
-		})
-		defer pub.Close(ctx)
-		src := NewSource(f.config(func(cfg *SourceConfig) { cfg.Consumer.MaxAckPending = benchWindow }),
-			func(data []byte) ([]byte, error) { return data, nil })
-		defer src.Close(ctx)
-		ch := fanin.New[Delivery[[]byte]](benchWindow)
-		stream, err := ch.Start()
+func benchDirect(b *testing.B, ownConn bool) {
+	f := newFixture(b)
+	ctx := context.Background()
+	js := f.js
+	if ownConn {
+		nc, err := nats.Connect(f.srv.URL())
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer ch.Shutdown(ctx)
-		sender, err := ch.Sender()
-		if err != nil {
+		defer nc.Close()
+		if js, err = jetstream.New(nc); err != nil {
 			b.Fatal(err)
 		}
-		if err := src.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		ran := make(chan error, 1)
-		go func() { ran <- src.Run(ctx, sender) }()
-		defer func() {
-			cancel()
-			if err := <-ran; err != nil {
-				b.Error(err)
-			}
-		}()
-		acked := make(chan struct{})
-		go func() {
-			for range b.N {
-				(<-stream).Ack()
-			}
-			close(acked)
-		}()
-		b.ReportAllocs()
-		b.SetParallelism(benchParallelism)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := pub.Send(ctx, benchPayload); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-		<-acked
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, streamName, jetstream.ConsumerConfig{
+		Durable: durable, MaxAckPending: benchWindow,
 	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(benchWindow))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer it.Stop()
+	acked := make(chan struct{})
+	go func() {
+		defer close(acked)
+		for range b.N {
+			m, err := it.Next()
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			m.Ack()
+		}
+	}()
+	var seq atomic.Uint64
+	b.ReportAllocs()
+	b.SetParallelism(benchParallelism)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m := &nats.Msg{Subject: subject, Data: benchPayload, Header: nats.Header{}}
+			m.Header.Set(jetstream.MsgIDHeader, strconv.FormatUint(seq.Add(1), 10))
+			if _, err := f.js.PublishMsg(ctx, m); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	<-acked
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+func benchNatsjs(b *testing.B) {
+	f := newFixture(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var seq atomic.Uint64
+	pub := NewPublisher(f.js, subject, 0, func(data []byte) (string, []byte, error) {
+		return strconv.FormatUint(seq.Add(1), 10), data, nil
+	})
+	defer pub.Close(ctx)
+	src := NewSource(f.config(func(cfg *SourceConfig) { cfg.Consumer.MaxAckPending = benchWindow }),
+		func(data []byte) ([]byte, error) { return data, nil })
+	defer src.Close(ctx)
+	ch := fanin.New[Delivery[[]byte]](benchWindow)
+	stream, err := ch.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ch.Shutdown(ctx)
+	sender, err := ch.Sender()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := src.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- src.Run(ctx, sender) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			b.Error(err)
+		}
+	}()
+	acked := make(chan struct{})
+	go func() {
+		defer close(acked)
+		for range b.N {
+			if err := (<-stream).Ack(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.SetParallelism(benchParallelism)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := pub.Send(ctx, benchPayload); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	<-acked
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
