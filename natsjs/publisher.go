@@ -137,8 +137,9 @@ func (p *Publisher[M]) Send(ctx context.Context, m M) error {
 
 // TrySend publishes m if an in-flight slot is free now, and returns
 // [fanin.ErrFull] at once if none is. Unlike a local stream's TrySend it
-// does wait, for the PubAck, at most [PublishAttemptTimeout] (it makes a
-// single attempt); it returns nil if and only if the stream stored m.
+// does wait, for the PubAck: at most [PublishAttemptTimeout] in all,
+// retrying a transient failure within that time. It returns nil if and
+// only if the stream stored m.
 func (p *Publisher[M]) TrySend(m M) error {
 	if err := p.enter(); err != nil {
 		return err

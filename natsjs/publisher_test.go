@@ -54,6 +54,15 @@ func TestPublishSameIDIsStoredOnce(t *testing.T) {
 	if n := f.streamMsgs(); n != 1 {
 		t.Errorf("stream holds %d messages, want 1", n)
 	}
+	if err := f.pub.TrySend("b|two"); err != nil {
+		t.Errorf("TrySend with a free slot = %v, want nil", err)
+	}
+	if err := f.pub.TrySend("b|two, sent again"); err != nil {
+		t.Errorf("TrySend of a duplicate = %v, want nil", err)
+	}
+	if n := f.streamMsgs(); n != 2 {
+		t.Errorf("stream holds %d messages, want 2", n)
+	}
 }
 
 // TestPublishRetriesThroughOutageStoredOnce publishes while the server is
