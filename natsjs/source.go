@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -242,17 +244,24 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		delete(s.sessions, sess)
 		s.mu.Unlock()
 	}
-	s.mu.Lock()
-	closed := s.closed
-	if !closed {
-		s.sessions[sess] = struct{}{}
-	}
-	s.mu.Unlock()
-	if closed {
+	if !register(s, s.sessions, sess) {
 		nc.Close()
 		return nil, ErrClosed
 	}
 	return sess, nil
+}
+
+// register adds k to m, a set guarded by s.mu, unless the Source is
+// closed, and reports whether it did: Close collects what it must stop or
+// give back from these sets, after it has marked the Source closed.
+func register[K comparable](s *sourceState, m map[K]struct{}, k K) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	m[k] = struct{}{}
+	return true
 }
 
 func (s *sourceState) isClosed() bool {
@@ -295,13 +304,7 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 	parent := ctx
 	ctx, ctl.cancel = context.WithCancel(ctx)
 	defer ctl.cancel()
-	s.mu.Lock()
-	closed := s.closed
-	if !closed {
-		s.runs[ctl] = struct{}{}
-	}
-	s.mu.Unlock()
-	if closed {
+	if !register(&s.sourceState, s.runs, ctl) {
 		sess.end()
 		return ErrClosed
 	}
@@ -609,13 +612,7 @@ func (s *Source[M]) Stats() SourceStats {
 		Returned:    s.stats.returned.Load(),
 		Extended:    s.stats.extended.Load(),
 	}
-	s.mu.Lock()
-	sessions := make([]*session, 0, len(s.sessions))
-	for sess := range s.sessions {
-		sessions = append(sessions, sess)
-	}
-	s.mu.Unlock()
-	for _, sess := range sessions {
+	for _, sess := range s.openSessions() {
 		sess.mu.Lock()
 		st.Unsettled += len(sess.open)
 		sess.mu.Unlock()
@@ -657,14 +654,16 @@ func (s *Source[M]) Close(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	s.mu.Lock()
-	sessions := make([]*session, 0, len(s.sessions))
-	for sess := range s.sessions {
-		sessions = append(sessions, sess)
-	}
-	s.mu.Unlock()
-	for _, sess := range sessions {
+	for _, sess := range s.openSessions() {
 		sess.giveBack()
 	}
 	return nil
+}
+
+// openSessions returns the sessions whose connection is open, so that the
+// caller can visit them without holding s.mu.
+func (s *sourceState) openSessions() []*session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Keys(s.sessions))
 }

@@ -108,6 +108,19 @@ func drainAll(t *testing.T, f *fixture, r *run, want []string) map[string]Delive
 	return got
 }
 
+// ackSync receives n deliveries, acks each with AckSync and records it in
+// acked.
+func (r *run) ackSync(n int, acked map[string]bool) {
+	r.t.Helper()
+	for range n {
+		d := r.recv()
+		if err := d.AckSync(context.Background()); err != nil {
+			r.t.Fatalf("AckSync = %v, want nil", err)
+		}
+		acked[d.Meta.ID] = true
+	}
+}
+
 // without returns ids less those in acked.
 func without(ids []string, acked map[string]bool) []string {
 	var rest []string
@@ -197,13 +210,7 @@ func TestCrashedAgentRedeliversAfterAckWait(t *testing.T) {
 	})
 	r := startRun(t, src, 8)
 	acked := map[string]bool{}
-	for range 10 {
-		d := r.recv()
-		if err := d.AckSync(context.Background()); err != nil {
-			t.Fatalf("AckSync = %v, want nil", err)
-		}
-		acked[d.Meta.ID] = true
-	}
+	r.ackSync(10, acked)
 	held := r.recv()
 	eventually(t, "30 received", func() bool { return src.Stats().Received == 30 })
 	c.cut()
@@ -237,13 +244,7 @@ func TestServerRestartLosesNothing(t *testing.T) {
 	src := f.source(fast)
 	r := startRun(t, src, 8)
 	acked := map[string]bool{}
-	for range 10 {
-		d := r.recv()
-		if err := d.AckSync(context.Background()); err != nil {
-			t.Fatalf("AckSync = %v, want nil", err)
-		}
-		acked[d.Meta.ID] = true
-	}
+	r.ackSync(10, acked)
 	var held []Delivery[string]
 	for range 5 {
 		held = append(held, r.recv())
