@@ -9,7 +9,9 @@
 //
 //	pub := natsjs.NewPublisher(js, "webhook.in", 0,
 //		natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID }))
-//	h := webhook.New(webhook.Config{Secret: secret})
+//	h := webhook.New(webhook.Config{
+//		Verifiers: []webhook.Verifier{webhook.HMACSHA256("", secret)},
+//	})
 //	h.Attach(pub) // 202 now means: stored by JetStream
 //	http.ListenAndServe(addr, h)
 //
@@ -62,8 +64,12 @@
 //     (jetstream.StreamConfig.Duplicates, 2 minutes by default). A caller
 //     that retries after an error with a new id (a webhook caller gets a
 //     new id per request) may have the message stored twice, under two ids.
-//     Only an id that the caller supplies and that is kept across its
-//     retries can detect that.
+//     Only an id that the caller supplies and keeps across its retries can
+//     detect that, such as a webhook sender's delivery ID
+//     (webhook.Message.DeliveryID) used as the message id. Such an id must
+//     name one message: JetStream keeps the first message stored under an
+//     id and answers a later one, whatever its content, with a duplicate
+//     PubAck, for which Send returns nil.
 //   - On delivery. A message handled but not acknowledged (the agent
 //     crashed between its effect and its Ack, or the Ack was lost with
 //     the connection) is delivered again, and [Meta].NumDelivered says so.

@@ -32,7 +32,10 @@ const DefaultMaxInFlight = 256
 // message is published with its id in the Nats-Msg-Id header, so that the
 // stream stores it at most once however often it is sent within the
 // stream's duplicate window (Duplicates in jetstream.StreamConfig, 2
-// minutes by default).
+// minutes by default). A message whose id the stream already holds is not
+// stored again, whatever its content: Publish returns the first one's
+// PubAck with Duplicate set, and Send returns nil. The id must name one
+// message.
 //
 // A Publisher is a [fanin.Sink]: an ingress such as package webhook's
 // Handler can be attached to one instead of to a local stream, and then

@@ -64,7 +64,7 @@ func TestWebhookIngressAcceptsOnlyDurable(t *testing.T) {
 	f := newFixture(t)
 	pub := NewPublisher(f.js, "events.webhook", 0, encodeWebhook)
 	defer pub.Close(context.Background())
-	h := webhook.New(webhook.Config{Secret: secret, SendTimeout: 300 * time.Millisecond})
+	h := webhook.New(webhook.Config{Verifiers: []webhook.Verifier{webhook.HMACSHA256("", secret)}, SendTimeout: 300 * time.Millisecond})
 	h.Attach(pub)
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -193,7 +193,10 @@ func startIngress(name, url string) (*ingress, error) {
 		return nil, err
 	}
 	pub := natsjs.NewPublisher(js, subject, 0, encode)
-	h := webhook.New(webhook.Config{Name: "ingress " + name, Secret: secret})
+	h := webhook.New(webhook.Config{
+		Name:      "ingress " + name,
+		Verifiers: []webhook.Verifier{webhook.HMACSHA256("", secret)},
+	})
 	h.Attach(pub)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
