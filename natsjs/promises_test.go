@@ -107,9 +107,15 @@ func TestShutdownUnderLoadLosesNothing(t *testing.T) {
 		}
 	}
 	ackAll(r.stream, 100)
+	// The program pauses: the window fills, 16 in the buffer, one in
+	// Send, the rest held. Then Run is stopped, with publishers going on.
+	eventually(t, "a full window", func() bool { return src.Stats().Unsettled == 32 })
 	r.cancel()
 	if err := r.wait(); err != nil {
 		t.Fatalf("Run under load = %v, want nil", err)
+	}
+	if st := src.Stats(); st.Returned != 16 {
+		t.Errorf("Returned = %d, want 16: what was pulled and not handed over", st.Returned)
 	}
 	r.ch.Shutdown(context.Background())
 	ackAll(r.stream, -1) // what was buffered, acked after Run returned
