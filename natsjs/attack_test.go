@@ -201,3 +201,38 @@ func TestCloseTwice(t *testing.T) {
 		t.Errorf("Start after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestReconnectingSourceRidesOutARestart: with reconnection allowed by
+// SourceConfig.Options, a server restart does not end Run; the pull goes
+// on, on the same Run.
+func TestReconnectingSourceRidesOutARestart(t *testing.T) {
+	f := newFixture(t)
+	ids := f.publish("a", 10)
+	src := f.source(func(cfg *SourceConfig) {
+		cfg.Consumer.AckWait = time.Second
+		cfg.Options = append(cfg.Options, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	})
+	r := startRun(t, src, 16)
+	acked := map[string]bool{}
+	r.ackSync(5, acked)
+	f.restart()
+	ids = append(ids, f.publish("b", 5)...)
+	for len(acked) < len(ids) {
+		d := r.recv()
+		// Deliveries taken before the restart may fail to ack.
+		if err := d.AckSync(context.Background()); err == nil {
+			acked[d.Meta.ID] = true
+		}
+	}
+	select {
+	case err := <-r.errc:
+		t.Fatalf("Run returned %v across a restart it should ride out", err)
+	default:
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if st := src.Stats(); st.Runs != 1 {
+		t.Errorf("Runs = %d, want 1", st.Runs)
+	}
+}

@@ -52,11 +52,11 @@ type SourceConfig struct {
 	URL string
 
 	// Options apply to every connection the Source dials, after its own:
-	// nats.Name(Name) and nats.NoReconnect(). Without reconnection, a
+	// nats.Name(Name) and nats.MaxReconnects(0). Without reconnection, a
 	// lost connection ends Run with ErrConnLost and the supervisor's
 	// restart policy dials again. A program that would rather let the
-	// client reconnect by itself passes nats.MaxReconnects(n); Run then
-	// ends only when the client gives up.
+	// client reconnect by itself passes nats.MaxReconnects(n) (-1: for
+	// ever); Run then ends only when the client gives up.
 	Options []nats.Option
 
 	// Stream is the name of the stream to read.
@@ -168,7 +168,9 @@ func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *So
 	if cfg.Name == "" {
 		cfg.Name = "natsjs:" + cfg.Stream + "/" + cfg.Consumer.Durable
 	}
-	cfg.Options = append([]nats.Option{nats.Name(cfg.Name), nats.NoReconnect()}, cfg.Options...)
+	// MaxReconnects(0) rather than NoReconnect, which no later option
+	// could undo.
+	cfg.Options = append([]nats.Option{nats.Name(cfg.Name), nats.MaxReconnects(0)}, cfg.Options...)
 	return &Source[M]{
 		sourceState: sourceState{
 			cfg:      cfg,
