@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -131,13 +132,41 @@ type delivery struct {
 	// pulled is when the Source received the delivery; MaxExtension
 	// counts from here.
 	pulled time.Time
-	// settled is set by the first settling call, which alone may send an
-	// Ack, Nak or Term.
-	settled atomic.Bool
 	// extended is when the server last restarted the delivery's AckWait
 	// (receipt or InProgress), in Unix nanoseconds.
 	extended atomic.Int64
+
+	// state is where the delivery stands; guarded by sess.mu.
+	state dstate
+	// synced is closed when the AckSync in flight returns; set with
+	// state acking, guarded by sess.mu.
+	synced chan struct{}
 }
+
+// dstate is where a delivery stands in being settled. Every change happens
+// under its session's mu:
+//
+//	open --Ack, Nak, Term, give-back--> settled
+//	open --AckSync sends--> acking --confirmed--> settled
+//	                        acking --failed--> open
+//	                        acking --Ack, Nak, Term refused--> committed
+//	                        committed --confirmed or failed--> settled
+//
+// A settling call that finds an AckSync in flight does not wait for it
+// (Ack, Nak and Term never wait for the server): it returns ErrSettled and
+// makes the AckSync's Ack final, so that ErrSettled stays true whatever
+// the server answers. A second AckSync, which waits anyway, waits for the
+// first to end instead. The rejected design let the AckSync fail back to
+// open after a concurrent call had been told ErrSettled: that call's
+// program then believed a delivery settled that nothing would settle.
+type dstate uint8
+
+const (
+	open      dstate = iota // nothing has settled it yet
+	acking                  // an AckSync waits for the server; open again if it fails
+	committed               // an AckSync waits, and its outcome settles the delivery
+	settled                 // a reply was sent, or the Source gave it up
+)
 
 func (d *delivery) src() *sourceState {
 	if d == nil {
@@ -150,16 +179,31 @@ func (d *delivery) src() *sourceState {
 // ErrSettled before counting anything; it only makes src safe to call.
 var noSource sourceState
 
-// settle sends the settling reply op once, and releases the delivery from
-// its session whatever op returned: a failed reply can only mean that the
-// connection is gone, and with it every chance to settle on it.
+// settle sends the settling reply op if d is open, and releases the
+// delivery from its session whatever op returned: a failed reply can only
+// mean that the connection is gone, and with it every chance to settle on
+// it.
 func (d *delivery) settle(count *atomic.Uint64, op func(jetstream.Msg) error) error {
-	if d == nil || !d.settled.CompareAndSwap(false, true) {
+	if d == nil {
 		return ErrSettled
 	}
-	d.sess.enter()
+	s := d.sess
+	s.mu.Lock()
+	switch d.state {
+	case open:
+		d.state = settled
+		s.busy++
+	case acking:
+		d.state = committed
+		s.mu.Unlock()
+		return ErrSettled
+	default:
+		s.mu.Unlock()
+		return ErrSettled
+	}
+	s.mu.Unlock()
 	err := op(d.msg)
-	d.sess.exit(d)
+	s.exit(d)
 	if err == nil {
 		count.Add(1)
 	}
@@ -167,32 +211,76 @@ func (d *delivery) settle(count *atomic.Uint64, op func(jetstream.Msg) error) er
 }
 
 // ackSync is settle for a reply that waits for the server: on failure the
-// delivery goes back to unsettled.
+// delivery goes back to open, unless a settling call was refused
+// meanwhile. It waits for an AckSync already in flight first.
 func (d *delivery) ackSync(ctx context.Context) error {
-	if !d.settled.CompareAndSwap(false, true) {
-		return ErrSettled
+	s := d.sess
+	for {
+		s.mu.Lock()
+		if d.state == open {
+			break // with s.mu held
+		}
+		synced := d.synced
+		waiting := d.state == acking
+		s.mu.Unlock()
+		if !waiting {
+			return ErrSettled
+		}
+		select {
+		case <-synced:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	d.sess.enter()
-	if err := d.msg.DoubleAck(ctx); err != nil {
-		d.settled.Store(false)
-		d.sess.exit(nil)
-		return err
+	d.state = acking
+	d.synced = make(chan struct{})
+	s.busy++
+	s.mu.Unlock()
+
+	err := d.msg.DoubleAck(ctx)
+
+	s.mu.Lock()
+	s.busy--
+	if err == nil || d.state == committed {
+		d.state = settled
+		delete(s.open, d)
+	} else {
+		d.state = open
 	}
-	d.sess.exit(d)
-	d.sess.src.stats.acked.Add(1)
-	return nil
+	close(d.synced)
+	last := s.lastLocked()
+	s.mu.Unlock()
+	if last {
+		s.closeConn()
+	}
+	if err == nil {
+		s.src.stats.acked.Add(1)
+	}
+	return err
 }
 
-// extend sends InProgress for an unsettled delivery.
+// extend sends InProgress for a delivery that is not settled. It returns
+// ErrSettled for a settled delivery (an AckSync in flight does not count
+// as settled) and nats.ErrConnectionClosed if the Source closed the
+// connection.
 func (d *delivery) extend() error {
-	if d.settled.Load() || !d.sess.enterOpen() {
+	s := d.sess
+	s.mu.Lock()
+	switch {
+	case d.state == committed || d.state == settled:
+		s.mu.Unlock()
 		return ErrSettled
+	case s.closed:
+		s.mu.Unlock()
+		return nats.ErrConnectionClosed
 	}
+	s.busy++
+	s.mu.Unlock()
 	err := d.msg.InProgress()
 	if err == nil {
 		d.extended.Store(time.Now().UnixNano())
 	}
-	d.sess.exit(nil)
+	s.exit(nil)
 	return err
 }
 
@@ -207,14 +295,15 @@ type session struct {
 	cons     jetstream.Consumer
 	ackWait  time.Duration
 	window   int    // the consumer's MaxAckPending
-	closeNC  func() // closes the connection; called once
+	closeNC  func() // closes the connection; called once, by closeConn
 	isClosed func() bool
+	gone     chan struct{} // closed by closeConn once closeNC has returned
 
 	mu     sync.Mutex
-	open   map[*delivery]struct{} // pulled and not settled; guarded by mu
+	open   map[*delivery]struct{} // pulled and not yet released; guarded by mu
 	busy   int                    // replies being sent right now; guarded by mu
 	ended  bool                   // no Run serves it any longer; guarded by mu
-	closed bool                   // closeNC was called or is being called; guarded by mu
+	closed bool                   // closeConn was called or is being called; guarded by mu
 }
 
 // track records a delivery received on s. It returns nil if s is already
@@ -231,27 +320,7 @@ func (s *session) track(m jetstream.Msg, now time.Time) *delivery {
 	return d
 }
 
-// enter counts in a reply by the delivery that won its settled flag; such
-// a delivery is still open, so the connection cannot be closed under it.
-func (s *session) enter() {
-	s.mu.Lock()
-	s.busy++
-	s.mu.Unlock()
-}
-
-// enterOpen counts in a reply that settles nothing (InProgress), unless
-// the connection is closed.
-func (s *session) enterOpen() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.busy++
-	return true
-}
-
-// exit counts a reply out and, if d is not nil, forgets d as settled. If
+// exit counts a reply out and, if d is not nil, releases d as settled. If
 // that leaves nothing open on a session that no Run serves, it closes the
 // connection, outside the lock.
 func (s *session) exit(d *delivery) {
@@ -263,7 +332,7 @@ func (s *session) exit(d *delivery) {
 	last := s.lastLocked()
 	s.mu.Unlock()
 	if last {
-		s.closeNC()
+		s.closeConn()
 	}
 }
 
@@ -275,7 +344,7 @@ func (s *session) end() {
 	last := s.lastLocked()
 	s.mu.Unlock()
 	if last {
-		s.closeNC()
+		s.closeConn()
 	}
 }
 
@@ -289,26 +358,83 @@ func (s *session) lastLocked() bool {
 	return true
 }
 
-// unsettled returns the deliveries still open on s.
-func (s *session) unsettled() []*delivery {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ds := make([]*delivery, 0, len(s.open))
-	for d := range s.open {
-		ds = append(ds, d)
-	}
-	return ds
+// closeConn closes the connection; exactly one caller, the one that set
+// s.closed, calls it.
+func (s *session) closeConn() {
+	s.closeNC()
+	close(s.gone)
 }
 
-// giveBack naks every delivery still open on s (one that a program settles
-// at the same moment keeps the program's reply), so that the server
-// delivers them again at once, and closes the connection. The session must
-// be ended.
-func (s *session) giveBack() {
-	for _, d := range s.unsettled() {
-		d.settle(&s.src.stats.returned, jetstream.Msg.Nak)
-	}
+// giveBack ends s, naks every delivery open on s so that the server
+// delivers it again at once, and returns once the connection is closed.
+// A delivery with an AckSync in flight is left to it: giveBack waits for
+// the server's answer, and naks the delivery if the AckSync failed. One
+// whose reply is being sent is left to that reply, whose end closes the
+// connection.
+//
+// If ctx ends first, giveBack closes the connection at once and gives up
+// what is left without a reply (the server delivers it again after
+// AckWait; an AckSync cut off may or may not have been recorded), and
+// returns ctx.Err(). Either way the connection is closed and nothing is
+// left unsettled on s when it returns.
+func (s *session) giveBack(ctx context.Context) error {
 	s.end()
+	for {
+		var naks []*delivery
+		var synced chan struct{}
+		s.mu.Lock()
+		for d := range s.open {
+			switch d.state {
+			case open:
+				d.state = settled
+				s.busy++
+				naks = append(naks, d)
+			case acking, committed:
+				synced = d.synced
+			}
+		}
+		s.mu.Unlock()
+		for _, d := range naks {
+			if d.msg.Nak() == nil {
+				s.src.stats.returned.Add(1)
+			}
+			s.exit(d)
+		}
+		if synced == nil {
+			break
+		}
+		select {
+		case <-synced:
+		case <-ctx.Done():
+			s.abandon()
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-s.gone:
+		return nil
+	case <-ctx.Done():
+		s.abandon()
+		return ctx.Err()
+	}
+}
+
+// abandon closes the connection of s at once and releases every delivery
+// still open on it, without a reply: an AckSync in flight fails at once,
+// and its delivery is settled then.
+func (s *session) abandon() {
+	s.forceClose()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for d := range s.open {
+		switch d.state {
+		case open:
+			d.state = settled
+			delete(s.open, d)
+		case acking:
+			d.state = committed
+		}
+	}
 }
 
 // due returns the open deliveries whose AckWait was last restarted at or
@@ -334,6 +460,6 @@ func (s *session) forceClose() {
 	s.closed = true
 	s.mu.Unlock()
 	if !already {
-		s.closeNC()
+		s.closeConn()
 	}
 }

@@ -238,6 +238,7 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		ackWait:  cc.AckWait,
 		window:   cc.MaxAckPending,
 		isClosed: nc.IsClosed,
+		gone:     make(chan struct{}),
 		open:     make(map[*delivery]struct{}),
 	}
 	sess.closeNC = func() {
@@ -622,17 +623,24 @@ func (s *Source[M]) Stats() SourceStats {
 	return st
 }
 
-// Close ends the Source for good. It stops every Run in progress and waits
-// for it to return, then naks every delivery still unsettled (a program
-// that settles one at the same moment keeps its own reply; later calls on
-// it return [ErrSettled]) so that the server delivers them again at once,
-// and closes every connection. Afterwards Start and Run return
-// [ErrClosed].
+// Close ends the Source for good, in this order: it marks the Source
+// closed, so that Start and Run return [ErrClosed] from then on; it stops
+// every Run in progress and waits for it to return; it naks every delivery
+// still unsettled, so that the server delivers it again at once (a program
+// that settles one at the same moment keeps its own reply, and later calls
+// on it return [ErrSettled]); it waits for every AckSync in flight to be
+// answered, and naks the delivery if the AckSync failed; and it closes
+// every connection.
 //
-// Close returns nil once all that is done, or ctx.Err() if ctx ends while
-// it waits for a Run; it may be called again. Call it after the stream the
-// Source feeds has been drained, so that the program's acks are not cut
-// off.
+// Close returns nil once all that is done. If ctx ends first, Close stops
+// waiting: it closes every connection at once, gives up what it had not
+// given back yet without a reply (the server delivers it again after
+// AckWait; an AckSync cut off fails, and the server may or may not have
+// recorded its Ack), and returns ctx.Err(). Either way, when Close returns
+// no connection of the Source is open and no delivery is unsettled. Close
+// may be called again; it returns nil once the Runs it stopped have
+// returned. Call it after the stream the Source feeds has been drained, so
+// that the program's acks are not cut off.
 func (s *Source[M]) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -653,13 +661,21 @@ func (s *Source[M]) Close(ctx context.Context) error {
 		select {
 		case <-r.done:
 		case <-ctx.Done():
+			for _, sess := range s.openSessions() {
+				sess.abandon()
+			}
 			return ctx.Err()
 		}
 	}
+	var err error
 	for _, sess := range s.openSessions() {
-		sess.giveBack()
+		if err != nil {
+			sess.abandon()
+		} else {
+			err = sess.giveBack(ctx)
+		}
 	}
-	return nil
+	return err
 }
 
 // openSessions returns the sessions whose connection is open, so that the
