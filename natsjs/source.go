@@ -352,6 +352,11 @@ func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[De
 
 	p := &puller{it: it, sess: sess, stats: &s.stats, fail: end}
 	back, err := s.handOver(run, p, sink)
+	// Whether the pull failed for want of a connection is decided now:
+	// from here on Run closes the connection itself (at the drain timeout,
+	// or below once nothing is left open), and a consumer deleted under
+	// the Run must not read as a lost connection then.
+	lost := p.err != nil && (errors.Is(p.err, jetstream.ErrConnectionClosed) || sess.isClosed())
 
 	// Stop pulling: Drain has the server stop delivering; what it had
 	// already sent still arrives, then the iterator closes. Only then are
@@ -386,7 +391,7 @@ func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[De
 		return nil
 	case err != nil:
 		return err
-	case pullErr != nil && sess.isClosed():
+	case lost:
 		return fmt.Errorf("%w: %w", ErrConnLost, pullErr)
 	case pullErr != nil:
 		return fmt.Errorf("natsjs: pull: %w", pullErr)
