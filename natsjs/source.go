@@ -621,6 +621,9 @@ func (s *Source[M]) Stats() SourceStats {
 		Extended:    s.stats.extended.Load(),
 	}
 	for _, sess := range s.openSessions() {
+		if sess.isClosed() {
+			continue // lost: the server redelivers what was open on it
+		}
 		sess.mu.Lock()
 		st.Unsettled += len(sess.open)
 		sess.mu.Unlock()
