@@ -212,7 +212,15 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(s.cfg.URL, s.cfg.Options...)
+	dialer := newStartDialer(ctx)
+	nc, err := nats.Connect(s.cfg.URL, append(slices.Clip(s.cfg.Options), dialer.option())...)
+	dialer.release()
+	if ctx.Err() != nil {
+		if err == nil {
+			nc.Close()
+		}
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("natsjs: connect: %w", err)
 	}
@@ -224,6 +232,9 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 	cons, err := js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, s.cfg.Consumer)
 	if err != nil {
 		nc.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("natsjs: consumer %s/%s: %w", s.cfg.Stream, s.cfg.Consumer.Durable, err)
 	}
 	cc := cons.CachedInfo().Config
