@@ -135,6 +135,10 @@ type delivery struct {
 	// extended is when the server last restarted the delivery's AckWait
 	// (receipt or InProgress), in Unix nanoseconds.
 	extended atomic.Int64
+	// meta is the delivery's metadata, or metaErr why it has none; set
+	// once by whoever took it off the iterator, before handing it on.
+	meta    Meta
+	metaErr error
 
 	// state is where the delivery stands; guarded by sess.mu.
 	state dstate

@@ -130,7 +130,7 @@ type counters struct {
 type SourceStats struct {
 	Runs        uint64 // Runs that began serving after a successful Start
 	Received    uint64 // deliveries pulled from the server
-	Redelivered uint64 // of which NumDelivered was over 1
+	Redelivered uint64 // of those, deliveries whose NumDelivered was over 1, handed over or not
 	HandedOver  uint64 // deliveries placed in the stream
 	Acked       uint64 // settled by Ack or AckSync
 	Naked       uint64 // settled by the program's Nak
@@ -428,11 +428,19 @@ type puller struct {
 	done   chan struct{}      // closed when the helper has returned
 }
 
-// track records a delivery just taken off the iterator.
+// track records a delivery just taken off the iterator, and reads its
+// metadata: a redelivery counts as one when it is received, whether it is
+// then handed over, terminated as poison or given back.
 func (p *puller) track(m jetstream.Msg) *delivery {
+	meta, err := metaOf(m)
 	d := p.sess.track(m, time.Now())
-	if d != nil {
-		p.stats.received.Add(1)
+	if d == nil {
+		return nil
+	}
+	d.meta, d.metaErr = meta, err
+	p.stats.received.Add(1)
+	if err == nil && meta.NumDelivered > 1 {
+		p.stats.redelivered.Add(1)
 	}
 	return d
 }
@@ -509,16 +517,12 @@ func (s *Source[M]) handOver(ctx context.Context, p *puller, sink fanin.Sink[Del
 			d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, reason) })
 			continue
 		}
-		meta, err := metaOf(d.msg)
-		if err != nil {
+		if d.metaErr != nil {
 			// Not a JetStream delivery: nothing could ack it.
 			d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, "no metadata") })
 			continue
 		}
-		if meta.NumDelivered > 1 {
-			s.stats.redelivered.Add(1)
-		}
-		v2 := Delivery[M]{Value: v, Meta: meta, d: d}
+		v2 := Delivery[M]{Value: v, Meta: d.meta, d: d}
 		err = sink.TrySend(v2)
 		if errors.Is(err, fanin.ErrFull) {
 			p.hold(ctx)

@@ -279,3 +279,30 @@ func TestServerRestartLosesNothing(t *testing.T) {
 		t.Errorf("Runs = %d, want 2", st.Runs)
 	}
 }
+
+// TestRedeliveredCountsEveryRedeliveryReceived: Stats().Redelivered counts
+// the redeliveries a Source receives, also those it gives back at
+// shutdown without handing them over.
+func TestRedeliveredCountsEveryRedeliveryReceived(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 10)
+	first := f.source(nil)
+	r := startRun(t, first, 16)
+	eventually(t, "10 handed over", func() bool { return first.Stats().HandedOver == 10 })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if err := first.Close(context.Background()); err != nil {
+		t.Fatalf("Close = %v, want nil", err)
+	}
+
+	src := f.source(nil)
+	r = startRun(t, src, 1) // one in the lane, one waiting in Send, the rest held
+	eventually(t, "10 received", func() bool { return src.Stats().Received == 10 })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if st := src.Stats(); st.Redelivered != 10 || st.HandedOver >= 10 || st.Returned+st.HandedOver != 10 {
+		t.Errorf("Stats = %+v, want 10 redelivered, of which some handed over and the rest returned", st)
+	}
+}
