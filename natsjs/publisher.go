@@ -22,6 +22,13 @@ const (
 	publishBackoffMax     = time.Second
 )
 
+// ErrEmptyID is returned by [Publisher.Publish], [Publisher.Send] and
+// [Publisher.TrySend] when the encode function gives a message an empty
+// id. Without an id the stream cannot recognise a retried publish as a
+// duplicate, and the Publisher retries: the message could be stored twice.
+// Nothing is published.
+var ErrEmptyID = errors.New("natsjs: message id is empty")
+
 // DefaultMaxInFlight is the bound on concurrent publishes of a [Publisher]
 // made with a maxInFlight of 0.
 const DefaultMaxInFlight = 256
@@ -29,13 +36,14 @@ const DefaultMaxInFlight = 256
 // A Publisher puts messages into a JetStream stream and reports success
 // only once the stream has stored them: [Publisher.Publish] and
 // [Publisher.Send] return nil if and only if a PubAck came back. Each
-// message is published with its id in the Nats-Msg-Id header, so that the
-// stream stores it at most once however often it is sent within the
-// stream's duplicate window (Duplicates in jetstream.StreamConfig, 2
-// minutes by default). A message whose id the stream already holds is not
-// stored again, whatever its content: Publish returns the first one's
-// PubAck with Duplicate set, and Send returns nil. The id must name one
-// message.
+// message is published with its id, which must not be empty, in the
+// Nats-Msg-Id header, so that the stream stores it at most once however
+// often it is sent within the stream's duplicate window (Duplicates in
+// jetstream.StreamConfig, 2 minutes by default). A message whose id the
+// stream already holds is not stored again, whatever its content: Publish
+// returns the first one's PubAck with Duplicate set, and Send returns nil
+// although the stream holds the first message, not this one. The id must
+// therefore name one message.
 //
 // A Publisher is a [fanin.Sink]: an ingress such as package webhook's
 // Handler can be attached to one instead of to a local stream, and then
@@ -75,9 +83,9 @@ type Publisher[M any] struct {
 // NewPublisher returns a Publisher that publishes each message on subject,
 // which a stream must capture. encode turns a message into its id and its
 // payload; the id must be unique per message (the stream drops a second
-// message with the same id as a duplicate), and an empty id disables
-// duplicate detection for that message. At most maxInFlight publishes are
-// in flight at once; 0 means [DefaultMaxInFlight].
+// message with the same id as a duplicate) and not empty (a message with
+// an empty id is refused with [ErrEmptyID]). At most maxInFlight publishes
+// are in flight at once; 0 means [DefaultMaxInFlight].
 //
 // NewPublisher panics if js or encode is nil, subject is empty or
 // maxInFlight is negative.
@@ -109,16 +117,20 @@ func NewPublisher[M any](js jetstream.JetStream, subject string, maxInFlight int
 // message with m's id, and PubAck.Sequence is that message's sequence. It
 // waits for an in-flight slot first.
 //
-// Publish returns [fanin.ErrClosed] after Close, ctx.Err() if ctx ends
-// before a slot is free, and otherwise the encode error or the last
-// publish error (wrapped; the context's error if ctx ended during
-// retries). An error means the message may or may not be stored; see
-// [Publisher].
+// Publish returns [fanin.ErrClosed] after Close; the encode error, or
+// [ErrEmptyID], at once; ctx.Err() if ctx ends before a slot is free; and
+// otherwise the last publish error (wrapped; the context's error if ctx
+// ended during retries). An error means the message may or may not be
+// stored; see [Publisher].
 func (p *Publisher[M]) Publish(ctx context.Context, m M) (*jetstream.PubAck, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	defer p.exit()
+	id, msg, err := p.message(m)
+	if err != nil {
+		return nil, err
+	}
 	select {
 	case p.slots <- struct{}{}:
 	case <-p.done:
@@ -127,12 +139,13 @@ func (p *Publisher[M]) Publish(ctx context.Context, m M) (*jetstream.PubAck, err
 		return nil, ctx.Err()
 	}
 	defer func() { <-p.slots }()
-	return p.publish(ctx, m)
+	return p.publish(ctx, id, msg)
 }
 
-// Send publishes m and returns nil once the stream has stored it; it is
-// [Publisher.Publish] without the PubAck, and makes a Publisher a
-// [fanin.Sink].
+// Send publishes m and returns nil once the stream holds a message under
+// m's id: m, or the message first stored under that id if the stream held
+// one already (see [Publisher]). It is [Publisher.Publish] without the
+// PubAck, and makes a Publisher a [fanin.Sink].
 func (p *Publisher[M]) Send(ctx context.Context, m M) error {
 	_, err := p.Publish(ctx, m)
 	return err
@@ -142,12 +155,18 @@ func (p *Publisher[M]) Send(ctx context.Context, m M) error {
 // [fanin.ErrFull] at once if none is. Unlike a local stream's TrySend it
 // does wait, for the PubAck: at most [PublishAttemptTimeout] in all,
 // retrying a transient failure within that time. It returns nil if and
-// only if the stream stored m.
+// only if a PubAck came back: the stream then holds m, or the message
+// first stored under m's id if the stream held one already (see
+// [Publisher]). Its other errors are those of [Publisher.Publish].
 func (p *Publisher[M]) TrySend(m M) error {
 	if err := p.enter(); err != nil {
 		return err
 	}
 	defer p.exit()
+	id, msg, err := p.message(m)
+	if err != nil {
+		return err
+	}
 	select {
 	case p.slots <- struct{}{}:
 	default:
@@ -156,7 +175,7 @@ func (p *Publisher[M]) TrySend(m M) error {
 	defer func() { <-p.slots }()
 	ctx, cancel := context.WithTimeout(context.Background(), PublishAttemptTimeout)
 	defer cancel()
-	_, err := p.publish(ctx, m)
+	_, err = p.publish(ctx, id, msg)
 	return err
 }
 
@@ -211,18 +230,24 @@ func (p *Publisher[M]) exit() {
 	}
 }
 
-// publish encodes m and publishes it until a PubAck comes, a permanent
-// error happens or ctx ends. Every attempt carries the same id, so retries
-// are stored at most once within the duplicate window.
-func (p *Publisher[M]) publish(ctx context.Context, m M) (*jetstream.PubAck, error) {
+// message encodes m into the message to publish, under its id.
+func (p *Publisher[M]) message(m M) (string, *nats.Msg, error) {
 	id, data, err := p.encode(m)
 	if err != nil {
-		return nil, fmt.Errorf("natsjs: encode: %w", err)
+		return "", nil, fmt.Errorf("natsjs: encode: %w", err)
+	}
+	if id == "" {
+		return "", nil, ErrEmptyID
 	}
 	msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
-	if id != "" {
-		msg.Header.Set(jetstream.MsgIDHeader, id)
-	}
+	msg.Header.Set(jetstream.MsgIDHeader, id)
+	return id, msg, nil
+}
+
+// publish publishes msg until a PubAck comes, a permanent error happens or
+// ctx ends. Every attempt carries the same id, so retries are stored at
+// most once within the duplicate window.
+func (p *Publisher[M]) publish(ctx context.Context, id string, msg *nats.Msg) (*jetstream.PubAck, error) {
 	backoff := publishBackoffMin
 	for {
 		actx, cancel := context.WithTimeout(ctx, PublishAttemptTimeout)

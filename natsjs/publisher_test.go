@@ -214,3 +214,21 @@ func TestNewPublisherPanicsOnProgrammerError(t *testing.T) {
 		}()
 	}
 }
+
+// TestPublishRefusesAnEmptyID: a message with an empty id could be stored
+// twice by the Publisher's own retries; it is refused before anything is
+// published, by Send and TrySend alike.
+func TestPublishRefusesAnEmptyID(t *testing.T) {
+	f := newFixture(t)
+	p := NewPublisher(f.js, subject, 0, func(s string) (string, []byte, error) { return "", []byte(s), nil })
+	defer p.Close(context.Background())
+	if err := p.Send(context.Background(), "x"); !errors.Is(err, ErrEmptyID) {
+		t.Errorf("Send with an empty id = %v, want ErrEmptyID", err)
+	}
+	if err := p.TrySend("x"); !errors.Is(err, ErrEmptyID) {
+		t.Errorf("TrySend with an empty id = %v, want ErrEmptyID", err)
+	}
+	if n := f.streamMsgs(); n != 0 {
+		t.Errorf("stream holds %d messages, want 0", n)
+	}
+}
