@@ -117,11 +117,12 @@ func NewPublisher[M any](js jetstream.JetStream, subject string, maxInFlight int
 // message with m's id, and PubAck.Sequence is that message's sequence. It
 // waits for an in-flight slot first.
 //
-// Publish returns [fanin.ErrClosed] after Close; the encode error, or
-// [ErrEmptyID], at once; ctx.Err() if ctx ends before a slot is free; and
-// otherwise the last publish error (wrapped; the context's error if ctx
-// ended during retries). An error means the message may or may not be
-// stored; see [Publisher].
+// Publish returns [fanin.ErrClosed] after Close, and if Close is called
+// while it waits for a slot; the encode error, or [ErrEmptyID], at once;
+// ctx.Err() if ctx ends before a slot is free; and otherwise the last
+// publish error (wrapped; the context's error if ctx ended during
+// retries). An error means the message may or may not be stored; see
+// [Publisher].
 func (p *Publisher[M]) Publish(ctx context.Context, m M) (*jetstream.PubAck, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
@@ -139,6 +140,9 @@ func (p *Publisher[M]) Publish(ctx context.Context, m M) (*jetstream.PubAck, err
 		return nil, ctx.Err()
 	}
 	defer func() { <-p.slots }()
+	if p.isClosing() {
+		return nil, fanin.ErrClosed
+	}
 	return p.publish(ctx, id, msg)
 }
 
@@ -173,10 +177,26 @@ func (p *Publisher[M]) TrySend(m M) error {
 		return fanin.ErrFull
 	}
 	defer func() { <-p.slots }()
+	if p.isClosing() {
+		return fanin.ErrClosed
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), PublishAttemptTimeout)
 	defer cancel()
 	_, err = p.publish(ctx, id, msg)
 	return err
+}
+
+// isClosing reports whether Close has been called. A call that got its
+// slot checks it before sending: when a slot frees as Close begins, the
+// select that waits for both may pick the slot, and the call must still
+// return ErrClosed, as Close promises to every call waiting for a slot.
+func (p *Publisher[M]) isClosing() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Done returns a channel that is closed when Close is first called.

@@ -232,3 +232,60 @@ func TestPublishRefusesAnEmptyID(t *testing.T) {
 		t.Errorf("stream holds %d messages, want 0", n)
 	}
 }
+
+// countingJS is a jetstream.JetStream that counts publishes and answers
+// each with a PubAck at once.
+type countingJS struct {
+	jetstream.JetStream // nil: calling anything else panics
+	mu                  sync.Mutex
+	published           int // guarded by mu
+}
+
+func (js *countingJS) PublishMsg(context.Context, *nats.Msg, ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	js.published++
+	return &jetstream.PubAck{}, nil
+}
+
+// TestCloseRefusesASendThatFindsASlotFree: a call that has begun before
+// Close and has not sent yet returns ErrClosed, even when a slot is free
+// as it comes to wait for one (both cases of its select are then ready,
+// and Go picks one at random, so the case runs many times).
+func TestCloseRefusesASendThatFindsASlotFree(t *testing.T) {
+	for _, try := range []bool{false, true} {
+		name := "Send"
+		if try {
+			name = "TrySend"
+		}
+		t.Run(name, func(t *testing.T) {
+			for range 64 {
+				js := &countingJS{}
+				var p *Publisher[string]
+				closed := make(chan error, 1)
+				// encode runs after the call has begun and before it
+				// takes a slot: Close happens there.
+				p = NewPublisher(js, subject, 1, func(s string) (string, []byte, error) {
+					go func() { closed <- p.Close(context.Background()) }()
+					<-p.Done()
+					return s, []byte(s), nil
+				})
+				var err error
+				if try {
+					err = p.TrySend("x")
+				} else {
+					err = p.Send(context.Background(), "x")
+				}
+				if !errors.Is(err, fanin.ErrClosed) {
+					t.Fatalf("%s that began before Close = %v, want ErrClosed", name, err)
+				}
+				if err := <-closed; err != nil {
+					t.Fatalf("Close = %v, want nil", err)
+				}
+				if js.published != 0 {
+					t.Fatalf("%d published after Close, want 0", js.published)
+				}
+			}
+		})
+	}
+}
