@@ -14,7 +14,9 @@ import (
 // ErrSettled is returned by the methods of a [Delivery] that has already
 // been settled: acknowledged, negatively acknowledged or terminated, by the
 // program or by its [Source] (which gives back unsettled deliveries when
-// it is closed). It is also what the zero Delivery returns.
+// it is closed), or whose AckSync is in flight and can no longer be
+// undone (see [Delivery]). A Delivery for which a call returned
+// ErrSettled stays settled. It is also what the zero Delivery returns.
 var ErrSettled = errors.New("natsjs: delivery already settled")
 
 // A Delivery is one delivery of a stored message, handed by a [Source] to
@@ -30,8 +32,14 @@ var ErrSettled = errors.New("natsjs: delivery already settled")
 //
 // A Delivery is a small value that may be copied; all copies share one
 // state. Its methods are safe for simultaneous use: the first settling call
-// wins and later ones return [ErrSettled]. The zero Delivery is not bound
-// to a message and counts as settled.
+// wins and later ones return [ErrSettled]. An AckSync is the one settling
+// call that can fail and leave the Delivery open, so while one waits for
+// the server: Ack, Nak and Term return ErrSettled at once and make its Ack
+// final (the Delivery is then settled whatever the server answers, as
+// after an Ack: if the AckSync fails, the message comes again after
+// AckWait); another AckSync waits for it, and returns ErrSettled if it
+// succeeded or sends its own Ack if it failed; InProgress is sent. The
+// zero Delivery is not bound to a message and counts as settled.
 type Delivery[M any] struct {
 	// Value is the payload, decoded by the Source's decode function.
 	Value M
@@ -73,10 +81,15 @@ func (d Delivery[M]) Ack() error {
 }
 
 // AckSync acknowledges the message like [Delivery.Ack] and waits until the
-// server confirms it, or ctx ends. On success the message will not be
-// delivered again to this consumer. On error the Delivery stays unsettled,
-// so that the program may call AckSync again, Nak or leave it to be
-// redelivered; the server may or may not have recorded the Ack.
+// server confirms it, or ctx ends (with no deadline in ctx, it waits at
+// most the JetStream client's default timeout, 5 s). On success the
+// message will not be delivered again to this consumer. On error the
+// server may or may not have recorded the Ack, and the Delivery stays
+// unsettled, so that the program may call AckSync again, Nak or leave it
+// to be redelivered; unless another settling call was made while AckSync
+// waited, or [Source.Close] gave the Delivery up: it is then settled. An
+// AckSync made while another one waits waits for that one first (see
+// [Delivery]), and returns ctx.Err() if ctx ends meanwhile.
 func (d Delivery[M]) AckSync(ctx context.Context) error {
 	if d.d == nil {
 		return ErrSettled
@@ -107,10 +120,15 @@ func (d Delivery[M]) Term(reason string) error {
 
 // InProgress tells the server that the message is still being handled,
 // which restarts its AckWait. It does not settle the Delivery and may be
-// called any number of times before it is settled. While [Source.Run]
-// runs, the Source does this itself for every delivery it has pulled and
-// that is not settled, up to SourceConfig.MaxExtension; a program calls it
-// for work that outlasts those.
+// called any number of times before it is settled, also while an AckSync
+// waits. While [Source.Run] runs, the Source does this itself for every
+// delivery it has pulled and that is not settled, up to
+// SourceConfig.MaxExtension; a program calls it for work that outlasts
+// those. It returns [ErrSettled] once the Delivery is settled, and
+// nats.ErrConnectionClosed if the connection is closed while the Delivery
+// is not settled (the Source closes it, when Run's stop outlasts
+// [DrainTimeout], or it was lost): the message then comes again after
+// AckWait.
 func (d Delivery[M]) InProgress() error {
 	if d.d == nil {
 		return ErrSettled

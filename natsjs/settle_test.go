@@ -236,3 +236,18 @@ func TestGiveBackWaitsForAckSync(t *testing.T) {
 		})
 	})
 }
+
+// TestInProgressOnAClosedConnection: once the Source has closed a
+// delivery's connection (Run's stop outlasted DrainTimeout), InProgress
+// on the unsettled delivery reports the closed connection, not
+// ErrSettled.
+func TestInProgressOnAClosedConnection(t *testing.T) {
+	rs := newReplySession()
+	rs.forceClose()
+	if err := rs.d.InProgress(); !errors.Is(err, nats.ErrConnectionClosed) {
+		t.Errorf("InProgress after the connection was closed = %v, want nats.ErrConnectionClosed", err)
+	}
+	if got := rs.msg.replies(); len(got) != 0 {
+		t.Errorf("replies sent on a closed connection = %v, want none", got)
+	}
+}
