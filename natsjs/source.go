@@ -57,6 +57,13 @@ type SourceConfig struct {
 	// restart policy dials again. A program that would rather let the
 	// client reconnect by itself passes nats.MaxReconnects(n) (-1: for
 	// ever); Run then ends only when the client gives up.
+	//
+	// The Source dials through a dialer of its own, so that Start's ctx
+	// bounds the dial: it resolves host names itself, with that ctx
+	// (unless nats.SkipHostLookup is given), and dials with a net.Dialer,
+	// or with the dialer given by nats.SetCustomDialer: through its
+	// DialContext method if it has one, else through Dial, which ctx
+	// then cannot cut short.
 	Options []nats.Option
 
 	// Stream is the name of the stream to read.
@@ -90,7 +97,9 @@ type SourceConfig struct {
 // AckWait/3, up to MaxExtension after receipt. When Run's context ends or
 // the sink is shut down, Run stops pulling, naks what it pulled but did not
 // hand over (after the pull is closed, so that the server redelivers it to
-// another pull at once), and returns nil. A payload that decode rejects, or
+// another pull at once), and returns nil. The server redelivers what was
+// naked in an order of its own: neither the order of the naks nor stream
+// order. A payload that decode rejects, or
 // on which it panics, is terminated with the error as the reason, counted
 // in [SourceStats].Poison, and never handed over.
 //
@@ -189,6 +198,12 @@ func (s *Source[M]) Name() string { return s.cfg.Name }
 // The next Run serves on that connection; a Start whose Run never came is
 // undone by the next Start or by Close. If Start fails it leaves nothing
 // open. It returns [ErrClosed] after Close.
+//
+// Start returns ctx.Err() promptly once ctx ends, also while it dials:
+// ctx bounds the host name lookup, the dial and the handshake with the
+// server (not the dial of a program's dialer that has no DialContext; see
+// SourceConfig.Options), and Start then closes what it opened. ctx does
+// not bind the connection beyond Start: it may end once Start returned.
 func (s *Source[M]) Start(ctx context.Context) error {
 	sess, err := s.dial(ctx)
 	if err != nil {
