@@ -44,10 +44,27 @@
 // syncs every write), which is what a power loss needs. In a cluster, a
 // stream with replicas has stored it on a quorum.
 //
+// Stored is not kept for ever: the stream's configuration decides how long.
+// Everything below, and "nothing accepted is lost", holds only for a
+// stream that keeps each message until the consumer has acknowledged it:
+//
+//   - Limits (jetstream.StreamConfig MaxAge, MaxMsgs, MaxBytes,
+//     MaxMsgsPerSubject) with Discard DiscardOld, the default, remove the
+//     oldest messages once reached, whether the consumer has them or not.
+//     Leave them unlimited, or size them far above what the agents can
+//     fall behind by; or use DiscardNew, with which the stream refuses a
+//     publish past a limit, and Send returns that refusal as an error.
+//   - Retention InterestPolicy answers a publish with a PubAck but keeps
+//     nothing when no consumer is interested in the subject at that
+//     moment: create the durable consumer before the first publish, or use
+//     LimitsPolicy (the default) or WorkQueuePolicy.
+//   - A purge, a deleted message or a deleted stream removes messages
+//     whatever their state.
+//
 // Delivery is at least once. Every stored message that the consumer covers
-// (all of the stream's, by default) is delivered to it until a delivery of
-// it is acknowledged (or terminated):
-// after a Nak, after the connection of an unsettled delivery was lost,
+// (all of the stream's, by default) is, for as long as the stream keeps
+// it, delivered to it until a delivery of it is acknowledged (or
+// terminated): after a Nak, after the connection of an unsettled delivery was lost,
 // after an agent crashed, and when AckWait passed without an InProgress, it
 // is delivered again. (A consumer with MaxDeliver set gives up on a message
 // after that many deliveries; the Source leaves MaxDeliver unlimited unless
@@ -61,7 +78,8 @@
 //     is reconnecting may still be sent when it reconnects. The Publisher
 //     sends every attempt with the message's id as Nats-Msg-Id, so its own
 //     retries are stored once within the stream's duplicate window
-//     (jetstream.StreamConfig.Duplicates, 2 minutes by default). A caller
+//     (jetstream.StreamConfig.Duplicates, 2 minutes by default); an empty
+//     id, which would turn that off, is refused with [ErrEmptyID]. A caller
 //     that retries after an error with a new id (a webhook caller gets a
 //     new id per request) may have the message stored twice, under two ids.
 //     Only an id that the caller supplies and keeps across its retries can
@@ -69,7 +87,8 @@
 //     (webhook.Message.DeliveryID) used as the message id. Such an id must
 //     name one message: JetStream keeps the first message stored under an
 //     id and answers a later one, whatever its content, with a duplicate
-//     PubAck, for which Send returns nil.
+//     PubAck, for which Send returns nil although only the first is
+//     stored.
 //   - On delivery. A message handled but not acknowledged (the agent
 //     crashed between its effect and its Ack, or the Ack was lost with
 //     the connection) is delivered again, and [Meta].NumDelivered says so.
@@ -106,13 +125,17 @@
 //
 // # Lifecycle
 //
-// [Source.Start] dials and creates or updates the durable consumer;
+// [Source.Start] dials and creates or updates the durable consumer; it
+// returns ctx.Err() promptly once its ctx ends, while it dials too.
 // [Source.Run] pulls until its context ends or its lane is shut down, then
 // stops the pull and gives back (naks) what it pulled and did not hand over,
-// so that the server redelivers it at once. The deliveries it handed over
-// keep their connection open until they are settled, because the agent
-// settles them after Run has returned. A lost connection ends Run with
-// [ErrConnLost], for the Group's restart policy to start the Source again.
-// [Source.Close] ends the Source: it gives back what is still unsettled and
-// closes every connection.
+// so that the server redelivers it at once, in an order of its own (not
+// necessarily the order of the naks, nor stream order). The deliveries it
+// handed over keep their connection open until they are settled, because
+// the agent settles them after Run has returned. A lost connection ends
+// Run with [ErrConnLost], for the Group's restart policy to start the
+// Source again; a consumer deleted under it ends Run with the consumer's
+// error. [Source.Close] ends the Source: it gives back what is still
+// unsettled (waiting for an AckSync in flight to be answered first), and
+// returns with every connection closed.
 package natsjs

@@ -98,8 +98,8 @@ type SourceConfig struct {
 // the sink is shut down, Run stops pulling, naks what it pulled but did not
 // hand over (after the pull is closed, so that the server redelivers it to
 // another pull at once), and returns nil. The server redelivers what was
-// naked in an order of its own: neither the order of the naks nor stream
-// order. A payload that decode rejects, or
+// naked in an order of its own, not necessarily the order of the naks nor
+// stream order. A payload that decode rejects, or
 // on which it panics, is terminated with the error as the reason, counted
 // in [SourceStats].Poison, and never handed over.
 //
