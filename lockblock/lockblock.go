@@ -90,10 +90,12 @@ blocking:
 	}
 
 Where the operation cannot block for long, for example a send on a
-channel that provably has room, say so with a directive on the line of the
-operation or the line above it:
+channel that provably has room, say so with a directive at the end of the
+line of the operation, or alone on the line above it:
 
 	ch <- v //lockblock:ignore ch was made with room for this one value
+
+A directive at the end of a line of code covers that line only.
 
 The directive needs a reason; one without a reason is itself reported and
 silences nothing. A silenced operation also no longer makes its function
