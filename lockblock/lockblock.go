@@ -34,8 +34,12 @@ A lock counts as held from a call of its Lock or RLock method, or from a
 TryLock or TryRLock that returned true, until its Unlock or RUnlock. The
 lock may be a struct field (embedded or named), a package variable or a
 local variable. A deferred Unlock releases the lock only at return, so the
-lock is held until then. The analysis follows every path through the
-function: a lock released on one path but not another is still reported.
+lock is held until then. Deferred calls run last in, first out: a
+deferred call that blocks (defer wg.Wait(), a deferred func literal that
+sends) runs before the unlocks deferred ahead of it, and is reported where
+it is deferred if a lock may still be held when it runs, at a return or
+at a panic. The analysis follows every path through the function: a lock
+released on one path but not another is still reported.
 
 These operations block:
 

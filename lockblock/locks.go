@@ -68,10 +68,9 @@ func lockCall(call *ssa.CallCommon) (lockOp, ssa.Value) {
 
 // held is one lock that may be held.
 type held struct {
-	name     string    // as the message names it: "s.mu"
-	pos      token.Pos // where it was taken
-	read     bool      // by RLock or TryRLock
-	deferred bool      // an unlock is deferred on every path here: it is released at return
+	name string    // as the message names it: "s.mu"
+	pos  token.Pos // where it was taken
+	read bool      // by RLock or TryRLock
 }
 
 // A lockset maps the key of each lock that may be held to how it was
@@ -85,33 +84,6 @@ func modeKey(key string, read bool) string {
 		return key + "#r"
 	}
 	return key
-}
-
-// union adds src to dst, copying dst if it changes, and reports whether
-// it did. A nil dst is a block not yet reached.
-func union(dst, src lockset) (lockset, bool) {
-	if dst == nil {
-		return maps.Clone(src), true
-	}
-	var out lockset
-	for k, h := range src {
-		if d, ok := dst[k]; ok && (d.deferred == h.deferred || !d.deferred) {
-			continue
-		}
-		if out == nil {
-			out = maps.Clone(dst)
-		}
-		if d, ok := dst[k]; ok {
-			// Deferred on one path only: it may still be held at return.
-			h = d
-			h.deferred = false
-		}
-		out[k] = h
-	}
-	if out == nil {
-		return dst, false
-	}
-	return out, true
 }
 
 // An effect is a lock that a function leaves held, or releases, for its
@@ -129,358 +101,6 @@ type effect struct {
 type lockEffects struct {
 	acquired []effect // may be held at some return
 	released []effect // unlocked without having been locked in the function
-}
-
-// flow is the lock-set analysis of one function.
-type flow struct {
-	c        *checker
-	fn       *ssa.Function
-	in       []lockset         // entry state of each block; nil if not reached
-	released map[string]effect // by modeKey
-}
-
-// analyze runs the lock-set analysis of fn once and returns it, or nil if
-// fn neither takes a lock nor calls a function of this package that leaves
-// one held or releases one.
-func (c *checker) analyze(fn *ssa.Function) *flow {
-	info := c.funcs[fn]
-	if info == nil || info.visiting {
-		return nil
-	}
-	if info.flow != nil || info.effects != nil {
-		return info.flow
-	}
-	info.visiting = true
-	defer func() { info.visiting = false }()
-	info.effects = &lockEffects{}
-	if !c.touchesLocks(fn) {
-		return nil
-	}
-	f := &flow{c: c, fn: fn, in: make([]lockset, len(fn.Blocks)), released: map[string]effect{}}
-	f.solve(lockset{})
-	info.flow = f
-	info.effects = f.effects()
-	if len(info.effects.released) > 0 {
-		info.holding = c.blocksHolding(fn, info.effects.released)
-	}
-	return f
-}
-
-// blocksHolding returns, of the caller's locks that fn releases, those
-// that fn may still hold at one of its blocking operations: a helper such
-// as updateStateAndUnlock that unlocks before it waits does not make its
-// caller wait under that lock.
-func (c *checker) blocksHolding(fn *ssa.Function, released []effect) map[string]bool {
-	entry := lockset{}
-	for _, e := range released {
-		entry[modeKey(e.root+e.suffix, e.read)] = held{read: e.read}
-	}
-	g := &flow{c: c, fn: fn, in: make([]lockset, len(fn.Blocks)), released: map[string]effect{}}
-	g.solve(entry)
-	holding := map[string]bool{}
-	g.visit(func(instr ssa.Instruction, cur lockset) {
-		_, locks := c.blockedAt(instr, cur)
-		for mk := range locks {
-			if _, ok := entry[mk]; ok {
-				holding[mk] = true
-			}
-		}
-	})
-	return holding
-}
-
-// visit runs fn with the solved entry states and shows each instruction,
-// but a deferred call, with the locks that may be held before it.
-func (f *flow) visit(see func(ssa.Instruction, lockset)) {
-	for _, b := range f.fn.Blocks {
-		if f.in[b.Index] == nil {
-			continue
-		}
-		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur lockset) {
-			if _, ok := instr.(*ssa.Defer); ok {
-				// It runs at return, not here.
-				return
-			}
-			see(instr, cur)
-		})
-	}
-}
-
-// heldAcross returns the locks of cur that stay held while instr, which
-// may block as bl says, waits: not the Cond's own lock during its Wait,
-// nor a lock that a called function of this package releases before it
-// blocks.
-func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) lockset {
-	locks := cur
-	if bl.cond != nil {
-		locks = c.withoutCondLock(bl.cond, locks)
-	}
-	call, ok := instr.(*ssa.Call)
-	if !ok || len(locks) == 0 {
-		return locks
-	}
-	eff := c.effectsAt(call.Common())
-	if eff == nil || len(eff.released) == 0 {
-		return locks
-	}
-	holding := c.funcs[c.localCallee(call.Common())].holding
-	var out lockset
-	for _, e := range eff.released {
-		if holding[modeKey(e.root+e.suffix, e.read)] {
-			continue
-		}
-		key, _, ok := c.bind(call.Common(), e)
-		if !ok {
-			continue
-		}
-		if _, ok := locks[modeKey(key, e.read)]; ok {
-			if out == nil {
-				out = maps.Clone(locks)
-			}
-			delete(out, modeKey(key, e.read))
-		}
-	}
-	if out == nil {
-		return locks
-	}
-	return out
-}
-
-// touchesLocks reports whether fn takes or releases a lock, itself or
-// through a function of this package.
-func (c *checker) touchesLocks(fn *ssa.Function) bool {
-	for _, b := range fn.Blocks {
-		for _, instr := range b.Instrs {
-			call := callOf(instr)
-			if call == nil {
-				continue
-			}
-			if op, _ := lockCall(call); op != notLockOp {
-				return true
-			}
-			if e := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.released) > 0) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// effectsAt returns the effects of the function of this package that call
-// runs, when its arguments line up with that function's parameters; or
-// nil.
-func (c *checker) effectsAt(call *ssa.CallCommon) *lockEffects {
-	callee := c.localCallee(call)
-	if callee == nil {
-		return nil
-	}
-	direct := call.StaticCallee()
-	if o := direct.Origin(); o != nil {
-		direct = o
-	}
-	if direct != callee {
-		// A wrapper (a bound method, say) whose parameters do not line up
-		// with the declared function's.
-		return nil
-	}
-	c.analyze(callee)
-	return c.funcs[callee].effects
-}
-
-// solve computes the entry state of each block, from entry at the first.
-func (f *flow) solve(entry lockset) {
-	if len(f.fn.Blocks) == 0 {
-		return
-	}
-	f.in[0] = entry
-	work := []*ssa.BasicBlock{f.fn.Blocks[0]}
-	queued := make([]bool, len(f.fn.Blocks))
-	queued[0] = true
-	for len(work) > 0 {
-		b := work[0]
-		work = work[1:]
-		queued[b.Index] = false
-		outs := f.transfer(b, f.in[b.Index], nil)
-		for i, s := range b.Succs {
-			merged, changed := union(f.in[s.Index], outs[i])
-			if !changed {
-				continue
-			}
-			f.in[s.Index] = merged
-			if !queued[s.Index] {
-				queued[s.Index] = true
-				work = append(work, s)
-			}
-		}
-	}
-}
-
-// pendingTry is a TryLock whose result decides whether its lock is held.
-type pendingTry struct {
-	key string
-	h   held
-}
-
-// transfer runs block b from entry state in and returns the state on each
-// edge out of it. visit, if not nil, sees each instruction with the state
-// before it.
-func (f *flow) transfer(b *ssa.BasicBlock, in lockset, visit func(ssa.Instruction, lockset)) []lockset {
-	cur := maps.Clone(in)
-	var tries map[ssa.Value]pendingTry
-	for _, instr := range b.Instrs {
-		if visit != nil {
-			visit(instr, cur)
-		}
-		switch in := instr.(type) {
-		case *ssa.Call:
-			op, lock := lockCall(in.Common())
-			switch op {
-			case notLockOp:
-				f.applyEffects(in.Common(), in.Pos(), cur, false)
-			case opLock, opRLock:
-				key, h := f.c.lockAt(lock, in.Pos(), op == opRLock)
-				cur[modeKey(key, h.read)] = h
-			case opUnlock, opRUnlock:
-				key, name := f.c.path(lock)
-				f.release(cur, key, name, op == opRUnlock)
-			case opTryLock, opTryRLock:
-				key, h := f.c.lockAt(lock, in.Pos(), op == opTryRLock)
-				if tries == nil {
-					tries = map[ssa.Value]pendingTry{}
-				}
-				tries[in] = pendingTry{modeKey(key, h.read), h}
-			}
-		case *ssa.Defer:
-			// A deferred unlock runs at return: the lock stays held until
-			// then. One that releases a lock the function did not take is
-			// a release for the caller.
-			switch op, lock := lockCall(in.Common()); op {
-			case opUnlock, opRUnlock:
-				key, name := f.c.path(lock)
-				f.deferRelease(cur, key, name, op == opRUnlock)
-			case notLockOp:
-				f.applyEffects(in.Common(), in.Pos(), cur, true)
-			}
-		case *ssa.RunDefers:
-			for k, h := range cur {
-				if h.deferred {
-					delete(cur, k)
-				}
-			}
-		}
-	}
-	outs := make([]lockset, len(b.Succs))
-	for i := range outs {
-		outs[i] = cur
-	}
-	if len(tries) == 0 {
-		return outs
-	}
-	// A TryLock tested by the If that ends the block holds its lock only
-	// on the branch where it succeeded; any other is held on every edge.
-	var tested ssa.Value
-	taken := 0
-	if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok {
-		tested = iff.Cond
-		if not, ok := tested.(*ssa.UnOp); ok && not.Op == token.NOT {
-			tested, taken = not.X, 1
-		}
-	}
-	for v, t := range tries {
-		for i := range outs {
-			if v == tested && i != taken {
-				continue
-			}
-			outs[i] = maps.Clone(outs[i])
-			outs[i][t.key] = t.h
-		}
-	}
-	return outs
-}
-
-// release removes a lock from cur, or records a release for the caller
-// when the function did not take it.
-func (f *flow) release(cur lockset, key, name string, read bool) {
-	mk := modeKey(key, read)
-	if _, ok := cur[mk]; ok {
-		delete(cur, mk)
-		return
-	}
-	f.noteRelease(key, name, read)
-}
-
-// deferRelease marks a lock of cur as released at return, or records a
-// release for the caller when the function did not take it.
-func (f *flow) deferRelease(cur lockset, key, name string, read bool) {
-	mk := modeKey(key, read)
-	if h, ok := cur[mk]; ok {
-		h.deferred = true
-		cur[mk] = h
-		return
-	}
-	f.noteRelease(key, name, read)
-}
-
-func (f *flow) noteRelease(key, name string, read bool) {
-	if e, ok := f.c.effectOf(f.fn, key, name, read); ok {
-		f.released[modeKey(key, read)] = e
-	}
-}
-
-// applyEffects applies to cur the locks that a call of a function of this
-// package leaves held or releases; for a deferred call, the releases
-// happen at return, and what it would leave held is not tracked.
-func (f *flow) applyEffects(call *ssa.CallCommon, pos token.Pos, cur lockset, deferred bool) {
-	eff := f.c.effectsAt(call)
-	if eff == nil {
-		return
-	}
-	for _, e := range eff.released {
-		if key, name, ok := f.c.bind(call, e); ok {
-			if deferred {
-				f.deferRelease(cur, key, name, e.read)
-			} else {
-				f.release(cur, key, name, e.read)
-			}
-		}
-	}
-	if deferred {
-		return
-	}
-	for _, e := range eff.acquired {
-		if key, name, ok := f.c.bind(call, e); ok {
-			cur[modeKey(key, e.read)] = held{name: name, pos: pos, read: e.read}
-		}
-	}
-}
-
-// effects returns the locks that fn leaves held at some return, or
-// released, for its caller.
-func (f *flow) effects() *lockEffects {
-	eff := &lockEffects{released: slices.Collect(maps.Values(f.released))}
-	atReturn := lockset{}
-	for _, b := range f.fn.Blocks {
-		if f.in[b.Index] == nil || len(b.Instrs) == 0 {
-			continue
-		}
-		if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok {
-			continue
-		}
-		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur lockset) {
-			if _, ok := instr.(*ssa.Return); ok {
-				atReturn, _ = union(atReturn, cur)
-			}
-		})
-	}
-	for mk, h := range atReturn {
-		key := strings.TrimSuffix(mk, "#r")
-		if e, ok := f.c.effectOf(f.fn, key, h.name, h.read); ok {
-			eff.acquired = append(eff.acquired, e)
-		}
-	}
-	sortEffects(eff.acquired)
-	sortEffects(eff.released)
-	return eff
 }
 
 func sortEffects(es []effect) {
@@ -667,17 +287,29 @@ func fieldVar(t types.Type, i int) *types.Var {
 }
 
 // checkFunc reports each blocking operation of fn at which a lock may be
-// held.
+// held. A deferred call is reported once, with the locks that may be held
+// when it runs at any return.
 func (c *checker) checkFunc(fn *ssa.Function) {
 	f := c.analyze(fn)
 	if f == nil {
 		return
 	}
+	deferred := map[*ssa.Defer]lockset{}
 	f.visit(func(instr ssa.Instruction, cur lockset) {
-		if bl, locks := c.blockedAt(instr, cur); len(locks) > 0 {
-			c.pass.Reportf(bl.pos, "%s", c.message(bl, locks))
+		bl, locks := c.blockedAt(instr, cur)
+		if len(locks) == 0 {
+			return
 		}
+		if d, ok := instr.(*ssa.Defer); ok {
+			deferred[d], _ = unionLocks(deferred[d], locks)
+			return
+		}
+		c.pass.Reportf(bl.pos, "%s", c.message(bl, locks))
 	})
+	for _, d := range slices.SortedFunc(maps.Keys(deferred), func(a, b *ssa.Defer) int { return cmp.Compare(a.Pos(), b.Pos()) }) {
+		bl, _ := c.blocking(d)
+		c.pass.Reportf(bl.pos, "%s", c.message(bl, deferred[d]))
+	}
 }
 
 // blockedAt returns how instr may block, if it may and is not silenced,

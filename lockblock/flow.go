@@ -1,0 +1,514 @@
+package lockblock
+
+import (
+	"go/token"
+	"maps"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// maxCount bounds the counts of a state, so that a loop that takes a read
+// lock or defers an unlock on each turn still reaches a fixed point.
+const maxCount = 8
+
+// A state is what the analysis knows at one point of a function: the locks
+// that may be held, and the deferred calls that run at return. A state is
+// never changed once it is stored as a block's entry state.
+type state struct {
+	locks lockset
+	// unlocks counts, by the key of locks, the deferred unlocks that were
+	// registered on every path to this point.
+	unlocks map[string]int
+	// pending holds each deferred call that may block and was registered
+	// on some path to this point, with the deferred unlocks registered
+	// after it on every such path: deferred calls run last in, first out,
+	// so those unlocks run before it.
+	pending map[*ssa.Defer]map[string]int
+}
+
+func (s *state) clone() *state {
+	return &state{locks: cloneMap(s.locks), unlocks: cloneMap(s.unlocks), pending: cloneMap(s.pending)}
+}
+
+// cloneMap returns a copy of m that can be written, even if m is nil.
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	maps.Copy(out, m)
+	return out
+}
+
+// union merges src into dst, the states on two paths into one point, and
+// reports whether dst changed; it returns dst itself if not, and a new
+// state if so. A nil dst is a point not yet reached. A lock held on either
+// path may be held; a deferred unlock counts only if registered on both.
+func union(dst, src *state) (*state, bool) {
+	if dst == nil {
+		return src.clone(), true
+	}
+	locks, c1 := unionLocks(dst.locks, src.locks)
+	unlocks, c2 := meetCounts(dst.unlocks, src.unlocks)
+	pending, c3 := unionPending(dst.pending, src.pending)
+	if !c1 && !c2 && !c3 {
+		return dst, false
+	}
+	return &state{locks: locks, unlocks: unlocks, pending: pending}, true
+}
+
+// unionLocks adds the locks of src to dst, copying dst if it changes, and
+// reports whether it did.
+func unionLocks(dst, src lockset) (lockset, bool) {
+	var out lockset
+	for k, h := range src {
+		if _, ok := dst[k]; ok {
+			continue
+		}
+		if out == nil {
+			out = cloneMap(dst)
+		}
+		out[k] = h
+	}
+	if out == nil {
+		return dst, false
+	}
+	return out, true
+}
+
+// meetCounts lowers each count of dst to that of src, copying dst if it
+// changes, and reports whether it did.
+func meetCounts(dst, src map[string]int) (map[string]int, bool) {
+	var out map[string]int
+	for k, n := range dst {
+		m := src[k]
+		if m >= n {
+			continue
+		}
+		if out == nil {
+			out = cloneMap(dst)
+		}
+		if m == 0 {
+			delete(out, k)
+		} else {
+			out[k] = m
+		}
+	}
+	if out == nil {
+		return dst, false
+	}
+	return out, true
+}
+
+func unionPending(dst, src map[*ssa.Defer]map[string]int) (map[*ssa.Defer]map[string]int, bool) {
+	var out map[*ssa.Defer]map[string]int
+	for d, after := range src {
+		prev, ok := dst[d]
+		if ok {
+			if after, ok = meetCounts(prev, after); !ok {
+				continue
+			}
+		}
+		if out == nil {
+			out = cloneMap(dst)
+		}
+		out[d] = after
+	}
+	if out == nil {
+		return dst, false
+	}
+	return out, true
+}
+
+// flow is the lock-set analysis of one function.
+type flow struct {
+	c        *checker
+	fn       *ssa.Function
+	in       []*state          // entry state of each block; nil if not reached
+	released map[string]effect // by modeKey
+}
+
+func (c *checker) newFlow(fn *ssa.Function) *flow {
+	return &flow{c: c, fn: fn, in: make([]*state, len(fn.Blocks)), released: map[string]effect{}}
+}
+
+// analyze runs the lock-set analysis of fn once and returns it, or nil if
+// fn neither takes a lock nor calls a function of this package that leaves
+// one held or releases one.
+func (c *checker) analyze(fn *ssa.Function) *flow {
+	info := c.funcs[fn]
+	if info == nil || info.visiting {
+		return nil
+	}
+	if info.flow != nil || info.effects != nil {
+		return info.flow
+	}
+	info.visiting = true
+	defer func() { info.visiting = false }()
+	info.effects = &lockEffects{}
+	if !c.touchesLocks(fn) {
+		return nil
+	}
+	f := c.newFlow(fn)
+	f.solve(&state{})
+	info.flow = f
+	info.effects = f.effects()
+	if len(info.effects.released) > 0 {
+		info.holding = c.blocksHolding(fn, info.effects.released)
+	}
+	return f
+}
+
+// blocksHolding returns, of the caller's locks that fn releases, those
+// that fn may still hold at one of its blocking operations: a helper such
+// as updateStateAndUnlock that unlocks before it waits does not make its
+// caller wait under that lock.
+func (c *checker) blocksHolding(fn *ssa.Function, released []effect) map[string]bool {
+	entry := &state{locks: lockset{}}
+	for _, e := range released {
+		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read}
+	}
+	g := c.newFlow(fn)
+	g.solve(entry)
+	holding := map[string]bool{}
+	g.visit(func(instr ssa.Instruction, cur lockset) {
+		_, locks := c.blockedAt(instr, cur)
+		for mk := range locks {
+			if _, ok := entry.locks[mk]; ok {
+				holding[mk] = true
+			}
+		}
+	})
+	return holding
+}
+
+// visit shows each instruction of the function with the locks that may be
+// held before it runs, but a deferred call, which is shown at each return
+// (or panic) with the locks that may be held when it runs.
+func (f *flow) visit(see func(ssa.Instruction, lockset)) {
+	f.walk(func(instr ssa.Instruction, cur *state) {
+		switch in := instr.(type) {
+		case *ssa.Defer:
+			return
+		case *ssa.RunDefers:
+			showDeferred(cur, see)
+		case *ssa.Panic:
+			// A panic of the source runs the deferred calls; one that SSA
+			// adds (a range-over-func misused) has no position.
+			if in.Pos().IsValid() {
+				showDeferred(cur, see)
+			}
+		}
+		see(instr, cur.locks)
+	})
+}
+
+// walk runs each reached block from its solved entry state and shows each
+// instruction with the state before it.
+func (f *flow) walk(show func(ssa.Instruction, *state)) {
+	for _, b := range f.fn.Blocks {
+		if f.in[b.Index] != nil {
+			f.transfer(b, f.in[b.Index], show)
+		}
+	}
+}
+
+// showDeferred shows each pending deferred call of cur with the locks that
+// stay held while it runs: all that are held now but those whose deferred
+// unlocks run before it.
+func showDeferred(cur *state, see func(ssa.Instruction, lockset)) {
+	for d, after := range cur.pending {
+		locks := lockset{}
+		for mk, h := range cur.locks {
+			if after[mk] == 0 {
+				locks[mk] = h
+			}
+		}
+		see(d, locks)
+	}
+}
+
+// heldAcross returns the locks of cur that stay held while instr, which
+// may block as bl says, waits: not the Cond's own lock during its Wait,
+// nor a lock that a called function of this package releases before it
+// blocks.
+func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) lockset {
+	locks := cur
+	if bl.cond != nil {
+		locks = c.withoutCondLock(bl.cond, locks)
+	}
+	call := callOf(instr)
+	if call == nil || len(locks) == 0 {
+		return locks
+	}
+	eff := c.effectsAt(call)
+	if eff == nil || len(eff.released) == 0 {
+		return locks
+	}
+	holding := c.funcs[c.localCallee(call)].holding
+	var out lockset
+	for _, e := range eff.released {
+		if holding[modeKey(e.root+e.suffix, e.read)] {
+			continue
+		}
+		key, _, ok := c.bind(call, e)
+		if !ok {
+			continue
+		}
+		if _, ok := locks[modeKey(key, e.read)]; ok {
+			if out == nil {
+				out = maps.Clone(locks)
+			}
+			delete(out, modeKey(key, e.read))
+		}
+	}
+	if out == nil {
+		return locks
+	}
+	return out
+}
+
+// touchesLocks reports whether fn takes or releases a lock, itself or
+// through a function of this package.
+func (c *checker) touchesLocks(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			call := callOf(instr)
+			if call == nil {
+				continue
+			}
+			if op, _ := lockCall(call); op != notLockOp {
+				return true
+			}
+			if e := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.released) > 0) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// effectsAt returns the effects of the function of this package that call
+// runs, when its arguments line up with that function's parameters; or
+// nil.
+func (c *checker) effectsAt(call *ssa.CallCommon) *lockEffects {
+	callee := c.localCallee(call)
+	if callee == nil {
+		return nil
+	}
+	direct := call.StaticCallee()
+	if o := direct.Origin(); o != nil {
+		direct = o
+	}
+	if direct != callee {
+		// A wrapper (a bound method, say) whose parameters do not line up
+		// with the declared function's.
+		return nil
+	}
+	c.analyze(callee)
+	return c.funcs[callee].effects
+}
+
+// solve computes the entry state of each block, from entry at the first.
+func (f *flow) solve(entry *state) {
+	if len(f.fn.Blocks) == 0 {
+		return
+	}
+	f.in[0] = entry
+	work := []*ssa.BasicBlock{f.fn.Blocks[0]}
+	queued := make([]bool, len(f.fn.Blocks))
+	queued[0] = true
+	for len(work) > 0 {
+		b := work[0]
+		work = work[1:]
+		queued[b.Index] = false
+		outs := f.transfer(b, f.in[b.Index], nil)
+		for i, s := range b.Succs {
+			merged, changed := union(f.in[s.Index], outs[i])
+			if !changed {
+				continue
+			}
+			f.in[s.Index] = merged
+			if !queued[s.Index] {
+				queued[s.Index] = true
+				work = append(work, s)
+			}
+		}
+	}
+}
+
+// pendingTry is a TryLock whose result decides whether its lock is held.
+type pendingTry struct {
+	key string
+	h   held
+}
+
+// transfer runs block b from entry state in and returns the state on each
+// edge out of it. show, if not nil, sees each instruction with the state
+// before it.
+func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction, *state)) []*state {
+	cur := in.clone()
+	var tries map[ssa.Value]pendingTry
+	for _, instr := range b.Instrs {
+		if show != nil {
+			show(instr, cur)
+		}
+		switch in := instr.(type) {
+		case *ssa.Call:
+			op, lock := lockCall(in.Common())
+			switch op {
+			case notLockOp:
+				f.applyEffects(in.Common(), in.Pos(), cur)
+			case opLock, opRLock:
+				key, h := f.c.lockAt(lock, in.Pos(), op == opRLock)
+				cur.locks[modeKey(key, h.read)] = h
+			case opUnlock, opRUnlock:
+				key, name := f.c.path(lock)
+				f.release(cur, key, name, op == opRUnlock)
+			case opTryLock, opTryRLock:
+				key, h := f.c.lockAt(lock, in.Pos(), op == opTryRLock)
+				if tries == nil {
+					tries = map[ssa.Value]pendingTry{}
+				}
+				tries[in] = pendingTry{modeKey(key, h.read), h}
+			}
+		case *ssa.Defer:
+			f.deferCall(in, cur)
+		case *ssa.RunDefers:
+			for mk := range cur.unlocks {
+				delete(cur.locks, mk)
+			}
+			cur.unlocks, cur.pending = map[string]int{}, map[*ssa.Defer]map[string]int{}
+		}
+	}
+	outs := make([]*state, len(b.Succs))
+	for i := range outs {
+		outs[i] = cur
+	}
+	if len(tries) == 0 {
+		return outs
+	}
+	// A TryLock tested by the If that ends the block holds its lock only
+	// on the branch where it succeeded; any other is held on every edge.
+	var tested ssa.Value
+	taken := 0
+	if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok {
+		tested = iff.Cond
+		if not, ok := tested.(*ssa.UnOp); ok && not.Op == token.NOT {
+			tested, taken = not.X, 1
+		}
+	}
+	for v, t := range tries {
+		for i := range outs {
+			if v == tested && i != taken {
+				continue
+			}
+			outs[i] = outs[i].clone()
+			outs[i].locks[t.key] = t.h
+		}
+	}
+	return outs
+}
+
+// deferCall registers a deferred call: an unlock, or a release by a
+// helper, runs at return; a call that may block is pending until then.
+func (f *flow) deferCall(d *ssa.Defer, cur *state) {
+	call := d.Common()
+	switch op, lock := lockCall(call); op {
+	case opUnlock, opRUnlock:
+		key, name := f.c.path(lock)
+		f.deferUnlock(cur, key, name, op == opRUnlock)
+		return
+	case notLockOp:
+		if eff := f.c.effectsAt(call); eff != nil {
+			for _, e := range eff.released {
+				if key, name, ok := f.c.bind(call, e); ok {
+					f.deferUnlock(cur, key, name, e.read)
+				}
+			}
+		}
+	}
+	if bl, ok := f.c.blocking(d); ok && !f.c.dirs.silenced(f.c.pass.Fset, bl.pos) {
+		cur.pending[d] = map[string]int{}
+	}
+}
+
+// release removes a lock from cur, or records a release for the caller
+// when the function did not take it.
+func (f *flow) release(cur *state, key, name string, read bool) {
+	mk := modeKey(key, read)
+	if _, ok := cur.locks[mk]; ok {
+		delete(cur.locks, mk)
+		return
+	}
+	f.noteRelease(key, name, read)
+}
+
+// deferUnlock registers a deferred unlock of a lock, which runs at return
+// and before every deferred call registered so far; one of a lock the
+// function does not hold is a release for the caller.
+func (f *flow) deferUnlock(cur *state, key, name string, read bool) {
+	mk := modeKey(key, read)
+	if _, ok := cur.locks[mk]; !ok {
+		f.noteRelease(key, name, read)
+	}
+	cur.unlocks[mk] = min(cur.unlocks[mk]+1, maxCount)
+	for d, after := range cur.pending {
+		after = cloneMap(after)
+		after[mk] = min(after[mk]+1, maxCount)
+		cur.pending[d] = after
+	}
+}
+
+func (f *flow) noteRelease(key, name string, read bool) {
+	if e, ok := f.c.effectOf(f.fn, key, name, read); ok {
+		f.released[modeKey(key, read)] = e
+	}
+}
+
+// applyEffects applies to cur the locks that a call of a function of this
+// package leaves held or releases.
+func (f *flow) applyEffects(call *ssa.CallCommon, pos token.Pos, cur *state) {
+	eff := f.c.effectsAt(call)
+	if eff == nil {
+		return
+	}
+	for _, e := range eff.released {
+		if key, name, ok := f.c.bind(call, e); ok {
+			f.release(cur, key, name, e.read)
+		}
+	}
+	for _, e := range eff.acquired {
+		if key, name, ok := f.c.bind(call, e); ok {
+			cur.locks[modeKey(key, e.read)] = held{name: name, pos: pos, read: e.read}
+		}
+	}
+}
+
+// effects returns the locks that fn leaves held at some return, or
+// released, for its caller.
+func (f *flow) effects() *lockEffects {
+	eff := &lockEffects{released: slices.Collect(maps.Values(f.released))}
+	atReturn := lockset{}
+	for _, b := range f.fn.Blocks {
+		if f.in[b.Index] == nil || len(b.Instrs) == 0 {
+			continue
+		}
+		if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok {
+			continue
+		}
+		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur *state) {
+			if _, ok := instr.(*ssa.Return); ok {
+				atReturn, _ = unionLocks(atReturn, cur.locks)
+			}
+		})
+	}
+	for mk, h := range atReturn {
+		key := strings.TrimSuffix(mk, "#r")
+		if e, ok := f.c.effectOf(f.fn, key, h.name, h.read); ok {
+			eff.acquired = append(eff.acquired, e)
+		}
+	}
+	sortEffects(eff.acquired)
+	sortEffects(eff.released)
+	return eff
+}
