@@ -1,7 +1,9 @@
 package lockblock
 
 import (
+	"go/constant"
 	"go/token"
+	"go/types"
 	"maps"
 	"slices"
 	"strings"
@@ -61,8 +63,14 @@ func union(dst, src *state) (*state, bool) {
 func unionLocks(dst, src lockset) (lockset, bool) {
 	var out lockset
 	for k, h := range src {
-		if _, ok := dst[k]; ok {
-			continue
+		if d, ok := dst[k]; ok {
+			if d.cond == h.cond || d.cond == nil {
+				continue
+			}
+			// Held on both paths, tested by different values: either
+			// may be false while it is held.
+			h = d
+			h.cond = nil
 		}
 		if out == nil {
 			out = cloneMap(dst)
@@ -336,18 +344,11 @@ func (f *flow) solve(entry *state) {
 	}
 }
 
-// pendingTry is a TryLock whose result decides whether its lock is held.
-type pendingTry struct {
-	key string
-	h   held
-}
-
 // transfer runs block b from entry state in and returns the state on each
 // edge out of it. show, if not nil, sees each instruction with the state
 // before it.
 func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction, *state)) []*state {
 	cur := in.clone()
-	var tries map[ssa.Value]pendingTry
 	for _, instr := range b.Instrs {
 		if show != nil {
 			show(instr, cur)
@@ -357,19 +358,18 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 			op, lock := lockCall(in.Common())
 			switch op {
 			case notLockOp:
-				f.applyEffects(in.Common(), in.Pos(), cur)
+				f.applyEffects(in, cur)
 			case opLock, opRLock:
 				key, h := f.c.lockAt(lock, in.Pos(), op == opRLock)
-				cur.locks[modeKey(key, h.read)] = h
+				acquire(cur, key, h)
 			case opUnlock, opRUnlock:
 				key, name := f.c.path(lock)
 				f.release(cur, key, name, op == opRUnlock)
 			case opTryLock, opTryRLock:
+				// Held where the call returned true.
 				key, h := f.c.lockAt(lock, in.Pos(), op == opTryRLock)
-				if tries == nil {
-					tries = map[ssa.Value]pendingTry{}
-				}
-				tries[in] = pendingTry{modeKey(key, h.read), h}
+				h.cond = in
+				acquire(cur, key, h)
 			}
 		case *ssa.Defer:
 			f.deferCall(in, cur)
@@ -381,32 +381,88 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 		}
 	}
 	outs := make([]*state, len(b.Succs))
-	for i := range outs {
-		outs[i] = cur
-	}
-	if len(tries) == 0 {
-		return outs
-	}
-	// A TryLock tested by the If that ends the block holds its lock only
-	// on the branch where it succeeded; any other is held on every edge.
-	var tested ssa.Value
-	taken := 0
-	if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok {
-		tested = iff.Cond
-		if not, ok := tested.(*ssa.UnOp); ok && not.Op == token.NOT {
-			tested, taken = not.X, 1
-		}
-	}
-	for v, t := range tries {
-		for i := range outs {
-			if v == tested && i != taken {
-				continue
-			}
-			outs[i] = outs[i].clone()
-			outs[i].locks[t.key] = t.h
-		}
+	for i, s := range b.Succs {
+		outs[i] = edge(b, i, s, cur)
 	}
 	return outs
+}
+
+// acquire adds a lock to cur. One held already is held whatever a TryLock
+// returns now.
+func acquire(cur *state, key string, h held) {
+	mk := modeKey(key, h.read)
+	if old, ok := cur.locks[mk]; ok {
+		h = old
+		h.cond = nil
+	}
+	cur.locks[mk] = h
+}
+
+// edge returns the state on the edge from b, whose state at its end is
+// cur, to its i'th successor s. A lock held only where a value is true is
+// dropped on the branch where the If that ends b shows that value false,
+// and follows the value into a phi of s that it flows into.
+func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
+	var iff *ssa.If
+	if n := len(b.Instrs); n > 0 {
+		iff, _ = b.Instrs[n-1].(*ssa.If)
+	}
+	pred := slices.Index(s.Preds, b)
+	out := cur
+	for mk, h := range cur.locks {
+		if h.cond == nil {
+			continue
+		}
+		if iff != nil && refutes(iff.Cond, i == 0, h.cond) {
+			if out == cur {
+				out = cur.clone()
+			}
+			delete(out.locks, mk)
+			continue
+		}
+		for _, instr := range s.Instrs {
+			phi, ok := instr.(*ssa.Phi)
+			if !ok {
+				break
+			}
+			if pred >= 0 && phi.Edges[pred] == h.cond {
+				if out == cur {
+					out = cur.clone()
+				}
+				h.cond = phi
+				out.locks[mk] = h
+				break
+			}
+		}
+	}
+	return out
+}
+
+// refutes reports whether cond having the value truth shows v false.
+func refutes(cond ssa.Value, truth bool, v ssa.Value) bool {
+	switch c := cond.(type) {
+	case *ssa.UnOp:
+		if c.Op == token.NOT {
+			return refutes(c.X, !truth, v)
+		}
+	case *ssa.BinOp:
+		// v == false, v != true and the like.
+		if c.Op != token.EQL && c.Op != token.NEQ {
+			break
+		}
+		x, k := c.X, c.Y
+		if _, ok := x.(*ssa.Const); ok {
+			x, k = k, x
+		}
+		kc, ok := k.(*ssa.Const)
+		if !ok || kc.Value == nil || kc.Value.Kind() != constant.Bool {
+			break
+		}
+		// cond is true exactly when x == want.
+		want := constant.BoolVal(kc.Value) == (c.Op == token.EQL)
+		return refutes(x, want == truth, v)
+	}
+	return cond == v && !truth
 }
 
 // deferCall registers a deferred call: an unlock, or a release by a
@@ -467,48 +523,115 @@ func (f *flow) noteRelease(key, name string, read bool) {
 
 // applyEffects applies to cur the locks that a call of a function of this
 // package leaves held or releases.
-func (f *flow) applyEffects(call *ssa.CallCommon, pos token.Pos, cur *state) {
-	eff := f.c.effectsAt(call)
+func (f *flow) applyEffects(call *ssa.Call, cur *state) {
+	common := call.Common()
+	eff := f.c.effectsAt(common)
 	if eff == nil {
 		return
 	}
 	for _, e := range eff.released {
-		if key, name, ok := f.c.bind(call, e); ok {
+		if key, name, ok := f.c.bind(common, e); ok {
 			f.release(cur, key, name, e.read)
 		}
 	}
 	for _, e := range eff.acquired {
-		if key, name, ok := f.c.bind(call, e); ok {
-			cur.locks[modeKey(key, e.read)] = held{name: name, pos: pos, read: e.read}
+		if key, name, ok := f.c.bind(common, e); ok {
+			acquire(cur, key, held{name: name, pos: call.Pos(), read: e.read, cond: result(call, e.result)})
 		}
 	}
+}
+
+// result returns the value of the call's result that is true wherever a
+// lock it took is held, given 1 + its index; or nil.
+func result(call *ssa.Call, i int) ssa.Value {
+	if i == 0 {
+		return nil
+	}
+	if call.Common().Signature().Results().Len() == 1 {
+		return call
+	}
+	for _, ref := range *call.Referrers() {
+		if x, ok := ref.(*ssa.Extract); ok && x.Index == i-1 {
+			return x
+		}
+	}
+	return nil
 }
 
 // effects returns the locks that fn leaves held at some return, or
 // released, for its caller.
 func (f *flow) effects() *lockEffects {
 	eff := &lockEffects{released: slices.Collect(maps.Values(f.released))}
+	rets := f.returns()
 	atReturn := lockset{}
-	for _, b := range f.fn.Blocks {
-		if f.in[b.Index] == nil || len(b.Instrs) == 0 {
-			continue
-		}
-		if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok {
-			continue
-		}
-		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur *state) {
-			if _, ok := instr.(*ssa.Return); ok {
-				atReturn, _ = unionLocks(atReturn, cur.locks)
-			}
-		})
+	for _, r := range rets {
+		atReturn, _ = unionLocks(atReturn, r.locks)
 	}
 	for mk, h := range atReturn {
 		key := strings.TrimSuffix(mk, "#r")
 		if e, ok := f.c.effectOf(f.fn, key, h.name, h.read); ok {
+			e.result = f.resultFor(mk, rets)
 			eff.acquired = append(eff.acquired, e)
 		}
 	}
 	sortEffects(eff.acquired)
 	sortEffects(eff.released)
 	return eff
+}
+
+// ret is a return of a function with the locks that may be held there.
+type ret struct {
+	*ssa.Return
+	locks lockset
+}
+
+// returns returns each reached return of f's function.
+func (f *flow) returns() []ret {
+	var rets []ret
+	for _, b := range f.fn.Blocks {
+		if f.in[b.Index] == nil || len(b.Instrs) == 0 {
+			continue
+		}
+		r, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+		if !ok {
+			continue
+		}
+		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur *state) {
+			if instr == r {
+				rets = append(rets, ret{r, cur.locks})
+			}
+		})
+	}
+	return rets
+}
+
+// resultFor returns 1 + the index of a bool result of f's function that is
+// true at every return where the lock mk may be held, the result of a
+// TryLock helper; or 0.
+func (f *flow) resultFor(mk string, rets []ret) int {
+	results := f.fn.Signature.Results()
+	for i := range results.Len() {
+		if b, ok := results.At(i).Type().Underlying().(*types.Basic); !ok || b.Kind() != types.Bool {
+			continue
+		}
+		ok := true
+		for _, r := range rets {
+			h, held := r.locks[mk]
+			if !held {
+				continue
+			}
+			v := r.Results[i]
+			if k, isConst := v.(*ssa.Const); isConst && k.Value != nil && constant.BoolVal(k.Value) {
+				continue
+			}
+			if h.cond == nil || v != h.cond {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return i + 1
+		}
+	}
+	return 0
 }

@@ -31,7 +31,10 @@ needs the same lock first, so the program deadlocks; and even when it does
 not, every other user of the lock waits as long as the blocked goroutine.
 
 A lock counts as held from a call of its Lock or RLock method, or from a
-TryLock or TryRLock that returned true, until its Unlock or RUnlock. The
+TryLock or TryRLock that returned true, until its Unlock or RUnlock. A
+TryLock's result is followed through variables and into the bool result
+of a function of the package that returns it (a tryLock helper), so the
+branch where it was false holds nothing. The
 lock may be a struct field (embedded or named), a package variable or a
 local variable. A deferred Unlock releases the lock only at return, so the
 lock is held until then. Deferred calls run last in, first out: a

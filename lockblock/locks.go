@@ -71,6 +71,9 @@ type held struct {
 	name string    // as the message names it: "s.mu"
 	pos  token.Pos // where it was taken
 	read bool      // by RLock or TryRLock
+	// cond, if not nil, is a bool value (a TryLock's result, or a value
+	// it flowed into) that is true wherever the lock is held.
+	cond ssa.Value
 }
 
 // A lockset maps the key of each lock that may be held to how it was
@@ -95,6 +98,9 @@ type effect struct {
 	nameSuffix string
 	name       string // the whole name in the function, for a caller that has none
 	read       bool
+	// result is 1 + the index of a bool result that is true wherever the
+	// lock is left held (a TryLock helper); 0 if there is none.
+	result int
 }
 
 // lockEffects is what a function does to its caller's locks.

@@ -274,3 +274,32 @@ func (t *T) escaped(f *future, out chan chan int) {
 	t.flushLocked() // want `^call to reported\.T\.flushLocked`
 	f.done <- f.v   // want `^channel send while t\.mu may be held`
 }
+
+// A TryLock helper that says true where it took the lock: its caller holds
+// the lock on that branch only.
+func (t *T) tryTake() bool {
+	if t.mu.TryLock() {
+		return true
+	}
+	return false
+}
+
+func (t *T) viaTryTake() {
+	if !t.tryTake() {
+		<-t.ch
+		return
+	}
+	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
+	t.mu.Unlock()
+}
+
+// A TryLock result tested as ok == false.
+func (t *T) tryCompare() {
+	ok := t.mu.TryLock()
+	if ok == false {
+		<-t.ch
+		return
+	}
+	<-t.ch // want `^channel receive while t\.mu may be held`
+	t.mu.Unlock()
+}
