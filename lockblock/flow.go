@@ -159,23 +159,45 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 	f := c.newFlow(fn)
 	f.solve(&state{})
 	info.flow = f
-	info.effects = f.effects()
-	if len(info.effects.released) > 0 {
-		info.holding = c.blocksHolding(fn, info.effects.released)
-	}
+	info.effects = c.effectsOf(f)
 	return f
 }
 
-// blocksHolding returns, of the caller's locks that fn releases, those
-// that fn may still hold at one of its blocking operations: a helper such
-// as updateStateAndUnlock that unlocks before it waits does not make its
-// caller wait under that lock.
-func (c *checker) blocksHolding(fn *ssa.Function, released []effect) map[string]bool {
+// effectsOf returns what the function of f, solved from an empty entry
+// state, does to its caller's locks, and records which of them it may block
+// holding. A lock that it unlocks without having locked it is one its
+// caller holds: a second analysis, with those locks held on entry, says
+// whether each is released at every return, or only on some paths or for
+// a while (Unlock; wait; Lock), and whether the function may block while
+// it still holds one.
+func (c *checker) effectsOf(f *flow) *lockEffects {
+	eff := &lockEffects{drops: slices.Collect(maps.Values(f.released))}
+	sortEffects(eff.drops)
+	rets := f.returns()
+	atReturn := lockset{}
+	for _, r := range rets {
+		atReturn, _ = unionLocks(atReturn, r.locks)
+	}
+	for mk, h := range atReturn {
+		if _, ok := f.released[mk]; ok {
+			// Held on entry, so not taken for the caller.
+			continue
+		}
+		key := strings.TrimSuffix(mk, "#r")
+		if e, ok := c.effectOf(f.fn, key, h.name, h.read); ok {
+			e.result = f.resultFor(mk, rets)
+			eff.acquired = append(eff.acquired, e)
+		}
+	}
+	sortEffects(eff.acquired)
+	if len(eff.drops) == 0 {
+		return eff
+	}
 	entry := &state{locks: lockset{}}
-	for _, e := range released {
+	for _, e := range eff.drops {
 		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read}
 	}
-	g := c.newFlow(fn)
+	g := c.newFlow(f.fn)
 	g.solve(entry)
 	holding := map[string]bool{}
 	g.visit(func(instr ssa.Instruction, cur lockset) {
@@ -186,7 +208,15 @@ func (c *checker) blocksHolding(fn *ssa.Function, released []effect) map[string]
 			}
 		}
 	})
-	return holding
+	c.funcs[f.fn].holding = holding
+	gRets := g.returns()
+	for _, e := range eff.drops {
+		mk := modeKey(e.root+e.suffix, e.read)
+		if !slices.ContainsFunc(gRets, func(r ret) bool { _, ok := r.locks[mk]; return ok }) {
+			eff.released = append(eff.released, e)
+		}
+	}
+	return eff
 }
 
 // visit shows each instruction of the function with the locks that may be
@@ -237,8 +267,8 @@ func showDeferred(cur *state, see func(ssa.Instruction, lockset)) {
 
 // heldAcross returns the locks of cur that stay held while instr, which
 // may block as bl says, waits: not the Cond's own lock during its Wait,
-// nor a lock that a called function of this package releases before it
-// blocks.
+// nor a lock of the caller's that a called function of this package
+// unlocks, on every path, before it blocks.
 func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) lockset {
 	locks := cur
 	if bl.cond != nil {
@@ -248,17 +278,17 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) loc
 	if call == nil || len(locks) == 0 {
 		return locks
 	}
-	eff := c.effectsAt(call)
-	if eff == nil || len(eff.released) == 0 {
+	eff, st := c.effectsAt(call)
+	if eff == nil || len(eff.drops) == 0 {
 		return locks
 	}
-	holding := c.funcs[c.localCallee(call)].holding
+	holding := c.funcs[st.fn].holding
 	var out lockset
-	for _, e := range eff.released {
+	for _, e := range eff.drops {
 		if holding[modeKey(e.root+e.suffix, e.read)] {
 			continue
 		}
-		key, _, ok := c.bind(call, e)
+		key, _, ok := c.bind(st, e)
 		if !ok {
 			continue
 		}
@@ -287,7 +317,7 @@ func (c *checker) touchesLocks(fn *ssa.Function) bool {
 			if op, _ := lockCall(call); op != notLockOp {
 				return true
 			}
-			if e := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.released) > 0) {
+			if e, _ := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.drops) > 0) {
 				return true
 			}
 		}
@@ -296,24 +326,15 @@ func (c *checker) touchesLocks(fn *ssa.Function) bool {
 }
 
 // effectsAt returns the effects of the function of this package that call
-// runs, when its arguments line up with that function's parameters; or
-// nil.
-func (c *checker) effectsAt(call *ssa.CallCommon) *lockEffects {
-	callee := c.localCallee(call)
-	if callee == nil {
-		return nil
+// runs, and the call as a site of it; or nil if it runs none, or its
+// values do not line up with that function's parameters.
+func (c *checker) effectsAt(call *ssa.CallCommon) (*lockEffects, site) {
+	st, ok := c.siteOf(call)
+	if !ok {
+		return nil, site{}
 	}
-	direct := call.StaticCallee()
-	if o := direct.Origin(); o != nil {
-		direct = o
-	}
-	if direct != callee {
-		// A wrapper (a bound method, say) whose parameters do not line up
-		// with the declared function's.
-		return nil
-	}
-	c.analyze(callee)
-	return c.funcs[callee].effects
+	c.analyze(st.fn)
+	return c.funcs[st.fn].effects, st
 }
 
 // solve computes the entry state of each block, from entry at the first.
@@ -475,9 +496,9 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 		f.deferUnlock(cur, key, name, op == opRUnlock)
 		return
 	case notLockOp:
-		if eff := f.c.effectsAt(call); eff != nil {
+		if eff, st := f.c.effectsAt(call); eff != nil {
 			for _, e := range eff.released {
-				if key, name, ok := f.c.bind(call, e); ok {
+				if key, name, ok := f.c.bind(st, e); ok {
 					f.deferUnlock(cur, key, name, e.read)
 				}
 			}
@@ -524,18 +545,17 @@ func (f *flow) noteRelease(key, name string, read bool) {
 // applyEffects applies to cur the locks that a call of a function of this
 // package leaves held or releases.
 func (f *flow) applyEffects(call *ssa.Call, cur *state) {
-	common := call.Common()
-	eff := f.c.effectsAt(common)
+	eff, st := f.c.effectsAt(call.Common())
 	if eff == nil {
 		return
 	}
 	for _, e := range eff.released {
-		if key, name, ok := f.c.bind(common, e); ok {
+		if key, name, ok := f.c.bind(st, e); ok {
 			f.release(cur, key, name, e.read)
 		}
 	}
 	for _, e := range eff.acquired {
-		if key, name, ok := f.c.bind(common, e); ok {
+		if key, name, ok := f.c.bind(st, e); ok {
 			acquire(cur, key, held{name: name, pos: call.Pos(), read: e.read, cond: result(call, e.result)})
 		}
 	}
@@ -556,27 +576,6 @@ func result(call *ssa.Call, i int) ssa.Value {
 		}
 	}
 	return nil
-}
-
-// effects returns the locks that fn leaves held at some return, or
-// released, for its caller.
-func (f *flow) effects() *lockEffects {
-	eff := &lockEffects{released: slices.Collect(maps.Values(f.released))}
-	rets := f.returns()
-	atReturn := lockset{}
-	for _, r := range rets {
-		atReturn, _ = unionLocks(atReturn, r.locks)
-	}
-	for mk, h := range atReturn {
-		key := strings.TrimSuffix(mk, "#r")
-		if e, ok := f.c.effectOf(f.fn, key, h.name, h.read); ok {
-			e.result = f.resultFor(mk, rets)
-			eff.acquired = append(eff.acquired, e)
-		}
-	}
-	sortEffects(eff.acquired)
-	sortEffects(eff.released)
-	return eff
 }
 
 // ret is a return of a function with the locks that may be held there.

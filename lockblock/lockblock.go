@@ -73,9 +73,13 @@ Sink.TrySend and the other calls that never wait.
 
 A function of the package that locks or unlocks a lock reached from its
 parameters, captured variables or a package variable does so for its
-caller too: after c.lock() the caller holds c.mu, after c.unlock() it does
-not, and a helper that unlocks before it waits (updateAndUnlock) does not
-block under the caller's lock.
+caller too, whether called directly, through a method value or through a
+method expression: after c.lock() the caller holds c.mu, after c.unlock()
+it does not. A helper that unlocks on some paths only leaves the lock
+held for what follows; one that unlocks before it waits (updateAndUnlock,
+or Unlock; wait; Lock) does not block under the caller's lock. Two calls
+of one function with the same arguments are taken to return the same
+lock, so c.lockFor(k).Lock() is undone by c.lockFor(k).Unlock().
 
 Reports on calls name the chain of calls down to the operation that waits,
 with its middle left out when long:

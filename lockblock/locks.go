@@ -106,7 +106,8 @@ type effect struct {
 // lockEffects is what a function does to its caller's locks.
 type lockEffects struct {
 	acquired []effect // may be held at some return
-	released []effect // unlocked without having been locked in the function
+	released []effect // of drops, those released at every return
+	drops    []effect // unlocked on some path without having been locked in the function
 }
 
 func sortEffects(es []effect) {
@@ -124,10 +125,16 @@ func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effec
 	case strings.HasPrefix(root, "g{"):
 		rootName, _, _ = strings.Cut(name, ".")
 	case strings.HasPrefix(root, "p"):
-		i, _ := strconv.Atoi(root[1:])
+		i, err := strconv.Atoi(root[1:])
+		if err != nil || i >= len(fn.Params) {
+			return effect{}, false
+		}
 		rootName = fn.Params[i].Name()
 	case strings.HasPrefix(root, "f"):
-		i, _ := strconv.Atoi(root[1:])
+		i, err := strconv.Atoi(root[1:])
+		if err != nil || i >= len(fn.FreeVars) {
+			return effect{}, false
+		}
 		rootName = fn.FreeVars[i].Name()
 	default:
 		return effect{}, false
@@ -141,26 +148,90 @@ func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effec
 	}, true
 }
 
-// bind returns the key and name, in the caller, of an effect of the
-// function that call runs.
-func (c *checker) bind(call *ssa.CallCommon, e effect) (key, name string, ok bool) {
+// A site is a call of a function of this package, with the values it
+// passes for that function's parameters and free variables.
+type site struct {
+	fn     *ssa.Function
+	params []ssa.Value
+	free   []ssa.Value
+}
+
+// siteOf returns the function of this package that call runs, with the
+// values that stand for its parameters: the arguments of a direct call
+// (and the bindings of a func literal's closure), the receiver bound by a
+// method value followed by the arguments, or those of a method expression.
+// ok is false if it runs none, or its values do not line up with the
+// function's parameters (a wrapper of a promoted method, say).
+func (c *checker) siteOf(call *ssa.CallCommon) (s site, ok bool) {
+	callee := c.localCallee(call)
+	if callee == nil {
+		return site{}, false
+	}
+	direct := call.StaticCallee()
+	if o := direct.Origin(); o != nil {
+		direct = o
+	}
+	s.fn = callee
+	switch {
+	case direct == callee:
+		s.params = call.Args
+		if mc, ok := call.Value.(*ssa.MakeClosure); ok {
+			s.free = mc.Bindings
+		}
+		return s, true
+	case strings.HasPrefix(direct.Synthetic, "bound method wrapper"):
+		mc, ok := call.Value.(*ssa.MakeClosure)
+		if !ok || len(mc.Bindings) != 1 {
+			return site{}, false
+		}
+		s.params = append([]ssa.Value{mc.Bindings[0]}, call.Args...)
+	case strings.HasPrefix(direct.Synthetic, "thunk"):
+		s.params = call.Args
+	default:
+		return site{}, false
+	}
+	if len(s.params) != len(callee.Params) || len(s.params) == 0 || !sameRecv(s.params[0].Type(), callee.Params[0].Type()) {
+		return site{}, false
+	}
+	return s, true
+}
+
+// sameRecv reports whether a value of type a can stand for a receiver of
+// type b without a conversion: both are the same named type, or pointers
+// to it. A generic type matches its instances.
+func sameRecv(a, b types.Type) bool {
+	named := func(t types.Type) (*types.Named, bool) {
+		ptr := false
+		if p, ok := types.Unalias(t).(*types.Pointer); ok {
+			t, ptr = p.Elem(), true
+		}
+		n, _ := types.Unalias(t).(*types.Named)
+		return n, ptr
+	}
+	na, pa := named(a)
+	nb, pb := named(b)
+	return na != nil && nb != nil && pa == pb && na.Origin().Obj() == nb.Origin().Obj()
+}
+
+// bind returns the key and name, at a call site, of an effect of the
+// function it runs.
+func (c *checker) bind(s site, e effect) (key, name string, ok bool) {
 	var arg ssa.Value
 	switch {
 	case strings.HasPrefix(e.root, "g{"):
-		return e.root + e.suffix, strings.TrimPrefix(e.nameSuffix, "."), true
+		return e.root + e.suffix, e.name, true
 	case strings.HasPrefix(e.root, "p"):
 		i, _ := strconv.Atoi(e.root[1:])
-		if i >= len(call.Args) {
+		if i >= len(s.params) {
 			return "", "", false
 		}
-		arg = call.Args[i]
+		arg = s.params[i]
 	case strings.HasPrefix(e.root, "f"):
 		i, _ := strconv.Atoi(e.root[1:])
-		mc, ok := call.Value.(*ssa.MakeClosure)
-		if !ok || i >= len(mc.Bindings) {
+		if i >= len(s.free) {
 			return "", "", false
 		}
-		arg = mc.Bindings[i]
+		arg = s.free[i]
 	default:
 		return "", "", false
 	}
@@ -250,8 +321,46 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		return c.path(v.X)
 	case *ssa.MakeInterface:
 		return c.path(v.X)
+	case *ssa.Call:
+		if key, ok := c.callKey(v.Common()); ok {
+			return key, ""
+		}
 	}
 	return "v" + v.Name(), ""
+}
+
+// callKey returns a key for the result of a call: the function and the
+// keys of its arguments, so that two calls of one function with the same
+// arguments are taken to return the same lock (s.lockFor(k).Lock(), then
+// s.lockFor(k).Unlock()).
+func (c *checker) callKey(call *ssa.CallCommon) (string, bool) {
+	var b strings.Builder
+	b.WriteString("c{")
+	switch {
+	case call.IsInvoke():
+		k, _ := c.path(call.Value)
+		b.WriteString(k + "." + call.Method.Name())
+	case call.StaticCallee() != nil:
+		b.WriteString(call.StaticCallee().String())
+		if mc, ok := call.Value.(*ssa.MakeClosure); ok {
+			for _, v := range mc.Bindings {
+				k, _ := c.path(v)
+				b.WriteString("[" + k + "]")
+			}
+		}
+	default:
+		return "", false
+	}
+	b.WriteString("(")
+	for i, a := range call.Args {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		k, _ := c.path(a)
+		b.WriteString(k)
+	}
+	b.WriteString(")}")
+	return b.String(), true
 }
 
 func join(name, field string) string {

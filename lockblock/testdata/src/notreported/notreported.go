@@ -229,3 +229,18 @@ func (t *T) wait(f *future) <-chan int {
 	}
 	return f.done
 }
+
+// A helper that lets go of its caller's lock while it waits, and takes it
+// back, does not wait under it.
+func (t *T) waitUnlocked() {
+	t.mu.Unlock()
+	<-t.ch
+	t.mu.Lock()
+}
+
+func (t *T) viaWaitUnlocked() {
+	t.mu.Lock()
+	t.waitUnlocked()
+	t.n++
+	t.mu.Unlock()
+}

@@ -303,3 +303,17 @@ func (t *T) tryCompare() {
 	<-t.ch // want `^channel receive while t\.mu may be held`
 	t.mu.Unlock()
 }
+
+// After such a helper the caller holds its lock again.
+func (t *T) relock() {
+	t.mu.Unlock()
+	<-t.ch
+	t.mu.Lock()
+}
+
+func (t *T) afterRelock() {
+	t.mu.Lock()
+	t.relock()
+	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
+	t.mu.Unlock()
+}
