@@ -64,13 +64,17 @@ func unionLocks(dst, src lockset) (lockset, bool) {
 	var out lockset
 	for k, h := range src {
 		if d, ok := dst[k]; ok {
-			if d.cond == h.cond || d.cond == nil {
+			m := d
+			m.count = max(d.count, h.count)
+			if d.cond != h.cond {
+				// Held on both paths, tested by different values:
+				// either may be false while it is held.
+				m.cond = nil
+			}
+			if m == d {
 				continue
 			}
-			// Held on both paths, tested by different values: either
-			// may be false while it is held.
-			h = d
-			h.cond = nil
+			h = m
 		}
 		if out == nil {
 			out = cloneMap(dst)
@@ -195,7 +199,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	}
 	entry := &state{locks: lockset{}}
 	for _, e := range eff.drops {
-		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read}
+		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read, count: 1}
 	}
 	g := c.newFlow(f.fn)
 	g.solve(entry)
@@ -257,7 +261,7 @@ func showDeferred(cur *state, see func(ssa.Instruction, lockset)) {
 	for d, after := range cur.pending {
 		locks := lockset{}
 		for mk, h := range cur.locks {
-			if after[mk] == 0 {
+			if h.count > after[mk] {
 				locks[mk] = h
 			}
 		}
@@ -314,7 +318,7 @@ func (c *checker) touchesLocks(fn *ssa.Function) bool {
 			if call == nil {
 				continue
 			}
-			if op, _ := lockCall(call); op != notLockOp {
+			if c.lockCall(call).op != notLockOp {
 				return true
 			}
 			if e, _ := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.drops) > 0) {
@@ -376,27 +380,29 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 		}
 		switch in := instr.(type) {
 		case *ssa.Call:
-			op, lock := lockCall(in.Common())
-			switch op {
+			switch ref := f.c.lockCall(in.Common()); ref.op {
 			case notLockOp:
 				f.applyEffects(in, cur)
 			case opLock, opRLock:
-				key, h := f.c.lockAt(lock, in.Pos(), op == opRLock)
-				acquire(cur, key, h)
+				acquire(cur, ref.key, f.c.lockAt(ref, in.Pos(), ref.op == opRLock))
 			case opUnlock, opRUnlock:
-				key, name := f.c.path(lock)
-				f.release(cur, key, name, op == opRUnlock)
+				f.release(cur, ref.key, ref.name, ref.op == opRUnlock)
 			case opTryLock, opTryRLock:
 				// Held where the call returned true.
-				key, h := f.c.lockAt(lock, in.Pos(), op == opTryRLock)
+				h := f.c.lockAt(ref, in.Pos(), ref.op == opTryRLock)
 				h.cond = in
-				acquire(cur, key, h)
+				acquire(cur, ref.key, h)
 			}
 		case *ssa.Defer:
 			f.deferCall(in, cur)
 		case *ssa.RunDefers:
-			for mk := range cur.unlocks {
-				delete(cur.locks, mk)
+			for mk, n := range cur.unlocks {
+				if h, ok := cur.locks[mk]; ok && h.count > n {
+					h.count -= n
+					cur.locks[mk] = h
+				} else {
+					delete(cur.locks, mk)
+				}
 			}
 			cur.unlocks, cur.pending = map[string]int{}, map[*ssa.Defer]map[string]int{}
 		}
@@ -408,13 +414,17 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 	return outs
 }
 
-// acquire adds a lock to cur. One held already is held whatever a TryLock
-// returns now.
+// acquire adds a lock to cur, or a read lock once more. One held already
+// is held whatever a TryLock returns now.
 func acquire(cur *state, key string, h held) {
 	mk := modeKey(key, h.read)
+	h.count = 1
 	if old, ok := cur.locks[mk]; ok {
 		h = old
 		h.cond = nil
+		if h.read {
+			h.count = min(h.count+1, maxCount)
+		}
 	}
 	cur.locks[mk] = h
 }
@@ -490,10 +500,9 @@ func refutes(cond ssa.Value, truth bool, v ssa.Value) bool {
 // helper, runs at return; a call that may block is pending until then.
 func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 	call := d.Common()
-	switch op, lock := lockCall(call); op {
+	switch ref := f.c.lockCall(call); ref.op {
 	case opUnlock, opRUnlock:
-		key, name := f.c.path(lock)
-		f.deferUnlock(cur, key, name, op == opRUnlock)
+		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock)
 		return
 	case notLockOp:
 		if eff, st := f.c.effectsAt(call); eff != nil {
@@ -513,8 +522,13 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 // when the function did not take it.
 func (f *flow) release(cur *state, key, name string, read bool) {
 	mk := modeKey(key, read)
-	if _, ok := cur.locks[mk]; ok {
-		delete(cur.locks, mk)
+	if h, ok := cur.locks[mk]; ok {
+		if h.count > 1 {
+			h.count--
+			cur.locks[mk] = h
+		} else {
+			delete(cur.locks, mk)
+		}
 		return
 	}
 	f.noteRelease(key, name, read)

@@ -31,7 +31,10 @@ needs the same lock first, so the program deadlocks; and even when it does
 not, every other user of the lock waits as long as the blocked goroutine.
 
 A lock counts as held from a call of its Lock or RLock method, or from a
-TryLock or TryRLock that returned true, until its Unlock or RUnlock. A
+TryLock or TryRLock that returned true, until its Unlock or RUnlock; read
+locks nest, so after two RLocks one RUnlock leaves one held. A lock locked
+through a sync.Locker (a variable of that type, a type parameter
+constrained by it, or the Locker that RLocker returns) counts too. A
 TryLock's result is followed through variables and into the bool result
 of a function of the package that returns it (a tryLock helper), so the
 branch where it was false holds nothing. The

@@ -37,40 +37,85 @@ var lockMethods = map[string]lockOp{
 	"(*sync.RWMutex).RLock":    opRLock,
 	"(*sync.RWMutex).RUnlock":  opRUnlock,
 	"(*sync.RWMutex).TryRLock": opTryRLock,
+	// A sync.Locker, or a type parameter constrained by it, locks
+	// whatever it holds.
+	"(sync.Locker).Lock":   opLock,
+	"(sync.Locker).Unlock": opUnlock,
+}
+
+// A lockRef is what a call does to a lock, and the lock.
+type lockRef struct {
+	op   lockOp
+	key  string
+	name string
 }
 
 // lockCall returns what call does to a lock, and the lock.
-func lockCall(call *ssa.CallCommon) (lockOp, ssa.Value) {
+func (c *checker) lockCall(call *ssa.CallCommon) lockRef {
+	var obj *types.Func
+	var recv ssa.Value
 	if call.IsInvoke() {
-		return notLockOp, nil
+		obj, recv = call.Method, call.Value
+	} else {
+		callee := call.StaticCallee()
+		if callee == nil {
+			return lockRef{}
+		}
+		obj, _ = callee.Object().(*types.Func)
+		if mc, ok := call.Value.(*ssa.MakeClosure); ok && len(mc.Bindings) == 1 {
+			// A method value (mu.Lock taken as a func) binds its receiver.
+			recv = mc.Bindings[0]
+		} else if len(call.Args) > 0 {
+			recv = call.Args[0]
+		}
 	}
-	callee := call.StaticCallee()
-	if callee == nil {
-		return notLockOp, nil
+	if obj == nil || recv == nil {
+		return lockRef{}
 	}
-	obj, ok := callee.Object().(*types.Func)
-	if !ok {
-		return notLockOp, nil
-	}
-	op := lockMethods[obj.FullName()]
+	op := lockMethods[obj.Origin().FullName()]
 	if op == notLockOp {
-		return notLockOp, nil
+		return lockRef{}
 	}
-	// A method value (mu.Lock taken as a func) binds its receiver.
-	if mc, ok := call.Value.(*ssa.MakeClosure); ok && len(mc.Bindings) == 1 {
-		return op, mc.Bindings[0]
+	key, name, read := c.lockOf(recv)
+	if read {
+		// The Locker of an RWMutex's read side.
+		switch op {
+		case opLock:
+			op = opRLock
+		case opUnlock:
+			op = opRUnlock
+		}
 	}
-	if len(call.Args) == 0 {
-		return notLockOp, nil
+	return lockRef{op: op, key: key, name: name}
+}
+
+// lockOf returns the key and name of the lock that v, the receiver of a
+// Lock-like call, stands for, and whether it is the read side of an
+// RWMutex: a *sync.Mutex or *sync.RWMutex, a sync.Locker made of one, or
+// the Locker that RLocker returns.
+func (c *checker) lockOf(v ssa.Value) (key, name string, read bool) {
+	switch v := v.(type) {
+	case *ssa.MakeInterface:
+		return c.lockOf(v.X)
+	case *ssa.Call:
+		call := v.Common()
+		if callee := call.StaticCallee(); callee != nil && len(call.Args) == 1 {
+			if obj, ok := callee.Object().(*types.Func); ok && obj.FullName() == "(*sync.RWMutex).RLocker" {
+				key, name, _ = c.lockOf(call.Args[0])
+				return key, name, true
+			}
+		}
 	}
-	return op, call.Args[0]
+	key, name = c.path(v)
+	return key, name, false
 }
 
 // held is one lock that may be held.
 type held struct {
-	name string    // as the message names it: "s.mu"
-	pos  token.Pos // where it was taken
-	read bool      // by RLock or TryRLock
+	name  string    // as the message names it: "s.mu"
+	pos   token.Pos // where it was taken
+	read  bool      // by RLock or TryRLock
+	count int       // how many times it may be held (read locks nest), at most maxCount
 	// cond, if not nil, is a bool value (a TryLock's result, or a value
 	// it flowed into) that is true wherever the lock is held.
 	cond ssa.Value
@@ -255,17 +300,17 @@ func rootOf(key string) string {
 	return key
 }
 
-// lockAt returns the key of lock and how it is held after a Lock-like
-// call at pos.
-func (c *checker) lockAt(lock ssa.Value, pos token.Pos, read bool) (string, held) {
-	key, name := c.path(lock)
-	if src, ok := c.lockExpr[pos]; ok && (name == "" || strings.HasPrefix(key, "v")) {
+// lockAt returns how a lock is held after a Lock-like call at pos: once,
+// and named as the source spells it where its path gives no name.
+func (c *checker) lockAt(ref lockRef, pos token.Pos, read bool) held {
+	name := ref.name
+	if src, ok := c.lockExpr[pos]; ok && (name == "" || strings.HasPrefix(ref.key, "v")) {
 		name = src
 	}
 	if name == "" {
 		name = "a mutex"
 	}
-	return key, held{name: name, pos: pos, read: read}
+	return held{name: name, pos: pos, read: read, count: 1}
 }
 
 // path returns a key that identifies the lock that v points to within

@@ -317,3 +317,21 @@ func (t *T) afterRelock() {
 	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
 	t.mu.Unlock()
 }
+
+// Read locks nest: after two RLocks and one RUnlock, one is still held.
+func (t *T) nestedRead() {
+	t.rw.RLock()
+	t.rw.RLock()
+	t.rw.RUnlock()
+	<-t.ch // want `^channel receive while t\.rw may be held \(read-locked at reported\.go:\d+\)`
+	t.rw.RUnlock()
+	<-t.ch
+}
+
+// A lock reached through a sync.Locker.
+func locker(l sync.Locker, ch chan int) {
+	l.Lock()
+	ch <- 1 // want `^channel send while l may be held`
+	l.Unlock()
+	ch <- 2
+}
