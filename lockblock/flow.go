@@ -321,6 +321,9 @@ func (c *checker) touchesLocks(fn *ssa.Function) bool {
 			if c.lockCall(call).op != notLockOp {
 				return true
 			}
+			if _, ok := isCondWait(call); ok {
+				return true
+			}
 			if e, _ := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.drops) > 0) {
 				return true
 			}
@@ -383,6 +386,7 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 			switch ref := f.c.lockCall(in.Common()); ref.op {
 			case notLockOp:
 				f.applyEffects(in, cur)
+				f.condWait(in.Common(), cur)
 			case opLock, opRLock:
 				acquire(cur, ref.key, f.c.lockAt(ref, in.Pos(), ref.op == opRLock))
 			case opUnlock, opRUnlock:
@@ -515,6 +519,24 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 	}
 	if bl, ok := f.c.blocking(d); ok && !f.c.dirs.silenced(f.c.pass.Fset, bl.pos) {
 		cur.pending[d] = map[string]int{}
+	}
+}
+
+// condWait notes, of a Cond.Wait on a Cond whose lock is known and not
+// held in the function, that the lock is its caller's and is let go while
+// Wait waits: a helper that waits on the caller's Cond does not wait
+// under the Cond's lock.
+func (f *flow) condWait(call *ssa.CallCommon, cur *state) {
+	cond, ok := isCondWait(call)
+	if !ok {
+		return
+	}
+	mk, name, ok := f.c.lockOfCond(cond)
+	if !ok {
+		return
+	}
+	if _, held := cur.locks[mk]; !held {
+		f.noteRelease(strings.TrimSuffix(mk, "#r"), name, strings.HasSuffix(mk, "#r"))
 	}
 }
 

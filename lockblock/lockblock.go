@@ -62,10 +62,15 @@ These operations block:
     do one of the above on some path. The property crosses packages as an
     analysis fact, so go vet -vettool finds it too.
 
-A Cond's lock is known from sync.NewCond(&c.mu) or c.cond.L = &c.mu in
-the same package, or from a NewCond in the same function; failing that, a
-held lock in the same struct as the Cond, or else the only lock held, is
-taken for it.
+A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
+c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
+package variable, or from the first two in the same function; the Cond of
+sync.NewCond(rw.RLocker()) has rw's read lock. Failing that, the lock
+locked as c.L.Lock(), a held lock in the same struct as the Cond, or else
+the only lock held, is taken for it. A function of the package that waits
+on a Cond whose lock is known lets its caller's hold of that lock go while
+it waits, so a waitLocked helper called with the Cond's lock held does not
+block under it; the guesses do not cross calls.
 
 These do not count: a select with a default case; a go statement (its
 work runs in a new goroutine, which does not hold the lock); a send into a
@@ -160,7 +165,10 @@ type checker struct {
 	// condL maps a struct field of type sync.Cond or *sync.Cond to the path
 	// of its lock relative to the same struct, such as ".mu", as found in
 	// a c.cond = sync.NewCond(&c.mu) of this package.
-	condL map[*types.Var]string
+	condL map[*types.Var]condLock
+	// condG maps a package variable of type sync.Cond or *sync.Cond to its
+	// lock, a package variable too.
+	condG map[*ssa.Global]condLock
 }
 
 // funcInfo is what a checker knows of one function of its package.
@@ -188,7 +196,8 @@ func run(pass *analysis.Pass) (any, error) {
 		rangeFor: map[token.Pos]bool{},
 		lockExpr: map[token.Pos]string{},
 		funcs:    map[*ssa.Function]*funcInfo{},
-		condL:    map[*types.Var]string{},
+		condL:    map[*types.Var]condLock{},
+		condG:    map[*ssa.Global]condLock{},
 	}
 	c.scanSyntax()
 	for _, fn := range ssaRes.SrcFuncs {

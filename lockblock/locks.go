@@ -97,6 +97,13 @@ func (c *checker) lockOf(v ssa.Value) (key, name string, read bool) {
 	switch v := v.(type) {
 	case *ssa.MakeInterface:
 		return c.lockOf(v.X)
+	case *ssa.UnOp:
+		// c.L of a Cond whose lock is known.
+		if fa, ok := v.X.(*ssa.FieldAddr); ok && v.Op == token.MUL && isCond(fa.X.Type()) && fieldName(fa.X.Type(), fa.Field) == "L" {
+			if key, name, ok := c.lockOfCond(fa.X); ok {
+				return strings.TrimSuffix(key, "#r"), name, strings.HasSuffix(key, "#r")
+			}
+		}
 	case *ssa.Call:
 		call := v.Common()
 		if callee := call.StaticCallee(); callee != nil && len(call.Args) == 1 {

@@ -244,3 +244,25 @@ func (t *T) viaWaitUnlocked() {
 	t.n++
 	t.mu.Unlock()
 }
+
+// A Cond locked through its own L, whatever lock that is.
+func waitOnL(c *sync.Cond, ready *bool) {
+	c.L.Lock()
+	for !*ready {
+		c.Wait()
+	}
+	c.L.Unlock()
+}
+
+// A helper that waits on the Cond of the lock its caller holds.
+func (t *T) waitLocked() {
+	for t.n == 0 {
+		t.cond.Wait()
+	}
+}
+
+func (t *T) viaWaitLocked() {
+	t.mu.Lock()
+	t.waitLocked()
+	t.mu.Unlock()
+}
