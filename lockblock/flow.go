@@ -131,16 +131,62 @@ func unionPending(dst, src map[*ssa.Defer]map[string]int) (map[*ssa.Defer]map[st
 	return out, true
 }
 
-// flow is the lock-set analysis of one function.
+// flow is the lock-set analysis of one function, or of the body of a
+// range-over-func loop within the analysis of its enclosing function.
 type flow struct {
 	c        *checker
 	fn       *ssa.Function
 	in       []*state          // entry state of each block; nil if not reached
 	released map[string]effect // by modeKey
+	outer    *flow             // for a loop body, the analysis of the function; nil otherwise
 }
 
 func (c *checker) newFlow(fn *ssa.Function) *flow {
 	return &flow{c: c, fn: fn, in: make([]*state, len(fn.Blocks)), released: map[string]effect{}}
+}
+
+// maxRounds bounds the rounds of a loop body's analysis, each from the
+// state at the end of the last; the states only grow, so the bound is not
+// reached in practice.
+const maxRounds = 16
+
+// rangeBody runs the body of a range-over-func loop, a yield function that
+// the iterator may call any number of times, from cur, the state before
+// the call of the iterator, and leaves in cur the state after the loop.
+// The body runs in this goroutine, under this function's locks; locks it
+// takes and keeps (break with a lock held) and calls it defers (which
+// belong to this function) carry over to what follows the loop. show, if
+// not nil, sees the body's instructions.
+func (f *flow) rangeBody(mc *ssa.MakeClosure, cur *state, show func(ssa.Instruction, *state)) {
+	body := mc.Fn.(*ssa.Function)
+	entry := cur.clone()
+	var sub *flow
+	var exit *state
+	for range maxRounds {
+		sub = f.c.newFlow(body)
+		sub.outer = f
+		sub.solve(entry)
+		exit = nil
+		for _, r := range sub.returns() {
+			exit, _ = union(exit, r.st)
+		}
+		if exit == nil {
+			break
+		}
+		next, changed := union(entry, exit)
+		if !changed {
+			break
+		}
+		entry = next
+	}
+	if show != nil {
+		sub.walk(show)
+	}
+	if exit != nil {
+		if after, changed := union(cur, exit); changed {
+			*cur = *after
+		}
+	}
 }
 
 // analyze runs the lock-set analysis of fn once and returns it, or nil if
@@ -180,7 +226,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	rets := f.returns()
 	atReturn := lockset{}
 	for _, r := range rets {
-		atReturn, _ = unionLocks(atReturn, r.locks)
+		atReturn, _ = unionLocks(atReturn, r.st.locks)
 	}
 	for mk, h := range atReturn {
 		if _, ok := f.released[mk]; ok {
@@ -216,7 +262,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	gRets := g.returns()
 	for _, e := range eff.drops {
 		mk := modeKey(e.root+e.suffix, e.read)
-		if !slices.ContainsFunc(gRets, func(r ret) bool { _, ok := r.locks[mk]; return ok }) {
+		if !slices.ContainsFunc(gRets, func(r ret) bool { _, ok := r.st.locks[mk]; return ok }) {
 			eff.released = append(eff.released, e)
 		}
 	}
@@ -324,6 +370,11 @@ func (c *checker) touchesLocks(fn *ssa.Function) bool {
 			if _, ok := isCondWait(call); ok {
 				return true
 			}
+			for _, arg := range call.Args {
+				if mc := yieldClosure(arg); mc != nil && c.touchesLocks(mc.Fn.(*ssa.Function)) {
+					return true
+				}
+			}
 			if e, _ := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.drops) > 0) {
 				return true
 			}
@@ -387,6 +438,11 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 			case notLockOp:
 				f.applyEffects(in, cur)
 				f.condWait(in.Common(), cur)
+				for _, arg := range in.Call.Args {
+					if mc := yieldClosure(arg); mc != nil {
+						f.rangeBody(mc, cur, show)
+					}
+				}
 			case opLock, opRLock:
 				acquire(cur, ref.key, f.c.lockAt(ref, in.Pos(), ref.op == opRLock))
 			case opUnlock, opRUnlock:
@@ -572,7 +628,12 @@ func (f *flow) deferUnlock(cur *state, key, name string, read bool) {
 	}
 }
 
+// noteRelease records a release of a lock the function did not take, for
+// its caller; in a loop body, for the caller of the enclosing function.
 func (f *flow) noteRelease(key, name string, read bool) {
+	for f.outer != nil {
+		f = f.outer
+	}
 	if e, ok := f.c.effectOf(f.fn, key, name, read); ok {
 		f.released[modeKey(key, read)] = e
 	}
@@ -614,10 +675,10 @@ func result(call *ssa.Call, i int) ssa.Value {
 	return nil
 }
 
-// ret is a return of a function with the locks that may be held there.
+// ret is a return of a function with the state there.
 type ret struct {
 	*ssa.Return
-	locks lockset
+	st *state
 }
 
 // returns returns each reached return of f's function.
@@ -633,7 +694,7 @@ func (f *flow) returns() []ret {
 		}
 		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur *state) {
 			if instr == r {
-				rets = append(rets, ret{r, cur.locks})
+				rets = append(rets, ret{r, cur})
 			}
 		})
 	}
@@ -651,7 +712,7 @@ func (f *flow) resultFor(mk string, rets []ret) int {
 		}
 		ok := true
 		for _, r := range rets {
-			h, held := r.locks[mk]
+			h, held := r.st.locks[mk]
 			if !held {
 				continue
 			}

@@ -45,7 +45,11 @@ deferred call that blocks (defer wg.Wait(), a deferred func literal that
 sends) runs before the unlocks deferred ahead of it, and is reported where
 it is deferred if a lock may still be held when it runs, at a return or
 at a panic. The analysis follows every path through the function: a lock
-released on one path but not another is still reported.
+released on one path but not another is still reported. The body of a
+range-over-func loop (for x := range seq, with seq a func) runs in the
+loop's goroutine, as often as the iterator calls it: it is checked under
+the locks held at the loop, and what it leaves behind (a lock kept by a
+break, a deferred call) holds after the loop.
 
 These operations block:
 
@@ -158,6 +162,11 @@ type checker struct {
 	// is not a simple path.
 	lockExpr map[token.Pos]string
 
+	// yields maps the body of each range-over-func loop of the package, a
+	// synthetic yield function, to the closure that the loop passes to
+	// its iterator.
+	yields map[*ssa.Function]*ssa.MakeClosure
+
 	// funcs holds the functions whose bodies are in this package, with
 	// what is known of them.
 	funcs map[*ssa.Function]*funcInfo
@@ -195,6 +204,7 @@ func run(pass *analysis.Pass) (any, error) {
 		dirs:     parseDirectives(pass),
 		rangeFor: map[token.Pos]bool{},
 		lockExpr: map[token.Pos]string{},
+		yields:   map[*ssa.Function]*ssa.MakeClosure{},
 		funcs:    map[*ssa.Function]*funcInfo{},
 		condL:    map[*types.Var]condLock{},
 		condG:    map[*ssa.Global]condLock{},
@@ -202,6 +212,13 @@ func run(pass *analysis.Pass) (any, error) {
 	c.scanSyntax()
 	for _, fn := range ssaRes.SrcFuncs {
 		c.funcs[fn] = &funcInfo{}
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if mc := yieldClosure(instr); mc != nil {
+					c.yields[mc.Fn.(*ssa.Function)] = mc
+				}
+			}
+		}
 	}
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
@@ -263,4 +280,18 @@ func (c *checker) where(pos token.Pos) string {
 		return "an unknown position"
 	}
 	return filepath.Base(p.Filename) + ":" + strconv.Itoa(p.Line)
+}
+
+// yieldClosure returns the closure of the body of a range-over-func loop
+// that v is, or nil. SSA makes the body a function of its own, which the
+// iterator calls through a func value.
+func yieldClosure(v any) *ssa.MakeClosure {
+	mc, ok := v.(*ssa.MakeClosure)
+	if !ok {
+		return nil
+	}
+	if fn, ok := mc.Fn.(*ssa.Function); ok && fn.Synthetic == "range-over-func yield" {
+		return mc
+	}
+	return nil
 }

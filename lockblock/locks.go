@@ -329,11 +329,23 @@ func (c *checker) lockAt(ref lockRef, pos token.Pos, read bool) held {
 func (c *checker) path(v ssa.Value) (key, name string) {
 	switch v := v.(type) {
 	case *ssa.Parameter:
+		if c.yields[v.Parent()] != nil {
+			// A loop variable of a range-over-func body, which is
+			// analyzed within its enclosing function: not a parameter
+			// of that function.
+			return "v" + v.Parent().Name() + "." + v.Name(), v.Name()
+		}
 		if i := slices.Index(v.Parent().Params, v); i >= 0 {
 			return "p" + strconv.Itoa(i), v.Name()
 		}
 	case *ssa.FreeVar:
-		if i := slices.Index(v.Parent().FreeVars, v); i >= 0 {
+		i := slices.Index(v.Parent().FreeVars, v)
+		if mc := c.yields[v.Parent()]; mc != nil && i >= 0 && i < len(mc.Bindings) {
+			// A variable of the enclosing function, seen from the body
+			// of a range-over-func loop.
+			return c.path(mc.Bindings[i])
+		}
+		if i >= 0 {
 			return "f" + strconv.Itoa(i), v.Name()
 		}
 	case *ssa.Global:
@@ -455,8 +467,12 @@ func fieldVar(t types.Type, i int) *types.Var {
 
 // checkFunc reports each blocking operation of fn at which a lock may be
 // held. A deferred call is reported once, with the locks that may be held
-// when it runs at any return.
+// when it runs at any return. The body of a range-over-func loop is
+// checked with the function that holds the loop.
 func (c *checker) checkFunc(fn *ssa.Function) {
+	if c.yields[fn] != nil {
+		return
+	}
 	f := c.analyze(fn)
 	if f == nil {
 		return
