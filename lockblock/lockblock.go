@@ -31,25 +31,27 @@ needs the same lock first, so the program deadlocks; and even when it does
 not, every other user of the lock waits as long as the blocked goroutine.
 
 A lock counts as held from a call of its Lock or RLock method, or from a
-TryLock or TryRLock that returned true, until its Unlock or RUnlock; read
-locks nest, so after two RLocks one RUnlock leaves one held. A lock locked
-through a sync.Locker (a variable of that type, a type parameter
-constrained by it, or the Locker that RLocker returns) counts too. A
-TryLock's result is followed through variables and into the bool result
-of a function of the package that returns it (a tryLock helper), so the
-branch where it was false holds nothing. The
+TryLock or TryRLock that returned true, until its Unlock or RUnlock. The
 lock may be a struct field (embedded or named), a package variable or a
-local variable. A deferred Unlock releases the lock only at return, so the
-lock is held until then. Deferred calls run last in, first out: a
-deferred call that blocks (defer wg.Wait(), a deferred func literal that
-sends) runs before the unlocks deferred ahead of it, and is reported where
-it is deferred if a lock may still be held when it runs, at a return or
-at a panic. The analysis follows every path through the function: a lock
-released on one path but not another is still reported. The body of a
-range-over-func loop (for x := range seq, with seq a func) runs in the
-loop's goroutine, as often as the iterator calls it: it is checked under
-the locks held at the loop, and what it leaves behind (a lock kept by a
-break, a deferred call) holds after the loop.
+local variable, locked directly or through a sync.Locker (a variable of
+that type, a type parameter constrained by it, or the Locker that RLocker
+returns). Read locks nest: after two RLocks, one RUnlock leaves one held.
+A TryLock's result is followed through variables and into the bool result
+of a function of the package that returns it (a tryLock helper), so the
+branch where it was false holds nothing.
+
+The analysis follows every path through the function: a lock released on
+one path but not another is still reported. A deferred Unlock releases
+the lock only at return, so the lock is held until then. Deferred calls
+run last in, first out: a deferred call that blocks (defer wg.Wait(), a
+deferred func literal that sends) runs before the unlocks deferred ahead
+of it, and is reported where it is deferred if a lock may still be held
+when it runs, at a return or at a call of panic.
+
+The body of a range-over-func loop (for x := range seq, with seq a func)
+runs in the loop's goroutine, as often as the iterator calls it: it is
+checked under the locks held at the loop, and what it leaves behind (a
+lock kept by a break, a deferred call) holds after the loop.
 
 These operations block:
 
@@ -99,7 +101,11 @@ with its middle left out when long:
 	call to a.F, which may block (a.g → b.H → channel receive at h.go:12)
 
 The analysis follows static calls only and does not depend on arguments:
-a function that blocks only for some inputs is taken to block for all.
+a function that blocks only for some inputs is taken to block for all. It
+does not model a deferred Lock (Unlock, then defer Lock to take the lock
+back at return): after such a function its caller counts the lock as
+released. Deferred calls are checked at returns and at calls of panic,
+not where a runtime error or a called function panics.
 
 Fix a report by copying what the blocking operation needs (the channel,
 the value, the Sender) while the lock is held, unlocking, and then
