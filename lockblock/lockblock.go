@@ -51,7 +51,9 @@ when it runs, at a return or at a call of panic.
 The body of a range-over-func loop (for x := range seq, with seq a func)
 runs in the loop's goroutine, as often as the iterator calls it: it is
 checked under the locks held at the loop, and what it leaves behind (a
-lock kept by a break, a deferred call) holds after the loop.
+lock kept by a break, a deferred call) holds after the loop. A lock that
+the iterator itself holds while it calls the body (an All method that
+read-locks its map while it yields) is not seen.
 
 These operations block:
 
