@@ -266,3 +266,38 @@ func (t *T) viaWaitLocked() {
 	t.waitLocked()
 	t.mu.Unlock()
 }
+
+// A deferred wait whose lock is released before the function returns.
+func (t *T) deferredWaitAfterUnlock(wg *sync.WaitGroup) {
+	t.mu.Lock()
+	defer wg.Wait()
+	t.n++
+	t.mu.Unlock()
+}
+
+// A deferred func literal that unlocks before it waits.
+func (t *T) deferredUnlockThenWait(wg *sync.WaitGroup) {
+	t.mu.Lock()
+	defer func() {
+		t.mu.Unlock()
+		wg.Wait()
+	}()
+	t.n++
+}
+
+// A TryLock helper with two results: the caller holds the lock where ok.
+func (t *T) tryGet() (int, bool) {
+	if !t.mu.TryLock() {
+		return 0, false
+	}
+	return t.n, true
+}
+
+func (t *T) viaTryGet() {
+	n, ok := t.tryGet()
+	if !ok {
+		t.ch <- n
+		return
+	}
+	t.mu.Unlock()
+}

@@ -335,3 +335,12 @@ func locker(l sync.Locker, ch chan int) {
 	l.Unlock()
 	ch <- 2
 }
+
+// A deferred wait registered in a loop, reported once.
+func (t *T) deferredInLoop(wgs []*sync.WaitGroup) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, wg := range wgs {
+		defer wg.Wait() // want `^call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while t\.mu may be held`
+	}
+}
