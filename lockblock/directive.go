@@ -31,7 +31,7 @@ type directives struct {
 func parseDirectives(pass *analysis.Pass) *directives {
 	d := &directives{byLine: map[string]map[int]directive{}}
 	for _, f := range pass.Files {
-		code := codeLines(pass.Fset, f)
+		var code map[int]bool // computed for the first directive: most files have none
 		for _, group := range f.Comments {
 			for _, cm := range group.List {
 				rest, ok := strings.CutPrefix(cm.Text, directivePrefix)
@@ -47,6 +47,9 @@ func parseDirectives(pass *analysis.Pass) *directives {
 				// A comment after the directive ("//lockblock:ignore // TODO")
 				// is not a reason.
 				reason, _, _ := strings.Cut(rest, "//")
+				if code == nil {
+					code = codeLines(pass.Fset, f)
+				}
 				line := p.Line
 				if !code[line] {
 					line++
