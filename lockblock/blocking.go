@@ -229,6 +229,13 @@ func (c *checker) summarize(fns []*ssa.Function) {
 		info := c.funcs[fn]
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
+				if mc := yieldClosure(instr); mc != nil {
+					// The iterator runs the loop body in this function's
+					// goroutine: it blocks if the body does.
+					if bi := c.funcs[mc.Fn.(*ssa.Function)]; bi != nil {
+						bi.callers = append(bi.callers, fn)
+					}
+				}
 				if call := callOf(instr); call != nil {
 					if callee := c.localCallee(call); callee != nil {
 						if !c.dirs.silenced(c.pass.Fset, instr.Pos()) {
@@ -254,6 +261,10 @@ func (c *checker) summarize(fns []*ssa.Function) {
 		fn := work[len(work)-1]
 		work = work[:len(work)-1]
 		why := via(c.funcDesc(fn), c.funcs[fn].why)
+		if c.yields[fn] != nil {
+			// A loop body is part of its function, not a call.
+			why = c.funcs[fn].why
+		}
 		for _, caller := range c.funcs[fn].callers {
 			if ci := c.funcs[caller]; ci.why == "" {
 				ci.why = why

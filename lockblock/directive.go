@@ -1,6 +1,7 @@
 package lockblock
 
 import (
+	"go/ast"
 	"go/token"
 	"strings"
 
@@ -15,6 +16,11 @@ type directive struct {
 	reason string
 }
 
+// A directive at the end of a line of code covers that line only; one
+// alone on its line covers the next line. A trailing directive that also
+// covered the next line would silence a statement its reason does not
+// speak of.
+
 // directives holds the //lockblock:ignore comments of a package by file
 // name and line.
 type directives struct {
@@ -25,6 +31,7 @@ type directives struct {
 func parseDirectives(pass *analysis.Pass) *directives {
 	d := &directives{byLine: map[string]map[int]directive{}}
 	for _, f := range pass.Files {
+		var code map[int]bool // computed for the first directive: most files have none
 		for _, group := range f.Comments {
 			for _, cm := range group.List {
 				rest, ok := strings.CutPrefix(cm.Text, directivePrefix)
@@ -40,7 +47,14 @@ func parseDirectives(pass *analysis.Pass) *directives {
 				// A comment after the directive ("//lockblock:ignore // TODO")
 				// is not a reason.
 				reason, _, _ := strings.Cut(rest, "//")
-				lines[p.Line] = directive{pos: cm.Slash, reason: strings.TrimSpace(reason)}
+				if code == nil {
+					code = codeLines(pass.Fset, f)
+				}
+				line := p.Line
+				if !code[line] {
+					line++
+				}
+				lines[line] = directive{pos: cm.Slash, reason: strings.TrimSpace(reason)}
 				if strings.TrimSpace(reason) == "" {
 					d.missing = append(d.missing, cm.Slash)
 				}
@@ -50,17 +64,35 @@ func parseDirectives(pass *analysis.Pass) *directives {
 	return d
 }
 
-// silenced reports whether a directive with a reason stands on the line of
-// pos or on the line above it.
+// codeLines returns the lines of f on which some code stands: a line
+// where a node of the syntax tree starts or ends. A // comment runs to
+// the end of its line, so a comment on such a line follows code.
+func codeLines(fset *token.FileSet, f *ast.File) map[int]bool {
+	lines := map[int]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n.(type) {
+		case nil:
+			return false
+		case *ast.CommentGroup, *ast.Comment:
+			return false
+		}
+		if n.Pos().IsValid() {
+			lines[fset.Position(n.Pos()).Line] = true
+		}
+		if n.End().IsValid() && n.End() > n.Pos() {
+			lines[fset.Position(n.End()-1).Line] = true
+		}
+		return true
+	})
+	return lines
+}
+
+// silenced reports whether a directive with a reason covers the line of
+// pos: one at the end of that line, or one alone on the line above it.
 func (d *directives) silenced(fset *token.FileSet, pos token.Pos) bool {
 	p := fset.Position(pos)
-	lines := d.byLine[p.Filename]
-	for _, line := range []int{p.Line, p.Line - 1} {
-		if dir, ok := lines[line]; ok && dir.reason != "" {
-			return true
-		}
-	}
-	return false
+	dir, ok := d.byLine[p.Filename][p.Line]
+	return ok && dir.reason != ""
 }
 
 // reportMissingReasons reports each directive that gives no reason.

@@ -3,6 +3,7 @@ package lockblock
 import (
 	"go/constant"
 	"go/token"
+	"go/types"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -15,13 +16,16 @@ import (
 //
 // Three shapes are recognised: a channel made in the function and not
 // yet passed, stored or captured anywhere; the same kept in a field of a
-// struct allocated in the function that has not escaped either; and a
-// field that was just set to a new buffered channel, with nothing but
-// loads and tests between the store and the send.
+// struct allocated in the function that has not escaped either, nor has
+// any channel loaded from that field; and a field that was just set to a
+// new buffered channel, with nothing but loads and tests between the
+// store and the send. A channel made afresh on each turn of a loop is
+// new on each turn: what the last turn did with the last one does not
+// count.
 func freshSend(send *ssa.Send) bool {
 	ch := send.Chan
 	if mc, ok := ch.(*ssa.MakeChan); ok {
-		return !escapesBefore(mc, send)
+		return !escapesBefore(mc, mc, send)
 	}
 	load, ok := ch.(*ssa.UnOp)
 	if !ok || load.Op != token.MUL {
@@ -31,38 +35,41 @@ func freshSend(send *ssa.Send) bool {
 	if !ok {
 		return false
 	}
-	if alloc, ok := fa.X.(*ssa.Alloc); ok && !escapesBefore(alloc, send) && onlyMakeChan(alloc, fa.Field) {
+	if alloc, ok := fa.X.(*ssa.Alloc); ok && !escapesBefore(alloc, alloc, send) && onlyMakeChan(alloc, fa.Field) {
 		return true
 	}
 	return justMade(fa, send)
 }
 
-// escapesBefore reports whether v (a new channel, or a new struct) may be
-// reachable by another goroutine when instr runs: whether some use of it
-// other than a send into it, a field access, or a builtin such as len can
-// run before instr.
-func escapesBefore(v ssa.Value, instr ssa.Instruction) bool {
+// escapesBefore reports whether v may be reachable by another goroutine
+// when instr runs: whether some use of v other than a send into it, a
+// receive, a comparison, a field access or a builtin such as len can run
+// before instr without def running again in between. v is def (a new
+// channel, or a new struct) or a channel loaded from a field of def.
+func escapesBefore(v ssa.Value, def, instr ssa.Instruction) bool {
 	for _, ref := range *v.Referrers() {
-		if harmless(v, ref) {
+		if harmless(v, ref, def, instr) {
 			continue
 		}
-		if mayPrecede(ref, instr) {
+		if mayPrecede(ref, instr, def) {
 			return true
 		}
 	}
 	return false
 }
 
-// harmless reports whether use ref of v cannot hand v to another
-// goroutine.
-func harmless(v ssa.Value, ref ssa.Instruction) bool {
+// harmless reports whether use ref of v cannot hand v, or a channel it
+// holds, to another goroutine before instr.
+func harmless(v ssa.Value, ref, def, instr ssa.Instruction) bool {
+	_, isChan := v.Type().Underlying().(*types.Chan)
 	switch r := ref.(type) {
 	case *ssa.Send:
 		return r.Chan == v && r.X != v
 	case *ssa.UnOp:
 		// A receive from the channel; a load of a whole struct could
 		// copy the channel out.
-		_, isChan := v.(*ssa.MakeChan)
+		return isChan && r.Op == token.ARROW
+	case *ssa.BinOp:
 		return isChan
 	case *ssa.Call:
 		if b, ok := r.Call.Value.(*ssa.Builtin); ok {
@@ -72,24 +79,40 @@ func harmless(v ssa.Value, ref ssa.Instruction) bool {
 			}
 		}
 	case *ssa.FieldAddr:
-		return fieldStaysHome(r)
+		return fieldStaysHome(r, def, instr)
 	}
 	return false
 }
 
-// fieldStaysHome reports whether every use of field address fa only loads
-// from it, stores into it, or goes on to a field within it: storing the
-// address elsewhere or passing it on would let the struct escape.
-func fieldStaysHome(fa *ssa.FieldAddr) bool {
+// fieldStaysHome reports whether every use of field address fa only
+// stores into it, goes on to a field within it, or loads from it a value
+// that cannot hold the channel or a channel that does not escape before
+// instr: storing the address elsewhere or passing it on would let the
+// struct escape.
+func fieldStaysHome(fa *ssa.FieldAddr, def, instr ssa.Instruction) bool {
 	for _, fr := range *fa.Referrers() {
 		switch f := fr.(type) {
 		case *ssa.UnOp:
+			if f.Op != token.MUL {
+				return false
+			}
+			switch t := f.Type().Underlying().(type) {
+			case *types.Chan:
+				if escapesBefore(f, def, instr) {
+					return false
+				}
+			case *types.Struct, *types.Array:
+				// A copy of a struct or array may carry a channel out.
+				if holdsChan(t) {
+					return false
+				}
+			}
 		case *ssa.Store:
 			if f.Addr != fa {
 				return false
 			}
 		case *ssa.FieldAddr:
-			if !fieldStaysHome(f) {
+			if !fieldStaysHome(f, def, instr) {
 				return false
 			}
 		default:
@@ -99,37 +122,62 @@ func fieldStaysHome(fa *ssa.FieldAddr) bool {
 	return true
 }
 
-// mayPrecede reports whether a may run before b in one call of their
-// function.
-func mayPrecede(a, b ssa.Instruction) bool {
-	ab, bb := a.Block(), b.Block()
-	if ab == bb {
-		for _, in := range ab.Instrs {
-			if in == a {
+// holdsChan reports whether a value of type t contains a channel in
+// itself, not behind a pointer.
+func holdsChan(t types.Type) bool {
+	switch u := t.Underlying().(type) {
+	case *types.Chan:
+		return true
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if holdsChan(u.Field(i).Type()) {
 				return true
 			}
-			if in == b {
-				break
-			}
 		}
+	case *types.Array:
+		return holdsChan(u.Elem())
+	}
+	return false
+}
+
+// mayPrecede reports whether a may run before b in one call of their
+// function on a path that does not run def in between: def makes the
+// value that a and b use, so a path through def gives b a new one.
+func mayPrecede(a, b, def ssa.Instruction) bool {
+	ab, bb := a.Block(), b.Block()
+	if ab == bb && index(a) < index(b) {
+		return true
 	}
 	// Does some path lead from a's block to b's block (in a loop, back to
-	// the same block)?
+	// the same block) without passing def?
 	seen := map[*ssa.BasicBlock]bool{}
 	work := append([]*ssa.BasicBlock(nil), ab.Succs...)
 	for len(work) > 0 {
 		blk := work[len(work)-1]
 		work = work[:len(work)-1]
-		if blk == bb {
-			return true
-		}
 		if seen[blk] {
 			continue
 		}
 		seen[blk] = true
+		if blk == bb && (def.Block() != bb || index(def) > index(b)) {
+			return true
+		}
+		if blk == def.Block() {
+			continue
+		}
 		work = append(work, blk.Succs...)
 	}
 	return false
+}
+
+// index returns the position of instr in its block.
+func index(instr ssa.Instruction) int {
+	for i, in := range instr.Block().Instrs {
+		if in == instr {
+			return i
+		}
+	}
+	return -1
 }
 
 // onlyMakeChan reports whether every value stored in field i of alloc is

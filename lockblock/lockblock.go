@@ -33,9 +33,27 @@ not, every other user of the lock waits as long as the blocked goroutine.
 A lock counts as held from a call of its Lock or RLock method, or from a
 TryLock or TryRLock that returned true, until its Unlock or RUnlock. The
 lock may be a struct field (embedded or named), a package variable or a
-local variable. A deferred Unlock releases the lock only at return, so the
-lock is held until then. The analysis follows every path through the
-function: a lock released on one path but not another is still reported.
+local variable, locked directly or through a sync.Locker (a variable of
+that type, a type parameter constrained by it, or the Locker that RLocker
+returns). Read locks nest: after two RLocks, one RUnlock leaves one held.
+A TryLock's result is followed through variables and into the bool result
+of a function of the package that returns it (a tryLock helper), so the
+branch where it was false holds nothing.
+
+The analysis follows every path through the function: a lock released on
+one path but not another is still reported. A deferred Unlock releases
+the lock only at return, so the lock is held until then. Deferred calls
+run last in, first out: a deferred call that blocks (defer wg.Wait(), a
+deferred func literal that sends) runs before the unlocks deferred ahead
+of it, and is reported where it is deferred if a lock may still be held
+when it runs, at a return or at a call of panic.
+
+The body of a range-over-func loop (for x := range seq, with seq a func)
+runs in the loop's goroutine, as often as the iterator calls it: it is
+checked under the locks held at the loop, and what it leaves behind (a
+lock kept by a break, a deferred call) holds after the loop. A lock that
+the iterator itself holds while it calls the body (an All method that
+read-locks its map while it yields) is not seen.
 
 These operations block:
 
@@ -52,10 +70,15 @@ These operations block:
     do one of the above on some path. The property crosses packages as an
     analysis fact, so go vet -vettool finds it too.
 
-A Cond's lock is known from sync.NewCond(&c.mu) or c.cond.L = &c.mu in
-the same package, or from a NewCond in the same function; failing that, a
-held lock in the same struct as the Cond, or else the only lock held, is
-taken for it.
+A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
+c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
+package variable, or from the first two in the same function; the Cond of
+sync.NewCond(rw.RLocker()) has rw's read lock. Failing that, the lock
+locked as c.L.Lock(), a held lock in the same struct as the Cond, or else
+the only lock held, is taken for it. A function of the package that waits
+on a Cond whose lock is known lets its caller's hold of that lock go while
+it waits, so a waitLocked helper called with the Cond's lock held does not
+block under it; the guesses do not cross calls.
 
 These do not count: a select with a default case; a go statement (its
 work runs in a new goroutine, which does not hold the lock); a send into a
@@ -66,9 +89,13 @@ Sink.TrySend and the other calls that never wait.
 
 A function of the package that locks or unlocks a lock reached from its
 parameters, captured variables or a package variable does so for its
-caller too: after c.lock() the caller holds c.mu, after c.unlock() it does
-not, and a helper that unlocks before it waits (updateAndUnlock) does not
-block under the caller's lock.
+caller too, whether called directly, through a method value or through a
+method expression: after c.lock() the caller holds c.mu, after c.unlock()
+it does not. A helper that unlocks on some paths only leaves the lock
+held for what follows; one that unlocks before it waits (updateAndUnlock,
+or Unlock; wait; Lock) does not block under the caller's lock. Two calls
+of one function with the same arguments are taken to return the same
+lock, so c.lockFor(k).Lock() is undone by c.lockFor(k).Unlock().
 
 Reports on calls name the chain of calls down to the operation that waits,
 with its middle left out when long:
@@ -76,7 +103,11 @@ with its middle left out when long:
 	call to a.F, which may block (a.g → b.H → channel receive at h.go:12)
 
 The analysis follows static calls only and does not depend on arguments:
-a function that blocks only for some inputs is taken to block for all.
+a function that blocks only for some inputs is taken to block for all. It
+does not model a deferred Lock (Unlock, then defer Lock to take the lock
+back at return): after such a function its caller counts the lock as
+released. Deferred calls are checked at returns and at calls of panic,
+not where a runtime error or a called function panics.
 
 Fix a report by copying what the blocking operation needs (the channel,
 the value, the Sender) while the lock is held, unlocking, and then
@@ -90,10 +121,12 @@ blocking:
 	}
 
 Where the operation cannot block for long, for example a send on a
-channel that provably has room, say so with a directive on the line of the
-operation or the line above it:
+channel that provably has room, say so with a directive at the end of the
+line of the operation, or alone on the line above it:
 
 	ch <- v //lockblock:ignore ch was made with room for this one value
+
+A directive at the end of a line of code covers that line only.
 
 The directive needs a reason; one without a reason is itself reported and
 silences nothing. A silenced operation also no longer makes its function
@@ -137,6 +170,11 @@ type checker struct {
 	// is not a simple path.
 	lockExpr map[token.Pos]string
 
+	// yields maps the body of each range-over-func loop of the package, a
+	// synthetic yield function, to the closure that the loop passes to
+	// its iterator.
+	yields map[*ssa.Function]*ssa.MakeClosure
+
 	// funcs holds the functions whose bodies are in this package, with
 	// what is known of them.
 	funcs map[*ssa.Function]*funcInfo
@@ -144,7 +182,10 @@ type checker struct {
 	// condL maps a struct field of type sync.Cond or *sync.Cond to the path
 	// of its lock relative to the same struct, such as ".mu", as found in
 	// a c.cond = sync.NewCond(&c.mu) of this package.
-	condL map[*types.Var]string
+	condL map[*types.Var]condLock
+	// condG maps a package variable of type sync.Cond or *sync.Cond to its
+	// lock, a package variable too.
+	condG map[*ssa.Global]condLock
 }
 
 // funcInfo is what a checker knows of one function of its package.
@@ -171,12 +212,21 @@ func run(pass *analysis.Pass) (any, error) {
 		dirs:     parseDirectives(pass),
 		rangeFor: map[token.Pos]bool{},
 		lockExpr: map[token.Pos]string{},
+		yields:   map[*ssa.Function]*ssa.MakeClosure{},
 		funcs:    map[*ssa.Function]*funcInfo{},
-		condL:    map[*types.Var]string{},
+		condL:    map[*types.Var]condLock{},
+		condG:    map[*ssa.Global]condLock{},
 	}
 	c.scanSyntax()
 	for _, fn := range ssaRes.SrcFuncs {
 		c.funcs[fn] = &funcInfo{}
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if mc := yieldClosure(instr); mc != nil {
+					c.yields[mc.Fn.(*ssa.Function)] = mc
+				}
+			}
+		}
 	}
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
@@ -238,4 +288,18 @@ func (c *checker) where(pos token.Pos) string {
 		return "an unknown position"
 	}
 	return filepath.Base(p.Filename) + ":" + strconv.Itoa(p.Line)
+}
+
+// yieldClosure returns the closure of the body of a range-over-func loop
+// that v is, or nil. SSA makes the body a function of its own, which the
+// iterator calls through a func value.
+func yieldClosure(v any) *ssa.MakeClosure {
+	mc, ok := v.(*ssa.MakeClosure)
+	if !ok {
+		return nil
+	}
+	if fn, ok := mc.Fn.(*ssa.Function); ok && fn.Synthetic == "range-over-func yield" {
+		return mc
+	}
+	return nil
 }

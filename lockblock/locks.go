@@ -37,41 +37,95 @@ var lockMethods = map[string]lockOp{
 	"(*sync.RWMutex).RLock":    opRLock,
 	"(*sync.RWMutex).RUnlock":  opRUnlock,
 	"(*sync.RWMutex).TryRLock": opTryRLock,
+	// A sync.Locker, or a type parameter constrained by it, locks
+	// whatever it holds.
+	"(sync.Locker).Lock":   opLock,
+	"(sync.Locker).Unlock": opUnlock,
+}
+
+// A lockRef is what a call does to a lock, and the lock.
+type lockRef struct {
+	op   lockOp
+	key  string
+	name string
 }
 
 // lockCall returns what call does to a lock, and the lock.
-func lockCall(call *ssa.CallCommon) (lockOp, ssa.Value) {
+func (c *checker) lockCall(call *ssa.CallCommon) lockRef {
+	var obj *types.Func
+	var recv ssa.Value
 	if call.IsInvoke() {
-		return notLockOp, nil
+		obj, recv = call.Method, call.Value
+	} else {
+		callee := call.StaticCallee()
+		if callee == nil {
+			return lockRef{}
+		}
+		obj, _ = callee.Object().(*types.Func)
+		if mc, ok := call.Value.(*ssa.MakeClosure); ok && len(mc.Bindings) == 1 {
+			// A method value (mu.Lock taken as a func) binds its receiver.
+			recv = mc.Bindings[0]
+		} else if len(call.Args) > 0 {
+			recv = call.Args[0]
+		}
 	}
-	callee := call.StaticCallee()
-	if callee == nil {
-		return notLockOp, nil
+	if obj == nil || recv == nil {
+		return lockRef{}
 	}
-	obj, ok := callee.Object().(*types.Func)
-	if !ok {
-		return notLockOp, nil
-	}
-	op := lockMethods[obj.FullName()]
+	op := lockMethods[obj.Origin().FullName()]
 	if op == notLockOp {
-		return notLockOp, nil
+		return lockRef{}
 	}
-	// A method value (mu.Lock taken as a func) binds its receiver.
-	if mc, ok := call.Value.(*ssa.MakeClosure); ok && len(mc.Bindings) == 1 {
-		return op, mc.Bindings[0]
+	key, name, read := c.lockOf(recv)
+	if read {
+		// The Locker of an RWMutex's read side.
+		switch op {
+		case opLock:
+			op = opRLock
+		case opUnlock:
+			op = opRUnlock
+		}
 	}
-	if len(call.Args) == 0 {
-		return notLockOp, nil
+	return lockRef{op: op, key: key, name: name}
+}
+
+// lockOf returns the key and name of the lock that v, the receiver of a
+// Lock-like call, stands for, and whether it is the read side of an
+// RWMutex: a *sync.Mutex or *sync.RWMutex, a sync.Locker made of one, or
+// the Locker that RLocker returns.
+func (c *checker) lockOf(v ssa.Value) (key, name string, read bool) {
+	switch v := v.(type) {
+	case *ssa.MakeInterface:
+		return c.lockOf(v.X)
+	case *ssa.UnOp:
+		// c.L of a Cond whose lock is known.
+		if fa, ok := v.X.(*ssa.FieldAddr); ok && v.Op == token.MUL && isCond(fa.X.Type()) && fieldName(fa.X.Type(), fa.Field) == "L" {
+			if key, name, ok := c.lockOfCond(fa.X); ok {
+				return strings.TrimSuffix(key, "#r"), name, strings.HasSuffix(key, "#r")
+			}
+		}
+	case *ssa.Call:
+		call := v.Common()
+		if callee := call.StaticCallee(); callee != nil && len(call.Args) == 1 {
+			if obj, ok := callee.Object().(*types.Func); ok && obj.FullName() == "(*sync.RWMutex).RLocker" {
+				key, name, _ = c.lockOf(call.Args[0])
+				return key, name, true
+			}
+		}
 	}
-	return op, call.Args[0]
+	key, name = c.path(v)
+	return key, name, false
 }
 
 // held is one lock that may be held.
 type held struct {
-	name     string    // as the message names it: "s.mu"
-	pos      token.Pos // where it was taken
-	read     bool      // by RLock or TryRLock
-	deferred bool      // an unlock is deferred on every path here: it is released at return
+	name  string    // as the message names it: "s.mu"
+	pos   token.Pos // where it was taken
+	read  bool      // by RLock or TryRLock
+	count int       // how many times it may be held (read locks nest), at most maxCount
+	// cond, if not nil, is a bool value (a TryLock's result, or a value
+	// it flowed into) that is true wherever the lock is held.
+	cond ssa.Value
 }
 
 // A lockset maps the key of each lock that may be held to how it was
@@ -87,33 +141,6 @@ func modeKey(key string, read bool) string {
 	return key
 }
 
-// union adds src to dst, copying dst if it changes, and reports whether
-// it did. A nil dst is a block not yet reached.
-func union(dst, src lockset) (lockset, bool) {
-	if dst == nil {
-		return maps.Clone(src), true
-	}
-	var out lockset
-	for k, h := range src {
-		if d, ok := dst[k]; ok && (d.deferred == h.deferred || !d.deferred) {
-			continue
-		}
-		if out == nil {
-			out = maps.Clone(dst)
-		}
-		if d, ok := dst[k]; ok {
-			// Deferred on one path only: it may still be held at return.
-			h = d
-			h.deferred = false
-		}
-		out[k] = h
-	}
-	if out == nil {
-		return dst, false
-	}
-	return out, true
-}
-
 // An effect is a lock that a function leaves held, or releases, for its
 // caller: one reached from a parameter, a captured variable or a package
 // variable, which the caller can name too.
@@ -123,364 +150,16 @@ type effect struct {
 	nameSuffix string
 	name       string // the whole name in the function, for a caller that has none
 	read       bool
+	// result is 1 + the index of a bool result that is true wherever the
+	// lock is left held (a TryLock helper); 0 if there is none.
+	result int
 }
 
 // lockEffects is what a function does to its caller's locks.
 type lockEffects struct {
 	acquired []effect // may be held at some return
-	released []effect // unlocked without having been locked in the function
-}
-
-// flow is the lock-set analysis of one function.
-type flow struct {
-	c        *checker
-	fn       *ssa.Function
-	in       []lockset         // entry state of each block; nil if not reached
-	released map[string]effect // by modeKey
-}
-
-// analyze runs the lock-set analysis of fn once and returns it, or nil if
-// fn neither takes a lock nor calls a function of this package that leaves
-// one held or releases one.
-func (c *checker) analyze(fn *ssa.Function) *flow {
-	info := c.funcs[fn]
-	if info == nil || info.visiting {
-		return nil
-	}
-	if info.flow != nil || info.effects != nil {
-		return info.flow
-	}
-	info.visiting = true
-	defer func() { info.visiting = false }()
-	info.effects = &lockEffects{}
-	if !c.touchesLocks(fn) {
-		return nil
-	}
-	f := &flow{c: c, fn: fn, in: make([]lockset, len(fn.Blocks)), released: map[string]effect{}}
-	f.solve(lockset{})
-	info.flow = f
-	info.effects = f.effects()
-	if len(info.effects.released) > 0 {
-		info.holding = c.blocksHolding(fn, info.effects.released)
-	}
-	return f
-}
-
-// blocksHolding returns, of the caller's locks that fn releases, those
-// that fn may still hold at one of its blocking operations: a helper such
-// as updateStateAndUnlock that unlocks before it waits does not make its
-// caller wait under that lock.
-func (c *checker) blocksHolding(fn *ssa.Function, released []effect) map[string]bool {
-	entry := lockset{}
-	for _, e := range released {
-		entry[modeKey(e.root+e.suffix, e.read)] = held{read: e.read}
-	}
-	g := &flow{c: c, fn: fn, in: make([]lockset, len(fn.Blocks)), released: map[string]effect{}}
-	g.solve(entry)
-	holding := map[string]bool{}
-	g.visit(func(instr ssa.Instruction, cur lockset) {
-		_, locks := c.blockedAt(instr, cur)
-		for mk := range locks {
-			if _, ok := entry[mk]; ok {
-				holding[mk] = true
-			}
-		}
-	})
-	return holding
-}
-
-// visit runs fn with the solved entry states and shows each instruction,
-// but a deferred call, with the locks that may be held before it.
-func (f *flow) visit(see func(ssa.Instruction, lockset)) {
-	for _, b := range f.fn.Blocks {
-		if f.in[b.Index] == nil {
-			continue
-		}
-		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur lockset) {
-			if _, ok := instr.(*ssa.Defer); ok {
-				// It runs at return, not here.
-				return
-			}
-			see(instr, cur)
-		})
-	}
-}
-
-// heldAcross returns the locks of cur that stay held while instr, which
-// may block as bl says, waits: not the Cond's own lock during its Wait,
-// nor a lock that a called function of this package releases before it
-// blocks.
-func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) lockset {
-	locks := cur
-	if bl.cond != nil {
-		locks = c.withoutCondLock(bl.cond, locks)
-	}
-	call, ok := instr.(*ssa.Call)
-	if !ok || len(locks) == 0 {
-		return locks
-	}
-	eff := c.effectsAt(call.Common())
-	if eff == nil || len(eff.released) == 0 {
-		return locks
-	}
-	holding := c.funcs[c.localCallee(call.Common())].holding
-	var out lockset
-	for _, e := range eff.released {
-		if holding[modeKey(e.root+e.suffix, e.read)] {
-			continue
-		}
-		key, _, ok := c.bind(call.Common(), e)
-		if !ok {
-			continue
-		}
-		if _, ok := locks[modeKey(key, e.read)]; ok {
-			if out == nil {
-				out = maps.Clone(locks)
-			}
-			delete(out, modeKey(key, e.read))
-		}
-	}
-	if out == nil {
-		return locks
-	}
-	return out
-}
-
-// touchesLocks reports whether fn takes or releases a lock, itself or
-// through a function of this package.
-func (c *checker) touchesLocks(fn *ssa.Function) bool {
-	for _, b := range fn.Blocks {
-		for _, instr := range b.Instrs {
-			call := callOf(instr)
-			if call == nil {
-				continue
-			}
-			if op, _ := lockCall(call); op != notLockOp {
-				return true
-			}
-			if e := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.released) > 0) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// effectsAt returns the effects of the function of this package that call
-// runs, when its arguments line up with that function's parameters; or
-// nil.
-func (c *checker) effectsAt(call *ssa.CallCommon) *lockEffects {
-	callee := c.localCallee(call)
-	if callee == nil {
-		return nil
-	}
-	direct := call.StaticCallee()
-	if o := direct.Origin(); o != nil {
-		direct = o
-	}
-	if direct != callee {
-		// A wrapper (a bound method, say) whose parameters do not line up
-		// with the declared function's.
-		return nil
-	}
-	c.analyze(callee)
-	return c.funcs[callee].effects
-}
-
-// solve computes the entry state of each block, from entry at the first.
-func (f *flow) solve(entry lockset) {
-	if len(f.fn.Blocks) == 0 {
-		return
-	}
-	f.in[0] = entry
-	work := []*ssa.BasicBlock{f.fn.Blocks[0]}
-	queued := make([]bool, len(f.fn.Blocks))
-	queued[0] = true
-	for len(work) > 0 {
-		b := work[0]
-		work = work[1:]
-		queued[b.Index] = false
-		outs := f.transfer(b, f.in[b.Index], nil)
-		for i, s := range b.Succs {
-			merged, changed := union(f.in[s.Index], outs[i])
-			if !changed {
-				continue
-			}
-			f.in[s.Index] = merged
-			if !queued[s.Index] {
-				queued[s.Index] = true
-				work = append(work, s)
-			}
-		}
-	}
-}
-
-// pendingTry is a TryLock whose result decides whether its lock is held.
-type pendingTry struct {
-	key string
-	h   held
-}
-
-// transfer runs block b from entry state in and returns the state on each
-// edge out of it. visit, if not nil, sees each instruction with the state
-// before it.
-func (f *flow) transfer(b *ssa.BasicBlock, in lockset, visit func(ssa.Instruction, lockset)) []lockset {
-	cur := maps.Clone(in)
-	var tries map[ssa.Value]pendingTry
-	for _, instr := range b.Instrs {
-		if visit != nil {
-			visit(instr, cur)
-		}
-		switch in := instr.(type) {
-		case *ssa.Call:
-			op, lock := lockCall(in.Common())
-			switch op {
-			case notLockOp:
-				f.applyEffects(in.Common(), in.Pos(), cur, false)
-			case opLock, opRLock:
-				key, h := f.c.lockAt(lock, in.Pos(), op == opRLock)
-				cur[modeKey(key, h.read)] = h
-			case opUnlock, opRUnlock:
-				key, name := f.c.path(lock)
-				f.release(cur, key, name, op == opRUnlock)
-			case opTryLock, opTryRLock:
-				key, h := f.c.lockAt(lock, in.Pos(), op == opTryRLock)
-				if tries == nil {
-					tries = map[ssa.Value]pendingTry{}
-				}
-				tries[in] = pendingTry{modeKey(key, h.read), h}
-			}
-		case *ssa.Defer:
-			// A deferred unlock runs at return: the lock stays held until
-			// then. One that releases a lock the function did not take is
-			// a release for the caller.
-			switch op, lock := lockCall(in.Common()); op {
-			case opUnlock, opRUnlock:
-				key, name := f.c.path(lock)
-				f.deferRelease(cur, key, name, op == opRUnlock)
-			case notLockOp:
-				f.applyEffects(in.Common(), in.Pos(), cur, true)
-			}
-		case *ssa.RunDefers:
-			for k, h := range cur {
-				if h.deferred {
-					delete(cur, k)
-				}
-			}
-		}
-	}
-	outs := make([]lockset, len(b.Succs))
-	for i := range outs {
-		outs[i] = cur
-	}
-	if len(tries) == 0 {
-		return outs
-	}
-	// A TryLock tested by the If that ends the block holds its lock only
-	// on the branch where it succeeded; any other is held on every edge.
-	var tested ssa.Value
-	taken := 0
-	if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok {
-		tested = iff.Cond
-		if not, ok := tested.(*ssa.UnOp); ok && not.Op == token.NOT {
-			tested, taken = not.X, 1
-		}
-	}
-	for v, t := range tries {
-		for i := range outs {
-			if v == tested && i != taken {
-				continue
-			}
-			outs[i] = maps.Clone(outs[i])
-			outs[i][t.key] = t.h
-		}
-	}
-	return outs
-}
-
-// release removes a lock from cur, or records a release for the caller
-// when the function did not take it.
-func (f *flow) release(cur lockset, key, name string, read bool) {
-	mk := modeKey(key, read)
-	if _, ok := cur[mk]; ok {
-		delete(cur, mk)
-		return
-	}
-	f.noteRelease(key, name, read)
-}
-
-// deferRelease marks a lock of cur as released at return, or records a
-// release for the caller when the function did not take it.
-func (f *flow) deferRelease(cur lockset, key, name string, read bool) {
-	mk := modeKey(key, read)
-	if h, ok := cur[mk]; ok {
-		h.deferred = true
-		cur[mk] = h
-		return
-	}
-	f.noteRelease(key, name, read)
-}
-
-func (f *flow) noteRelease(key, name string, read bool) {
-	if e, ok := f.c.effectOf(f.fn, key, name, read); ok {
-		f.released[modeKey(key, read)] = e
-	}
-}
-
-// applyEffects applies to cur the locks that a call of a function of this
-// package leaves held or releases; for a deferred call, the releases
-// happen at return, and what it would leave held is not tracked.
-func (f *flow) applyEffects(call *ssa.CallCommon, pos token.Pos, cur lockset, deferred bool) {
-	eff := f.c.effectsAt(call)
-	if eff == nil {
-		return
-	}
-	for _, e := range eff.released {
-		if key, name, ok := f.c.bind(call, e); ok {
-			if deferred {
-				f.deferRelease(cur, key, name, e.read)
-			} else {
-				f.release(cur, key, name, e.read)
-			}
-		}
-	}
-	if deferred {
-		return
-	}
-	for _, e := range eff.acquired {
-		if key, name, ok := f.c.bind(call, e); ok {
-			cur[modeKey(key, e.read)] = held{name: name, pos: pos, read: e.read}
-		}
-	}
-}
-
-// effects returns the locks that fn leaves held at some return, or
-// released, for its caller.
-func (f *flow) effects() *lockEffects {
-	eff := &lockEffects{released: slices.Collect(maps.Values(f.released))}
-	atReturn := lockset{}
-	for _, b := range f.fn.Blocks {
-		if f.in[b.Index] == nil || len(b.Instrs) == 0 {
-			continue
-		}
-		if _, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); !ok {
-			continue
-		}
-		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur lockset) {
-			if _, ok := instr.(*ssa.Return); ok {
-				atReturn, _ = union(atReturn, cur)
-			}
-		})
-	}
-	for mk, h := range atReturn {
-		key := strings.TrimSuffix(mk, "#r")
-		if e, ok := f.c.effectOf(f.fn, key, h.name, h.read); ok {
-			eff.acquired = append(eff.acquired, e)
-		}
-	}
-	sortEffects(eff.acquired)
-	sortEffects(eff.released)
-	return eff
+	released []effect // of drops, those released at every return
+	drops    []effect // unlocked on some path without having been locked in the function
 }
 
 func sortEffects(es []effect) {
@@ -498,10 +177,16 @@ func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effec
 	case strings.HasPrefix(root, "g{"):
 		rootName, _, _ = strings.Cut(name, ".")
 	case strings.HasPrefix(root, "p"):
-		i, _ := strconv.Atoi(root[1:])
+		i, err := strconv.Atoi(root[1:])
+		if err != nil || i >= len(fn.Params) {
+			return effect{}, false
+		}
 		rootName = fn.Params[i].Name()
 	case strings.HasPrefix(root, "f"):
-		i, _ := strconv.Atoi(root[1:])
+		i, err := strconv.Atoi(root[1:])
+		if err != nil || i >= len(fn.FreeVars) {
+			return effect{}, false
+		}
 		rootName = fn.FreeVars[i].Name()
 	default:
 		return effect{}, false
@@ -515,26 +200,90 @@ func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effec
 	}, true
 }
 
-// bind returns the key and name, in the caller, of an effect of the
-// function that call runs.
-func (c *checker) bind(call *ssa.CallCommon, e effect) (key, name string, ok bool) {
+// A site is a call of a function of this package, with the values it
+// passes for that function's parameters and free variables.
+type site struct {
+	fn     *ssa.Function
+	params []ssa.Value
+	free   []ssa.Value
+}
+
+// siteOf returns the function of this package that call runs, with the
+// values that stand for its parameters: the arguments of a direct call
+// (and the bindings of a func literal's closure), the receiver bound by a
+// method value followed by the arguments, or those of a method expression.
+// ok is false if it runs none, or its values do not line up with the
+// function's parameters (a wrapper of a promoted method, say).
+func (c *checker) siteOf(call *ssa.CallCommon) (s site, ok bool) {
+	callee := c.localCallee(call)
+	if callee == nil {
+		return site{}, false
+	}
+	direct := call.StaticCallee()
+	if o := direct.Origin(); o != nil {
+		direct = o
+	}
+	s.fn = callee
+	switch {
+	case direct == callee:
+		s.params = call.Args
+		if mc, ok := call.Value.(*ssa.MakeClosure); ok {
+			s.free = mc.Bindings
+		}
+		return s, true
+	case strings.HasPrefix(direct.Synthetic, "bound method wrapper"):
+		mc, ok := call.Value.(*ssa.MakeClosure)
+		if !ok || len(mc.Bindings) != 1 {
+			return site{}, false
+		}
+		s.params = append([]ssa.Value{mc.Bindings[0]}, call.Args...)
+	case strings.HasPrefix(direct.Synthetic, "thunk"):
+		s.params = call.Args
+	default:
+		return site{}, false
+	}
+	if len(s.params) != len(callee.Params) || len(s.params) == 0 || !sameRecv(s.params[0].Type(), callee.Params[0].Type()) {
+		return site{}, false
+	}
+	return s, true
+}
+
+// sameRecv reports whether a value of type a can stand for a receiver of
+// type b without a conversion: both are the same named type, or pointers
+// to it. A generic type matches its instances.
+func sameRecv(a, b types.Type) bool {
+	named := func(t types.Type) (*types.Named, bool) {
+		ptr := false
+		if p, ok := types.Unalias(t).(*types.Pointer); ok {
+			t, ptr = p.Elem(), true
+		}
+		n, _ := types.Unalias(t).(*types.Named)
+		return n, ptr
+	}
+	na, pa := named(a)
+	nb, pb := named(b)
+	return na != nil && nb != nil && pa == pb && na.Origin().Obj() == nb.Origin().Obj()
+}
+
+// bind returns the key and name, at a call site, of an effect of the
+// function it runs.
+func (c *checker) bind(s site, e effect) (key, name string, ok bool) {
 	var arg ssa.Value
 	switch {
 	case strings.HasPrefix(e.root, "g{"):
-		return e.root + e.suffix, strings.TrimPrefix(e.nameSuffix, "."), true
+		return e.root + e.suffix, e.name, true
 	case strings.HasPrefix(e.root, "p"):
 		i, _ := strconv.Atoi(e.root[1:])
-		if i >= len(call.Args) {
+		if i >= len(s.params) {
 			return "", "", false
 		}
-		arg = call.Args[i]
+		arg = s.params[i]
 	case strings.HasPrefix(e.root, "f"):
 		i, _ := strconv.Atoi(e.root[1:])
-		mc, ok := call.Value.(*ssa.MakeClosure)
-		if !ok || i >= len(mc.Bindings) {
+		if i >= len(s.free) {
 			return "", "", false
 		}
-		arg = mc.Bindings[i]
+		arg = s.free[i]
 	default:
 		return "", "", false
 	}
@@ -558,17 +307,17 @@ func rootOf(key string) string {
 	return key
 }
 
-// lockAt returns the key of lock and how it is held after a Lock-like
-// call at pos.
-func (c *checker) lockAt(lock ssa.Value, pos token.Pos, read bool) (string, held) {
-	key, name := c.path(lock)
-	if src, ok := c.lockExpr[pos]; ok && (name == "" || strings.HasPrefix(key, "v")) {
+// lockAt returns how a lock is held after a Lock-like call at pos: once,
+// and named as the source spells it where its path gives no name.
+func (c *checker) lockAt(ref lockRef, pos token.Pos, read bool) held {
+	name := ref.name
+	if src, ok := c.lockExpr[pos]; ok && (name == "" || strings.HasPrefix(ref.key, "v")) {
 		name = src
 	}
 	if name == "" {
 		name = "a mutex"
 	}
-	return key, held{name: name, pos: pos, read: read}
+	return held{name: name, pos: pos, read: read, count: 1}
 }
 
 // path returns a key that identifies the lock that v points to within
@@ -580,11 +329,23 @@ func (c *checker) lockAt(lock ssa.Value, pos token.Pos, read bool) (string, held
 func (c *checker) path(v ssa.Value) (key, name string) {
 	switch v := v.(type) {
 	case *ssa.Parameter:
+		if c.yields[v.Parent()] != nil {
+			// A loop variable of a range-over-func body, which is
+			// analyzed within its enclosing function: not a parameter
+			// of that function.
+			return "v" + v.Parent().Name() + "." + v.Name(), v.Name()
+		}
 		if i := slices.Index(v.Parent().Params, v); i >= 0 {
 			return "p" + strconv.Itoa(i), v.Name()
 		}
 	case *ssa.FreeVar:
-		if i := slices.Index(v.Parent().FreeVars, v); i >= 0 {
+		i := slices.Index(v.Parent().FreeVars, v)
+		if mc := c.yields[v.Parent()]; mc != nil && i >= 0 && i < len(mc.Bindings) {
+			// A variable of the enclosing function, seen from the body
+			// of a range-over-func loop.
+			return c.path(mc.Bindings[i])
+		}
+		if i >= 0 {
 			return "f" + strconv.Itoa(i), v.Name()
 		}
 	case *ssa.Global:
@@ -624,8 +385,46 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		return c.path(v.X)
 	case *ssa.MakeInterface:
 		return c.path(v.X)
+	case *ssa.Call:
+		if key, ok := c.callKey(v.Common()); ok {
+			return key, ""
+		}
 	}
 	return "v" + v.Name(), ""
+}
+
+// callKey returns a key for the result of a call: the function and the
+// keys of its arguments, so that two calls of one function with the same
+// arguments are taken to return the same lock (s.lockFor(k).Lock(), then
+// s.lockFor(k).Unlock()).
+func (c *checker) callKey(call *ssa.CallCommon) (string, bool) {
+	var b strings.Builder
+	b.WriteString("c{")
+	switch {
+	case call.IsInvoke():
+		k, _ := c.path(call.Value)
+		b.WriteString(k + "." + call.Method.Name())
+	case call.StaticCallee() != nil:
+		b.WriteString(call.StaticCallee().String())
+		if mc, ok := call.Value.(*ssa.MakeClosure); ok {
+			for _, v := range mc.Bindings {
+				k, _ := c.path(v)
+				b.WriteString("[" + k + "]")
+			}
+		}
+	default:
+		return "", false
+	}
+	b.WriteString("(")
+	for i, a := range call.Args {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		k, _ := c.path(a)
+		b.WriteString(k)
+	}
+	b.WriteString(")}")
+	return b.String(), true
 }
 
 func join(name, field string) string {
@@ -667,17 +466,33 @@ func fieldVar(t types.Type, i int) *types.Var {
 }
 
 // checkFunc reports each blocking operation of fn at which a lock may be
-// held.
+// held. A deferred call is reported once, with the locks that may be held
+// when it runs at any return. The body of a range-over-func loop is
+// checked with the function that holds the loop.
 func (c *checker) checkFunc(fn *ssa.Function) {
+	if c.yields[fn] != nil {
+		return
+	}
 	f := c.analyze(fn)
 	if f == nil {
 		return
 	}
+	deferred := map[*ssa.Defer]lockset{}
 	f.visit(func(instr ssa.Instruction, cur lockset) {
-		if bl, locks := c.blockedAt(instr, cur); len(locks) > 0 {
-			c.pass.Reportf(bl.pos, "%s", c.message(bl, locks))
+		bl, locks := c.blockedAt(instr, cur)
+		if len(locks) == 0 {
+			return
 		}
+		if d, ok := instr.(*ssa.Defer); ok {
+			deferred[d], _ = unionLocks(deferred[d], locks)
+			return
+		}
+		c.pass.Reportf(bl.pos, "%s", c.message(bl, locks))
 	})
+	for _, d := range slices.SortedFunc(maps.Keys(deferred), func(a, b *ssa.Defer) int { return cmp.Compare(a.Pos(), b.Pos()) }) {
+		bl, _ := c.blocking(d)
+		c.pass.Reportf(bl.pos, "%s", c.message(bl, deferred[d]))
+	}
 }
 
 // blockedAt returns how instr may block, if it may and is not silenced,

@@ -229,3 +229,75 @@ func (t *T) wait(f *future) <-chan int {
 	}
 	return f.done
 }
+
+// A helper that lets go of its caller's lock while it waits, and takes it
+// back, does not wait under it.
+func (t *T) waitUnlocked() {
+	t.mu.Unlock()
+	<-t.ch
+	t.mu.Lock()
+}
+
+func (t *T) viaWaitUnlocked() {
+	t.mu.Lock()
+	t.waitUnlocked()
+	t.n++
+	t.mu.Unlock()
+}
+
+// A Cond locked through its own L, whatever lock that is.
+func waitOnL(c *sync.Cond, ready *bool) {
+	c.L.Lock()
+	for !*ready {
+		c.Wait()
+	}
+	c.L.Unlock()
+}
+
+// A helper that waits on the Cond of the lock its caller holds.
+func (t *T) waitLocked() {
+	for t.n == 0 {
+		t.cond.Wait()
+	}
+}
+
+func (t *T) viaWaitLocked() {
+	t.mu.Lock()
+	t.waitLocked()
+	t.mu.Unlock()
+}
+
+// A deferred wait whose lock is released before the function returns.
+func (t *T) deferredWaitAfterUnlock(wg *sync.WaitGroup) {
+	t.mu.Lock()
+	defer wg.Wait()
+	t.n++
+	t.mu.Unlock()
+}
+
+// A deferred func literal that unlocks before it waits.
+func (t *T) deferredUnlockThenWait(wg *sync.WaitGroup) {
+	t.mu.Lock()
+	defer func() {
+		t.mu.Unlock()
+		wg.Wait()
+	}()
+	t.n++
+}
+
+// A TryLock helper with two results: the caller holds the lock where ok.
+func (t *T) tryGet() (int, bool) {
+	if !t.mu.TryLock() {
+		return 0, false
+	}
+	return t.n, true
+}
+
+func (t *T) viaTryGet() {
+	n, ok := t.tryGet()
+	if !ok {
+		t.ch <- n
+		return
+	}
+	t.mu.Unlock()
+}

@@ -274,3 +274,73 @@ func (t *T) escaped(f *future, out chan chan int) {
 	t.flushLocked() // want `^call to reported\.T\.flushLocked`
 	f.done <- f.v   // want `^channel send while t\.mu may be held`
 }
+
+// A TryLock helper that says true where it took the lock: its caller holds
+// the lock on that branch only.
+func (t *T) tryTake() bool {
+	if t.mu.TryLock() {
+		return true
+	}
+	return false
+}
+
+func (t *T) viaTryTake() {
+	if !t.tryTake() {
+		<-t.ch
+		return
+	}
+	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
+	t.mu.Unlock()
+}
+
+// A TryLock result tested as ok == false.
+func (t *T) tryCompare() {
+	ok := t.mu.TryLock()
+	if ok == false {
+		<-t.ch
+		return
+	}
+	<-t.ch // want `^channel receive while t\.mu may be held`
+	t.mu.Unlock()
+}
+
+// After such a helper the caller holds its lock again.
+func (t *T) relock() {
+	t.mu.Unlock()
+	<-t.ch
+	t.mu.Lock()
+}
+
+func (t *T) afterRelock() {
+	t.mu.Lock()
+	t.relock()
+	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
+	t.mu.Unlock()
+}
+
+// Read locks nest: after two RLocks and one RUnlock, one is still held.
+func (t *T) nestedRead() {
+	t.rw.RLock()
+	t.rw.RLock()
+	t.rw.RUnlock()
+	<-t.ch // want `^channel receive while t\.rw may be held \(read-locked at reported\.go:\d+\)`
+	t.rw.RUnlock()
+	<-t.ch
+}
+
+// A lock reached through a sync.Locker.
+func locker(l sync.Locker, ch chan int) {
+	l.Lock()
+	ch <- 1 // want `^channel send while l may be held`
+	l.Unlock()
+	ch <- 2
+}
+
+// A deferred wait registered in a loop, reported once.
+func (t *T) deferredInLoop(wgs []*sync.WaitGroup) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, wg := range wgs {
+		defer wg.Wait() // want `^call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while t\.mu may be held`
+	}
+}

@@ -1,0 +1,733 @@
+package lockblock
+
+import (
+	"go/constant"
+	"go/token"
+	"go/types"
+	"maps"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// maxCount bounds the counts of a state, so that a loop that takes a read
+// lock or defers an unlock on each turn still reaches a fixed point.
+const maxCount = 8
+
+// A state is what the analysis knows at one point of a function: the locks
+// that may be held, and the deferred calls that run at return. A state is
+// never changed once it is stored as a block's entry state.
+type state struct {
+	locks lockset
+	// unlocks counts, by the key of locks, the deferred unlocks that were
+	// registered on every path to this point.
+	unlocks map[string]int
+	// pending holds each deferred call that may block and was registered
+	// on some path to this point, with the deferred unlocks registered
+	// after it on every such path: deferred calls run last in, first out,
+	// so those unlocks run before it.
+	pending map[*ssa.Defer]map[string]int
+}
+
+func (s *state) clone() *state {
+	return &state{locks: cloneMap(s.locks), unlocks: cloneMap(s.unlocks), pending: cloneMap(s.pending)}
+}
+
+// cloneMap returns a copy of m that can be written, even if m is nil.
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	maps.Copy(out, m)
+	return out
+}
+
+// union merges src into dst, the states on two paths into one point, and
+// reports whether dst changed; it returns dst itself if not, and a new
+// state if so. A nil dst is a point not yet reached. A lock held on either
+// path may be held; a deferred unlock counts only if registered on both.
+func union(dst, src *state) (*state, bool) {
+	if dst == nil {
+		return src.clone(), true
+	}
+	locks, c1 := unionLocks(dst.locks, src.locks)
+	unlocks, c2 := meetCounts(dst.unlocks, src.unlocks)
+	pending, c3 := unionPending(dst.pending, src.pending)
+	if !c1 && !c2 && !c3 {
+		return dst, false
+	}
+	return &state{locks: locks, unlocks: unlocks, pending: pending}, true
+}
+
+// unionLocks adds the locks of src to dst, copying dst if it changes, and
+// reports whether it did.
+func unionLocks(dst, src lockset) (lockset, bool) {
+	var out lockset
+	for k, h := range src {
+		if d, ok := dst[k]; ok {
+			m := d
+			m.count = max(d.count, h.count)
+			if d.cond != h.cond {
+				// Held on both paths, tested by different values:
+				// either may be false while it is held.
+				m.cond = nil
+			}
+			if m == d {
+				continue
+			}
+			h = m
+		}
+		if out == nil {
+			out = cloneMap(dst)
+		}
+		out[k] = h
+	}
+	if out == nil {
+		return dst, false
+	}
+	return out, true
+}
+
+// meetCounts lowers each count of dst to that of src, copying dst if it
+// changes, and reports whether it did.
+func meetCounts(dst, src map[string]int) (map[string]int, bool) {
+	var out map[string]int
+	for k, n := range dst {
+		m := src[k]
+		if m >= n {
+			continue
+		}
+		if out == nil {
+			out = cloneMap(dst)
+		}
+		if m == 0 {
+			delete(out, k)
+		} else {
+			out[k] = m
+		}
+	}
+	if out == nil {
+		return dst, false
+	}
+	return out, true
+}
+
+func unionPending(dst, src map[*ssa.Defer]map[string]int) (map[*ssa.Defer]map[string]int, bool) {
+	var out map[*ssa.Defer]map[string]int
+	for d, after := range src {
+		prev, ok := dst[d]
+		if ok {
+			if after, ok = meetCounts(prev, after); !ok {
+				continue
+			}
+		}
+		if out == nil {
+			out = cloneMap(dst)
+		}
+		out[d] = after
+	}
+	if out == nil {
+		return dst, false
+	}
+	return out, true
+}
+
+// flow is the lock-set analysis of one function, or of the body of a
+// range-over-func loop within the analysis of its enclosing function.
+type flow struct {
+	c        *checker
+	fn       *ssa.Function
+	in       []*state          // entry state of each block; nil if not reached
+	released map[string]effect // by modeKey
+	outer    *flow             // for a loop body, the analysis of the function; nil otherwise
+}
+
+func (c *checker) newFlow(fn *ssa.Function) *flow {
+	return &flow{c: c, fn: fn, in: make([]*state, len(fn.Blocks)), released: map[string]effect{}}
+}
+
+// maxRounds bounds the rounds of a loop body's analysis, each from the
+// state at the end of the last; the states only grow, so the bound is not
+// reached in practice.
+const maxRounds = 16
+
+// rangeBody runs the body of a range-over-func loop, a yield function that
+// the iterator may call any number of times, from cur, the state before
+// the call of the iterator, and leaves in cur the state after the loop.
+// The body runs in this goroutine, under this function's locks; locks it
+// takes and keeps (break with a lock held) and calls it defers (which
+// belong to this function) carry over to what follows the loop. show, if
+// not nil, sees the body's instructions.
+func (f *flow) rangeBody(mc *ssa.MakeClosure, cur *state, show func(ssa.Instruction, *state)) {
+	body := mc.Fn.(*ssa.Function)
+	entry := cur.clone()
+	var sub *flow
+	var exit *state
+	for range maxRounds {
+		sub = f.c.newFlow(body)
+		sub.outer = f
+		sub.solve(entry)
+		exit = nil
+		for _, r := range sub.returns() {
+			exit, _ = union(exit, r.st)
+		}
+		if exit == nil {
+			break
+		}
+		next, changed := union(entry, exit)
+		if !changed {
+			break
+		}
+		entry = next
+	}
+	if show != nil {
+		sub.walk(show)
+	}
+	if exit != nil {
+		if after, changed := union(cur, exit); changed {
+			*cur = *after
+		}
+	}
+}
+
+// analyze runs the lock-set analysis of fn once and returns it, or nil if
+// fn neither takes a lock nor calls a function of this package that leaves
+// one held or releases one.
+func (c *checker) analyze(fn *ssa.Function) *flow {
+	info := c.funcs[fn]
+	if info == nil || info.visiting {
+		return nil
+	}
+	if info.flow != nil || info.effects != nil {
+		return info.flow
+	}
+	info.visiting = true
+	defer func() { info.visiting = false }()
+	info.effects = &lockEffects{}
+	if !c.touchesLocks(fn) {
+		return nil
+	}
+	f := c.newFlow(fn)
+	f.solve(&state{})
+	info.flow = f
+	info.effects = c.effectsOf(f)
+	return f
+}
+
+// effectsOf returns what the function of f, solved from an empty entry
+// state, does to its caller's locks, and records which of them it may block
+// holding. A lock that it unlocks without having locked it is one its
+// caller holds: a second analysis, with those locks held on entry, says
+// whether each is released at every return, or only on some paths or for
+// a while (Unlock; wait; Lock), and whether the function may block while
+// it still holds one.
+func (c *checker) effectsOf(f *flow) *lockEffects {
+	eff := &lockEffects{drops: slices.Collect(maps.Values(f.released))}
+	sortEffects(eff.drops)
+	rets := f.returns()
+	atReturn := lockset{}
+	for _, r := range rets {
+		atReturn, _ = unionLocks(atReturn, r.st.locks)
+	}
+	for mk, h := range atReturn {
+		if _, ok := f.released[mk]; ok {
+			// Held on entry, so not taken for the caller.
+			continue
+		}
+		key := strings.TrimSuffix(mk, "#r")
+		if e, ok := c.effectOf(f.fn, key, h.name, h.read); ok {
+			e.result = f.resultFor(mk, rets)
+			eff.acquired = append(eff.acquired, e)
+		}
+	}
+	sortEffects(eff.acquired)
+	if len(eff.drops) == 0 {
+		return eff
+	}
+	entry := &state{locks: lockset{}}
+	for _, e := range eff.drops {
+		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read, count: 1}
+	}
+	g := c.newFlow(f.fn)
+	g.solve(entry)
+	holding := map[string]bool{}
+	g.visit(func(instr ssa.Instruction, cur lockset) {
+		_, locks := c.blockedAt(instr, cur)
+		for mk := range locks {
+			if _, ok := entry.locks[mk]; ok {
+				holding[mk] = true
+			}
+		}
+	})
+	c.funcs[f.fn].holding = holding
+	gRets := g.returns()
+	for _, e := range eff.drops {
+		mk := modeKey(e.root+e.suffix, e.read)
+		if !slices.ContainsFunc(gRets, func(r ret) bool { _, ok := r.st.locks[mk]; return ok }) {
+			eff.released = append(eff.released, e)
+		}
+	}
+	return eff
+}
+
+// visit shows each instruction of the function with the locks that may be
+// held before it runs, but a deferred call, which is shown at each return
+// (or panic) with the locks that may be held when it runs.
+func (f *flow) visit(see func(ssa.Instruction, lockset)) {
+	f.walk(func(instr ssa.Instruction, cur *state) {
+		switch in := instr.(type) {
+		case *ssa.Defer:
+			return
+		case *ssa.RunDefers:
+			showDeferred(cur, see)
+		case *ssa.Panic:
+			// A panic of the source runs the deferred calls; one that SSA
+			// adds (a range-over-func misused) has no position.
+			if in.Pos().IsValid() {
+				showDeferred(cur, see)
+			}
+		}
+		see(instr, cur.locks)
+	})
+}
+
+// walk runs each reached block from its solved entry state and shows each
+// instruction with the state before it.
+func (f *flow) walk(show func(ssa.Instruction, *state)) {
+	for _, b := range f.fn.Blocks {
+		if f.in[b.Index] != nil {
+			f.transfer(b, f.in[b.Index], show)
+		}
+	}
+}
+
+// showDeferred shows each pending deferred call of cur with the locks that
+// stay held while it runs: all that are held now but those whose deferred
+// unlocks run before it.
+func showDeferred(cur *state, see func(ssa.Instruction, lockset)) {
+	for d, after := range cur.pending {
+		locks := lockset{}
+		for mk, h := range cur.locks {
+			if h.count > after[mk] {
+				locks[mk] = h
+			}
+		}
+		see(d, locks)
+	}
+}
+
+// heldAcross returns the locks of cur that stay held while instr, which
+// may block as bl says, waits: not the Cond's own lock during its Wait,
+// nor a lock of the caller's that a called function of this package
+// unlocks, on every path, before it blocks.
+func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) lockset {
+	locks := cur
+	if bl.cond != nil {
+		locks = c.withoutCondLock(bl.cond, locks)
+	}
+	call := callOf(instr)
+	if call == nil || len(locks) == 0 {
+		return locks
+	}
+	eff, st := c.effectsAt(call)
+	if eff == nil || len(eff.drops) == 0 {
+		return locks
+	}
+	holding := c.funcs[st.fn].holding
+	var out lockset
+	for _, e := range eff.drops {
+		if holding[modeKey(e.root+e.suffix, e.read)] {
+			continue
+		}
+		key, _, ok := c.bind(st, e)
+		if !ok {
+			continue
+		}
+		if _, ok := locks[modeKey(key, e.read)]; ok {
+			if out == nil {
+				out = maps.Clone(locks)
+			}
+			delete(out, modeKey(key, e.read))
+		}
+	}
+	if out == nil {
+		return locks
+	}
+	return out
+}
+
+// touchesLocks reports whether fn takes or releases a lock, itself or
+// through a function of this package.
+func (c *checker) touchesLocks(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			call := callOf(instr)
+			if call == nil {
+				continue
+			}
+			if c.lockCall(call).op != notLockOp {
+				return true
+			}
+			if _, ok := isCondWait(call); ok {
+				return true
+			}
+			for _, arg := range call.Args {
+				if mc := yieldClosure(arg); mc != nil && c.touchesLocks(mc.Fn.(*ssa.Function)) {
+					return true
+				}
+			}
+			if e, _ := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.drops) > 0) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// effectsAt returns the effects of the function of this package that call
+// runs, and the call as a site of it; or nil if it runs none, or its
+// values do not line up with that function's parameters.
+func (c *checker) effectsAt(call *ssa.CallCommon) (*lockEffects, site) {
+	st, ok := c.siteOf(call)
+	if !ok {
+		return nil, site{}
+	}
+	c.analyze(st.fn)
+	return c.funcs[st.fn].effects, st
+}
+
+// solve computes the entry state of each block, from entry at the first.
+func (f *flow) solve(entry *state) {
+	if len(f.fn.Blocks) == 0 {
+		return
+	}
+	f.in[0] = entry
+	work := []*ssa.BasicBlock{f.fn.Blocks[0]}
+	queued := make([]bool, len(f.fn.Blocks))
+	queued[0] = true
+	for len(work) > 0 {
+		b := work[0]
+		work = work[1:]
+		queued[b.Index] = false
+		outs := f.transfer(b, f.in[b.Index], nil)
+		for i, s := range b.Succs {
+			merged, changed := union(f.in[s.Index], outs[i])
+			if !changed {
+				continue
+			}
+			f.in[s.Index] = merged
+			if !queued[s.Index] {
+				queued[s.Index] = true
+				work = append(work, s)
+			}
+		}
+	}
+}
+
+// transfer runs block b from entry state in and returns the state on each
+// edge out of it. show, if not nil, sees each instruction with the state
+// before it.
+func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction, *state)) []*state {
+	cur := in.clone()
+	for _, instr := range b.Instrs {
+		if show != nil {
+			show(instr, cur)
+		}
+		switch in := instr.(type) {
+		case *ssa.Call:
+			switch ref := f.c.lockCall(in.Common()); ref.op {
+			case notLockOp:
+				f.applyEffects(in, cur)
+				f.condWait(in.Common(), cur)
+				for _, arg := range in.Call.Args {
+					if mc := yieldClosure(arg); mc != nil {
+						f.rangeBody(mc, cur, show)
+					}
+				}
+			case opLock, opRLock:
+				acquire(cur, ref.key, f.c.lockAt(ref, in.Pos(), ref.op == opRLock))
+			case opUnlock, opRUnlock:
+				f.release(cur, ref.key, ref.name, ref.op == opRUnlock)
+			case opTryLock, opTryRLock:
+				// Held where the call returned true.
+				h := f.c.lockAt(ref, in.Pos(), ref.op == opTryRLock)
+				h.cond = in
+				acquire(cur, ref.key, h)
+			}
+		case *ssa.Defer:
+			f.deferCall(in, cur)
+		case *ssa.RunDefers:
+			for mk, n := range cur.unlocks {
+				if h, ok := cur.locks[mk]; ok && h.count > n {
+					h.count -= n
+					cur.locks[mk] = h
+				} else {
+					delete(cur.locks, mk)
+				}
+			}
+			cur.unlocks, cur.pending = map[string]int{}, map[*ssa.Defer]map[string]int{}
+		}
+	}
+	outs := make([]*state, len(b.Succs))
+	for i, s := range b.Succs {
+		outs[i] = edge(b, i, s, cur)
+	}
+	return outs
+}
+
+// acquire adds a lock to cur, or a read lock once more. One held already
+// is held whatever a TryLock returns now.
+func acquire(cur *state, key string, h held) {
+	mk := modeKey(key, h.read)
+	h.count = 1
+	if old, ok := cur.locks[mk]; ok {
+		h = old
+		h.cond = nil
+		if h.read {
+			h.count = min(h.count+1, maxCount)
+		}
+	}
+	cur.locks[mk] = h
+}
+
+// edge returns the state on the edge from b, whose state at its end is
+// cur, to its i'th successor s. A lock held only where a value is true is
+// dropped on the branch where the If that ends b shows that value false,
+// and follows the value into a phi of s that it flows into.
+func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
+	var iff *ssa.If
+	if n := len(b.Instrs); n > 0 {
+		iff, _ = b.Instrs[n-1].(*ssa.If)
+	}
+	pred := slices.Index(s.Preds, b)
+	out := cur
+	for mk, h := range cur.locks {
+		if h.cond == nil {
+			continue
+		}
+		if iff != nil && refutes(iff.Cond, i == 0, h.cond) {
+			if out == cur {
+				out = cur.clone()
+			}
+			delete(out.locks, mk)
+			continue
+		}
+		for _, instr := range s.Instrs {
+			phi, ok := instr.(*ssa.Phi)
+			if !ok {
+				break
+			}
+			if pred >= 0 && phi.Edges[pred] == h.cond {
+				if out == cur {
+					out = cur.clone()
+				}
+				h.cond = phi
+				out.locks[mk] = h
+				break
+			}
+		}
+	}
+	return out
+}
+
+// refutes reports whether cond having the value truth shows v false.
+func refutes(cond ssa.Value, truth bool, v ssa.Value) bool {
+	switch c := cond.(type) {
+	case *ssa.UnOp:
+		if c.Op == token.NOT {
+			return refutes(c.X, !truth, v)
+		}
+	case *ssa.BinOp:
+		// v == false, v != true and the like.
+		if c.Op != token.EQL && c.Op != token.NEQ {
+			break
+		}
+		x, k := c.X, c.Y
+		if _, ok := x.(*ssa.Const); ok {
+			x, k = k, x
+		}
+		kc, ok := k.(*ssa.Const)
+		if !ok || kc.Value == nil || kc.Value.Kind() != constant.Bool {
+			break
+		}
+		// cond is true exactly when x == want.
+		want := constant.BoolVal(kc.Value) == (c.Op == token.EQL)
+		return refutes(x, want == truth, v)
+	}
+	return cond == v && !truth
+}
+
+// deferCall registers a deferred call: an unlock, or a release by a
+// helper, runs at return; a call that may block is pending until then.
+func (f *flow) deferCall(d *ssa.Defer, cur *state) {
+	call := d.Common()
+	switch ref := f.c.lockCall(call); ref.op {
+	case opUnlock, opRUnlock:
+		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock)
+		return
+	case notLockOp:
+		if eff, st := f.c.effectsAt(call); eff != nil {
+			for _, e := range eff.released {
+				if key, name, ok := f.c.bind(st, e); ok {
+					f.deferUnlock(cur, key, name, e.read)
+				}
+			}
+		}
+	}
+	if bl, ok := f.c.blocking(d); ok && !f.c.dirs.silenced(f.c.pass.Fset, bl.pos) {
+		cur.pending[d] = map[string]int{}
+	}
+}
+
+// condWait notes, of a Cond.Wait on a Cond whose lock is known and not
+// held in the function, that the lock is its caller's and is let go while
+// Wait waits: a helper that waits on the caller's Cond does not wait
+// under the Cond's lock.
+func (f *flow) condWait(call *ssa.CallCommon, cur *state) {
+	cond, ok := isCondWait(call)
+	if !ok {
+		return
+	}
+	mk, name, ok := f.c.lockOfCond(cond)
+	if !ok {
+		return
+	}
+	if _, held := cur.locks[mk]; !held {
+		f.noteRelease(strings.TrimSuffix(mk, "#r"), name, strings.HasSuffix(mk, "#r"))
+	}
+}
+
+// release removes a lock from cur, or records a release for the caller
+// when the function did not take it.
+func (f *flow) release(cur *state, key, name string, read bool) {
+	mk := modeKey(key, read)
+	if h, ok := cur.locks[mk]; ok {
+		if h.count > 1 {
+			h.count--
+			cur.locks[mk] = h
+		} else {
+			delete(cur.locks, mk)
+		}
+		return
+	}
+	f.noteRelease(key, name, read)
+}
+
+// deferUnlock registers a deferred unlock of a lock, which runs at return
+// and before every deferred call registered so far; one of a lock the
+// function does not hold is a release for the caller.
+func (f *flow) deferUnlock(cur *state, key, name string, read bool) {
+	mk := modeKey(key, read)
+	if _, ok := cur.locks[mk]; !ok {
+		f.noteRelease(key, name, read)
+	}
+	cur.unlocks[mk] = min(cur.unlocks[mk]+1, maxCount)
+	for d, after := range cur.pending {
+		after = cloneMap(after)
+		after[mk] = min(after[mk]+1, maxCount)
+		cur.pending[d] = after
+	}
+}
+
+// noteRelease records a release of a lock the function did not take, for
+// its caller; in a loop body, for the caller of the enclosing function.
+func (f *flow) noteRelease(key, name string, read bool) {
+	for f.outer != nil {
+		f = f.outer
+	}
+	if e, ok := f.c.effectOf(f.fn, key, name, read); ok {
+		f.released[modeKey(key, read)] = e
+	}
+}
+
+// applyEffects applies to cur the locks that a call of a function of this
+// package leaves held or releases.
+func (f *flow) applyEffects(call *ssa.Call, cur *state) {
+	eff, st := f.c.effectsAt(call.Common())
+	if eff == nil {
+		return
+	}
+	for _, e := range eff.released {
+		if key, name, ok := f.c.bind(st, e); ok {
+			f.release(cur, key, name, e.read)
+		}
+	}
+	for _, e := range eff.acquired {
+		if key, name, ok := f.c.bind(st, e); ok {
+			acquire(cur, key, held{name: name, pos: call.Pos(), read: e.read, cond: result(call, e.result)})
+		}
+	}
+}
+
+// result returns the value of the call's result that is true wherever a
+// lock it took is held, given 1 + its index; or nil.
+func result(call *ssa.Call, i int) ssa.Value {
+	if i == 0 {
+		return nil
+	}
+	if call.Common().Signature().Results().Len() == 1 {
+		return call
+	}
+	for _, ref := range *call.Referrers() {
+		if x, ok := ref.(*ssa.Extract); ok && x.Index == i-1 {
+			return x
+		}
+	}
+	return nil
+}
+
+// ret is a return of a function with the state there.
+type ret struct {
+	*ssa.Return
+	st *state
+}
+
+// returns returns each reached return of f's function.
+func (f *flow) returns() []ret {
+	var rets []ret
+	for _, b := range f.fn.Blocks {
+		if f.in[b.Index] == nil || len(b.Instrs) == 0 {
+			continue
+		}
+		r, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+		if !ok {
+			continue
+		}
+		f.transfer(b, f.in[b.Index], func(instr ssa.Instruction, cur *state) {
+			if instr == r {
+				rets = append(rets, ret{r, cur})
+			}
+		})
+	}
+	return rets
+}
+
+// resultFor returns 1 + the index of a bool result of f's function that is
+// true at every return where the lock mk may be held, the result of a
+// TryLock helper; or 0.
+func (f *flow) resultFor(mk string, rets []ret) int {
+	results := f.fn.Signature.Results()
+	for i := range results.Len() {
+		if b, ok := results.At(i).Type().Underlying().(*types.Basic); !ok || b.Kind() != types.Bool {
+			continue
+		}
+		ok := true
+		for _, r := range rets {
+			h, held := r.st.locks[mk]
+			if !held {
+				continue
+			}
+			v := r.Results[i]
+			if k, isConst := v.(*ssa.Const); isConst && k.Value != nil && constant.BoolVal(k.Value) {
+				continue
+			}
+			if h.cond == nil || v != h.cond {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return i + 1
+		}
+	}
+	return 0
+}
