@@ -339,46 +339,50 @@ func TestAttackReviewRunWaitsForNonReadingClient(t *testing.T) {
 // wraps the ResponseWriter without Unwrap (common), the deadline silently
 // fails and a stalled body is waited for without end: no 408.
 func TestAttackReviewReadTimeoutBehindMiddleware(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		_, s := rvStream(t, 8)
-		h := New(Config{Verifiers: []Verifier{HMACSHA256("", rvKey)}, ReadTimeout: time.Second})
-		h.Attach(s)
-		wrap := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h.ServeHTTP(struct{ http.ResponseWriter }{w}, r) // a logging middleware, say
-		})
-		srv := &http.Server{Handler: wrap}
-		ln := newPipeListener()
-		served := make(chan struct{})
-		go func() { defer close(served); _ = srv.Serve(ln) }()
-		c := ln.dial()
-		body := `{"sender":"a","content":"stalled"}`
-		raw := rvRawPost(body, "")
-		answered := make(chan int, 1)
-		go func() {
-			// Everything but the last byte of the body.
-			_, _ = io.WriteString(c, raw[:len(raw)-1])
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				answered <- -1
-				return
+	for _, wrapped := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			_, s := rvStream(t, 8)
+			h := New(Config{Verifiers: []Verifier{HMACSHA256("", rvKey)}, ReadTimeout: time.Second})
+			h.Attach(s)
+			var handler http.Handler = h
+			if wrapped {
+				handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h.ServeHTTP(struct{ http.ResponseWriter }{w}, r) // a logging middleware, say
+				})
 			}
-			resp.Body.Close()
-			answered <- resp.StatusCode
-		}()
-		time.Sleep(time.Minute) // fake time: 60 times ReadTimeout
-		synctest.Wait()
-		var code int
-		select {
-		case code = <-answered:
-		default:
-		}
-		c.Close()
-		srv.Close()
-		<-served
-		if code != http.StatusRequestTimeout {
-			t.Errorf("body stalled for 60 x ReadTimeout behind a wrapping middleware: answer %d (0: none), want 408", code)
-		}
-	})
+			srv := &http.Server{Handler: handler}
+			ln := newPipeListener()
+			served := make(chan struct{})
+			go func() { defer close(served); _ = srv.Serve(ln) }()
+			c := ln.dial()
+			raw := rvRawPost(`{"sender":"a","content":"stalled"}`, "")
+			answered := make(chan int, 1)
+			go func() {
+				// Everything but the last byte of the body.
+				_, _ = io.WriteString(c, raw[:len(raw)-1])
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					answered <- -1
+					return
+				}
+				resp.Body.Close()
+				answered <- resp.StatusCode
+			}()
+			time.Sleep(time.Minute) // fake time: 60 times ReadTimeout
+			synctest.Wait()
+			var code int
+			select {
+			case code = <-answered:
+			default:
+			}
+			c.Close()
+			srv.Close()
+			<-served
+			if code != http.StatusRequestTimeout {
+				t.Errorf("mounted (wrapped by a middleware: %v), body stalled for 60 x ReadTimeout: answer %d (0: none), want 408", wrapped, code)
+			}
+		})
+	}
 }
 
 // --- Attacks that the package withstood; kept as regression tests. ---
@@ -601,7 +605,7 @@ func TestAttackReviewBusyAndShutdown(t *testing.T) {
 			t.Fatalf("message %+v, want the waiter's", m)
 		}
 		raw := rvRawPost(`{"sender":"a","content":"stalled"}`, "")
-		stalled := rvPostPartial(ln, raw[:len(raw)-3])
+		stalled := rvPost(ln, raw[:len(raw)-3]) // the body cut short
 		synctest.Wait()
 		busy := <-rvPost(ln, rvRawPost(`{"sender":"b","content":"x"}`, ""))
 		if busy.code != 503 || busy.a.Status != "busy" || busy.hd.Get("Retry-After") != "1" {
@@ -620,12 +624,6 @@ func TestAttackReviewBusyAndShutdown(t *testing.T) {
 			t.Errorf("Run returned %v after ctx ended, want 2s", took)
 		}
 	})
-}
-
-// rvPostPartial writes raw (a request cut short) and keeps the connection
-// open, reading the answer.
-func rvPostPartial(ln *pipeListener, raw string) <-chan res2 {
-	return rvPost(ln, raw)
 }
 
 // MaxConns: a connection over the cap is closed at once.
@@ -697,5 +695,71 @@ func TestAttackReviewRawAndKeys(t *testing.T) {
 				t.Errorf("content %q: %d %+v, %+v; want 202 with %q", tc.content, w.Code, a, got, tc.want)
 			}
 		}
+	})
+}
+
+// "A repeat ... gets the first delivery's answer", and "replied" means
+// "the reply is in response". A reply larger than the 1 MiB the table keeps
+// is dropped from the repeat's answer: the repeat is told "replied" with an
+// empty response.
+func TestAttackReviewRepeatOfLargeReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stream, s := rvStream(t, 8)
+		h := New(Config{Verifiers: []Verifier{HMACSHA256("", rvKey)}})
+		h.Attach(s)
+		body := `{"sender":"a","content":"x","wait_for_response":true}`
+		req := func() *http.Request {
+			r := rvHMACRequest(body)
+			r.Header.Set("Idempotency-Key", "big-1")
+			return r
+		}
+		first := make(chan answer, 1)
+		go func() { _, a := rvServe(h, req()); first <- a }()
+		m := <-stream
+		reply := strings.Repeat("r", 1<<20+1)
+		m.Reply.Resolve(reply)
+		a1 := <-first
+		w2, a2 := rvServe(h, req())
+		if a1.Response != reply {
+			t.Fatalf("first answer: %d bytes of reply, want %d", len(a1.Response), len(reply))
+		}
+		if a2 != a1 {
+			t.Errorf("repeat: %d status %s, %d bytes of response, error %q; want the first answer (replied, %d bytes)",
+				w2.Code, a2.Status, len(a2.Response), a2.Error, len(a1.Response))
+		}
+	})
+}
+
+// "The delivery's Event is the "type" field of a JSON body." It is taken
+// case-insensitively, so a body whose "type" says one thing gets the Event
+// of its "TYPE" field.
+func TestAttackReviewStandardEventField(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"type":"invoice.paid"}`, "invoice.paid"},
+		{`{"type":"invoice.paid","TYPE":"account.deleted"}`, "invoice.paid"},
+		{`{"Type":"account.deleted"}`, ""},
+	} {
+		if got := eventType([]byte(tc.body)); got != tc.want {
+			t.Errorf("Event of %s = %q, want %q (its \"type\" field)", tc.body, got, tc.want)
+		}
+	}
+}
+
+// Under Run, a caller whose message is in the stream gets the reply that
+// the consumer gives during ShutdownGrace.
+func TestAttackReviewReplyDuringGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stream, s := rvStream(t, 8)
+		h := New(Config{Verifiers: []Verifier{HMACSHA256("", rvKey)}})
+		ln, cancel, done := rvRunPipe(t, h, s)
+		waiter := rvPost(ln, rvRawPost(`{"sender":"w","content":"x","wait_for_response":true}`, ""))
+		m := <-stream
+		cancel()
+		time.Sleep(4 * time.Second) // fake time, within the 5 s grace
+		m.Reply.Resolve("late")
+		if r := <-waiter; r.code != 200 || r.a.Response != "late" || r.a.MessageID != m.ID {
+			t.Errorf("reply 4 s into the grace: %d %+v, want 200 replied late", r.code, r.a)
+		}
+		<-done
 	})
 }
