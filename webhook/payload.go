@@ -126,13 +126,24 @@ func fieldValue(body []byte, path string) string {
 
 // addrKey returns the rate-limit key of a remote address: the IP without
 // the port, and for IPv6 the /64 prefix, which one host usually holds
-// whole.
+// whole. net/http writes RemoteAddr as "ip:port", but a middleware that
+// puts the client's address there may write the IP alone, with or without
+// brackets: each form of one address gives the same key. Anything else is
+// its own key, bounded as every rate-limit key is.
 func addrKey(remote string) string {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
-		return remote
+	var ip netip.Addr
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		ip = ap.Addr()
+	} else {
+		bare := remote
+		if len(bare) > 2 && bare[0] == '[' && bare[len(bare)-1] == ']' {
+			bare = bare[1 : len(bare)-1]
+		}
+		if ip, err = netip.ParseAddr(bare); err != nil {
+			return boundKey(remote)
+		}
 	}
-	ip := ap.Addr().Unmap()
+	ip = ip.Unmap().WithZone("")
 	if ip.Is4() {
 		return ip.String()
 	}

@@ -95,9 +95,9 @@ type Config struct {
 	MaxVerifying int
 
 	// AddrLimit, if set, limits each remote address before verification
-	// (IPv6 addresses by their /64 prefix), so that one source of unsigned
-	// requests cannot take every place of MaxVerifying; MaxAddrs bounds
-	// how many addresses are tracked at once.
+	// (IPv6 addresses by their /64 prefix, keyed as [ByRemoteAddr] says),
+	// so that one source of unsigned requests cannot take every place of
+	// MaxVerifying; MaxAddrs bounds how many addresses are tracked at once.
 	AddrLimit []fanin.Band
 	MaxAddrs  int
 
@@ -186,11 +186,13 @@ const (
 	keyField
 )
 
-// ByRemoteAddr counts requests by the address that connected, IPv6
-// addresses by their /64 prefix. The address cannot be forged over TCP,
-// but it is the last hop's: behind a proxy every caller shares the proxy's
-// address, and a sender that retries from a pool of addresses gets a
-// budget for each.
+// ByRemoteAddr counts requests by the address that connected
+// (http.Request.RemoteAddr), IPv6 addresses by their /64 prefix. The IP
+// counts alike with or without a port and brackets, as a middleware that
+// rewrites RemoteAddr may leave it; a RemoteAddr that is not an IP counts
+// as written. The address cannot be forged over TCP, but it is the last
+// hop's: behind a proxy every caller shares the proxy's address, and a
+// sender that retries from a pool of addresses gets a budget for each.
 func ByRemoteAddr() RateKey { return RateKey{kind: keyRemote} }
 
 // ByHeader counts requests by the value of the named header. No scheme in
@@ -587,6 +589,11 @@ func (h *Handler) rateKey(x *exchange, sender string) string {
 	default:
 		k = fieldValue(x.body, h.cfg.RateKey.name)
 	}
+	return boundKey(k)
+}
+
+// boundKey returns k, or, if it is longer than maxKeyBytes, a hash of it.
+func boundKey(k string) string {
 	if len(k) > maxKeyBytes {
 		sum := maphash.String(keySeed, k)
 		k = fmt.Sprintf("#%016x%d", sum, len(k))

@@ -697,7 +697,13 @@ func TestAddrKey(t *testing.T) {
 		{"[::ffff:10.0.0.1]:80", "10.0.0.1"},
 		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
 		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"}, // as a middleware may write it
+		{"[2001:db8:1:2:ffff::1]", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"10.0.0.1", "10.0.0.1"},
+		{"::ffff:10.0.0.1", "10.0.0.1"},
 		{"not an address", "not an address"},
+		{"[]", "[]"},
 	} {
 		if got := addrKey(tc.in); got != tc.want {
 			t.Errorf("addrKey(%q) = %q, want %q", tc.in, got, tc.want)
