@@ -36,6 +36,15 @@
 // of any scheme, with a malformed one, or with a stale timestamp is
 // refused before its body is read.
 //
+// The handler never picks one of several copies of a header it acts on:
+// a request that carries a scheme's signature, delivery ID, timestamp or
+// event header more than once is refused 401 ("X-Hub-Signature-256 sent
+// more than once"), whichever copy is right, and one that carries
+// Idempotency-Key or the header of [ByHeader] more than once is refused
+// 400 alike. GitHub and Standard Webhooks send each header once. Only
+// webhook-signature may come in several lines: it is a list of
+// signatures, and the entries of all its lines count as one list.
+//
 // # Payloads
 //
 // By default a request's body is one JSON object, with Content-Type
@@ -61,7 +70,9 @@
 // it; 50 concurrent copies put exactly one message in the stream. A first
 // delivery that was refused (busy, closed, rate limited, malformed) is not
 // remembered, so a retry can succeed. An ID reused for another body is
-// answered 422 id_reused.
+// answered 422 id_reused. An Idempotency-Key, quoted ("key") or not, must
+// be 1 to 256 visible ASCII characters: an empty one is refused 400 like
+// any malformed ID, never taken as no key.
 //
 // The table holds at most [Config].MaxDeliveries IDs (100,000 by default,
 // about 240 bytes each: 24 MB), plus at most 1 MiB of replies kept for
@@ -130,17 +141,20 @@
 //	429 rate_limited            over AddrLimit, with Retry-After (503 busy if
 //	                            MaxAddrs addresses are tracked and none is idle)
 //	401 unauthorized            no scheme verifies it: "missing signature",
-//	                            "invalid signature" or "timestamp outside the tolerance"
+//	                            "invalid signature", "timestamp outside the tolerance",
+//	                            or a scheme's header "sent more than once"
 //	503 busy                    MaxVerifying bodies being verified, with Retry-After
 //	413 too_large               body over MaxBodyBytes, read with a hard cap
 //	408 request_timeout         body not received within ReadTimeout
-//	400 bad_request             body unreadable, or a malformed delivery ID
+//	400 bad_request             body unreadable, or a malformed Idempotency-Key
+//	                            or delivery ID, or Idempotency-Key sent twice
 //	(a repeated delivery ID gets the first answer here)
 //	422 id_reused               the delivery ID came with another body
 //	503 busy                    the table of delivery IDs is full, with Retry-After
 //	400 bad_request             not the JSON message shape, or an empty raw body;
 //	                            a short reason in the package's words
 //	413 too_large               content over MaxContentBytes (unless it can be truncated)
+//	400 bad_request             the header of ByHeader sent more than once
 //	429 rate_limited            over RateLimit for its RateKey, with Retry-After
 //	503 not_started             no run attached yet
 //	429 too_many_pending        MaxPending callers already wait for replies

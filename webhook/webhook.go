@@ -195,11 +195,13 @@ const (
 // sender that retries from a pool of addresses gets a budget for each.
 func ByRemoteAddr() RateKey { return RateKey{kind: keyRemote} }
 
-// ByHeader counts requests by the value of the named header. No scheme in
-// this package signs it, so a caller can write any value: use it only for
-// a header that a proxy in front of the handler sets itself, such as the
-// client address a trusted load balancer writes. It panics if name is
-// empty.
+// ByHeader counts requests by the value of the named header; a request
+// without it counts under the empty key. No scheme in this package signs
+// it, so a caller can write any value: use it only for a header that a
+// proxy in front of the handler sets itself, replacing the caller's, such
+// as the client address a trusted load balancer writes. A request that
+// carries the header more than once is refused 400: one of the values is
+// not the proxy's. It panics if name is empty.
 func ByHeader(name string) RateKey {
 	if name == "" {
 		panic("webhook: ByHeader called with an empty name")
@@ -386,10 +388,13 @@ func (h *Handler) serve(x *exchange) outcome {
 	}
 	id := d.ID
 	if id == "" {
-		id = idempotencyKey(r.Header)
+		var problem string
+		if id, problem = idempotencyKey(r.Header); problem != "" {
+			return fail(http.StatusBadRequest, "bad_request", problem)
+		}
 	}
 	if id != "" && !validDeliveryID(id) {
-		return fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("delivery ID must be 1 to %d visible ASCII characters", maxDeliveryIDBytes))
+		return fail(http.StatusBadRequest, "bad_request", badDeliveryID)
 	}
 	if id == "" {
 		return h.deliver(x, d, "")
@@ -433,7 +438,15 @@ func (h *Handler) verify(x *exchange) (Delivery, int, outcome, bool) {
 	// The place taken by reading the body is given back once the request
 	// is verified or refused; a panicking verifier must give it back too.
 	defer x.release()
-	worst := ErrNoSignature
+	// The answer reports the most telling refusal: a stale timestamp, then
+	// a header sent more than once, then a bad signature, then none.
+	const (
+		none = iota
+		bad
+		repeated
+		stale
+	)
+	worst, msg := none, "missing signature"
 	for i, v := range h.cfg.Verifiers {
 		d, err := v.Verify(req)
 		if err == nil {
@@ -446,19 +459,21 @@ func (h *Handler) verify(x *exchange) (Delivery, int, outcome, bool) {
 		if x.bodyErr != nil {
 			return Delivery{}, 0, x.bodyFailed(), false
 		}
+		var he *headerError
 		switch {
 		case errors.Is(err, ErrStale):
-			worst = ErrStale
-		case !errors.Is(err, ErrNoSignature) && worst != ErrStale:
-			worst = ErrBadSignature
+			if worst < stale {
+				worst, msg = stale, "timestamp outside the tolerance"
+			}
+		case errors.As(err, &he):
+			if worst < repeated {
+				worst, msg = repeated, he.reason()
+			}
+		case !errors.Is(err, ErrNoSignature):
+			if worst < bad {
+				worst, msg = bad, "invalid signature"
+			}
 		}
-	}
-	msg := "invalid signature"
-	switch worst {
-	case ErrNoSignature:
-		msg = "missing signature"
-	case ErrStale:
-		msg = "timestamp outside the tolerance"
 	}
 	return Delivery{}, 0, fail(http.StatusUnauthorized, "unauthorized", msg), false
 }
@@ -492,7 +507,11 @@ func (h *Handler) deliver(x *exchange, d Delivery, deliveryID string) outcome {
 		wait, sender = req.WaitForResponse, req.Sender
 	}
 	if h.limiter != nil {
-		if retry, err := h.limiter.Take(h.rateKey(x, sender)); err != nil {
+		key, problem := h.rateKey(x, sender)
+		if problem != "" {
+			return fail(http.StatusBadRequest, "bad_request", problem)
+		}
+		if retry, err := h.limiter.Take(key); err != nil {
 			return failRetry(http.StatusTooManyRequests, "rate_limited", "over the caller's rate", retry)
 		}
 	}
@@ -576,8 +595,10 @@ func (h *Handler) keptHeaders(in http.Header) http.Header {
 // of it, so that the limiter's bounded key count also bounds its memory.
 const maxKeyBytes = 64
 
-// rateKey returns the key the caller's rate is counted by.
-func (h *Handler) rateKey(x *exchange, sender string) string {
+// rateKey returns the key the caller's rate is counted by, or why the
+// request has none: its ByHeader header is there more than once, and which
+// value a proxy wrote cannot be told.
+func (h *Handler) rateKey(x *exchange, sender string) (key, problem string) {
 	var k string
 	switch kind := h.cfg.RateKey.kind; {
 	case kind == keyRemote || (kind == keyDefault && h.cfg.Raw):
@@ -585,11 +606,17 @@ func (h *Handler) rateKey(x *exchange, sender string) string {
 	case kind == keyDefault || (kind == keyField && h.cfg.RateKey.name == "sender" && !h.cfg.Raw):
 		k = sender
 	case kind == keyHeader:
-		k = x.r.Header.Get(h.cfg.RateKey.name)
+		vs := x.r.Header[h.cfg.RateKey.name]
+		if len(vs) > 1 {
+			return "", h.cfg.RateKey.name + " sent more than once"
+		}
+		if len(vs) == 1 {
+			k = vs[0]
+		}
 	default:
 		k = fieldValue(x.body, h.cfg.RateKey.name)
 	}
-	return boundKey(k)
+	return boundKey(k), ""
 }
 
 // boundKey returns k, or, if it is longer than maxKeyBytes, a hash of it.
@@ -604,14 +631,32 @@ func boundKey(k string) string {
 // keySeed hashes long rate-limit keys.
 var keySeed = maphash.MakeSeed()
 
+// badDeliveryID answers a request whose delivery ID is malformed.
+var badDeliveryID = fmt.Sprintf("delivery ID must be 1 to %d visible ASCII characters", maxDeliveryIDBytes)
+
 // idempotencyKey returns the Idempotency-Key header, with the quotes of
-// the structured-field form ("key") removed.
-func idempotencyKey(h http.Header) string {
-	k := h.Get("Idempotency-Key")
+// the structured-field form ("key") removed, or "" if the request has
+// none; or why the header is refused. A header that is there but empty,
+// quoted or not, or there more than once, is refused: the sender asked for
+// the delivery to be deduplicated, and taking it as no key would let
+// every copy in.
+func idempotencyKey(h http.Header) (key, problem string) {
+	vs := h["Idempotency-Key"]
+	switch len(vs) {
+	case 0:
+		return "", ""
+	case 1:
+	default:
+		return "", "Idempotency-Key sent more than once"
+	}
+	k := vs[0]
 	if len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' {
 		k = k[1 : len(k)-1]
 	}
-	return k
+	if !validDeliveryID(k) {
+		return "", badDeliveryID
+	}
+	return k, ""
 }
 
 // retryAfter formats a Retry-After value: whole seconds, rounded up.
