@@ -274,7 +274,9 @@ const maxDeliveryIDBytes = 256
 // "<id>.<timestamp>.<body>"; it is verified if any entry matches any of
 // secrets, so that the sender and the receiver can each rotate secrets
 // without downtime. Entries of other versions (such as the asymmetric
-// "v1a") are ignored.
+// "v1a") are ignored, and so are v1 entries that are not 32 bytes in
+// canonical base64 (with padding, its unused bits zero): a header with no
+// other entry is refused as malformed.
 //
 // A request whose timestamp is more than 5 minutes from the handler's
 // clock, in either direction, is refused with [ErrStale]: compared in whole
@@ -406,8 +408,11 @@ func hasEntry(sigs string, mac []byte) bool {
 		if !ok || len(b64) != base64.StdEncoding.EncodedLen(sha256.Size) {
 			continue
 		}
+		// Strict: an entry whose unused padding bits are set is not what
+		// any sender writes, and the specification's libraries compare the
+		// encoded text, which such an entry does not match.
 		var sig [sha256.Size + 2]byte // room for the padding's decoded bits
-		n, err := base64.StdEncoding.Decode(sig[:], []byte(b64))
+		n, err := strictBase64.Decode(sig[:], []byte(b64))
 		if err != nil || n != sha256.Size {
 			continue
 		}
@@ -417,6 +422,9 @@ func hasEntry(sigs string, mac []byte) bool {
 	}
 	return false
 }
+
+// strictBase64 decodes signature entries, refusing set padding bits.
+var strictBase64 = base64.StdEncoding.Strict()
 
 // parseUnix parses a timestamp header: decimal digits only, no sign, at
 // most 18 of them so that it fits an int64 with room to add a tolerance.
