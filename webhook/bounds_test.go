@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -440,6 +442,52 @@ func TestHugeHeaders(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("answer %d, want 431", resp.StatusCode)
+	}
+}
+
+// TestMaxHeaderBytesExact: under Run, a request whose line and headers are
+// exactly MaxHeaderBytes long is served and one a byte longer is answered
+// 431, with nothing in the stream; below net/http's least, 4 KiB + 1
+// byte, the bound is that least.
+func TestMaxHeaderBytesExact(t *testing.T) {
+	body := `{"sender":"a","content":"x"}`
+	for _, limit := range []int{0, 1000} {
+		bound := DefaultMaxHeaderBytes
+		if limit != 0 {
+			bound = headerSlack + 1
+		}
+		t.Run(strconv.Itoa(limit), func(t *testing.T) {
+			t.Parallel() // each waits half a second for net/http to close after its 431
+			rn := serveRun(t, Config{Verifiers: signed, MaxHeaderBytes: limit}, 4)
+			addr := strings.TrimPrefix(strings.TrimSuffix(rn.url, "/"), "http://")
+			for _, tc := range []struct {
+				size, code int
+			}{{bound, 202}, {bound + 1, 431}} {
+				head := "POST / HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n" +
+					DefaultSignatureHeader + ": sha256=" + hex.EncodeToString(Sign(secret, []byte(body))) + "\r\n" +
+					"Content-Length: " + strconv.Itoa(len(body)) + "\r\nX-Pad: "
+				raw := head + strings.Repeat("p", tc.size-len(head)-len("\r\n\r\n")) + "\r\n\r\n"
+				if len(raw) != tc.size {
+					t.Fatalf("test setup: %d bytes of request line and headers, want %d", len(raw), tc.size)
+				}
+				c := dial(t, addr, "")
+				if _, err := io.WriteString(c, raw+body); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := readAnswer(c)
+				c.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != tc.code {
+					t.Errorf("MaxHeaderBytes %d, %d bytes of request line and headers: answer %d, want %d", limit, tc.size, resp.StatusCode, tc.code)
+				}
+			}
+			// The accepted message entered the stream before its answer.
+			if n := rn.c.Len(); n != 1 {
+				t.Errorf("MaxHeaderBytes %d: %d messages in the stream, want 1", limit, n)
+			}
+		})
 	}
 }
 

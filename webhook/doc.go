@@ -101,11 +101,13 @@
 //   - A body must arrive within [Config].ReadTimeout (10 s), or the
 //     request is answered 408, also when mounted in a server of one's own.
 //   - Under Run, the server reads headers for at most ReadHeaderTimeout
-//     (5 s) and at most MaxHeaderBytes (16 KiB), closes idle connections
-//     after IdleTimeout (60 s), and keeps at most MaxConns (1024)
-//     connections, closing new ones over it at once. A connection that
-//     has sent 8 KB of headers holds about 30 KB of heap and stack
-//     (measured: 22 to 29 KB), so MaxConns bounds them to about 30 MB.
+//     (5 s) and at most MaxHeaderBytes (16 KiB, request line included;
+//     see [Config].MaxHeaderBytes for a request pipelined behind
+//     another), closes idle connections after IdleTimeout (60 s), and
+//     keeps at most MaxConns (1024) connections, closing new ones over it
+//     at once. A connection that has sent 8 KB of headers holds about
+//     30 KB of heap and stack (measured: 22 to 29 KB), so MaxConns bounds
+//     them to about 30 MB.
 //     MaxConns bounds memory, not who gets in: enough slow or refused
 //     connections (net/http keeps a connection whose body was left unread
 //     for half a second after the answer) fill it, and new connections, a

@@ -26,6 +26,12 @@ var (
 // few hundred bytes.
 const afterGrace = time.Second
 
+// headerSlack is what net/http reads of a request's line and headers
+// beyond its Server.MaxHeaderBytes (4096 bytes, "bufio slop" in its
+// source): Run gives the server MaxHeaderBytes less this, so that a
+// request with more than MaxHeaderBytes of them is refused, as documented.
+const headerSlack = 4096
+
 // server is the listener that Start binds for Run.
 type server struct {
 	mu sync.Mutex
@@ -111,7 +117,7 @@ func (h *Handler) Run(ctx context.Context, s fanin.Sink[Message]) error {
 		ReadHeaderTimeout: h.cfg.ReadHeaderTimeout,
 		ReadTimeout:       h.cfg.ReadTimeout,
 		IdleTimeout:       h.cfg.IdleTimeout,
-		MaxHeaderBytes:    h.cfg.MaxHeaderBytes,
+		MaxHeaderBytes:    max(h.cfg.MaxHeaderBytes-headerSlack, 1),
 		// No WriteTimeout: a caller may wait ResponseTimeout for a reply,
 		// and an answer is a few hundred bytes.
 		BaseContext: func(net.Listener) context.Context {

@@ -112,6 +112,14 @@ type Config struct {
 	// connections it keeps open at once, closing new ones over the cap at
 	// once. A program that mounts the handler in its own server sets
 	// these on that server.
+	//
+	// MaxHeaderBytes bounds a request's line and headers together, as they
+	// arrive: Run takes off the 4 KiB that net/http reads beyond its own
+	// MaxHeaderBytes, so that a request with more is answered 431, down to
+	// net/http's least, 4 KiB + 1 byte. net/http may also have read up to
+	// 4 KiB of a request ahead, with the body of the one before it on the
+	// same connection, and does not count those: a request pipelined
+	// behind another can have that much more.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
