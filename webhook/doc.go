@@ -9,8 +9,8 @@
 // it joins a Group of the program's own message type.
 //
 // It is not a webhook sender, nor a general HTTP API: every request must
-// be signed by a scheme it knows, and every answer is the one JSON shape
-// below.
+// be signed by a scheme it knows, and every answer it writes is the one
+// JSON shape below.
 //
 // # Verification
 //
@@ -131,7 +131,7 @@
 //
 // # Answers
 //
-// Every answer, success or failure, has one JSON shape:
+// Every answer the handler writes, success or failure, has one JSON shape:
 //
 //	{"message_id": "...", "status": "accepted", "response": "", "error": ""}
 //
@@ -171,6 +171,24 @@
 // A request whose body was left unread is answered with Connection: close.
 // A timeout or a shutdown is never reported as "replied", and "accepted"
 // always means the message is in the stream.
+//
+// Some requests never reach the handler: the server refuses them itself,
+// in its own plain text, and closes the connection. Under Run, net/http
+// answers
+//
+//	400  a malformed request line, header name or value, or Content-Length;
+//	     a missing, repeated or malformed Host
+//	417  an Expect header other than 100-continue (with an empty body)
+//	431  request line and headers over MaxHeaderBytes
+//	501  a Transfer-Encoding other than chunked
+//	505  an HTTP version other than 1.x
+//
+// and closes, without an answer, a connection over MaxConns or one that
+// sends no whole request line and headers within ReadHeaderTimeout. A
+// request with "Expect: 100-continue" gets net/http's interim "100
+// Continue" when the handler reads its body, before its answer. Mounted in
+// a program's own server, that server (and its middleware) answers such
+// requests as it does.
 //
 // # Shutdown and replies
 //

@@ -249,22 +249,52 @@ func TestAttackReviewMaxHeaderBytes(t *testing.T) {
 	}
 }
 
-// "Every answer, success or failure, has one JSON shape." Under Run,
-// requests that net/http itself refuses are answered in its own plain text.
+// "Every answer the handler writes has one JSON shape"; under Run, the
+// documentation lists the answers net/http gives itself, in plain text,
+// before the handler runs. Each listed case gets exactly that answer, with
+// Connection: close and nothing in the stream, and requests that do reach
+// the handler, however odd, get the JSON shape.
 func TestAttackReviewEveryAnswerJSON(t *testing.T) {
 	stream, s := rvStream(t, 8)
 	h := New(Config{Verifiers: []Verifier{HMACSHA256("", rvKey)}, Addr: "127.0.0.1:0"})
 	addr, _ := rvRun(t, h, s)
 	body := `{"sender":"a","content":"x"}`
-	for _, extra := range []string{"Expect: 200-ok\r\n", "Transfer-Encoding: gzip\r\n"} {
-		resp, b := rvRoundTrip(t, addr, rvRawPost(body, extra))
+	good := rvRawPost(body, "")
+	for _, tc := range []struct {
+		name string
+		raw  string
+		code int // 0: the handler's JSON answer
+	}{
+		{"Expect other than 100-continue", rvRawPost(body, "Expect: 200-ok\r\n"), 417},
+		{"Transfer-Encoding gzip", rvRawPost(body, "Transfer-Encoding: gzip\r\n"), 501},
+		{"HTTP/2.0 request line", strings.Replace(good, "HTTP/1.1", "HTTP/2.0", 1), 505},
+		{"no Host", strings.Replace(good, "Host: x\r\n", "", 1), 400},
+		{"two Hosts", rvRawPost(body, "Host: y\r\n"), 400},
+		{"malformed Host", strings.Replace(good, "Host: x", "Host: a b", 1), 400},
+		{"two Content-Lengths", rvRawPost(body, "Content-Length: 5\r\n"), 400},
+		{"malformed header name", rvRawPost(body, "Bad Name: x\r\n"), 400},
+		{"control byte in a header", rvRawPost(body, "X-Ctl: a\x01b\r\n"), 400},
+		{"malformed request line", strings.Replace(good, "POST / HTTP/1.1", "POST /", 1), 400},
+		{"GET", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 0},
+		{"folded header", rvRawPost(body, " folded\r\n"), 0},
+		{"HTTP/1.0", strings.Replace(good, "HTTP/1.1", "HTTP/1.0", 1), 0},
+	} {
+		resp, b := rvRoundTrip(t, addr, tc.raw)
 		var a answer
-		if err := json.Unmarshal(b, &a); err != nil || a.Status == "" {
-			t.Errorf("request with %q: %s, Content-Type %q, body %q; want the package's JSON answer",
-				strings.TrimSpace(extra), resp.Status, resp.Header.Get("Content-Type"), bytes.TrimSpace(b))
+		isJSON := json.Unmarshal(b, &a) == nil && a.Status != ""
+		switch {
+		case tc.code == 0 && !isJSON:
+			t.Errorf("%s: %s, body %q; want the package's JSON answer", tc.name, resp.Status, bytes.TrimSpace(b))
+		case tc.code != 0 && (resp.StatusCode != tc.code || isJSON || !resp.Close):
+			t.Errorf("%s: %s, body %q, close %v; want net/http's own %d, as documented, and the connection closed",
+				tc.name, resp.Status, bytes.TrimSpace(b), resp.Close, tc.code)
 		}
 	}
-	rvDrain(stream)
+	// Only the HTTP/1.0 request is signed and well-formed; the folded line
+	// joins the signature header and spoils it.
+	if got := rvDrain(stream); len(got) != 1 {
+		t.Errorf("%d messages in the stream, want 1", len(got))
+	}
 }
 
 // pipeListener serves net.Pipe connections, so that a server runs inside a
