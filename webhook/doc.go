@@ -200,7 +200,10 @@
 // for its reply while the consumer drains what was accepted: mounted in a
 // program's server, up to ResponseTimeout; under Run, up to ShutdownGrace
 // (5 s) more, so that a Group's shutdown is never held longer. If no reply
-// comes it is answered 202 no_reply, with its message_id.
+// comes it is answered 202 no_reply, with its message_id. Once the run's
+// context has ended, an answer must be written within 1 second, or it is
+// given up and its connection closed, so that a client that does not read
+// cannot hold Run; see Run for when it returns.
 //
 // # Example
 //

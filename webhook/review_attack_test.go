@@ -329,39 +329,64 @@ func (l *pipeListener) dial() net.Conn {
 	return client
 }
 
-// Run promises to return "at once" after its context ends when no caller
-// waits for a reply. A client that does not read its answer (a full socket
-// buffer; net.Pipe has none) keeps its handler in the flush of the answer,
-// and Run then waits ShutdownGrace and one more second before it closes
-// the connection. The request was a GET, answered 405 before any check.
+// Run returns at once after its context ends when no caller waits for a
+// reply, except that an answer its client does not read (a full socket
+// buffer; net.Pipe has none) is given writeTime (1 s) from the end of the
+// context, or from its start if later, and then given up. Without that, a
+// handler blocked in the flush of its answer held Run for ShutdownGrace
+// and one more second. net/http adds its own half second for a connection
+// whose large body was left unread.
 func TestAttackReviewRunWaitsForNonReadingClient(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		_, s := rvStream(t, 8)
-		h := New(Config{Verifiers: []Verifier{HMACSHA256("", rvKey)}})
-		ln := newPipeListener()
-		h.srv.ln = ln // what Start binds
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := h.Run(ctx, s); err != nil {
-				t.Errorf("Run() = %v", err)
+	raw := rvRawPost(`{"sender":"a","content":"stalled"}`, "")
+	for _, tc := range []struct {
+		name    string
+		request string // written whole by a goroutine of the client
+		reads   int    // the status the client reads; 0: it does not read
+		want    time.Duration
+	}{
+		// The handler is blocked writing its 405 when the context ends.
+		{"answer blocked before the end", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, writeTime},
+		// The body stalls; the end cuts it off, and the 503 closed is
+		// written after the end.
+		{"answer begun after the end", raw[:len(raw)-3], 0, writeTime},
+		{"client that reads", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 405, 0},
+		// Refused on its headers, 1 MB of body unread: net/http keeps the
+		// connection half a second after the answer.
+		{"large body left unread", "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n", 401, 500 * time.Millisecond},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			_, s := rvStream(t, 8)
+			h := New(Config{Verifiers: []Verifier{HMACSHA256("", rvKey)}})
+			ln, cancel, done := rvRunPipe(t, h, s)
+			c := ln.dial()
+			defer c.Close()
+			go func() { _, _ = io.WriteString(c, tc.request) }()
+			answered := make(chan int, 1)
+			if tc.reads != 0 {
+				go func() {
+					resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+					if err != nil {
+						answered <- -1
+						return
+					}
+					resp.Body.Close()
+					answered <- resp.StatusCode
+				}()
 			}
-		}()
-		c := ln.dial()
-		defer c.Close()
-		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-			t.Fatalf("write = %v", err)
-		}
-		synctest.Wait() // the handler is blocked writing its 405
-		start := time.Now()
-		cancel()
-		<-done
-		if took := time.Since(start); took > 0 {
-			t.Errorf("Run returned %v after its context ended, with no reply awaited (ShutdownGrace %v); want at once",
-				took, DefaultShutdownGrace)
-		}
-	})
+			synctest.Wait() // the handler is blocked writing, or reading the body
+			start := time.Now()
+			cancel()
+			<-done
+			if took := time.Since(start); took != tc.want {
+				t.Errorf("%s: Run returned %v after its context ended, with no reply awaited; want %v", tc.name, took, tc.want)
+			}
+			if tc.reads != 0 {
+				if code := <-answered; code != tc.reads {
+					t.Errorf("%s: answer %d, want %d", tc.name, code, tc.reads)
+				}
+			}
+		})
+	}
 }
 
 // ReadTimeout is promised to bound the body "also when mounted in a server
