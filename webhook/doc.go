@@ -99,7 +99,9 @@
 //   - [Config].AddrLimit, if set, limits each remote address (IPv6 by /64)
 //     before verification, tracking at most [Config].MaxAddrs addresses.
 //   - A body must arrive within [Config].ReadTimeout (10 s), or the
-//     request is answered 408, also when mounted in a server of one's own.
+//     request is answered 408, also when mounted in a server of one's own,
+//     unless a middleware's wrapper of the ResponseWriter hides the
+//     connection (see ReadTimeout).
 //   - Under Run, the server reads headers for at most ReadHeaderTimeout
 //     (5 s) and at most MaxHeaderBytes (16 KiB, request line included;
 //     see [Config].MaxHeaderBytes for a request pipelined behind

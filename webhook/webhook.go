@@ -105,6 +105,14 @@ type Config struct {
 	// http.ResponseController, whether the handler serves on its own (Run)
 	// or mounted in a program's server; a body not received in time is
 	// answered 408. Run also sets it as the server's ReadTimeout.
+	//
+	// Mounted behind a middleware whose ResponseWriter wrapper hides the
+	// connection (it has no Unwrap method that returns the writer it
+	// wraps), the handler cannot set the deadline: the body is then bounded
+	// only by the server's own http.Server.ReadTimeout, whose expiry is
+	// answered 408 alike, and without one not at all, while the request
+	// holds a place of MaxVerifying. Give such a wrapper an Unwrap method,
+	// or set the server's ReadTimeout.
 	ReadTimeout time.Duration
 
 	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes configure the
