@@ -65,12 +65,18 @@
 // for [Config].DedupWindow (10 minutes by default), and for a Standard
 // Webhooks delivery at least until its timestamp is stale. A repeat within
 // that time is not sent again: it gets the first delivery's answer, same
-// message_id, with the header Idempotent-Replayed: true. Copies that
-// arrive while the first is still in flight wait for its outcome and share
-// it; 50 concurrent copies put exactly one message in the stream. A first
-// delivery that was refused (busy, closed, rate limited, malformed) is not
-// remembered, so a retry can succeed. An ID reused for another body is
-// answered 422 id_reused. An Idempotency-Key, quoted ("key") or not, must
+// message_id, with the header Idempotent-Replayed: true. Where that answer
+// is not true of a repeat, it gets 202 reply_not_kept instead, with the
+// message_id and the reason: when the first caller left before the reply
+// (its 499 canceled was answered to nobody, and the reply, if one came,
+// went nowhere), and when the reply is not kept (all kept replies together
+// are at most 1 MiB). Copies that arrive while the first is still in
+// flight wait for its outcome and share it; 50 concurrent copies put
+// exactly one message in the stream. A first delivery that was refused
+// (busy, closed, rate limited, malformed) is not remembered, so a retry
+// can succeed; copies that waited for it share its refusal, without
+// Idempotent-Replayed, which marks only answers about a message in the
+// stream. An ID reused for another body is answered 422 id_reused. An Idempotency-Key, quoted ("key") or not, must
 // be 1 to 256 visible ASCII characters: an empty one is refused 400 like
 // any malformed ID, never taken as no key.
 //
@@ -152,7 +158,8 @@
 //	408 request_timeout         body not received within ReadTimeout
 //	400 bad_request             body unreadable, or a malformed Idempotency-Key
 //	                            or delivery ID, or Idempotency-Key sent twice
-//	(a repeated delivery ID gets the first answer here)
+//	(a repeated delivery ID gets the first answer here, or 202
+//	reply_not_kept: see Repeated deliveries)
 //	422 id_reused               the delivery ID came with another body
 //	503 busy                    the table of delivery IDs is full, with Retry-After
 //	400 bad_request             not the JSON message shape, or an empty raw body;
@@ -169,6 +176,7 @@
 //	504 timeout                 in the stream, but no reply within ResponseTimeout
 //	202 no_reply                in the stream, but the run ended before the reply
 //	499 canceled                in the stream, but the client left before the reply
+//	202 reply_not_kept          a repeat: in the stream, but the reply cannot be repeated
 //
 // A request whose body was left unread is answered with Connection: close.
 // A timeout or a shutdown is never reported as "replied", and "accepted"

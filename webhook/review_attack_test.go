@@ -765,8 +765,9 @@ func TestAttackReviewRawAndKeys(t *testing.T) {
 
 // "A repeat ... gets the first delivery's answer", and "replied" means
 // "the reply is in response". A reply larger than the 1 MiB the table keeps
-// is dropped from the repeat's answer: the repeat is told "replied" with an
-// empty response.
+// cannot be given to a repeat; the documented answer is then 202
+// reply_not_kept with the first message_id, marked replayed, never
+// "replied" with an empty response.
 func TestAttackReviewRepeatOfLargeReply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stream, s := rvStream(t, 8)
@@ -788,9 +789,13 @@ func TestAttackReviewRepeatOfLargeReply(t *testing.T) {
 		if a1.Response != reply {
 			t.Fatalf("first answer: %d bytes of reply, want %d", len(a1.Response), len(reply))
 		}
-		if a2 != a1 {
-			t.Errorf("repeat: %d status %s, %d bytes of response, error %q; want the first answer (replied, %d bytes)",
-				w2.Code, a2.Status, len(a2.Response), a2.Error, len(a1.Response))
+		want := answer{MessageID: a1.MessageID, Status: "reply_not_kept", Error: "the reply is not kept for repeated deliveries"}
+		if w2.Code != http.StatusAccepted || a2 != want || w2.Header().Get("Idempotent-Replayed") != "true" {
+			t.Errorf("repeat: %d status %s, %d bytes of response, error %q, replayed %q; want 202 %+v, replayed",
+				w2.Code, a2.Status, len(a2.Response), a2.Error, w2.Header().Get("Idempotent-Replayed"), want)
+		}
+		if extra := rvDrain(stream); len(extra) != 0 {
+			t.Errorf("%d more messages in the stream, want none", len(extra))
 		}
 	})
 }

@@ -429,7 +429,10 @@ func (h *Handler) serve(x *exchange) outcome {
 		case <-r.Context().Done():
 			return fail(statusClientClosed, "canceled", "client closed the request")
 		}
-		x.replayed = true
+		// Marked only if the shared answer is about a message in the
+		// stream: a refusal of the first copy is shared, but there is no
+		// delivery to replay, and a retry is a new one.
+		x.replayed = e.out.inStream
 		return e.out
 	}
 	// Whatever happens to the first request, a panic included (net/http
