@@ -92,7 +92,11 @@ func (h *Handler) Addr() net.Addr {
 //  2. Requests that have not yet placed their message in the stream end
 //     at once: a body being read is cut off (a client stalled in the
 //     middle of its body is answered 503 closed), and a send waiting for
-//     room gives up (503 closed). Nothing they carried is in the stream.
+//     room gives up (503 closed). Such a 503 closed means that the
+//     request put nothing in the stream: a repeat of a delivery that an
+//     earlier copy put there is refused alike, without the table of
+//     deliveries being asked, and gets the first answer if it is retried
+//     with this Handler within the window.
 //  3. Callers whose messages are in the stream and who wait for a reply
 //     keep waiting, up to Config.ShutdownGrace (5 seconds by default)
 //     more, while the consumer drains what was accepted; those still
