@@ -288,8 +288,9 @@ const maxDeliveryIDBytes = 256
 //
 // IDs must be 1 to 256 visible ASCII characters without ".", which the
 // specification asks of senders so that the signed content cannot be
-// split differently. The delivery's Event is the "type" field of a JSON
-// body, if it has one.
+// split differently. The delivery's Event is the "type" member of a JSON
+// object body, matched exactly (case included), if the body has one, and
+// only one, and it is a string.
 //
 // Each secret is written "whsec_" followed by standard base64, as the
 // specification serializes them; the prefix may be left out. StandardWebhooks
@@ -455,14 +456,16 @@ func validDeliveryID(id string) bool {
 	return true
 }
 
-// eventType returns the "type" field of a JSON object body, the place the
-// Standard Webhooks specification recommends for the event type, or "".
+// eventType returns the "type" member of a JSON object body, the place
+// the Standard Webhooks specification recommends for the event type, or
+// "" if there is not exactly one, or it is not a string of at most
+// maxDeliveryIDBytes. The name is matched exactly: a "TYPE" member is
+// another member.
 func eventType(body []byte) string {
-	var v struct {
-		Type string `json:"type"`
-	}
-	if json.Unmarshal(body, &v) != nil || len(v.Type) > maxDeliveryIDBytes {
+	v, ok := member(body, "type")
+	var s string
+	if !ok || json.Unmarshal(v, &s) != nil || len(s) > maxDeliveryIDBytes {
 		return ""
 	}
-	return v.Type
+	return s
 }

@@ -305,6 +305,24 @@ func TestSeveralSchemes(t *testing.T) {
 	}
 }
 
+// TestEventTypeExact: the Event of a Standard Webhooks delivery is its one
+// "type" member, matched exactly, and a string.
+func TestEventTypeExact(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"data":{"type":"inner"},"type":"outer"}`, "outer"},
+		{`{"typ\u0065":"escaped"}`, "escaped"}, // the same name, written otherwise
+		{`{"type":"a","type":"b"}`, ""},
+		{`{"type":7}`, ""},
+		{`{"type":"a"} {}`, ""},
+		{`["type","a"]`, ""},
+		{`{"type":"` + strings.Repeat("t", maxDeliveryIDBytes+1) + `"}`, ""},
+	} {
+		if got := eventType([]byte(tc.body)); got != tc.want {
+			t.Errorf("eventType(%.40s) = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
 // TestDuplicatedHeaders: a request that carries a header the handler acts
 // on more than once is refused, whichever copy is the right one, and
 // nothing enters the stream; the headers as real senders write them, each

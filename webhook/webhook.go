@@ -187,7 +187,8 @@ type Message struct {
 
 // A RateKey says what Config.RateLimit counts by: [ByRemoteAddr],
 // [ByHeader] or [ByField]. The zero RateKey counts JSON messages by their
-// "sender" field and raw messages by remote address.
+// Message.Sender, as the message shape is decoded, and raw messages by
+// remote address.
 type RateKey struct {
 	kind rateKind
 	name string
@@ -226,11 +227,13 @@ func ByHeader(name string) RateKey {
 }
 
 // ByField counts requests by a field of the verified JSON body, named by a
-// dot-separated path such as "sender" or "repository.full_name"; a body
-// without the field (or not JSON) counts under the empty key. The field is
-// signed, so it is what a holder of the secret says: it separates
-// well-behaved senders that share a secret, but one that misbehaves can
-// write another's name. It panics if path is empty or has an empty part.
+// dot-separated path such as "sender" or "repository.full_name", in raw
+// mode and out of it alike. Names are matched exactly, case included; a
+// body without the field, with one of the path's names twice in an
+// object, or not JSON, counts under the empty key. The field is signed,
+// so it is what a holder of the secret says: it separates well-behaved
+// senders that share a secret, but one that misbehaves can write
+// another's name. It panics if path is empty or has an empty part.
 func ByField(path string) RateKey {
 	if path == "" || strings.Contains("."+path+".", "..") {
 		panic(fmt.Sprintf("webhook: ByField called with path %q; it must be names separated by single dots", path))
@@ -622,7 +625,7 @@ func (h *Handler) rateKey(x *exchange, sender string) (key, problem string) {
 	switch kind := h.cfg.RateKey.kind; {
 	case kind == keyRemote || (kind == keyDefault && h.cfg.Raw):
 		k = addrKey(x.r.RemoteAddr)
-	case kind == keyDefault || (kind == keyField && h.cfg.RateKey.name == "sender" && !h.cfg.Raw):
+	case kind == keyDefault:
 		k = sender
 	case kind == keyHeader:
 		vs := x.r.Header[h.cfg.RateKey.name]
