@@ -197,6 +197,12 @@ func (x *exchange) runEnded(s fanin.Sink[Message]) bool {
 // Run's context has ended, the answer must be written within writeTime,
 // or the write fails and the connection closes.
 func (x *exchange) write(out outcome) {
+	// A client that does not read its answer (its socket buffers full)
+	// keeps the handler here: the body, up to MaxBodyBytes, must not be
+	// held meanwhile, or such clients would hold MaxConns bodies where
+	// MaxVerifying promises at most that many. The message, if sent, has
+	// its own reference.
+	x.body = nil
 	if x.run != nil {
 		// Marked under the lock that cut takes, so that either cut sees
 		// the write or the write sees the cut: the deadline is set once.
@@ -226,6 +232,7 @@ func (x *exchange) write(out outcome) {
 	if x.bodyErr != nil || (!x.read && x.r.ContentLength != 0) {
 		hd.Set("Connection", "close")
 	}
+	x.h.step("writing")
 	x.w.WriteHeader(out.code)
 	_, _ = x.w.Write(b)
 	if x.run != nil {
