@@ -37,9 +37,10 @@
 // refused before its body is read.
 //
 // The handler never picks one of several copies of a header it acts on:
-// a request that carries a scheme's signature, delivery ID, timestamp or
-// event header more than once is refused 401 ("X-Hub-Signature-256 sent
-// more than once"), whichever copy is right, and one that carries
+// a scheme does not verify a request that carries its signature, delivery
+// ID, timestamp or event header more than once, whichever copy is right,
+// and if no other scheme verifies it, it is refused 401 naming the header
+// ("X-Hub-Signature-256 sent more than once"); a request that carries
 // Idempotency-Key or the header of [ByHeader] more than once is refused
 // 400 alike. GitHub and Standard Webhooks send each header once. Only
 // webhook-signature may come in several lines: it is a list of
@@ -118,7 +119,8 @@
 //     (measured: 36 to 37 KB with 16 KiB), so MaxConns bounds them to
 //     about 38 MB. One whose client does not read its answer (its socket
 //     buffers full) holds its handler, blocked writing, until the client
-//     reads or Run ends, but not its body: 18 to 35 KB measured.
+//     reads or Run gives the answer up at shutdown, but not its body: 18
+//     to 35 KB measured.
 //     MaxConns bounds memory, not who gets in: enough slow or refused
 //     connections (net/http keeps a connection whose body was left unread
 //     for half a second after the answer) fill it, and new connections, a
@@ -214,9 +216,10 @@
 // program's server, up to ResponseTimeout; under Run, up to ShutdownGrace
 // (5 s) more, so that a Group's shutdown is never held longer. If no reply
 // comes it is answered 202 no_reply, with its message_id. Once the run's
-// context has ended, an answer must be written within 1 second, or it is
-// given up and its connection closed, so that a client that does not read
-// cannot hold Run; see Run for when it returns.
+// context has ended, an answer must be written within 1 second of that
+// end, or of its own start if later, or it is given up and its connection
+// closed, so that a client that does not read cannot hold Run; see Run for
+// when it returns.
 //
 // # Example
 //
