@@ -390,6 +390,12 @@ func TestDuplicatedHeaders(t *testing.T) {
 	several := standard()
 	several.Set("Webhook-Signature", vectorWrong+" "+several.Get("Webhook-Signature")+" v1a,AAAA")
 	check(t, e.post(body, "application/json", several), 202, "accepted")
+	// A repeated header spoils its own scheme only: another may verify.
+	both := standard("X-Hub-Signature-256", ghSig, "X-Hub-Signature-256", garbage)
+	for k, v := range standardHeader(t, vectorSecret, "m-2", ts, body) {
+		both[k] = v
+	}
+	check(t, e.post(body, "application/json", both), 202, "accepted")
 }
 
 // TestRefusedOnHeadersUnread: a request its headers already condemn is
