@@ -538,10 +538,7 @@ func TestSlowlorisMemory(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	grown := int64(heapAndStacks()) - int64(before)
-	per := grown / maxConns
-	t.Logf("%d slow connections held %.1f MB: %d bytes each", maxConns, float64(grown)/(1<<20), per)
-	if per > 50<<10 {
+	if per := perConn(t, before, maxConns, "slow connections"); per > 50<<10 {
 		t.Errorf("a slow connection holds %d bytes, over the documented 37 KB by more than a third", per)
 	}
 	runtime.KeepAlive(conns)
@@ -579,13 +576,20 @@ func TestUnreadAnswerMemory(t *testing.T) {
 		clients = append(clients, c)
 	}
 	writing.Wait() // every handler has read its body, refused it, and writes
-	grown := int64(heapAndStacks()) - int64(before)
-	per := grown / conns
-	t.Logf("%d connections with unread answers held %.1f MB: %d bytes each", conns, float64(grown)/(1<<20), per)
-	if per > 64<<10 {
+	if per := perConn(t, before, conns, "connections with unread answers"); per > 64<<10 {
 		t.Errorf("a connection with an unread answer holds %d bytes, over the documented 35 KB by far: is the body held?", per)
 	}
 	runtime.KeepAlive(clients)
+}
+
+// perConn logs and returns the bytes of heap and stack that each of n
+// connections added since heapAndStacks returned before.
+func perConn(t *testing.T, before uint64, n int, what string) int64 {
+	t.Helper()
+	grown := int64(heapAndStacks()) - int64(before)
+	per := grown / int64(n)
+	t.Logf("%d %s held %.1f MB: %d bytes each", n, what, float64(grown)/(1<<20), per)
+	return per
 }
 
 // heapAndStacks returns the bytes of live heap objects and of goroutine

@@ -297,6 +297,17 @@ func TestAttackReviewEveryAnswerJSON(t *testing.T) {
 	}
 }
 
+// rvStatus reads one answer from c and returns its status code, or -1 if
+// the connection ended without one.
+func rvStatus(c net.Conn) int {
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return -1
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // pipeListener serves net.Pipe connections, so that a server runs inside a
 // synctest bubble with a fake clock.
 type pipeListener struct {
@@ -363,15 +374,7 @@ func TestAttackReviewRunWaitsForNonReadingClient(t *testing.T) {
 			go func() { _, _ = io.WriteString(c, tc.request) }()
 			answered := make(chan int, 1)
 			if tc.reads != 0 {
-				go func() {
-					resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-					if err != nil {
-						answered <- -1
-						return
-					}
-					resp.Body.Close()
-					answered <- resp.StatusCode
-				}()
+				go func() { answered <- rvStatus(c) }()
 			}
 			synctest.Wait() // the handler is blocked writing, or reading the body
 			start := time.Now()
@@ -424,13 +427,7 @@ func TestAttackReviewReadTimeoutBehindMiddleware(t *testing.T) {
 			go func() {
 				// Everything but the last byte of the body.
 				_, _ = io.WriteString(c, raw[:len(raw)-1])
-				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-				if err != nil {
-					answered <- -1
-					return
-				}
-				resp.Body.Close()
-				answered <- resp.StatusCode
+				answered <- rvStatus(c)
 			}()
 			code := <-answered
 			took := time.Since(start)
