@@ -176,8 +176,9 @@ func TestRepeatsOfPanickingFirst(t *testing.T) {
 	check(t, e.post(body, "application/json", hdr), 202, "accepted")
 }
 
-// TestIdempotencyKeyEdges: malformed keys are refused, an empty one counts
-// as none.
+// TestIdempotencyKeyEdges: malformed keys are refused, an empty one among
+// them, quoted or not: a sender that sends the header asks for
+// deduplication, and a key taken as none would let every copy in.
 func TestIdempotencyKeyEdges(t *testing.T) {
 	e := newEnv(t, Config{Verifiers: signed}, 16)
 	for _, tc := range []struct {
@@ -188,7 +189,8 @@ func TestIdempotencyKeyEdges(t *testing.T) {
 		{strings.Repeat("k", 256), 202, "accepted"},
 		{strings.Repeat("k", 257), 400, "bad_request"},
 		{"has space", 400, "bad_request"},
-		{`""`, 202, "accepted"}, // empty: no ID
+		{`""`, 400, "bad_request"},
+		{"", 400, "bad_request"},
 		{`"quoted"`, 202, "accepted"},
 		{"é", 400, "bad_request"},
 	} {

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"hash/maphash"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -134,16 +135,19 @@ func (d *dedup) finish(e *recent, out outcome, keep bool, now, until time.Time) 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if keep {
-		// A reply is kept only while the budget allows; the repeat of a
-		// delivery whose reply was not kept gets the same answer without
-		// it, and says so.
-		if n := len(out.ans.Response); n > 0 {
-			if d.kept+n <= maxKeptReplyBytes {
-				d.kept += n
-			} else {
-				out.ans.Response = ""
-				out.ans.Error = "the reply is not kept for repeated deliveries"
-			}
+		// Repeats get what is true of the delivery, which is the first
+		// answer but in two cases. A first caller that left before the
+		// reply was answered 499 canceled, which a repeat's own caller did
+		// not do. A reply is kept only while the budget allows. In both
+		// the repeat is told that the message is in the stream and that
+		// its reply is not here: "replied" with no reply would be untrue.
+		switch n := len(out.ans.Response); {
+		case out.code == statusClientClosed:
+			out = notKept(out, "the first caller left before the reply")
+		case n > 0 && d.kept+n <= maxKeptReplyBytes:
+			d.kept += n
+		case n > 0:
+			out = notKept(out, "the reply is not kept for repeated deliveries")
 		}
 		end := now.Add(d.window)
 		if until.After(end) {
@@ -162,6 +166,12 @@ func (d *dedup) finish(e *recent, out outcome, keep bool, now, until time.Time) 
 	// orders after the write above.
 	close(e.done)
 	e.done = closedChan
+}
+
+// notKept is the answer to repeats of a delivery in the stream whose reply
+// they cannot be given.
+func notKept(first outcome, reason string) outcome {
+	return delivered(http.StatusAccepted, "reply_not_kept", first.ans.MessageID, "", reason)
 }
 
 // expire removes the kept entries that have expired at now. It requires

@@ -1,18 +1,21 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/fanin-go/fanin"
@@ -192,7 +195,12 @@ func TestDuplicateAfterRefusal(t *testing.T) {
 	<-allWaiting
 	e.c.Shutdown(context.Background()) // the first's send is refused: closed
 	for range copies {
-		check(t, <-answers, 503, "closed")
+		r := <-answers
+		check(t, r, 503, "closed")
+		// A shared refusal replays no delivery: there is none.
+		if got := r.header.Get("Idempotent-Replayed"); got != "" {
+			t.Errorf("shared refusal marked Idempotent-Replayed: %q, want no mark", got)
+		}
 	}
 
 	c := fanin.New[Message](4)
@@ -297,7 +305,9 @@ func TestDedupFull(t *testing.T) {
 }
 
 // TestDuplicateOfReply: repeats of a delivery that waited for a reply get
-// the reply, while the reply budget lasts.
+// the reply, while the reply budget lasts; past it, they are told that the
+// message is in the stream and its reply is not kept, never "replied"
+// without the reply.
 func TestDuplicateOfReply(t *testing.T) {
 	e := newEnv(t, Config{Verifiers: signed}, 4)
 	replyWith := make(chan string, 2)
@@ -315,12 +325,55 @@ func TestDuplicateOfReply(t *testing.T) {
 
 	big := strings.Repeat("x", maxKeptReplyBytes)
 	replyWith <- big
-	check(t, post("q2"), 200, "replied")
+	first = post("q2")
+	check(t, first, 200, "replied")
 	again := post("q2")
-	check(t, again, 200, "replied")
-	if again.answer.Response != "" || again.answer.Error != "the reply is not kept for repeated deliveries" {
-		t.Errorf("repeat of an unkept reply = %+v, want no response and the reason", again.answer)
+	check(t, again, 202, "reply_not_kept")
+	if again.answer.MessageID != first.answer.MessageID || again.answer.Response != "" ||
+		again.answer.Error != "the reply is not kept for repeated deliveries" || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("repeat of an unkept reply = %+v (replayed %q), want the first message_id, no response, the reason, replayed",
+			again.answer, again.header.Get("Idempotent-Replayed"))
 	}
+}
+
+// TestRepeatOfCanceledFirst: the first caller of a delivery leaves while
+// waiting for its reply (answered 499, nobody reading); a repeat, whose
+// own caller stays, is told that the message is in the stream and its
+// reply was not kept, not 499, and nothing enters the stream again.
+func TestRepeatOfCanceledFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stream, s := rvStream(t, 4)
+		h := New(Config{Verifiers: signed})
+		h.Attach(s)
+		body := msg("alice", "question", true)
+		req := func(ctx context.Context) *http.Request {
+			r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
+			r.Header = hmacHeader(DefaultSignatureHeader, secret, body)
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Idempotency-Key", "leaves")
+			return r
+		}
+		ctx, leave := context.WithCancel(context.Background())
+		first := make(chan *httptest.ResponseRecorder, 1)
+		go func() { w, _ := rvServe(h, req(ctx)); first <- w }()
+		m := <-stream
+		leave()
+		if w := <-first; w.Code != statusClientClosed {
+			t.Fatalf("first caller, gone: %d, want %d", w.Code, statusClientClosed)
+		}
+		w, a := rvServe(h, req(context.Background()))
+		if w.Code != http.StatusAccepted || a.Status != "reply_not_kept" || a.MessageID != m.ID ||
+			a.Error != "the first caller left before the reply" || w.Header().Get("Idempotent-Replayed") != "true" {
+			t.Errorf("repeat of a delivery whose caller left: %d %+v replayed %q; want 202 reply_not_kept, message_id %s, replayed",
+				w.Code, a, w.Header().Get("Idempotent-Replayed"), m.ID)
+		}
+		if m.Reply.Resolve("late") {
+			t.Error("Resolve after every caller went = true, want false")
+		}
+		if extra := rvDrain(stream); len(extra) != 0 {
+			t.Errorf("%d more messages in the stream, want none", len(extra))
+		}
+	})
 }
 
 // panicSink panics on the first Send, as a program's Map function might.

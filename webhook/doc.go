@@ -9,8 +9,8 @@
 // it joins a Group of the program's own message type.
 //
 // It is not a webhook sender, nor a general HTTP API: every request must
-// be signed by a scheme it knows, and every answer is the one JSON shape
-// below.
+// be signed by a scheme it knows, and every answer it writes is the one
+// JSON shape below.
 //
 // # Verification
 //
@@ -36,6 +36,16 @@
 // of any scheme, with a malformed one, or with a stale timestamp is
 // refused before its body is read.
 //
+// The handler never picks one of several copies of a header it acts on:
+// a scheme does not verify a request that carries its signature, delivery
+// ID, timestamp or event header more than once, whichever copy is right,
+// and if no other scheme verifies it, it is refused 401 naming the header
+// ("X-Hub-Signature-256 sent more than once"); a request that carries
+// Idempotency-Key or the header of [ByHeader] more than once is refused
+// 400 alike. GitHub and Standard Webhooks send each header once. Only
+// webhook-signature may come in several lines: it is a list of
+// signatures, and the entries of all its lines count as one list.
+//
 // # Payloads
 //
 // By default a request's body is one JSON object, with Content-Type
@@ -56,12 +66,20 @@
 // for [Config].DedupWindow (10 minutes by default), and for a Standard
 // Webhooks delivery at least until its timestamp is stale. A repeat within
 // that time is not sent again: it gets the first delivery's answer, same
-// message_id, with the header Idempotent-Replayed: true. Copies that
-// arrive while the first is still in flight wait for its outcome and share
-// it; 50 concurrent copies put exactly one message in the stream. A first
-// delivery that was refused (busy, closed, rate limited, malformed) is not
-// remembered, so a retry can succeed. An ID reused for another body is
-// answered 422 id_reused.
+// message_id, with the header Idempotent-Replayed: true. Where that answer
+// is not true of a repeat, it gets 202 reply_not_kept instead, with the
+// message_id and the reason: when the first caller left before the reply
+// (its 499 canceled was answered to nobody, and the reply, if one came,
+// went nowhere), and when the reply is not kept (all kept replies together
+// are at most 1 MiB). Copies that arrive while the first is still in
+// flight wait for its outcome and share it; 50 concurrent copies put
+// exactly one message in the stream. A first delivery that was refused
+// (busy, closed, rate limited, malformed) is not remembered, so a retry
+// can succeed; copies that waited for it share its refusal, without
+// Idempotent-Replayed, which marks only answers about a message in the
+// stream. An ID reused for another body is answered 422 id_reused. An Idempotency-Key, quoted ("key") or not, must
+// be 1 to 256 visible ASCII characters: an empty one is refused 400 like
+// any malformed ID, never taken as no key.
 //
 // The table holds at most [Config].MaxDeliveries IDs (100,000 by default,
 // about 240 bytes each: 24 MB), plus at most 1 MiB of replies kept for
@@ -88,13 +106,21 @@
 //   - [Config].AddrLimit, if set, limits each remote address (IPv6 by /64)
 //     before verification, tracking at most [Config].MaxAddrs addresses.
 //   - A body must arrive within [Config].ReadTimeout (10 s), or the
-//     request is answered 408, also when mounted in a server of one's own.
+//     request is answered 408, also when mounted in a server of one's own,
+//     unless a middleware's wrapper of the ResponseWriter hides the
+//     connection (see ReadTimeout).
 //   - Under Run, the server reads headers for at most ReadHeaderTimeout
-//     (5 s) and at most MaxHeaderBytes (16 KiB), closes idle connections
-//     after IdleTimeout (60 s), and keeps at most MaxConns (1024)
-//     connections, closing new ones over it at once. A connection that
-//     has sent 8 KB of headers holds about 30 KB of heap and stack
-//     (measured: 22 to 29 KB), so MaxConns bounds them to about 30 MB.
+//     (5 s) and at most MaxHeaderBytes (16 KiB, request line included;
+//     see [Config].MaxHeaderBytes for a request pipelined behind
+//     another), closes idle connections after IdleTimeout (60 s), and
+//     keeps at most MaxConns (1024) connections, closing new ones over it
+//     at once. A connection that has sent as many headers as
+//     MaxHeaderBytes lets through holds about 37 KB of heap and stack
+//     (measured: 36 to 37 KB with 16 KiB), so MaxConns bounds them to
+//     about 38 MB. One whose client does not read its answer (its socket
+//     buffers full) holds its handler, blocked writing, until the client
+//     reads or Run gives the answer up at shutdown, but not its body: 18
+//     to 35 KB measured.
 //     MaxConns bounds memory, not who gets in: enough slow or refused
 //     connections (net/http keeps a connection whose body was left unread
 //     for half a second after the answer) fill it, and new connections, a
@@ -118,7 +144,7 @@
 //
 // # Answers
 //
-// Every answer, success or failure, has one JSON shape:
+// Every answer the handler writes, success or failure, has one JSON shape:
 //
 //	{"message_id": "...", "status": "accepted", "response": "", "error": ""}
 //
@@ -130,17 +156,21 @@
 //	429 rate_limited            over AddrLimit, with Retry-After (503 busy if
 //	                            MaxAddrs addresses are tracked and none is idle)
 //	401 unauthorized            no scheme verifies it: "missing signature",
-//	                            "invalid signature" or "timestamp outside the tolerance"
+//	                            "invalid signature", "timestamp outside the tolerance",
+//	                            or a scheme's header "sent more than once"
 //	503 busy                    MaxVerifying bodies being verified, with Retry-After
 //	413 too_large               body over MaxBodyBytes, read with a hard cap
 //	408 request_timeout         body not received within ReadTimeout
-//	400 bad_request             body unreadable, or a malformed delivery ID
-//	(a repeated delivery ID gets the first answer here)
+//	400 bad_request             body unreadable, or a malformed Idempotency-Key
+//	                            or delivery ID, or Idempotency-Key sent twice
+//	(a repeated delivery ID gets the first answer here, or 202
+//	reply_not_kept: see Repeated deliveries)
 //	422 id_reused               the delivery ID came with another body
 //	503 busy                    the table of delivery IDs is full, with Retry-After
 //	400 bad_request             not the JSON message shape, or an empty raw body;
 //	                            a short reason in the package's words
 //	413 too_large               content over MaxContentBytes (unless it can be truncated)
+//	400 bad_request             the header of ByHeader sent more than once
 //	429 rate_limited            over RateLimit for its RateKey, with Retry-After
 //	503 not_started             no run attached yet
 //	429 too_many_pending        MaxPending callers already wait for replies
@@ -151,10 +181,29 @@
 //	504 timeout                 in the stream, but no reply within ResponseTimeout
 //	202 no_reply                in the stream, but the run ended before the reply
 //	499 canceled                in the stream, but the client left before the reply
+//	202 reply_not_kept          a repeat: in the stream, but the reply cannot be repeated
 //
 // A request whose body was left unread is answered with Connection: close.
 // A timeout or a shutdown is never reported as "replied", and "accepted"
 // always means the message is in the stream.
+//
+// Some requests never reach the handler: the server refuses them itself,
+// in its own plain text, and closes the connection. Under Run, net/http
+// answers
+//
+//	400  a malformed request line, header name or value, or Content-Length;
+//	     a missing, repeated or malformed Host
+//	417  an Expect header other than 100-continue (with an empty body)
+//	431  request line and headers over MaxHeaderBytes
+//	501  a Transfer-Encoding other than chunked
+//	505  an HTTP version other than 1.x
+//
+// and closes, without an answer, a connection over MaxConns or one that
+// sends no whole request line and headers within ReadHeaderTimeout. A
+// request with "Expect: 100-continue" gets net/http's interim "100
+// Continue" when the handler reads its body, before its answer. Mounted in
+// a program's own server, that server (and its middleware) answers such
+// requests as it does.
 //
 // # Shutdown and replies
 //
@@ -166,7 +215,11 @@
 // for its reply while the consumer drains what was accepted: mounted in a
 // program's server, up to ResponseTimeout; under Run, up to ShutdownGrace
 // (5 s) more, so that a Group's shutdown is never held longer. If no reply
-// comes it is answered 202 no_reply, with its message_id.
+// comes it is answered 202 no_reply, with its message_id. Once the run's
+// context has ended, an answer must be written within 1 second of that
+// end, or of its own start if later, or it is given up and its connection
+// closed, so that a client that does not read cannot hold Run; see Run for
+// when it returns.
 //
 // # Example
 //

@@ -45,6 +45,7 @@ type exchange struct {
 
 	mu         sync.Mutex         // between the request's goroutine and Run stopping
 	reading    bool               // the body is being read; guarded by mu
+	writing    bool               // the answer is being written; guarded by mu
 	cutOff     bool               // Run's context ended; guarded by mu
 	graceEnded bool               // Run's ShutdownGrace is over; guarded by mu
 	endWait    context.CancelFunc // ends the wait for a reply; guarded by mu
@@ -100,14 +101,18 @@ func (x *exchange) readBody() ([]byte, error) {
 }
 
 // cut ends the intake of the request, because Run's context ended: a body
-// read in progress fails at once, and a send gives up. Run calls it; it
-// never blocks, and it starts no goroutine.
+// read in progress fails at once, a send gives up, and an answer being
+// written must be written within writeTime. Run calls it; it never blocks,
+// and it starts no goroutine.
 func (x *exchange) cut() {
 	x.mu.Lock()
 	x.cutOff = true
+	// Setting a deadline does not block.
 	if x.reading {
-		// Setting a deadline does not block.
 		_ = x.rc.SetReadDeadline(time.Now())
+	}
+	if x.writing {
+		_ = x.rc.SetWriteDeadline(time.Now().Add(writeTime))
 	}
 	x.mu.Unlock()
 	x.stopIntake()
@@ -188,8 +193,26 @@ func (x *exchange) runEnded(s fanin.Sink[Message]) bool {
 }
 
 // write sends the answer. Under Run it flushes, so that the answer is on
-// the wire when the handler returns and Run may close the connection.
+// the wire when the handler returns and Run may close the connection; once
+// Run's context has ended, the answer must be written within writeTime,
+// or the write fails and the connection closes.
 func (x *exchange) write(out outcome) {
+	// A client that does not read its answer (its socket buffers full)
+	// keeps the handler here: the body, up to MaxBodyBytes, must not be
+	// held meanwhile, or such clients would hold MaxConns bodies where
+	// MaxVerifying promises at most that many. The message, if sent, has
+	// its own reference.
+	x.body = nil
+	if x.run != nil {
+		// Marked under the lock that cut takes, so that either cut sees
+		// the write or the write sees the cut: the deadline is set once.
+		x.mu.Lock()
+		x.writing = true
+		if x.cutOff {
+			_ = x.rc.SetWriteDeadline(time.Now().Add(writeTime))
+		}
+		x.mu.Unlock()
+	}
 	b, _ := json.Marshal(out.ans) // four strings: cannot fail
 	b = append(b, '\n')
 	hd := x.w.Header()
@@ -209,12 +232,12 @@ func (x *exchange) write(out outcome) {
 	if x.bodyErr != nil || (!x.read && x.r.ContentLength != 0) {
 		hd.Set("Connection", "close")
 	}
+	x.h.step("writing")
 	x.w.WriteHeader(out.code)
 	_, _ = x.w.Write(b)
 	if x.run != nil {
 		_ = x.rc.Flush()
 	}
-
 }
 
 // readAll reads at most max bytes of r's body, failing with an

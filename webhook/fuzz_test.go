@@ -69,7 +69,7 @@ func (s *acceptSink) Done() <-chan struct{}               { return nil }
 var statuses = []string{
 	"method_not_allowed", "unavailable", "unsupported_media_type", "rate_limited", "busy",
 	"unauthorized", "too_large", "request_timeout", "bad_request", "id_reused", "not_started",
-	"too_many_pending", "closed", "accepted", "replied", "timeout", "no_reply", "canceled",
+	"too_many_pending", "closed", "accepted", "replied", "timeout", "no_reply", "canceled", "reply_not_kept",
 }
 
 // FuzzHeaders sends the handler arbitrary signature headers, delivery IDs,

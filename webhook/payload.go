@@ -101,17 +101,15 @@ func truncate(s string, n int) string {
 
 // fieldValue returns the value at a dot-separated path of a JSON body: a
 // string's text, another value's compact JSON, or "" if the body has no
-// such field.
+// such field, or has one of the path's names twice in an object.
 func fieldValue(body []byte, path string) string {
 	cur := json.RawMessage(body)
 	for part := range strings.SplitSeq(path, ".") {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(cur, &obj) != nil {
+		v, ok := member(cur, part)
+		if !ok {
 			return ""
 		}
-		if cur = obj[part]; cur == nil {
-			return ""
-		}
+		cur = v
 	}
 	var s string
 	if json.Unmarshal(cur, &s) == nil {
@@ -124,15 +122,63 @@ func fieldValue(body []byte, path string) string {
 	return b.String()
 }
 
+// member returns the value of the member named exactly name (case
+// included) of the JSON object in data. It reports false if data is not
+// one JSON object, has no such member, or has it more than once: which of
+// two a sender meant cannot be told, and decoders differ on it.
+// encoding/json's decoding into a struct would match "TYPE" or "Type" for
+// "type", and keep the last of several.
+func member(data []byte, name string) (json.RawMessage, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var found json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		if tok == name {
+			if found != nil {
+				return nil, false
+			}
+			found = v
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return found, found != nil
+}
+
 // addrKey returns the rate-limit key of a remote address: the IP without
 // the port, and for IPv6 the /64 prefix, which one host usually holds
-// whole.
+// whole. net/http writes RemoteAddr as "ip:port", but a middleware that
+// puts the client's address there may write the IP alone, with or without
+// brackets: each form of one address gives the same key. Anything else is
+// its own key, bounded as every rate-limit key is.
 func addrKey(remote string) string {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
-		return remote
+	var ip netip.Addr
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		ip = ap.Addr()
+	} else {
+		bare := remote
+		if len(bare) > 2 && bare[0] == '[' && bare[len(bare)-1] == ']' {
+			bare = bare[1 : len(bare)-1]
+		}
+		if ip, err = netip.ParseAddr(bare); err != nil {
+			return boundKey(remote)
+		}
 	}
-	ip := ap.Addr().Unmap()
+	ip = ip.Unmap().WithZone("")
 	if ip.Is4() {
 		return ip.String()
 	}

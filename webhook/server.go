@@ -20,11 +20,25 @@ var (
 	ErrNotBound = errors.New("webhook: Run called before Start")
 )
 
-// afterGrace bounds how long Run waits, once the grace is over, for
-// handlers to write their last answers before it closes every connection.
-// Every wait of a handler has ended by then, so this is time to write a
-// few hundred bytes.
-const afterGrace = time.Second
+// writeTime is how long an answer may take to be written once Run's
+// context has ended: an answer being written then, or begun later, gets a
+// write deadline that far ahead, and Run waits that long, once the grace
+// is over, for handlers to write their last answers. An answer is a few
+// hundred bytes, or a reply: a client that reads takes far less. One that
+// does not read would otherwise hold its handler, and Run, until the grace
+// ended and every connection was closed.
+//
+// The deadline is not "now", which would free Run at once: a write that
+// has not yet reached the socket when the deadline is set fails although
+// its client reads, and a caller would miss the answer that says its
+// message was accepted.
+const writeTime = time.Second
+
+// headerSlack is what net/http reads of a request's line and headers
+// beyond its Server.MaxHeaderBytes (4096 bytes, "bufio slop" in its
+// source): Run gives the server MaxHeaderBytes less this, so that a
+// request with more than MaxHeaderBytes of them is refused, as documented.
+const headerSlack = 4096
 
 // server is the listener that Start binds for Run.
 type server struct {
@@ -78,7 +92,11 @@ func (h *Handler) Addr() net.Addr {
 //  2. Requests that have not yet placed their message in the stream end
 //     at once: a body being read is cut off (a client stalled in the
 //     middle of its body is answered 503 closed), and a send waiting for
-//     room gives up (503 closed). Nothing they carried is in the stream.
+//     room gives up (503 closed). Such a 503 closed means that the
+//     request put nothing in the stream: a repeat of a delivery that an
+//     earlier copy put there is refused alike, without the table of
+//     deliveries being asked, and gets the first answer if it is retried
+//     with this Handler within the window.
 //  3. Callers whose messages are in the stream and who wait for a reply
 //     keep waiting, up to Config.ShutdownGrace (5 seconds by default)
 //     more, while the consumer drains what was accepted; those still
@@ -86,9 +104,19 @@ func (h *Handler) Addr() net.Addr {
 //  4. It closes every connection left and waits until each has ended:
 //     no goroutine of the server outlives Run.
 //
-// So Run returns within about ShutdownGrace after ctx ends if a reply is
-// awaited then, and at once otherwise. Run may be called again after a new
-// Start; two Runs at once are not supported.
+// From the moment ctx ends, every answer must be written within 1 second
+// of that moment, or of its own start if later: an answer whose client
+// does not read it (its connection's buffers full) is then given up, and
+// its connection closed.
+//
+// So Run returns, after ctx ends: at once if no reply is awaited and every
+// client reads its answer; within 1 second if a client does not; within
+// ShutdownGrace and 1 second if a reply is awaited. net/http adds one wait
+// of its own: a connection whose request left more than 256 KiB of its
+// body unread (a large body refused before it was read) stays open half a
+// second after its answer, so that the client reads the answer before the
+// connection is reset, and Run waits for it. Run may be called again after
+// a new Start; two Runs at once are not supported.
 func (h *Handler) Run(ctx context.Context, s fanin.Sink[Message]) error {
 	h.srv.mu.Lock()
 	ln := h.srv.ln
@@ -111,7 +139,7 @@ func (h *Handler) Run(ctx context.Context, s fanin.Sink[Message]) error {
 		ReadHeaderTimeout: h.cfg.ReadHeaderTimeout,
 		ReadTimeout:       h.cfg.ReadTimeout,
 		IdleTimeout:       h.cfg.IdleTimeout,
-		MaxHeaderBytes:    h.cfg.MaxHeaderBytes,
+		MaxHeaderBytes:    max(h.cfg.MaxHeaderBytes-headerSlack, 1),
 		// No WriteTimeout: a caller may wait ResponseTimeout for a reply,
 		// and an answer is a few hundred bytes.
 		BaseContext: func(net.Listener) context.Context {
@@ -146,7 +174,7 @@ func (h *Handler) Run(ctx context.Context, s fanin.Sink[Message]) error {
 	h.step("stopping")
 	if !rn.waitHandlers(h.cfg.ShutdownGrace) {
 		rn.endGrace()
-		rn.waitHandlers(afterGrace)
+		rn.waitHandlers(writeTime)
 	}
 	rn.endGrace()
 	srv.Close()

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/fanin-go/fanin"
@@ -445,4 +446,51 @@ func TestGroupReplyWhileDraining(t *testing.T) {
 	if err := <-ran; err != nil {
 		t.Errorf("Group.Run = %v, want nil", err)
 	}
+}
+
+// TestRepeatRefusedAtShutdown: a repeat of a delivery already in the
+// stream, cut off at shutdown in the middle of its body, is answered 503
+// closed like any request that put nothing in the stream; retried with the
+// same handler, it gets the first answer.
+func TestRepeatRefusedAtShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stream, s := rvStream(t, 4)
+		h := New(Config{Verifiers: signed})
+		raw := string(signedPost(t, msg("alice", "once", false), "k-shut"))
+		ln, cancel, done := rvRunPipe(t, h, s)
+		first := <-rvPost(ln, raw)
+		if first.code != http.StatusAccepted {
+			t.Fatalf("first delivery: %d %+v, want 202", first.code, first.a)
+		}
+		stalled := rvPost(ln, raw[:len(raw)-2])
+		synctest.Wait()
+		cancel()
+		if r := <-stalled; r.code != http.StatusServiceUnavailable || r.a.Status != "closed" {
+			t.Errorf("repeat cut off at shutdown: %d %+v, want 503 closed", r.code, r.a)
+		}
+		<-done
+		ln2, cancel2, done2 := rvRunPipe(t, h, s)
+		r := <-rvPost(ln2, raw)
+		cancel2()
+		<-done2
+		if r.code != http.StatusAccepted || r.a.MessageID != first.a.MessageID || r.hd.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("repeat retried on the next run: %d %+v replayed %q; want the first answer, id %s",
+				r.code, r.a, r.hd.Get("Idempotent-Replayed"), first.a.MessageID)
+		}
+		if got := rvDrain(stream); len(got) != 1 {
+			t.Errorf("%d messages in the stream, want 1", len(got))
+		}
+	})
+}
+
+// signedPost returns the bytes of a POST of body signed with secret, with
+// the given Idempotency-Key, closing its connection after the answer.
+func signedPost(t *testing.T, body []byte, key string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "POST / HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\nIdempotency-Key: %s\r\n", len(body), key)
+	hmacHeader(DefaultSignatureHeader, secret, body).Write(&b)
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.Bytes()
 }

@@ -23,7 +23,10 @@ var (
 
 	// ErrBadSignature is returned by a [Verifier] when the request carries
 	// its scheme's headers but they are malformed or no signature in them
-	// matches a secret. The request is answered 401.
+	// matches a secret. The request is answered 401. The verifiers of this
+	// package also return it, wrapped, for a header of their scheme that
+	// the request carries more than once, which they never guess at; the
+	// answer then names the header.
 	ErrBadSignature = errors.New("webhook: invalid signature")
 
 	// ErrStale is returned by a [Verifier] of a timestamped scheme when the
@@ -150,8 +153,8 @@ func HMACSHA256(header string, secrets ...[]byte) Verifier {
 func GitHub(secrets ...[]byte) Verifier {
 	return &hmacVerifier{
 		header:      "X-Hub-Signature-256",
-		idHeader:    "X-Github-Delivery",
-		eventHeader: "X-Github-Event",
+		idHeader:    "X-GitHub-Delivery",
+		eventHeader: "X-GitHub-Event",
 		keys:        cloneSecrets("GitHub", secrets),
 	}
 }
@@ -176,9 +179,21 @@ type hmacVerifier struct {
 }
 
 func (v *hmacVerifier) Verify(r *Request) (Delivery, error) {
-	value := r.Header.Get(v.header)
+	value, err := single(r.Header, v.header)
+	if err != nil {
+		return Delivery{}, err
+	}
 	if value == "" {
 		return Delivery{}, ErrNoSignature
+	}
+	var d Delivery
+	if v.idHeader != "" {
+		if d.ID, err = single(r.Header, v.idHeader); err != nil {
+			return Delivery{}, err
+		}
+		if d.Event, err = single(r.Header, v.eventHeader); err != nil {
+			return Delivery{}, err
+		}
 	}
 	hexSig, ok := strings.CutPrefix(value, "sha256=")
 	if !ok || len(hexSig) != 2*sha256.Size {
@@ -194,15 +209,40 @@ func (v *hmacVerifier) Verify(r *Request) (Delivery, error) {
 	}
 	for _, key := range v.keys {
 		if hmac.Equal(sig[:], Sign(key, body)) {
-			d := Delivery{}
-			if v.idHeader != "" {
-				d.ID = r.Header.Get(v.idHeader)
-				d.Event = r.Header.Get(v.eventHeader)
-			}
 			return d, nil
 		}
 	}
 	return Delivery{}, ErrBadSignature
+}
+
+// A headerError is a verifier's refusal of a request that carries a header
+// of its scheme more than once. Taking one of the values would let a
+// proxy or a server that reads another disagree on what was verified, so
+// the request is refused, and the answer says why.
+type headerError struct {
+	name string
+}
+
+func (e *headerError) Error() string {
+	return "webhook: invalid signature: " + e.reason()
+}
+
+// reason is the error text of the handler's answer.
+func (e *headerError) reason() string { return e.name + " sent more than once" }
+
+// Is makes a headerError an [ErrBadSignature].
+func (e *headerError) Is(target error) bool { return target == ErrBadSignature }
+
+// single returns the value of the header name, "" if the request has none,
+// or a *headerError if it has several.
+func single(h http.Header, name string) (string, error) {
+	switch vs := h.Values(name); len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return vs[0], nil
+	}
+	return "", &headerError{name: name}
 }
 
 // Sign returns the HMAC-SHA256 of body under secret: the signature that
@@ -216,9 +256,9 @@ func Sign(secret, body []byte) []byte {
 // Standard Webhooks (standardwebhooks.com): the headers, the secret
 // prefix, and the tolerance the specification's libraries use.
 const (
-	standardID        = "Webhook-Id"
-	standardTimestamp = "Webhook-Timestamp"
-	standardSignature = "Webhook-Signature"
+	standardID        = "webhook-id" // spelled as the specification does; looked up canonically
+	standardTimestamp = "webhook-timestamp"
+	standardSignature = "webhook-signature"
 	standardPrefix    = "whsec_"
 	standardTolerance = 5 * time.Minute
 )
@@ -234,7 +274,9 @@ const maxDeliveryIDBytes = 256
 // "<id>.<timestamp>.<body>"; it is verified if any entry matches any of
 // secrets, so that the sender and the receiver can each rotate secrets
 // without downtime. Entries of other versions (such as the asymmetric
-// "v1a") are ignored.
+// "v1a") are ignored, and so are v1 entries that are not 32 bytes in
+// canonical base64 (with padding, its unused bits zero): a header with no
+// other entry is refused as malformed.
 //
 // A request whose timestamp is more than 5 minutes from the handler's
 // clock, in either direction, is refused with [ErrStale]: compared in whole
@@ -246,8 +288,9 @@ const maxDeliveryIDBytes = 256
 //
 // IDs must be 1 to 256 visible ASCII characters without ".", which the
 // specification asks of senders so that the signed content cannot be
-// split differently. The delivery's Event is the "type" field of a JSON
-// body, if it has one.
+// split differently. The delivery's Event is the "type" member of a JSON
+// object body, matched exactly (case included), if the body has one, and
+// only one, and it is a string.
 //
 // Each secret is written "whsec_" followed by standard base64, as the
 // specification serializes them; the prefix may be left out. StandardWebhooks
@@ -305,10 +348,18 @@ type standardVerifier struct {
 }
 
 func (v *standardVerifier) Verify(r *Request) (Delivery, error) {
-	id := r.Header.Get(standardID)
-	ts := r.Header.Get(standardTimestamp)
-	// A proxy may split one header into several lines; the entries of all
-	// of them count.
+	id, err := single(r.Header, standardID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	ts, err := single(r.Header, standardTimestamp)
+	if err != nil {
+		return Delivery{}, err
+	}
+	// Signatures are a list, so a proxy may split one header into several
+	// lines: the entries of all of them count, as in one line. Taking any
+	// entry that matches is what the list means, so there is nothing to
+	// disagree on, unlike a second ID or timestamp.
 	sigs := strings.Join(r.Header.Values(standardSignature), " ")
 	if id == "" && ts == "" && sigs == "" {
 		return Delivery{}, ErrNoSignature
@@ -358,8 +409,11 @@ func hasEntry(sigs string, mac []byte) bool {
 		if !ok || len(b64) != base64.StdEncoding.EncodedLen(sha256.Size) {
 			continue
 		}
+		// Strict: an entry whose unused padding bits are set is not what
+		// any sender writes, and the specification's libraries compare the
+		// encoded text, which such an entry does not match.
 		var sig [sha256.Size + 2]byte // room for the padding's decoded bits
-		n, err := base64.StdEncoding.Decode(sig[:], []byte(b64))
+		n, err := strictBase64.Decode(sig[:], []byte(b64))
 		if err != nil || n != sha256.Size {
 			continue
 		}
@@ -369,6 +423,9 @@ func hasEntry(sigs string, mac []byte) bool {
 	}
 	return false
 }
+
+// strictBase64 decodes signature entries, refusing set padding bits.
+var strictBase64 = base64.StdEncoding.Strict()
 
 // parseUnix parses a timestamp header: decimal digits only, no sign, at
 // most 18 of them so that it fits an int64 with room to add a tolerance.
@@ -399,14 +456,16 @@ func validDeliveryID(id string) bool {
 	return true
 }
 
-// eventType returns the "type" field of a JSON object body, the place the
-// Standard Webhooks specification recommends for the event type, or "".
+// eventType returns the "type" member of a JSON object body, the place
+// the Standard Webhooks specification recommends for the event type, or
+// "" if there is not exactly one, or it is not a string of at most
+// maxDeliveryIDBytes. The name is matched exactly: a "TYPE" member is
+// another member.
 func eventType(body []byte) string {
-	var v struct {
-		Type string `json:"type"`
-	}
-	if json.Unmarshal(body, &v) != nil || len(v.Type) > maxDeliveryIDBytes {
+	v, ok := member(body, "type")
+	var s string
+	if !ok || json.Unmarshal(v, &s) != nil || len(s) > maxDeliveryIDBytes {
 		return ""
 	}
-	return v.Type
+	return s
 }

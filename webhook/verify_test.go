@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fanin-go/fanin"
 )
 
 // The Standard Webhooks specification's test vector, as its libraries'
@@ -301,6 +303,99 @@ func TestSeveralSchemes(t *testing.T) {
 	if got := e.c.Len(); got != 4 {
 		t.Errorf("stream holds %d messages, want 4", got)
 	}
+}
+
+// TestEventTypeExact: the Event of a Standard Webhooks delivery is its one
+// "type" member, matched exactly, and a string.
+func TestEventTypeExact(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"data":{"type":"inner"},"type":"outer"}`, "outer"},
+		{`{"typ\u0065":"escaped"}`, "escaped"}, // the same name, written otherwise
+		{`{"type":"a","type":"b"}`, ""},
+		{`{"type":7}`, ""},
+		{`{"type":"a"} {}`, ""},
+		{`["type","a"]`, ""},
+		{`{"type":"` + strings.Repeat("t", maxDeliveryIDBytes+1) + `"}`, ""},
+	} {
+		if got := eventType([]byte(tc.body)); got != tc.want {
+			t.Errorf("eventType(%.40s) = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+// TestDuplicatedHeaders: a request that carries a header the handler acts
+// on more than once is refused, whichever copy is the right one, and
+// nothing enters the stream; the headers as real senders write them, each
+// once with several signatures in one, are accepted. (webhook-signature
+// lines are a list; TestStandardVectorOverHTTP splits one over two.)
+func TestDuplicatedHeaders(t *testing.T) {
+	gh := []byte(githubSecret)
+	e := newEnv(t, Config{
+		Raw:       true,
+		Verifiers: []Verifier{GitHub(gh), mustStandard(t, vectorSecret), HMACSHA256("", secret)},
+		RateLimit: []fanin.Band{{Events: 100, Interval: time.Second, Burst: 100}},
+		RateKey:   ByHeader("X-Client"),
+	}, 16)
+	body := []byte(`{"k":"v"}`)
+	ts := vectorTime.Unix()
+	ghSig := hmacHeader("X-Hub-Signature-256", gh, body).Get("X-Hub-Signature-256")
+	github := func(extra ...string) http.Header {
+		h := http.Header{"X-Hub-Signature-256": {ghSig}, "X-Github-Delivery": {"d-1"}, "X-Github-Event": {"push"}, "X-Client": {"c"}}
+		for i := 0; i < len(extra); i += 2 {
+			h.Add(extra[i], extra[i+1])
+		}
+		return h
+	}
+	standard := func(extra ...string) http.Header {
+		h := standardHeader(t, vectorSecret, "m-1", ts, body)
+		h.Set("X-Client", "c")
+		for i := 0; i < len(extra); i += 2 {
+			h.Add(extra[i], extra[i+1])
+		}
+		return h
+	}
+	plain := hmacHeader(DefaultSignatureHeader, secret, body)
+	plain.Set("X-Client", "c")
+	plain.Add("Idempotency-Key", "k-1")
+	plain.Add("Idempotency-Key", "k-2")
+	garbage := "sha256=" + strings.Repeat("0", 64)
+	for _, tc := range []struct {
+		name   string
+		hdr    http.Header
+		code   int
+		reason string
+	}{
+		{"GitHub signature, right one first", github("X-Hub-Signature-256", garbage), 401, "X-Hub-Signature-256 sent more than once"},
+		{"GitHub signature, right one last", func() http.Header {
+			h := github()
+			h["X-Hub-Signature-256"] = []string{garbage, ghSig}
+			return h
+		}(), 401, "X-Hub-Signature-256 sent more than once"},
+		{"GitHub delivery ID", github("X-GitHub-Delivery", "d-2"), 401, "X-GitHub-Delivery sent more than once"},
+		{"GitHub event", github("X-GitHub-Event", "ping"), 401, "X-GitHub-Event sent more than once"},
+		{"webhook-id", standard("webhook-id", "m-2"), 401, "webhook-id sent more than once"},
+		{"webhook-timestamp", standard("webhook-timestamp", strconv.FormatInt(ts, 10)), 401, "webhook-timestamp sent more than once"},
+		{"Idempotency-Key", plain, 400, "Idempotency-Key sent more than once"},
+		{"the rate-limit header", github("X-Client", "d"), 400, "X-Client sent more than once"},
+	} {
+		r := e.post(body, "application/json", tc.hdr)
+		if r.code != tc.code || r.answer.Error != tc.reason {
+			t.Errorf("%s twice: answer = %d %q, want %d %q", tc.name, r.code, r.answer.Error, tc.code, tc.reason)
+		}
+	}
+	if n := e.c.Len(); n != 0 {
+		t.Errorf("stream holds %d messages after refusals, want 0", n)
+	}
+	check(t, e.post(body, "application/json", github()), 202, "accepted")
+	several := standard()
+	several.Set("Webhook-Signature", vectorWrong+" "+several.Get("Webhook-Signature")+" v1a,AAAA")
+	check(t, e.post(body, "application/json", several), 202, "accepted")
+	// A repeated header spoils its own scheme only: another may verify.
+	both := standard("X-Hub-Signature-256", ghSig, "X-Hub-Signature-256", garbage)
+	for k, v := range standardHeader(t, vectorSecret, "m-2", ts, body) {
+		both[k] = v
+	}
+	check(t, e.post(body, "application/json", both), 202, "accepted")
 }
 
 // TestRefusedOnHeadersUnread: a request its headers already condemn is

@@ -95,9 +95,9 @@ type Config struct {
 	MaxVerifying int
 
 	// AddrLimit, if set, limits each remote address before verification
-	// (IPv6 addresses by their /64 prefix), so that one source of unsigned
-	// requests cannot take every place of MaxVerifying; MaxAddrs bounds
-	// how many addresses are tracked at once.
+	// (IPv6 addresses by their /64 prefix, keyed as [ByRemoteAddr] says),
+	// so that one source of unsigned requests cannot take every place of
+	// MaxVerifying; MaxAddrs bounds how many addresses are tracked at once.
 	AddrLimit []fanin.Band
 	MaxAddrs  int
 
@@ -105,6 +105,14 @@ type Config struct {
 	// http.ResponseController, whether the handler serves on its own (Run)
 	// or mounted in a program's server; a body not received in time is
 	// answered 408. Run also sets it as the server's ReadTimeout.
+	//
+	// Mounted behind a middleware whose ResponseWriter wrapper hides the
+	// connection (it has no Unwrap method that returns the writer it
+	// wraps), the handler cannot set the deadline: the body is then bounded
+	// only by the server's own http.Server.ReadTimeout, whose expiry is
+	// answered 408 alike, and without one not at all, while the request
+	// holds a place of MaxVerifying. Give such a wrapper an Unwrap method,
+	// or set the server's ReadTimeout.
 	ReadTimeout time.Duration
 
 	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes configure the
@@ -112,6 +120,14 @@ type Config struct {
 	// connections it keeps open at once, closing new ones over the cap at
 	// once. A program that mounts the handler in its own server sets
 	// these on that server.
+	//
+	// MaxHeaderBytes bounds a request's line and headers together, as they
+	// arrive: Run takes off the 4 KiB that net/http reads beyond its own
+	// MaxHeaderBytes, so that a request with more is answered 431, down to
+	// net/http's least, 4 KiB + 1 byte. net/http may also have read up to
+	// 4 KiB of a request ahead, with the body of the one before it on the
+	// same connection, and does not count those: a request pipelined
+	// behind another can have that much more.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
@@ -171,7 +187,8 @@ type Message struct {
 
 // A RateKey says what Config.RateLimit counts by: [ByRemoteAddr],
 // [ByHeader] or [ByField]. The zero RateKey counts JSON messages by their
-// "sender" field and raw messages by remote address.
+// Message.Sender, as the message shape is decoded, and raw messages by
+// remote address.
 type RateKey struct {
 	kind rateKind
 	name string
@@ -186,18 +203,22 @@ const (
 	keyField
 )
 
-// ByRemoteAddr counts requests by the address that connected, IPv6
-// addresses by their /64 prefix. The address cannot be forged over TCP,
-// but it is the last hop's: behind a proxy every caller shares the proxy's
-// address, and a sender that retries from a pool of addresses gets a
-// budget for each.
+// ByRemoteAddr counts requests by the address that connected
+// (http.Request.RemoteAddr), IPv6 addresses by their /64 prefix. The IP
+// counts alike with or without a port and brackets, as a middleware that
+// rewrites RemoteAddr may leave it; a RemoteAddr that is not an IP counts
+// as written. The address cannot be forged over TCP, but it is the last
+// hop's: behind a proxy every caller shares the proxy's address, and a
+// sender that retries from a pool of addresses gets a budget for each.
 func ByRemoteAddr() RateKey { return RateKey{kind: keyRemote} }
 
-// ByHeader counts requests by the value of the named header. No scheme in
-// this package signs it, so a caller can write any value: use it only for
-// a header that a proxy in front of the handler sets itself, such as the
-// client address a trusted load balancer writes. It panics if name is
-// empty.
+// ByHeader counts requests by the value of the named header; a request
+// without it counts under the empty key. No scheme in this package signs
+// it, so a caller can write any value: use it only for a header that a
+// proxy in front of the handler sets itself, replacing the caller's, such
+// as the client address a trusted load balancer writes. A request that
+// carries the header more than once is refused 400: one of the values is
+// not the proxy's. It panics if name is empty.
 func ByHeader(name string) RateKey {
 	if name == "" {
 		panic("webhook: ByHeader called with an empty name")
@@ -206,11 +227,13 @@ func ByHeader(name string) RateKey {
 }
 
 // ByField counts requests by a field of the verified JSON body, named by a
-// dot-separated path such as "sender" or "repository.full_name"; a body
-// without the field (or not JSON) counts under the empty key. The field is
-// signed, so it is what a holder of the secret says: it separates
-// well-behaved senders that share a secret, but one that misbehaves can
-// write another's name. It panics if path is empty or has an empty part.
+// dot-separated path such as "sender" or "repository.full_name", in raw
+// mode and out of it alike. Names are matched exactly, case included; a
+// body without the field, with one of the path's names twice in an
+// object, or not JSON, counts under the empty key. The field is signed,
+// so it is what a holder of the secret says: it separates well-behaved
+// senders that share a secret, but one that misbehaves can write
+// another's name. It panics if path is empty or has an empty part.
 func ByField(path string) RateKey {
 	if path == "" || strings.Contains("."+path+".", "..") {
 		panic(fmt.Sprintf("webhook: ByField called with path %q; it must be names separated by single dots", path))
@@ -384,10 +407,13 @@ func (h *Handler) serve(x *exchange) outcome {
 	}
 	id := d.ID
 	if id == "" {
-		id = idempotencyKey(r.Header)
+		var problem string
+		if id, problem = idempotencyKey(r.Header); problem != "" {
+			return fail(http.StatusBadRequest, "bad_request", problem)
+		}
 	}
 	if id != "" && !validDeliveryID(id) {
-		return fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("delivery ID must be 1 to %d visible ASCII characters", maxDeliveryIDBytes))
+		return fail(http.StatusBadRequest, "bad_request", badDeliveryID)
 	}
 	if id == "" {
 		return h.deliver(x, d, "")
@@ -406,7 +432,10 @@ func (h *Handler) serve(x *exchange) outcome {
 		case <-r.Context().Done():
 			return fail(statusClientClosed, "canceled", "client closed the request")
 		}
-		x.replayed = true
+		// Marked only if the shared answer is about a message in the
+		// stream: a refusal of the first copy is shared, but there is no
+		// delivery to replay, and a retry is a new one.
+		x.replayed = e.out.inStream
 		return e.out
 	}
 	// Whatever happens to the first request, a panic included (net/http
@@ -431,7 +460,15 @@ func (h *Handler) verify(x *exchange) (Delivery, int, outcome, bool) {
 	// The place taken by reading the body is given back once the request
 	// is verified or refused; a panicking verifier must give it back too.
 	defer x.release()
-	worst := ErrNoSignature
+	// The answer reports the most telling refusal: a stale timestamp, then
+	// a header sent more than once, then a bad signature, then none.
+	const (
+		none = iota
+		bad
+		repeated
+		stale
+	)
+	worst, msg := none, "missing signature"
 	for i, v := range h.cfg.Verifiers {
 		d, err := v.Verify(req)
 		if err == nil {
@@ -444,19 +481,21 @@ func (h *Handler) verify(x *exchange) (Delivery, int, outcome, bool) {
 		if x.bodyErr != nil {
 			return Delivery{}, 0, x.bodyFailed(), false
 		}
+		var he *headerError
 		switch {
 		case errors.Is(err, ErrStale):
-			worst = ErrStale
-		case !errors.Is(err, ErrNoSignature) && worst != ErrStale:
-			worst = ErrBadSignature
+			if worst < stale {
+				worst, msg = stale, "timestamp outside the tolerance"
+			}
+		case errors.As(err, &he):
+			if worst < repeated {
+				worst, msg = repeated, he.reason()
+			}
+		case !errors.Is(err, ErrNoSignature):
+			if worst < bad {
+				worst, msg = bad, "invalid signature"
+			}
 		}
-	}
-	msg := "invalid signature"
-	switch worst {
-	case ErrNoSignature:
-		msg = "missing signature"
-	case ErrStale:
-		msg = "timestamp outside the tolerance"
 	}
 	return Delivery{}, 0, fail(http.StatusUnauthorized, "unauthorized", msg), false
 }
@@ -490,7 +529,11 @@ func (h *Handler) deliver(x *exchange, d Delivery, deliveryID string) outcome {
 		wait, sender = req.WaitForResponse, req.Sender
 	}
 	if h.limiter != nil {
-		if retry, err := h.limiter.Take(h.rateKey(x, sender)); err != nil {
+		key, problem := h.rateKey(x, sender)
+		if problem != "" {
+			return fail(http.StatusBadRequest, "bad_request", problem)
+		}
+		if retry, err := h.limiter.Take(key); err != nil {
 			return failRetry(http.StatusTooManyRequests, "rate_limited", "over the caller's rate", retry)
 		}
 	}
@@ -574,19 +617,32 @@ func (h *Handler) keptHeaders(in http.Header) http.Header {
 // of it, so that the limiter's bounded key count also bounds its memory.
 const maxKeyBytes = 64
 
-// rateKey returns the key the caller's rate is counted by.
-func (h *Handler) rateKey(x *exchange, sender string) string {
+// rateKey returns the key the caller's rate is counted by, or why the
+// request has none: its ByHeader header is there more than once, and which
+// value a proxy wrote cannot be told.
+func (h *Handler) rateKey(x *exchange, sender string) (key, problem string) {
 	var k string
 	switch kind := h.cfg.RateKey.kind; {
 	case kind == keyRemote || (kind == keyDefault && h.cfg.Raw):
 		k = addrKey(x.r.RemoteAddr)
-	case kind == keyDefault || (kind == keyField && h.cfg.RateKey.name == "sender" && !h.cfg.Raw):
+	case kind == keyDefault:
 		k = sender
 	case kind == keyHeader:
-		k = x.r.Header.Get(h.cfg.RateKey.name)
+		vs := x.r.Header[h.cfg.RateKey.name]
+		if len(vs) > 1 {
+			return "", h.cfg.RateKey.name + " sent more than once"
+		}
+		if len(vs) == 1 {
+			k = vs[0]
+		}
 	default:
 		k = fieldValue(x.body, h.cfg.RateKey.name)
 	}
+	return boundKey(k), ""
+}
+
+// boundKey returns k, or, if it is longer than maxKeyBytes, a hash of it.
+func boundKey(k string) string {
 	if len(k) > maxKeyBytes {
 		sum := maphash.String(keySeed, k)
 		k = fmt.Sprintf("#%016x%d", sum, len(k))
@@ -597,14 +653,32 @@ func (h *Handler) rateKey(x *exchange, sender string) string {
 // keySeed hashes long rate-limit keys.
 var keySeed = maphash.MakeSeed()
 
+// badDeliveryID answers a request whose delivery ID is malformed.
+var badDeliveryID = fmt.Sprintf("delivery ID must be 1 to %d visible ASCII characters", maxDeliveryIDBytes)
+
 // idempotencyKey returns the Idempotency-Key header, with the quotes of
-// the structured-field form ("key") removed.
-func idempotencyKey(h http.Header) string {
-	k := h.Get("Idempotency-Key")
+// the structured-field form ("key") removed, or "" if the request has
+// none; or why the header is refused. A header that is there but empty,
+// quoted or not, or there more than once, is refused: the sender asked for
+// the delivery to be deduplicated, and taking it as no key would let
+// every copy in.
+func idempotencyKey(h http.Header) (key, problem string) {
+	vs := h["Idempotency-Key"]
+	switch len(vs) {
+	case 0:
+		return "", ""
+	case 1:
+	default:
+		return "", "Idempotency-Key sent more than once"
+	}
+	k := vs[0]
 	if len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' {
 		k = k[1 : len(k)-1]
 	}
-	return k
+	if !validDeliveryID(k) {
+		return "", badDeliveryID
+	}
+	return k, ""
 }
 
 // retryAfter formats a Retry-After value: whole seconds, rounded up.

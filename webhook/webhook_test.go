@@ -455,6 +455,12 @@ func TestRateKeys(t *testing.T) {
 		{"nested field differs", ByField("repo.name"), true, []byte(`{"repo":{"name":"x"}}`), []byte(`{"repo":{"name":"y"}}`), "", "", false},
 		{"number field", ByField("id"), true, []byte(`{"id": 7}`), []byte(`{"id":7 ,"z":0}`), "", "", true},
 		{"missing field shares the empty key", ByField("id"), true, []byte(`{"a":1}`), []byte(`not json`), "", "", true},
+		// The exact member, not the sender as the message shape decodes it
+		// (case-insensitively, the last of several: "b" here).
+		{"field sender is the exact member", ByField("sender"), false,
+			[]byte(`{"sender":"a","content":"1","SENDER":"b"}`), msg("a", "2", false), "", "", true},
+		{"field name in another case is another field", ByField("id"), true, []byte(`{"ID":1}`), []byte(`{"id":1}`), "", "", false},
+		{"field named twice counts under the empty key", ByField("id"), true, []byte(`{"id":1,"id":2}`), []byte(`{"a":1}`), "", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, Config{Verifiers: signed, Raw: tc.raw, RateLimit: band, RateKey: tc.key}, 4)
@@ -697,7 +703,13 @@ func TestAddrKey(t *testing.T) {
 		{"[::ffff:10.0.0.1]:80", "10.0.0.1"},
 		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
 		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"}, // as a middleware may write it
+		{"[2001:db8:1:2:ffff::1]", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"10.0.0.1", "10.0.0.1"},
+		{"::ffff:10.0.0.1", "10.0.0.1"},
 		{"not an address", "not an address"},
+		{"[]", "[]"},
 	} {
 		if got := addrKey(tc.in); got != tc.want {
 			t.Errorf("addrKey(%q) = %q, want %q", tc.in, got, tc.want)
