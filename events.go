@@ -7,22 +7,27 @@ import (
 	"time"
 )
 
-// An EventKind says what happened to an adapter of a [Group].
+// An EventKind says what happened to an adapter of a [Group]: one of
+// EventStarted, EventExited, EventFailed, EventPanicked, EventRestarting,
+// EventDegraded, EventGaveUp, EventStopped, EventReplaced, EventRemoved and
+// EventReplaceFailed.
 type EventKind int
 
 const (
-	EventStarted    EventKind = iota // its Start succeeded (or it has none) and Run is being called
-	EventExited                      // its Run returned nil by itself
-	EventFailed                      // its Start or Run returned an error
-	EventPanicked                    // its Start or Run panicked; Err is a *PanicError
-	EventRestarting                  // it will be started again after Delay; Attempt counts restarts in the window
-	EventGaveUp                      // its restart intensity was exceeded: it stays Failed
-	EventStopped                     // it returned after the group stopped it
-	EventReplaced                    // Replace installed a new adapter under its name
-	EventRemoved                     // Remove took it out of the group
+	EventStarted       EventKind = iota // its Start succeeded (or it has none) and Run is being called
+	EventExited                         // its Run returned nil by itself
+	EventFailed                         // its Start or Run returned an error
+	EventPanicked                       // its Start or Run panicked; Err is a *PanicError
+	EventRestarting                     // it will be started again after Delay; Attempt counts restarts in the window
+	EventGaveUp                         // it exceeded its restart intensity: it stays Failed, and its *AdapterError ends the run
+	EventStopped                        // it returned after the group stopped it
+	EventReplaced                       // Replace installed a new adapter under its name
+	EventRemoved                        // Remove took it out of the group
+	EventDegraded                       // it exceeded its restart intensity and, kept trying (WithKeepTrying), restarts at its maximum backoff
+	EventReplaceFailed                  // the adapter a Replace was starting failed to start; Err says why, and the one it would have replaced serves on
 )
 
-var eventNames = [...]string{"started", "exited", "failed", "panicked", "restarting", "gave up", "stopped", "replaced", "removed"}
+var eventNames = [...]string{"started", "exited", "failed", "panicked", "restarting", "gave up", "stopped", "replaced", "removed", "degraded", "replace failed"}
 
 func (k EventKind) String() string {
 	if k >= 0 && int(k) < len(eventNames) {
@@ -33,52 +38,72 @@ func (k EventKind) String() string {
 
 // An AdapterEvent is one step in the life of an adapter of a [Group],
 // delivered on Group.Events and logged to Group.Logger. The events of one
-// adapter (one name) arrive in the order its state changed, whichever
-// goroutine caused them; events of different adapters are not ordered with
-// each other.
+// name arrive in the order its state changed, whichever goroutine caused
+// them, across Remove and Add of the name and across runs; events of
+// different names are not ordered with each other.
 type AdapterEvent struct {
 	Time    time.Time
 	Adapter string // its name
 	Kind    EventKind
-	Err     error         // for Failed, Panicked, Restarting and GaveUp: the error; for Stopped: what Run returned, if anything
-	Attempt int           // for Restarting: this restart's number within the intensity window; for GaveUp: the number the refused one would have had
+	Err     error         // for Failed, Panicked, Restarting, Degraded, GaveUp and ReplaceFailed: the error; for Stopped: what Run returned, if anything
+	Attempt int           // for Restarting: this restart's number within the intensity window; for GaveUp and Degraded: the number of the restart over the limit
 	Delay   time.Duration // for Restarting: the backoff before the restart
 }
 
-// eventLocked records event e of member m, to be delivered by flush in the
-// order the events were recorded. Recording under g.mu, where the state
-// changes, is what keeps the events of one adapter in order although
-// different goroutines cause them. It requires that g.mu is held.
-func (g *Group[T]) eventLocked(m *member[T], e AdapterEvent) {
+// An eventQueue holds the events of one name that wait to be delivered, in
+// the order they were recorded. The queue belongs to the name, not to the
+// member, so that the events of an adapter that was removed and the one
+// added under its name after it keep their order.
+type eventQueue struct {
+	events   []AdapterEvent
+	emitting bool // some goroutine is delivering them (see flush)
+}
+
+// eventLocked records event e of the adapter named name, to be delivered
+// by flush in the order the events were recorded. Recording under g.mu,
+// where the state changes, is what keeps the events of one name in order
+// although different goroutines cause them. It requires that g.mu is held.
+func (g *Group[T]) eventLocked(name string, e AdapterEvent) {
 	if g.Events == nil && g.Logger == nil {
 		return
 	}
 	e.Time = time.Now()
-	e.Adapter = m.name
-	m.events = append(m.events, e)
+	e.Adapter = name
+	q := g.queues[name]
+	if q == nil {
+		if g.queues == nil {
+			g.queues = map[string]*eventQueue{}
+		}
+		q = &eventQueue{}
+		g.queues[name] = q
+	}
+	q.events = append(q.events, e)
 }
 
-// flush delivers m's recorded events, unless another goroutine is doing so
-// already, in which case that one delivers these too. It is called with no
-// lock held, since delivering calls code that is not the group's; it takes
-// g.mu only between events.
-func (g *Group[T]) flush(m *member[T]) {
+// flush delivers the recorded events of name, unless another goroutine is
+// doing so already, in which case that one delivers these too. It is called
+// with no lock held, since delivering calls code that is not the group's;
+// it takes g.mu only between events.
+func (g *Group[T]) flush(name string) {
 	g.mu.Lock()
-	if m.emitting {
+	q := g.queues[name]
+	if q == nil || q.emitting {
 		g.mu.Unlock()
 		return
 	}
-	m.emitting = true
-	for len(m.events) > 0 {
-		batch := m.events
-		m.events = nil
+	q.emitting = true
+	for len(q.events) > 0 {
+		batch := q.events
+		q.events = nil
 		g.mu.Unlock()
 		for _, e := range batch {
 			g.deliver(e)
 		}
 		g.mu.Lock()
 	}
-	m.emitting = false
+	// An empty queue that nobody delivers from is dropped, so that names
+	// that come and go leave nothing behind.
+	delete(g.queues, name)
 	g.mu.Unlock()
 }
 
@@ -96,7 +121,7 @@ func (g *Group[T]) deliver(e AdapterEvent) {
 	}
 	level := slog.LevelInfo
 	switch e.Kind {
-	case EventFailed, EventPanicked, EventRestarting:
+	case EventFailed, EventPanicked, EventRestarting, EventDegraded, EventReplaceFailed:
 		level = slog.LevelWarn
 	case EventGaveUp:
 		level = slog.LevelError
@@ -108,7 +133,7 @@ func (g *Group[T]) deliver(e AdapterEvent) {
 			attrs = append(attrs, slog.String("stack", string(pe.Stack)))
 		}
 	}
-	if e.Kind == EventRestarting || e.Kind == EventGaveUp {
+	if e.Kind == EventRestarting || e.Kind == EventGaveUp || e.Kind == EventDegraded {
 		attrs = append(attrs, slog.Int("attempt", e.Attempt))
 	}
 	if e.Kind == EventRestarting {

@@ -26,9 +26,23 @@ var (
 	ErrNoAdapter = errors.New("fanin: no such adapter")
 )
 
-// DefaultShutdownTimeout is how long [Group.Run] waits for adapters to
-// return once its context has ended, when Group.ShutdownTimeout is zero.
-const DefaultShutdownTimeout = 10 * time.Second
+// ErrDrainTimeout is returned, wrapped with a count, by [Group.Run] when
+// values that had been accepted were still waiting to be handled
+// DrainTimeout after the run ended. Those values were handed to
+// Group.Abandon, if set, and are counted in GroupStats.Abandoned.
+var ErrDrainTimeout = errors.New("fanin: drain timed out")
+
+// Defaults of a [Group]'s bounds on the end of a run.
+const (
+	// DefaultShutdownTimeout is how long [Group.Run] waits for adapters to
+	// return once its run has ended, when Group.ShutdownTimeout is zero.
+	DefaultShutdownTimeout = 10 * time.Second
+
+	// DefaultDrainTimeout is how long [Group.Run] goes on handing accepted
+	// values to its handle function once its run has ended, when
+	// Group.DrainTimeout is zero.
+	DefaultDrainTimeout = 10 * time.Second
+)
 
 // An Adapter produces messages for a [Group]: an HTTP webhook, a websocket,
 // a chat bridge, a plugin runtime. The group calls Run in a goroutine of its
@@ -70,7 +84,8 @@ type funcAdapter[T any] struct {
 func (f funcAdapter[T]) Name() string                             { return f.name }
 func (f funcAdapter[T]) Run(ctx context.Context, s Sink[T]) error { return f.run(ctx, s) }
 
-// An AdapterState is where an adapter of a [Group] is in its life.
+// An AdapterState is where an adapter of a [Group] is in its life: one of
+// Idle, Starting, Running, Restarting, Exited, Stopped, Failed and Waiting.
 type AdapterState int
 
 const (
@@ -79,11 +94,12 @@ const (
 	Running                        // its Run has been called and has not returned
 	Restarting                     // it ended, and waits out its backoff before starting again
 	Exited                         // its Run returned nil by itself, and it is not restarted
-	Stopped                        // it returned after the group stopped it (Shutdown, Remove, Replace)
-	Failed                         // it failed and is not restarted: policy, or the intensity limit
+	Stopped                        // it returned after the group stopped it (Shutdown, Remove, Replace, another adapter's escalation)
+	Failed                         // it failed and is not restarted: its policy, its intensity limit, or a failed Start under WithFailFast
+	Waiting                        // an earlier instance of its name (of an earlier run, or removed) has not returned; it starts once that one has
 )
 
-var stateNames = [...]string{"idle", "starting", "running", "restarting", "exited", "stopped", "failed"}
+var stateNames = [...]string{"idle", "starting", "running", "restarting", "exited", "stopped", "failed", "waiting"}
 
 func (s AdapterState) String() string {
 	if s >= 0 && int(s) < len(stateNames) {
@@ -106,6 +122,15 @@ func (s AdapterState) String() string {
 // is recovered there and recorded as a [*PanicError]; an adapter that fails
 // is restarted as its [RestartPolicy] says, with exponential backoff, until
 // its restart intensity is exceeded (see [WithBackoff], [WithIntensity]).
+// Then, as an Erlang/OTP supervisor exits when a child exceeds its
+// intensity, the group escalates: it ends the run, and the run's
+// [*AdapterError] reaches the program through [Group.Run]'s result or
+// [Stream.Err]. An adapter the program can live without is added
+// [WithKeepTrying] and restarted at its maximum backoff instead, as suture
+// restarts a failing service. A failure is never both silent and final.
+//
+// At most one instance of a name runs at a time, except while [Group.Replace]
+// starts the new adapter before it stops the old one.
 //
 // No lock of the group is held while adapter code runs, while anything
 // waits, or while an event is logged or delivered: a slow or stuck adapter
@@ -127,10 +152,28 @@ type Group[T any] struct {
 	Events chan<- AdapterEvent
 
 	// ShutdownTimeout bounds how long Run waits for adapters to return
-	// after its context ends; zero means DefaultShutdownTimeout.
+	// after its run ends (and Start, after a failed start under
+	// WithFailFast); zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 
-	dropped atomic.Uint64 // events that did not fit in Events
+	// DrainTimeout bounds how long Run goes on handing accepted values to
+	// its handle function after its run ends; zero means
+	// DefaultDrainTimeout. Values still waiting then are abandoned.
+	DrainTimeout time.Duration
+
+	// Abandon, if not nil, is handed every value that was accepted but
+	// will not be handled: those still waiting when Run's DrainTimeout
+	// passed, when handle returned an error or panicked, or when Start
+	// failed under WithFailFast. It is called in the goroutine of Run (or
+	// Start), one value at a time, in the order the stream gives them,
+	// after the run has ended, so that the program can persist them,
+	// return them to where they came from (nak a queue message) or answer
+	// a caller that waits. Abandoned values are counted in
+	// GroupStats.Abandoned whether or not Abandon is set.
+	Abandon func(T)
+
+	dropped   atomic.Uint64 // events that did not fit in Events
+	abandoned atomic.Uint64 // values accepted and never handled
 
 	mu       sync.Mutex
 	members  map[string]*member[T] // guarded by mu
@@ -143,6 +186,9 @@ type Group[T any] struct {
 	// of those that are gone for good: Stats of the group cover them.
 	retired      []*member[T] // guarded by mu
 	retiredStats Stats        // guarded by mu
+
+	queues      map[string]*eventQueue // events waiting to be delivered, by name; guarded by mu
+	escalations int                    // runs ended by an adapter's failure; guarded by mu
 }
 
 // The life of an adapter in a group.
@@ -160,17 +206,21 @@ type Group[T any] struct {
 // its context under the lock before it calls Start, so no start begins
 // after a stop.
 //
-//	          ┌─────────────── backoff over ───────────────┐
-//	          v                                            │
-//	(new) → Starting ──ok──→ Running ──returned──→ policy: restart? ──yes──→ Restarting
-//	          │                                        │ no
-//	          └──Start failed──→ policy ───────────────┤
-//	                                                   v
-//	                                     Exited (nil) or Failed (error, panic,
-//	                                     or restart intensity exceeded)
+//	(new) ──an earlier instance of the name still running──→ Waiting ──it returned──┐
+//	  │                                                                              │
+//	  │       ┌─────────────── backoff over ───────────────┐                         │
+//	  v       v                                            │                         │
+//	Starting ←─────────────────────────────────────────────┼─────────────────────────┘
+//	  │   └──ok──→ Running ──returned──→ policy: restart? ──yes──→ Restarting
+//	  │                                        │ no          (over the intensity
+//	  └──Start failed──→ policy ───────────────┤             and kept trying: at
+//	                                           v              the maximum backoff)
+//	                    Exited (nil) or Failed (error, panic, a first Start under
+//	                    WithFailFast, or the intensity exceeded: the run ends)
 //
-//	any state ──stop (Shutdown, Remove, Replace)──→ Stopped, once Start and Run
-//	have returned (a Start that succeeded is followed by Run with an ended ctx)
+//	any state ──stop (Shutdown, Remove, Replace, the run ending)──→ Stopped, once
+//	Start and Run have returned (a Start that succeeded is followed by Run with
+//	an ended ctx)
 //
 // A member's current launch (member.cur) changes only when a run begins
 // (Start, Add), and when Replace commits: under mu, only if the member is
@@ -193,11 +243,6 @@ type member[T any] struct {
 	stats     counters // of every lane this member had
 	replaces  uint64   // generations drawn by Replace calls
 	installed uint64   // the generation of the adapter installed; 0 for Add's
-
-	// events waits to be delivered, in the order the state changed;
-	// emitting is set while some goroutine delivers them (see flush).
-	events   []AdapterEvent
-	emitting bool
 }
 
 // groupRun is one run of a Group.
@@ -208,6 +253,8 @@ type groupRun[T any] struct {
 	inject   *Sender[T]
 	launches map[*launch[T]]struct{} // launches not yet ended; guarded by Group.mu
 	lanes    []*Sender[T]            // lanes of the run that may hold values; guarded by Group.mu
+	endedAt  time.Time               // when the run ended (ctx canceled); guarded by Group.mu
+	err      *AdapterError           // the failure that ended the run, if one did; guarded by Group.mu
 
 	// Set by the Shutdown that ends the run, under Group.mu: what every
 	// Shutdown of this run waits for.
@@ -225,18 +272,28 @@ type launch[T any] struct {
 	gen     uint64          // the Replace generation of its adapter; see member
 	ctx     context.Context // canceled to stop the launch
 	cancel  context.CancelFunc
-	// retryStart says whether a failed first Start is restarted by the
-	// policy (Start, Add) or ends the launch (Replace, which then keeps
-	// the old adapter).
-	retryStart bool
+	kind    launchKind
+	// prev are the launches of the name that must return before this one
+	// starts: of earlier runs, or of a member removed before; see supervise.
+	prev []*launch[T]
 
-	state AdapterState // guarded by Group.mu
-	err   error        // the last error of Start or Run; guarded by Group.mu
+	state    AdapterState // guarded by Group.mu
+	err      error        // the last error of Start or Run; guarded by Group.mu
+	degraded bool         // restarting over its intensity (WithKeepTrying); guarded by Group.mu
 
 	started  chan struct{} // closed when the first Start returned, or the launch ended before
 	startErr error         // the first Start's error; written before started is closed
 	done     chan struct{} // closed when the launch's goroutine ends, after its last event
 }
+
+// A launchKind says what a failed first Start of a launch does.
+type launchKind int
+
+const (
+	launchPolicy   launchKind = iota // Start or Add: the restart policy applies
+	launchFailFast                   // Start or Add under WithFailFast: the launch fails, and so does the call
+	launchReplace                    // Replace: the launch ends, and the old adapter serves on
+)
 
 func (g *Group[T]) newRun() *groupRun[T] {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -252,15 +309,38 @@ func (g *Group[T]) newRun() *groupRun[T] {
 
 // launchLocked creates a launch of adapter a for member m in run r and
 // starts its goroutine. startCtx, the caller's context, also bounds the
-// first Start. It requires that g.mu is held.
-func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg adapterConfig, gen uint64, startCtx context.Context, retryStart bool) *launch[T] {
+// first Start. replacing says that Replace launches it. It requires that
+// g.mu is held.
+func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg adapterConfig, gen uint64, startCtx context.Context, replacing bool) *launch[T] {
 	ctx, cancel := context.WithCancel(r.ctx)
+	kind := launchPolicy
+	switch {
+	case replacing:
+		kind = launchReplace
+	case cfg.failFast:
+		kind = launchFailFast
+	}
 	l := &launch[T]{
-		m: m, adapter: a, cfg: cfg, run: r, gen: gen, ctx: ctx, cancel: cancel, retryStart: retryStart,
+		m: m, adapter: a, cfg: cfg, run: r, gen: gen, ctx: ctx, cancel: cancel, kind: kind,
 		lane:    newSender[T](cfg.capacity, &m.stats, r.stream.wake),
 		state:   Starting,
 		started: make(chan struct{}),
 		done:    make(chan struct{}),
+	}
+	// One instance of a name at a time: every launch of the name that is
+	// still running, except those of this member in this run (the overlap
+	// that Replace documents), must return first. They are of an earlier
+	// run whose Shutdown gave up waiting, or of a member that Remove took
+	// out while they did not return.
+	for _, x := range m.launches {
+		if x.run != r {
+			l.prev = append(l.prev, x)
+		}
+	}
+	for _, old := range g.retired {
+		if old.name == m.name {
+			l.prev = append(l.prev, old.launches...)
+		}
 	}
 	r.launches[l] = struct{}{}
 	m.launches = append(m.launches, l)
@@ -290,6 +370,7 @@ func (g *Group[T]) stopLocked(l *launch[T]) {
 // it, happens under g.mu; events are delivered after the lock is released.
 func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 	m := l.m
+	name := m.name
 	first := true
 	ended := false
 	defer func() {
@@ -304,40 +385,56 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 				close(l.started)
 			}
 			g.endLocked(l, Failed, errGoexit, false)
-			g.eventLocked(m, AdapterEvent{Kind: EventFailed, Err: errGoexit})
+			g.eventLocked(name, AdapterEvent{Kind: EventFailed, Err: errGoexit})
 			g.mu.Unlock()
-			g.flush(m)
+			g.flush(name)
 		}
 		// done is closed last, after the final event: whoever waits for
-		// the launch (Shutdown, Remove, Replace) sees its goroutine end.
+		// the launch (Shutdown, Remove, Replace, a later instance of the
+		// name) sees its goroutine end.
 		close(l.done)
 	}()
 	end := func(final AdapterState, err error, e AdapterEvent) {
 		g.endLocked(l, final, err, first)
-		g.eventLocked(m, e)
+		g.eventLocked(name, e)
 		g.mu.Unlock()
-		g.flush(m)
+		g.flush(name)
 		ended = true
 	}
+	var waitErr error
+	if len(l.prev) > 0 {
+		waitErr = g.awaitPrev(l, startCtx, &first)
+	}
 	var rs restarts
+	restarting := false
 	for {
 		g.mu.Lock()
 		if l.ctx.Err() != nil {
 			end(Stopped, l.err, AdapterEvent{Kind: EventStopped})
 			return
 		}
+		if restarting {
+			// Counted here, not when the backoff began, so that a
+			// restart that a stop cut short is not counted.
+			m.restarts++
+			restarting = false
+		}
 		l.state = Starting
 		g.mu.Unlock()
 
-		err := call(func() error { return startAdapter(l, startCtx, first) })
+		err := waitErr
+		waitErr = nil
+		if err == nil {
+			err = call(func() error { return startAdapter(l, startCtx, first) })
+		}
 		g.mu.Lock()
 		if err == nil {
 			l.state = Running
 			m.stats.runs.Add(1)
-			g.eventLocked(m, AdapterEvent{Kind: EventStarted})
+			g.eventLocked(name, AdapterEvent{Kind: EventStarted})
 			g.signalStartedLocked(l, &first, nil)
 			g.mu.Unlock()
-			g.flush(m)
+			g.flush(name)
 			// After a Start that succeeded Run is always called, with an
 			// ended ctx if the launch was stopped meanwhile, so that it
 			// can release what Start acquired.
@@ -345,8 +442,15 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 			g.mu.Lock()
 		} else if first {
 			g.signalStartedLocked(l, &first, err)
-			if !l.retryStart && l.ctx.Err() == nil {
-				m.lastErr = err
+			if l.kind != launchPolicy && l.ctx.Err() == nil {
+				if l.kind == launchReplace {
+					// The adapter Replace was starting failed: the
+					// name's own adapter serves on, and its error and
+					// state are not this one's.
+					end(Failed, err, AdapterEvent{Kind: EventReplaceFailed, Err: err})
+					return
+				}
+				m.lastErr = err // WithFailFast: the caller of Start or Add decides
 				end(Failed, err, AdapterEvent{Kind: outcome(err), Err: err})
 				return
 			}
@@ -369,17 +473,28 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 			end(final, err, AdapterEvent{Kind: outcome(err), Err: err})
 			return
 		}
-		g.eventLocked(m, AdapterEvent{Kind: outcome(err), Err: err})
-		delay, n, ok := rs.next(&l.cfg, time.Now())
-		if !ok {
-			end(Failed, err, AdapterEvent{Kind: EventGaveUp, Err: err, Attempt: n})
+		g.eventLocked(name, AdapterEvent{Kind: outcome(err), Err: err})
+		delay, n, over := rs.next(&l.cfg, time.Now())
+		if over && !l.cfg.keepTrying {
+			// Escalate: the run cannot go on as if this adapter were
+			// serving. The event comes before the others' stopped.
+			g.endLocked(l, Failed, err, first)
+			g.eventLocked(name, AdapterEvent{Kind: EventGaveUp, Err: err, Attempt: n})
+			g.failRunLocked(l.run, &AdapterError{Name: name, Err: err, GaveUp: true})
+			g.mu.Unlock()
+			g.flush(name)
+			ended = true
 			return
 		}
+		if over && !l.degraded {
+			g.eventLocked(name, AdapterEvent{Kind: EventDegraded, Err: err, Attempt: n})
+		}
+		l.degraded = over
 		l.state, l.err = Restarting, err
-		m.restarts++
-		g.eventLocked(m, AdapterEvent{Kind: EventRestarting, Err: err, Attempt: n, Delay: delay})
+		restarting = true
+		g.eventLocked(name, AdapterEvent{Kind: EventRestarting, Err: err, Attempt: n, Delay: delay})
 		g.mu.Unlock()
-		g.flush(m)
+		g.flush(name)
 
 		t := time.NewTimer(delay)
 		select {
@@ -389,6 +504,35 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 		}
 		// The loop's first step sees a stop that came during the wait.
 	}
+}
+
+// awaitPrev waits until every launch in l.prev has returned, so that no
+// two instances of a name run at once, or until l is stopped. While it
+// waits, l is Waiting. A launch of Start or Add reports to its caller at
+// once, since the instance it waits for may never return; one of Replace
+// waits within the bound of Replace's ctx, and returns its error when that
+// ends first, as a failed Start would.
+func (g *Group[T]) awaitPrev(l *launch[T], startCtx context.Context, first *bool) error {
+	g.mu.Lock()
+	l.state = Waiting
+	if l.kind != launchReplace {
+		g.signalStartedLocked(l, first, nil)
+	}
+	g.mu.Unlock()
+	var bound <-chan struct{}
+	if *first && startCtx != nil {
+		bound = startCtx.Done()
+	}
+	for _, p := range l.prev {
+		select {
+		case <-p.done:
+		case <-l.ctx.Done():
+			return nil // the loop sees the stop
+		case <-bound:
+			return startCtx.Err()
+		}
+	}
+	return nil
 }
 
 // errGoexit is recorded for an adapter whose Start or Run called
@@ -461,10 +605,18 @@ func outcome(err error) EventKind {
 // [Group.Stats] reports it. Start returns [ErrStarted] if the group is
 // running.
 //
-// Start does not fail when every adapter fails, because the group may
-// already hold values then: an adapter added while Start ran, or a send
-// through [Group.Sender], may have been accepted, and only the Stream
-// handed to the caller can deliver them.
+// An adapter added [WithFailFast] is the exception: if its first Start
+// fails, Start shuts the run down, waits up to ShutdownTimeout for every
+// adapter to return, hands every value that was accepted meanwhile (by
+// other adapters, or through [Group.Sender]) to Group.Abandon, and returns
+// an [*AdapterError] that names it and wraps its error (joined with a
+// [*NotReturnedError] if some adapter did not return). The group is then
+// not running, and Start may be called again.
+//
+// Otherwise Start does not fail when every adapter fails, because the
+// group may already hold values then, and only the Stream handed to the
+// caller can deliver them. An adapter whose earlier instance has not
+// returned (see [Waiting]) is not waited for.
 func (g *Group[T]) Start(ctx context.Context) (*Stream[T], error) {
 	r, err := g.start(ctx)
 	if err != nil {
@@ -487,12 +639,25 @@ func (g *Group[T]) start(ctx context.Context) (*groupRun[T], error) {
 	// not change from run to run.
 	for _, name := range slices.Sorted(maps.Keys(g.members)) {
 		m := g.members[name]
-		m.cur = g.launchLocked(r, m, m.adapter, m.cfg, m.installed, ctx, true)
+		m.cur = g.launchLocked(r, m, m.adapter, m.cfg, m.installed, ctx, false)
 		ls = append(ls, m.cur)
 	}
 	g.mu.Unlock()
 	for _, l := range ls {
 		<-l.started
+	}
+	for _, l := range ls {
+		if l.kind == launchFailFast && l.startErr != nil && l.startErr != ErrClosed {
+			g.mu.Lock()
+			g.failRunLocked(r, &AdapterError{Name: l.m.name, Err: l.startErr})
+			failure := r.err
+			g.mu.Unlock()
+			if failure == nil {
+				break // shut down by another call meanwhile: the run is the caller's
+			}
+			_, err := g.finishRun(r)
+			return nil, joinErrors(failure, err)
+		}
 	}
 	return r, nil
 }
@@ -501,8 +666,12 @@ func (g *Group[T]) start(ctx context.Context) (*groupRun[T], error) {
 // group is running, starts it and returns the error of its first
 // [Starter.Start], if any, or [ErrClosed] if the run was shut down first.
 // The adapter stays in the group either way: its restart policy applies to
-// a failed Start, and [Group.Stats] reports it. Add returns an error
-// matching [ErrAdapterExists], and adds nothing, if the name is taken.
+// a failed Start, and [Group.Stats] reports it; except that an adapter
+// added [WithFailFast] whose first Start failed is taken out again. If an
+// earlier instance of the name (removed, or of an earlier run) has not
+// returned, the adapter waits for it (see [Waiting]) and Add returns nil
+// at once. Add returns an error matching [ErrAdapterExists], and adds
+// nothing, if the name is taken.
 func (g *Group[T]) Add(ctx context.Context, a Adapter[T], opts ...Option) error {
 	m := &member[T]{name: a.Name(), adapter: a, cfg: defaultConfig(opts)}
 	g.mu.Lock()
@@ -519,10 +688,20 @@ func (g *Group[T]) Add(ctx context.Context, a Adapter[T], opts ...Option) error 
 		g.mu.Unlock()
 		return nil
 	}
-	l := g.launchLocked(r, m, a, m.cfg, 0, ctx, true)
+	l := g.launchLocked(r, m, a, m.cfg, 0, ctx, false)
 	m.cur = l
 	g.mu.Unlock()
 	<-l.started
+	if l.kind == launchFailFast && l.startErr != nil && l.startErr != ErrClosed {
+		// It failed for good; its lane never had a sender, so leaving
+		// the group loses nothing. Its counters join the group's totals.
+		g.mu.Lock()
+		if g.members[m.name] == m {
+			delete(g.members, m.name)
+			g.retired = append(g.retired, m)
+		}
+		g.mu.Unlock()
+	}
 	return l.startErr
 }
 
@@ -548,9 +727,9 @@ func (g *Group[T]) Remove(ctx context.Context, name string) error {
 	for _, l := range wait {
 		g.stopLocked(l)
 	}
-	g.eventLocked(m, AdapterEvent{Kind: EventRemoved})
+	g.eventLocked(name, AdapterEvent{Kind: EventRemoved})
 	g.mu.Unlock()
-	g.flush(m)
+	g.flush(name)
 	return waitLaunches(ctx, wait)
 }
 
@@ -558,8 +737,9 @@ func (g *Group[T]) Remove(ctx context.Context, name string) error {
 // the same name. If the group is running, a is started first, and the old
 // adapter is stopped only once a runs: its [Starter.Start], if any, has
 // succeeded and its Run is being called. If a fails to start, Replace
-// returns its error and the old adapter goes on serving (or keeps waiting
-// to restart). Replace then waits, bounded by ctx, for every earlier
+// returns its error, the old adapter goes on serving (or keeps waiting to
+// restart), and an [EventReplaceFailed] reports it; the name's state and
+// last error in [Group.Stats] stay the old adapter's. Replace then waits, bounded by ctx, for every earlier
 // instance of the name to return; if ctx ends first it returns a
 // [*NotReturnedError] that names it and matches ctx.Err(), and a serves
 // regardless. A Replace whose run is shut down while a starts installs a
@@ -602,10 +782,10 @@ func (g *Group[T]) Replace(ctx context.Context, a Adapter[T], opts ...Option) er
 		if r == nil {
 			g.installLocked(m, a, cfg, gen)
 			g.mu.Unlock()
-			g.flush(m)
+			g.flush(name)
 			return nil
 		}
-		l := g.launchLocked(r, m, a, cfg, gen, ctx, false)
+		l := g.launchLocked(r, m, a, cfg, gen, ctx, true)
 		g.mu.Unlock()
 
 		<-l.started
@@ -635,17 +815,23 @@ func (g *Group[T]) Replace(ctx context.Context, a Adapter[T], opts ...Option) er
 		g.installLocked(m, a, cfg, gen)
 		m.cur = l
 		g.mu.Unlock()
-		g.flush(m)
+		g.flush(name)
 		return waitLaunches(ctx, old)
 	}
 }
 
 // installLocked makes a, with cfg, the adapter of member m from the next
-// launch on, as Replace generation gen, and records the event. It requires
-// that g.mu is held.
+// launch on, as Replace generation gen, and records the event. The last
+// error and the state of the adapter it replaces are not a's: the name's
+// error is cleared, and, while the group is not running, its state is
+// Idle. It requires that g.mu is held.
 func (g *Group[T]) installLocked(m *member[T], a Adapter[T], cfg adapterConfig, gen uint64) {
 	m.adapter, m.cfg, m.installed = a, cfg, gen
-	g.eventLocked(m, AdapterEvent{Kind: EventReplaced})
+	m.lastErr = nil
+	if g.run == nil {
+		m.cur = nil
+	}
+	g.eventLocked(m.name, AdapterEvent{Kind: EventReplaced})
 }
 
 // waitLaunches waits for every launch in ls to end, bounded by ctx.
@@ -709,21 +895,7 @@ func (g *Group[T]) shutdown(ctx context.Context, want *groupRun[T]) error {
 		g.mu.Unlock()
 		return nil
 	}
-	if g.run == r {
-		g.run = nil
-		// Lanes first, so that blocked sends wake with ErrClosed; then
-		// the adapters' contexts.
-		for _, s := range r.lanes {
-			s.stop()
-		}
-		r.stream.stop()
-		r.cancel()
-		r.final = make([]*launch[T], 0, len(r.launches))
-		for l := range r.launches {
-			r.final = append(r.final, l)
-		}
-		r.finalLanes = slices.Clone(r.lanes)
-	}
+	g.endRunLocked(r)
 	final, lanes := r.final, r.finalLanes
 	g.mu.Unlock()
 
@@ -740,52 +912,202 @@ func (g *Group[T]) shutdown(ctx context.Context, want *groupRun[T]) error {
 	return nil
 }
 
+// endRunLocked ends run r, if it is the current one: in order, it stops
+// intake into every lane and wakes every blocked send with ErrClosed,
+// marks the Stream so that the consumer, having received every value
+// accepted before, sees the end, and cancels every adapter's context. It
+// records what every Shutdown of the run then waits for. It requires that
+// g.mu is held, and never blocks.
+func (g *Group[T]) endRunLocked(r *groupRun[T]) {
+	if g.run != r {
+		return
+	}
+	g.run = nil
+	r.endedAt = time.Now()
+	// Lanes first, so that blocked sends wake with ErrClosed; then the
+	// adapters' contexts.
+	for _, s := range r.lanes {
+		s.stop()
+	}
+	r.stream.stop()
+	r.cancel()
+	r.final = make([]*launch[T], 0, len(r.launches))
+	for l := range r.launches {
+		r.final = append(r.final, l)
+	}
+	r.finalLanes = slices.Clone(r.lanes)
+}
+
+// failRunLocked ends run r because of failure err, if r is still the
+// current run: the escalation of an adapter that gave up, or a failed
+// start under WithFailFast. The first failure of a run is the one
+// reported. It requires that g.mu is held, and never blocks.
+func (g *Group[T]) failRunLocked(r *groupRun[T], err *AdapterError) {
+	if g.run != r {
+		return // shut down already: whoever ended it owns the outcome
+	}
+	r.err = err
+	r.stream.fail(err)
+	g.escalations++
+	g.endRunLocked(r)
+}
+
+// finishRun is the end of a run that Run (or a failed Start) ended: it
+// hands every value still in the run's lanes to Abandon, then waits for
+// every adapter to return, both until ShutdownTimeout after the run ended.
+// It returns the number of values abandoned, and a *NotReturnedError if
+// some adapter did not return in time.
+func (g *Group[T]) finishRun(r *groupRun[T]) (int, error) {
+	g.mu.Lock()
+	ended := r.endedAt
+	g.mu.Unlock()
+	ctx, cancel := context.WithDeadline(context.Background(), ended.Add(cmp.Or(g.ShutdownTimeout, DefaultShutdownTimeout)))
+	defer cancel()
+	n := 0
+	for {
+		// Every lane has been stopped, so the stream ends as soon as the
+		// sends in flight have left: this waits for nobody.
+		v, err := r.stream.Recv(ctx)
+		if err != nil {
+			if err != ErrClosed {
+				// Only a send still inside the package when the bound
+				// passed can leave a value here; count it all the same.
+				left := r.stream.Len()
+				n += left
+				g.abandoned.Add(uint64(left))
+			}
+			break
+		}
+		n++
+		g.abandoned.Add(1)
+		if g.Abandon != nil {
+			g.Abandon(v)
+		}
+	}
+	return n, g.shutdown(ctx, r)
+}
+
+// joinErrors joins the errors that are not nil, and returns a lone error
+// as it is, so that it can still be compared with ==.
+func joinErrors(errs ...error) error {
+	errs = slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
 // Run starts the group, hands every value the adapters send to handle, one
-// at a time in the Stream's fair order, and shuts down the run it started
-// when ctx ends. After ctx ends it goes on handing handle every value
-// accepted before the shutdown, so nothing accepted is lost, and returns
-// once the stream has ended and every adapter has returned: nil, or a
-// [*NotReturnedError] if some adapter did not return within
-// ShutdownTimeout. It is the main loop of a typical agent:
+// at a time in the Stream's fair order, and ends the run it started when
+// ctx ends, or when an adapter's failure ends it (see [WithIntensity]). It
+// is the main loop of a typical agent, and returns once the run is over:
 //
-//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+//  1. The run ends: intake stops and every adapter's context ends, as
+//     [Group.Shutdown] describes.
+//  2. Run goes on handing handle the values accepted before, for at most
+//     DrainTimeout after the run ended (checked before each value; a
+//     handle call in progress is not interrupted).
+//  3. Values still waiting then are handed to Group.Abandon, if set, and
+//     counted in [GroupStats].Abandoned: none is dropped silently.
+//  4. Run waits for every adapter to return, until ShutdownTimeout after
+//     the run ended.
+//
+// So Run returns at most the greater of DrainTimeout and ShutdownTimeout
+// after ctx ends, plus the handle call then in progress and the calls of
+// Abandon. It returns nil if ctx ended (or another goroutine called
+// Shutdown) and all went well. Otherwise it returns every failure, joined:
+// the [*AdapterError] of an adapter whose failure ended the run (with
+// [WithFailFast], a failed first Start; by default, an adapter that
+// exceeded its restart intensity), an error matching [ErrDrainTimeout]
+// that says how many values were abandoned, and a [*NotReturnedError] if
+// some adapter did not return in time.
+//
+// If handle returns an error, Run ends the run, abandons what remains
+// (steps 3 and 4), and returns that error (joined with a NotReturnedError,
+// if any). If handle panics, or calls runtime.Goexit, Run does the same and
+// then lets the panic go on up the caller's goroutine, unchanged: handle
+// is the program's own loop, as errgroup's goroutines are parts of one
+// computation, so a panic there is the program's bug to see, not an
+// adapter's failure to survive; ending the group first means that nothing
+// runs on behind a main loop that is gone. Run returns [ErrStarted] if the
+// group is already running, and the error of [Group.Start] if it fails.
+//
+// A program ends the drain early by ending the process: with the idiom
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 //	defer stop()
+//	context.AfterFunc(ctx, stop) // the first signal drains; a second one ends the process
 //	err := g.Run(ctx, func(m Message) error { ...; return nil })
 //
-// If handle returns an error, Run shuts its run down, returns that error,
-// and the values still in the lanes are not handled. Run returns
-// [ErrStarted] if the group is already running. If another goroutine
-// calls Shutdown, Run returns once the stream has ended, with nil.
+// the first signal ends ctx, and stop restores the default action of the
+// signals, so that a second one ends the process at once.
 func (g *Group[T]) Run(ctx context.Context, handle func(T) error) error {
 	r, err := g.start(ctx)
 	if err != nil {
 		return err
 	}
-	timeout := cmp.Or(g.ShutdownTimeout, DefaultShutdownTimeout)
-	shutdown := func() error {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-		defer cancel()
-		return g.shutdown(sctx, r)
-	}
-	stopped := make(chan error, 1)
-	unwatch := context.AfterFunc(ctx, func() { stopped <- shutdown() })
-
-	for v := range r.stream.All() {
-		if err := handle(v); err != nil {
-			if unwatch() {
-				shutdown()
-			} else {
-				<-stopped
+	defer context.AfterFunc(ctx, func() { g.endRun(r) })()
+	finished := false
+	defer func() {
+		if !finished {
+			// handle panicked or called runtime.Goexit: end the run and
+			// let every adapter return before the panic goes on.
+			g.endRun(r)
+			g.finishRun(r)
+		}
+	}()
+	drain := cmp.Or(g.DrainTimeout, DefaultDrainTimeout)
+	var deadline time.Time // set once the run has ended
+	var herr error
+	cut := false
+	for {
+		rctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if deadline.IsZero() && r.ctx.Err() != nil {
+			g.mu.Lock()
+			deadline = r.endedAt.Add(drain)
+			g.mu.Unlock()
+		}
+		if !deadline.IsZero() {
+			if !time.Now().Before(deadline) {
+				cut = true
+				break
 			}
-			return err
+			rctx, cancel = context.WithDeadline(rctx, deadline)
+		}
+		v, err := r.stream.Recv(rctx)
+		cancel()
+		if err != nil {
+			cut = err != ErrClosed
+			break
+		}
+		if herr = handle(v); herr != nil {
+			g.endRun(r)
+			break
 		}
 	}
-	if unwatch() {
-		// The stream ended without ctx ending: another goroutine shut the
-		// run down, and owns the outcome of its Shutdown.
-		return nil
+	finished = true
+	n, werr := g.finishRun(r)
+	if herr != nil {
+		return joinErrors(herr, werr)
 	}
-	return <-stopped
+	var derr error
+	if cut && n > 0 {
+		derr = fmt.Errorf("%w: %d accepted values were not handled", ErrDrainTimeout, n)
+	}
+	g.mu.Lock()
+	var failure error
+	if r.err != nil {
+		failure = r.err
+	}
+	g.mu.Unlock()
+	return joinErrors(failure, derr, werr)
+}
+
+// endRun ends run r, if it is the current one, without waiting.
+func (g *Group[T]) endRun(r *groupRun[T]) {
+	g.mu.Lock()
+	g.endRunLocked(r)
+	g.mu.Unlock()
 }
 
 // Sender returns a handle for sending into the group's current run from
@@ -813,16 +1135,22 @@ type GroupStats struct {
 	Injected      Stats          // the lane of Group.Sender
 	Adapters      []AdapterStats // sorted by name
 	EventsDropped uint64         // events that did not fit in Group.Events
+	Escalations   int            // runs ended by an adapter's failure (an *AdapterError)
+	Abandoned     uint64         // values accepted and never handled: handed to Group.Abandon, or counted only
 }
 
-// AdapterStats describes one adapter of a [Group]. Its counters cover every
-// lane the name has had, across runs and replacements; Runs counts calls
-// of its Run.
+// AdapterStats describes one adapter of a [Group]. Its counters cover
+// every lane the name has had since it was added, across runs and
+// replacements; Runs counts calls of its Run. [Group.Remove] ends them: a
+// later Add of the name starts from zero, while the group's totals keep
+// what the removed adapter counted.
 type AdapterStats struct {
-	Name     string
-	State    AdapterState
-	Err      error // the last error of its Start or Run, a *PanicError for a panic; nil if none
-	Restarts int   // restarts by its policy
+	Name       string
+	State      AdapterState
+	Err        error // the last error of its Start or Run, a *PanicError for a panic; nil if none, and cleared by Replace
+	Restarts   int   // restarts by its policy that began (not those a stop cut short during the backoff)
+	KeepTrying bool  // added WithKeepTrying: over its intensity it is restarted, and does not escalate
+	Degraded   bool  // kept trying over its intensity: its restarts wait the maximum backoff
 	Stats
 }
 
@@ -836,9 +1164,9 @@ func (g *Group[T]) Stats() GroupStats {
 	var gs GroupStats
 	gs.Adapters = make([]AdapterStats, 0, len(g.members))
 	for _, m := range g.members {
-		as := AdapterStats{Name: m.name, State: Idle, Restarts: m.restarts, Err: m.lastErr}
+		as := AdapterStats{Name: m.name, State: Idle, Restarts: m.restarts, Err: m.lastErr, KeepTrying: m.cfg.keepTrying}
 		if m.cur != nil {
-			as.State = m.cur.state
+			as.State, as.Degraded = m.cur.state, m.cur.degraded
 		}
 		as.Stats = m.stats.snapshot()
 		m.lanes = liveLanes(&as.Stats, m.lanes)
@@ -860,6 +1188,8 @@ func (g *Group[T]) Stats() GroupStats {
 	gs.Stats.add(gs.Injected)
 	gs.Runs = g.runs
 	gs.EventsDropped = g.dropped.Load()
+	gs.Escalations = g.escalations
+	gs.Abandoned = g.abandoned.Load()
 	return gs
 }
 
@@ -916,3 +1246,23 @@ func (e *NotReturnedError) Error() string {
 }
 
 func (e *NotReturnedError) Unwrap() error { return e.Err }
+
+// An AdapterError reports the adapter whose failure ended a run of a
+// [Group]: it exceeded its restart intensity (GaveUp), or its first Start
+// failed under [WithFailFast]. [Group.Run] and [Group.Start] return it, and
+// [Stream.Err] reports it. It unwraps to the adapter's last error, so that
+// errors.Is and errors.As see what the adapter returned.
+type AdapterError struct {
+	Name   string // the adapter's name
+	Err    error  // its last error: what Start or Run returned, or a *PanicError
+	GaveUp bool   // it exceeded its restart intensity; false for a failed start under WithFailFast
+}
+
+func (e *AdapterError) Error() string {
+	if e.GaveUp {
+		return fmt.Sprintf("fanin: adapter %q exceeded its restart intensity: %v", e.Name, e.Err)
+	}
+	return fmt.Sprintf("fanin: adapter %q failed to start: %v", e.Name, e.Err)
+}
+
+func (e *AdapterError) Unwrap() error { return e.Err }

@@ -40,6 +40,7 @@ type Stream[T any] struct {
 	cur      int        // the lane whose turn it is; guarded by mu
 	credit   int        // values cur may still give in its turn; guarded by mu
 	stopping bool       // no lane will be added; guarded by mu
+	err      error      // the failure that ended the run; guarded by mu
 }
 
 // A lane is one adapter's (or the injection point's) buffer in a run.
@@ -90,6 +91,27 @@ func (st *Stream[T]) stop() {
 	st.stopping = true
 	st.mu.Unlock()
 	st.poke()
+}
+
+// fail records err as the failure that ended the run, before stop.
+func (st *Stream[T]) fail(err error) {
+	st.mu.Lock()
+	st.err = err
+	st.mu.Unlock()
+}
+
+// Err returns the failure that ended the run: an [*AdapterError] naming
+// the adapter whose escalation shut the run down (see [WithIntensity]), or
+// nil while the run goes on and after an ordinary [Group.Shutdown]. A
+// consumer reads it once [Stream.Recv] has returned [ErrClosed] (or the
+// loop over [Stream.All] has ended), as it reads bufio.Scanner's Err: the
+// values accepted before the failure have all been received by then. The
+// group itself is not running any more; [Group.Shutdown] waits for its
+// adapters, and [Group.Start] begins a new run.
+func (st *Stream[T]) Err() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.err
 }
 
 func (st *Stream[T]) poke() {

@@ -44,9 +44,19 @@ const (
 	DefaultWeight      = 1
 )
 
+// Limits of [WithLane]: a lane's capacity, and its weight, which sets how
+// many values it gives in its turn (16·weight), must fit the group's
+// arithmetic and a channel's size.
+const (
+	MaxCapacity = 1 << 24 // 16,777,216 values
+	MaxWeight   = 1 << 20 // 1,048,576: a turn of at most 2^24 values
+)
+
 // An Option sets how a [Group] runs one adapter; pass it to [Group.Add] or
-// [Group.Replace].
-type Option func(*adapterConfig)
+// [Group.Replace]. The zero Option changes nothing.
+type Option struct {
+	apply func(*adapterConfig)
+}
 
 // adapterConfig is one adapter's settings; the zero value is not valid,
 // use defaultConfig.
@@ -59,6 +69,8 @@ type adapterConfig struct {
 	window      time.Duration
 	capacity    int
 	weight      int
+	keepTrying  bool
+	failFast    bool
 }
 
 func defaultConfig(opts []Option) adapterConfig {
@@ -73,7 +85,9 @@ func defaultConfig(opts []Option) adapterConfig {
 		weight:      DefaultWeight,
 	}
 	for _, o := range opts {
-		o(&c)
+		if o.apply != nil {
+			o.apply(&c)
+		}
 	}
 	return c
 }
@@ -84,7 +98,7 @@ func WithRestart(p RestartPolicy) Option {
 	if p < RestartOnFailure || p > RestartNever {
 		panic(fmt.Sprintf("fanin: WithRestart called with %v", p))
 	}
-	return func(c *adapterConfig) { c.policy = p }
+	return Option{func(c *adapterConfig) { c.policy = p }}
 }
 
 // WithBackoff sets the delay before a restart. The delay before the n-th
@@ -98,20 +112,48 @@ func WithBackoff(min, max time.Duration, jitter float64) Option {
 	if min < 0 || max < min || !(jitter >= 0 && jitter < 1) {
 		panic(fmt.Sprintf("fanin: WithBackoff called with min %v, max %v, jitter %v; want 0 <= min <= max and 0 <= jitter < 1", min, max, jitter))
 	}
-	return func(c *adapterConfig) { c.minBackoff, c.maxBackoff, c.jitter = min, max, jitter }
+	return Option{func(c *adapterConfig) { c.minBackoff, c.maxBackoff, c.jitter = min, max, jitter }}
 }
 
 // WithIntensity sets the restart intensity: an adapter that would be
-// restarted for the (restarts+1)-th time within window gives up instead,
-// and stays [Failed] until [Group.Replace] installs an adapter under its
-// name or the group is started again. The defaults, [DefaultMaxRestarts]
-// and [DefaultWindow], allow 10 restarts a minute. WithIntensity panics if
-// restarts is negative or window is not positive.
+// restarted for the (restarts+1)-th time within window has failed more
+// often than it may. By default it then escalates, as an Erlang/OTP
+// supervisor does: it stays [Failed], and the group ends its run with an
+// [*AdapterError] that names it (see [Group.Run] and [Stream.Err]). An
+// adapter added with [WithKeepTrying] is restarted instead, at its maximum
+// backoff, for as long as the run lasts. The defaults, [DefaultMaxRestarts]
+// and [DefaultWindow], allow 10 restarts a minute; WithIntensity(0, w)
+// escalates at the first failure. WithIntensity panics if restarts is
+// negative or window is not positive.
 func WithIntensity(restarts int, window time.Duration) Option {
 	if restarts < 0 || window <= 0 {
 		panic(fmt.Sprintf("fanin: WithIntensity called with %d restarts in %v; want restarts >= 0 and a positive window", restarts, window))
 	}
-	return func(c *adapterConfig) { c.maxRestarts, c.window = restarts, window }
+	return Option{func(c *adapterConfig) { c.maxRestarts, c.window = restarts, window }}
+}
+
+// WithKeepTrying marks an adapter the program can live without for a
+// while, such as the client of a service that may be down: when it exceeds
+// its restart intensity it does not escalate, but is restarted at its
+// maximum backoff (with jitter) for as long as the run lasts, as suture
+// restarts a failing service. While it restarts over its intensity,
+// [AdapterStats].Degraded is true and an [EventDegraded] has reported it;
+// a restart within the intensity again clears it. Its restart policy still
+// applies: a [RestartNever] adapter is not restarted at all.
+func WithKeepTrying() Option {
+	return Option{func(c *adapterConfig) { c.keepTrying = true }}
+}
+
+// WithFailFast makes the adapter's first [Starter.Start] in a run decide
+// whether the run can go on, as [net/http.ListenAndServe] returns a bind
+// error at once: if it fails, [Group.Start] and [Group.Run] shut the run
+// down and return an [*AdapterError] that wraps the error, and [Group.Add]
+// on a running group returns that error and leaves the adapter out of the
+// group. It suits an adapter whose start fails for a reason that waiting
+// will not cure, such as a listener on an address already in use. After
+// its first Start succeeded, its failures are treated as any adapter's.
+func WithFailFast() Option {
+	return Option{func(c *adapterConfig) { c.failFast = true }}
 }
 
 // WithLane sets the adapter's lane: the bounded buffer that holds what it
@@ -119,14 +161,15 @@ func WithIntensity(restarts int, window time.Duration) Option {
 // fair order. Lanes take turns; in its turn a lane of weight w gives up to
 // 16·w values, and a lane with nothing waiting passes at once. So while
 // several lanes hold values, an adapter of weight w receives w times the
-// share of an adapter of weight 1. The defaults
-// are [DefaultCapacity] (256) and [DefaultWeight] (1). WithLane panics if
-// capacity or weight is less than 1.
+// share of an adapter of weight 1. The defaults are [DefaultCapacity] (256)
+// and [DefaultWeight] (1). WithLane panics if capacity is not in
+// [1, MaxCapacity] or weight is not in [1, MaxWeight], so that no lane
+// that cannot work is ever made.
 func WithLane(capacity, weight int) Option {
-	if capacity < 1 || weight < 1 {
-		panic(fmt.Sprintf("fanin: WithLane called with capacity %d and weight %d; both must be at least 1", capacity, weight))
+	if capacity < 1 || capacity > MaxCapacity || weight < 1 || weight > MaxWeight {
+		panic(fmt.Sprintf("fanin: WithLane called with capacity %d and weight %d; want 1 <= capacity <= %d (MaxCapacity) and 1 <= weight <= %d (MaxWeight)", capacity, weight, MaxCapacity, MaxWeight))
 	}
-	return func(c *adapterConfig) { c.capacity, c.weight = capacity, weight }
+	return Option{func(c *adapterConfig) { c.capacity, c.weight = capacity, weight }}
 }
 
 // restarts remembers when an adapter was restarted, to apply the intensity
@@ -136,9 +179,10 @@ type restarts struct {
 }
 
 // next records a restart decided at now and returns its delay and its
-// number within the window, or reports false if the intensity limit
-// forbids it.
-func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n int, ok bool) {
+// number within the window. over reports that the restart exceeds the
+// intensity limit: an adapter that escalates is then not restarted, and
+// one kept trying waits the maximum backoff.
+func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n int, over bool) {
 	// Forget restarts that have left the window.
 	keep := r.times[:0]
 	for _, t := range r.times {
@@ -147,21 +191,27 @@ func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n
 		}
 	}
 	r.times = keep
-	if len(r.times) >= c.maxRestarts {
-		return 0, len(r.times) + 1, false // the number the refused restart would have had
+	over = len(r.times) >= c.maxRestarts
+	n = len(r.times) + 1 // for a refused restart, the number it would have had
+	if over && !c.keepTrying {
+		return 0, n, true
+	}
+	// Only the latest maxRestarts instants can decide the limit, so a
+	// restart kept trying forgets the oldest: the memory stays bounded.
+	if over && len(r.times) > 0 {
+		r.times = append(r.times[:0], r.times[1:]...)
 	}
 	r.times = append(r.times, now)
-	n = len(r.times)
 	delay = c.maxBackoff
-	if n-1 < 62 {
-		if d := c.minBackoff << (n - 1); d>>(n-1) == c.minBackoff && d < delay {
-			delay = d // no overflow, and under the cap
-		}
+	// min·2^s, unless that passes max; min <= max>>s is the same test
+	// without overflow, for every s a duration can be shifted by.
+	if s := n - 1; !over && s < 63 && c.minBackoff <= c.maxBackoff>>s {
+		delay = c.minBackoff << s
 	}
 	if c.jitter > 0 && delay > 0 {
 		delay -= time.Duration(rand.Float64() * c.jitter * float64(delay))
 	}
-	return delay, n, true
+	return delay, n, over
 }
 
 // A PanicError is the error a [Group] records for an adapter whose Start or

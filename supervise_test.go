@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -123,8 +124,8 @@ func TestRestartJitterStaysInRange(t *testing.T) {
 }
 
 // TestRestartIntensityGivesUp: the (N+1)-th restart within the window is
-// refused; the adapter stays Failed, through any number of failures of
-// nobody, until Replace.
+// refused; the adapter stays Failed, the run ends with an *AdapterError
+// that the Stream reports, and Replace with a new Start revives the name.
 func TestRestartIntensityGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		events := make(chan AdapterEvent, 100)
@@ -137,9 +138,12 @@ func TestRestartIntensityGivesUp(t *testing.T) {
 		if got := len(f.runs()); got != 4 {
 			t.Errorf("%d runs, want 4: the first and 3 restarts", got)
 		}
-		st := g.Stats().Adapters[0]
-		if st.State != Failed || st.Err != errConnLost || st.Restarts != 3 {
-			t.Errorf("after giving up: %v, err %v, %d restarts; want failed, %v, 3", st.State, st.Err, st.Restarts, errConnLost)
+		st := g.Stats()
+		if a := st.Adapters[0]; a.State != Failed || a.Err != errConnLost || a.Restarts != 3 {
+			t.Errorf("after giving up: %v, err %v, %d restarts; want failed, %v, 3", a.State, a.Err, a.Restarts, errConnLost)
+		}
+		if st.Escalations != 1 {
+			t.Errorf("Escalations = %d, want 1", st.Escalations)
 		}
 		var kinds []EventKind
 		for len(events) > 0 {
@@ -154,16 +158,36 @@ func TestRestartIntensityGivesUp(t *testing.T) {
 		if diff := cmp.Diff(want, kinds); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)
 		}
+		if _, err := stream.Recv(context.Background()); err != ErrClosed {
+			t.Fatalf("Recv after the escalation = %v, want ErrClosed", err)
+		}
+		var ae *AdapterError
+		if err := stream.Err(); !errors.As(err, &ae) || ae.Name != "ws" || !ae.GaveUp || !errors.Is(err, errConnLost) {
+			t.Fatalf("Stream.Err = %v, want an *AdapterError for ws that gave up on %v", err, errConnLost)
+		}
+		if _, err := g.Sender(); err != ErrClosed {
+			t.Errorf("Sender after the escalation = %v, want ErrClosed: the group is not running", err)
+		}
+		if err := g.Shutdown(context.Background()); err != nil {
+			t.Errorf("Shutdown after the escalation = %v, want nil", err)
+		}
 
-		// Replace revives the name.
+		// Replace installs a working adapter; the next run serves.
 		if err := g.Replace(context.Background(), &testAdapter{name: "ws"}); err != nil {
 			t.Fatalf("Replace of a failed adapter = %v", err)
 		}
+		if a := g.Stats().Adapters[0]; a.State != Idle || a.Err != nil {
+			t.Errorf("after Replace while stopped: %v, err %v; want idle, nil", a.State, a.Err)
+		}
+		stream = mustGroupStart(t, g)
 		if got := recv(t, stream); got != "ws" {
 			t.Errorf("received %q from the replacement, want ws", got)
 		}
 		g.Shutdown(context.Background())
 		drainStream(stream)
+		if err := stream.Err(); err != nil {
+			t.Errorf("Stream.Err after Shutdown = %v, want nil", err)
+		}
 	})
 }
 
@@ -448,15 +472,30 @@ func TestOptionPanics(t *testing.T) {
 	}
 }
 
-// TestBackoffNeverOverflows: a huge min or many restarts cap at max.
+// TestBackoffNeverOverflows: a huge min or many restarts cap at max, and
+// the doubling goes on for as long as min·2^(n-1) stays under max.
 func TestBackoffNeverOverflows(t *testing.T) {
 	c := defaultConfig([]Option{WithBackoff(time.Duration(1<<62), time.Duration(1<<62), 0), WithIntensity(100, time.Hour)})
 	var rs restarts
 	now := time.Now()
 	for i := range 100 {
-		d, n, ok := rs.next(&c, now)
-		if !ok || n != i+1 || d != time.Duration(1<<62) {
-			t.Fatalf("restart %d: delay %v, n %d, ok %v; want the cap, %d, true", i+1, d, n, ok, i+1)
+		d, n, over := rs.next(&c, now)
+		if over || n != i+1 || d != time.Duration(1<<62) {
+			t.Fatalf("restart %d: delay %v, n %d, over %v; want the cap, %d, false", i+1, d, n, over, i+1)
+		}
+	}
+
+	// From 1 ns to the largest duration: restart n waits 2^(n-1) ns up to
+	// the 63rd (2^62 ns), and the cap from then on.
+	c = defaultConfig([]Option{WithBackoff(1, math.MaxInt64, 0), WithIntensity(100, time.Hour)})
+	rs = restarts{}
+	for n := 1; n <= 100; n++ {
+		want := time.Duration(math.MaxInt64)
+		if n <= 63 {
+			want = time.Duration(1) << (n - 1)
+		}
+		if d, _, _ := rs.next(&c, now); d != want {
+			t.Fatalf("restart %d waits %v (%d ns), want %d ns", n, d, int64(d), int64(want))
 		}
 	}
 }
