@@ -279,7 +279,7 @@ type launch[T any] struct {
 
 	state    AdapterState // guarded by Group.mu
 	err      error        // the last error of Start or Run; guarded by Group.mu
-	degraded bool         // restarting over its intensity (WithKeepTrying); guarded by Group.mu
+	degraded bool         // over its intensity (WithKeepTrying) and not started since; guarded by Group.mu
 
 	started  chan struct{} // closed when the first Start returned, or the launch ended before
 	startErr error         // the first Start's error; written before started is closed
@@ -430,6 +430,7 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 		g.mu.Lock()
 		if err == nil {
 			l.state = Running
+			l.degraded = false // serving: no longer in an outage, whatever its history
 			m.stats.runs.Add(1)
 			g.eventLocked(name, AdapterEvent{Kind: EventStarted})
 			g.signalStartedLocked(l, &first, nil)
@@ -474,6 +475,7 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 			return
 		}
 		g.eventLocked(name, AdapterEvent{Kind: outcome(err), Err: err})
+		wasOver := rs.over
 		delay, n, over := rs.next(&l.cfg, time.Now())
 		if over && !l.cfg.keepTrying {
 			// Escalate: the run cannot go on as if this adapter were
@@ -486,7 +488,7 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 			ended = true
 			return
 		}
-		if over && !l.degraded {
+		if over && !wasOver {
 			g.eventLocked(name, AdapterEvent{Kind: EventDegraded, Err: err, Attempt: n})
 		}
 		l.degraded = over
@@ -905,6 +907,11 @@ func (g *Group[T]) shutdown(ctx context.Context, want *groupRun[T]) error {
 	for _, s := range lanes {
 		select {
 		case <-s.drained:
+			continue // drained wins over a ctx that has ended too
+		default:
+		}
+		select {
+		case <-s.drained:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -1150,7 +1157,7 @@ type AdapterStats struct {
 	Err        error // the last error of its Start or Run, a *PanicError for a panic; nil if none, and cleared by Replace
 	Restarts   int   // restarts by its policy that began (not those a stop cut short during the backoff)
 	KeepTrying bool  // added WithKeepTrying: over its intensity it is restarted, and does not escalate
-	Degraded   bool  // kept trying over its intensity: its restarts wait the maximum backoff
+	Degraded   bool  // kept trying over its intensity, and not running since: its restarts wait the maximum backoff
 	Stats
 }
 

@@ -136,9 +136,12 @@ func WithIntensity(restarts int, window time.Duration) Option {
 // while, such as the client of a service that may be down: when it exceeds
 // its restart intensity it does not escalate, but is restarted at its
 // maximum backoff (with jitter) for as long as the run lasts, as suture
-// restarts a failing service. While it restarts over its intensity,
-// [AdapterStats].Degraded is true and an [EventDegraded] has reported it;
-// a restart within the intensity again clears it. Its restart policy still
+// restarts a failing service. An [EventDegraded] reports that it went
+// over its intensity. From then on every restart waits the maximum
+// backoff, until a whole intensity window passes without a restart. From
+// the time it goes over until it next starts successfully,
+// [AdapterStats].Degraded is true. Going over again after a window without
+// restarts is reported anew. Its restart policy still
 // applies: a [RestartNever] adapter is not restarted at all.
 func WithKeepTrying() Option {
 	return Option{func(c *adapterConfig) { c.keepTrying = true }}
@@ -176,6 +179,7 @@ func WithLane(capacity, weight int) Option {
 // limit and to choose the backoff. It is used by one goroutine only.
 type restarts struct {
 	times []time.Time // instants of recent restarts, oldest first
+	over  bool        // the latest restart was over the intensity limit
 }
 
 // next records a restart decided at now and returns its delay and its
@@ -191,7 +195,13 @@ func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n
 		}
 	}
 	r.times = keep
-	over = len(r.times) >= c.maxRestarts
+	// Once over, an adapter kept trying stays over until a whole window
+	// passes without a restart: restarts at the maximum backoff would
+	// otherwise fall under the limit again and again, and the backoff
+	// would swing between its shortest and longest while the outage
+	// lasts.
+	over = len(r.times) >= c.maxRestarts || (r.over && len(r.times) > 0)
+	r.over = over
 	n = len(r.times) + 1 // for a refused restart, the number it would have had
 	if over && !c.keepTrying {
 		return 0, n, true
