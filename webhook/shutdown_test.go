@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -493,4 +495,43 @@ func signedPost(t *testing.T, body []byte, key string) []byte {
 	b.WriteString("\r\n")
 	b.Write(body)
 	return b.Bytes()
+}
+
+// TestGroupBindErrorEndsRun: a handler whose address is in use, added
+// WithFailFast, ends Group.Run with the bind error at once, as
+// http.ListenAndServe would; added without it, the group restarts it, and
+// once its restart intensity is spent Run returns the same error.
+func TestGroupBindErrorEndsRun(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, tc := range []struct {
+		name string
+		opts []fanin.Option
+	}{
+		{"WithFailFast", []fanin.Option{fanin.WithFailFast()}},
+		{"escalation", []fanin.Option{fanin.WithBackoff(10*time.Millisecond, 10*time.Millisecond, 0), fanin.WithIntensity(3, time.Minute)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := New(Config{Verifiers: signed, Addr: taken.Addr().String()})
+			var g fanin.Group[Message]
+			if err := g.Add(context.Background(), h, tc.opts...); err != nil {
+				t.Fatalf("Add = %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			err := g.Run(ctx, func(Message) error { return nil })
+			elapsed := time.Since(start)
+			var ae *fanin.AdapterError
+			if !errors.As(err, &ae) || ae.Name != h.Name() || !errors.Is(err, syscall.EADDRINUSE) {
+				t.Fatalf("Run = %v, want an *AdapterError for %s wrapping EADDRINUSE", err, h.Name())
+			}
+			if ctx.Err() != nil || elapsed > time.Second {
+				t.Errorf("Run returned after %v, want within a second", elapsed)
+			}
+		})
+	}
 }

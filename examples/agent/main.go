@@ -10,17 +10,27 @@
 //     through a fanin.Reply handle carried in the Event; it reads a
 //     scripted conversation unless -stdin is given;
 //   - flaky: a plugin that panics on every 7th event; the group recovers
-//     the panic and restarts it with backoff.
+//     the panic and restarts it with backoff. The agent can live without
+//     it, so it is added WithKeepTrying: failing more often than its
+//     restart intensity allows slows its restarts down instead of ending
+//     the agent.
+//
+// The webhook is added WithFailFast: if its address cannot be bound, g.Run
+// returns the error at once, as http.ListenAndServe would.
 //
 // g.Run is the main loop: it starts the group, hands each event to the
-// agent, and on Ctrl-C (or after -for) shuts down and lets the agent finish
-// what was accepted. At the end the program prints the group's Stats and
-// checks that the agent handled exactly what the adapters were told was
-// accepted, and that no goroutine is left.
+// agent, and on the first Ctrl-C (or after -for) shuts down and lets the
+// agent finish what was accepted, for at most -drain; a second Ctrl-C ends
+// the process at once. What the drain could not handle is abandoned: a
+// waiting caller is told the agent is shutting down. At the end the
+// program prints the group's Stats and checks that the agent handled or
+// abandoned exactly what the adapters were told was accepted, and that no
+// goroutine is left.
 //
-//	go run ./examples/agent            # about 3 seconds
-//	go run ./examples/agent -for 10s   # longer
-//	go run ./examples/agent -stdin     # type lines; each gets a reply
+//	go run ./examples/agent                     # about 3 seconds
+//	go run ./examples/agent -for 10s            # longer
+//	go run ./examples/agent -stdin              # type lines; each gets a reply
+//	go run ./examples/agent -addr 127.0.0.1:8080  # if the address is in use, Run fails at once
 package main
 
 import (
@@ -39,6 +49,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fanin-go/fanin"
@@ -68,21 +79,27 @@ func main() {
 	runFor := flag.Duration("for", 3*time.Second, "how long to run before shutting down (Ctrl-C stops it sooner)")
 	think := flag.Duration("think", 2*time.Millisecond, "time the agent spends on each event")
 	stdin := flag.Bool("stdin", false, "read requests from standard input instead of a scripted conversation")
+	addr := flag.String("addr", "127.0.0.1:0", "the webhook's listening address")
+	drain := flag.Duration("drain", 2*time.Second, "how long the agent may go on handling accepted events after the run ends")
 	flag.Parse()
-	if *runFor <= 0 || *think < 0 {
-		fmt.Fprintln(os.Stderr, "agent: -for must be positive and -think not negative")
+	if *runFor <= 0 || *think < 0 || *drain <= 0 {
+		fmt.Fprintln(os.Stderr, "agent: -for and -drain must be positive and -think not negative")
 		os.Exit(2)
 	}
 	var in io.Reader = strings.NewReader("hello\nwhat is the time?\nthank you\n")
 	if *stdin {
 		in = os.Stdin
 	}
-	os.Exit(run(*runFor, *think, in, *stdin))
+	os.Exit(run(*runFor, *think, *drain, *addr, in, *stdin))
 }
 
-func run(runFor, think time.Duration, in io.Reader, interactive bool) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+func run(runFor, think, drain time.Duration, addr string, in io.Reader, interactive bool) int {
+	// The first Ctrl-C (or SIGTERM) ends ctx, and g.Run drains; stop then
+	// restores the signals' default action, so that a second one ends the
+	// process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	ctx, cancel := context.WithTimeout(ctx, runFor)
 	defer cancel()
 	baseline := runtime.NumGoroutine() // the signal watchers are not ours to count
@@ -92,10 +109,20 @@ func run(runFor, think time.Duration, in io.Reader, interactive bool) int {
 	defer replies.Close()
 
 	secret := rand.Text()
-	hook := webhook.New(webhook.Config{Verifiers: []webhook.Verifier{webhook.HMACSHA256("", []byte(secret))}, Addr: "127.0.0.1:0"})
+	hook := webhook.New(webhook.Config{Verifiers: []webhook.Verifier{webhook.HMACSHA256("", []byte(secret))}, Addr: addr})
 
 	events := make(chan fanin.AdapterEvent, 64)
-	g := &fanin.Group[Event]{Events: events}
+	abandoned := map[string]int{}
+	g := &fanin.Group[Event]{
+		Events:       events,
+		DrainTimeout: drain,
+		// What the drain could not handle: answer a caller who waits,
+		// and count it. A real agent might persist it instead.
+		Abandon: func(e Event) {
+			abandoned[e.From]++
+			e.Reply.Resolve("the agent is shutting down; try again")
+		},
+	}
 	add := func(a fanin.Adapter[Event], opts ...fanin.Option) {
 		if err := g.Add(ctx, a, opts...); err != nil {
 			panic(err)
@@ -103,16 +130,17 @@ func run(runFor, think time.Duration, in io.Reader, interactive bool) int {
 	}
 	add(fanin.Map(hook, func(m webhook.Message) Event {
 		return Event{From: "webhook", Text: m.Sender + ": " + m.Content, Reply: m.Reply}
-	}))
+	}), fanin.WithFailFast()) // an address in use ends Run at once
 	add(fanin.AdapterFunc("ticker", ticker(counts)))
 	add(fanin.AdapterFunc("stdin", lines(in, replies, counts)))
-	add(fanin.AdapterFunc("flaky", flaky(counts)), fanin.WithBackoff(50*time.Millisecond, time.Second, 0.2))
+	add(fanin.AdapterFunc("flaky", flaky(counts)), fanin.WithBackoff(50*time.Millisecond, time.Second, 0.2),
+		fanin.WithKeepTrying()) // the agent can live without it
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { // report restarts as they happen
 		for e := range events {
-			if e.Kind == fanin.EventPanicked || e.Kind == fanin.EventRestarting {
+			if e.Kind == fanin.EventPanicked || e.Kind == fanin.EventRestarting || e.Kind == fanin.EventDegraded {
 				fmt.Printf("event: %s %s (%v)\n", e.Adapter, e.Kind, firstLine(e.Err))
 			}
 		}
@@ -130,6 +158,8 @@ func run(runFor, think time.Duration, in io.Reader, interactive bool) int {
 	close(events)
 	if err != nil {
 		fmt.Println("run:", err)
+		cancel() // the built-in caller stops too
+		wg.Wait()
 		return 1
 	}
 	counts.n["webhook"] = int(callerStats.accepted.Load())
@@ -139,7 +169,7 @@ func run(runFor, think time.Duration, in io.Reader, interactive bool) int {
 	if interactive {
 		allowed = 1
 	}
-	return report(g.Stats(), counts.n, handled, callerStats, replies, baseline+allowed, &wg)
+	return report(g.Stats(), counts.n, handled, abandoned, callerStats, replies, baseline+allowed, &wg)
 }
 
 // ticker sends a heartbeat every 100ms without ever waiting for room.
@@ -272,18 +302,18 @@ func caller(ctx context.Context, hook *webhook.Handler, secret string, c *caller
 	}
 }
 
-func report(st fanin.GroupStats, counts, handled map[string]int, caller *callerCounts, replies *fanin.Pending[string], baseline int, wg *sync.WaitGroup) int {
+func report(st fanin.GroupStats, counts, handled, abandoned map[string]int, caller *callerCounts, replies *fanin.Pending[string], baseline int, wg *sync.WaitGroup) int {
 	ok := true
-	fmt.Printf("\n%-8s %-8s %8s %8s %8s %8s %8s\n", "adapter", "state", "accepted", "refused", "restarts", "handled", "told ok")
+	fmt.Printf("\n%-8s %-8s %8s %8s %8s %8s %9s %8s\n", "adapter", "state", "accepted", "refused", "restarts", "handled", "abandoned", "told ok")
 	for _, a := range st.Adapters {
 		refused := a.Full + a.Closed + a.Canceled + a.RateLimited
-		fmt.Printf("%-8s %-8s %8d %8d %8d %8d %8d\n", a.Name, a.State, a.Accepted, refused, a.Restarts, handled[a.Name], counts[a.Name])
-		if int(a.Accepted) != handled[a.Name] || handled[a.Name] != counts[a.Name] {
+		fmt.Printf("%-8s %-8s %8d %8d %8d %8d %9d %8d\n", a.Name, a.State, a.Accepted, refused, a.Restarts, handled[a.Name], abandoned[a.Name], counts[a.Name])
+		if n := handled[a.Name] + abandoned[a.Name]; int(a.Accepted) != n || n != counts[a.Name] {
 			ok = false
 		}
 	}
 	fmt.Printf("\nwebhook caller: %d accepted, %d replied, %d refused\n", caller.accepted.Load(), caller.replied.Load(), caller.refused.Load())
-	fmt.Printf("handled == accepted == told ok, for every adapter: %v\n", ok)
+	fmt.Printf("handled + abandoned == accepted == told ok, for every adapter: %v (%d abandoned)\n", ok, st.Abandoned)
 	fmt.Printf("the flaky adapter was restarted after panics: %v\n", restarts(st, "flaky") > 0)
 	fmt.Printf("pending replies left: %d\n", replies.Len())
 
