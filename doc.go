@@ -31,7 +31,7 @@
 //	var g fanin.Group[Event]
 //	g.Add(ctx, fanin.Map(webhookHandler, toEvent)) // an adapter of another type
 //	g.Add(ctx, fanin.AdapterFunc("ticker", tick), fanin.WithRestart(fanin.RestartAlways))
-//	err := g.Run(ctx, func(e Event) error { ...; return nil }) // until ctx ends
+//	err := g.Run(ctx, func(e Event) error { ...; return nil }) // until ctx ends, or a failure ends the run
 //
 // or, for a consumer that wants the stream itself, [Group.Start] returns a
 // [Stream] to receive from, and [Group.Shutdown] ends the run.
@@ -66,7 +66,13 @@
 // goroutine and recorded as a [*PanicError] with its stack, as net/http
 // recovers a panic in one request; the adapter's [RestartPolicy] decides
 // what follows, with exponential backoff and an intensity limit named as
-// Erlang/OTP names them. [Group.Stats] and [Channel.Stats] return counters
+// Erlang/OTP names them. A failure never stays both silent and final: an
+// adapter over its intensity ends the run with an [*AdapterError] that
+// [Group.Run] returns and [Stream.Err] reports, unless it was added
+// [WithKeepTrying], and then it is restarted for as long as the run lasts;
+// [WithFailFast] makes a failed first Start fail [Group.Start] itself.
+// The end of a run is bounded: Run drains for at most DrainTimeout, and
+// what it does not handle goes to Group.Abandon and is counted. [Group.Stats] and [Channel.Stats] return counters
 // in the spirit of database/sql's DBStats, and a Group can log its events
 // to a [log/slog.Logger] and deliver them on a channel.
 //

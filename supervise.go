@@ -9,8 +9,9 @@ import (
 )
 
 // A RestartPolicy says when a [Group] starts an adapter again after its
-// Start failed or its Run returned. An adapter that the group itself
-// stopped (Shutdown, Remove, Replace) is never restarted.
+// Start failed or its Run returned: one of RestartOnFailure (the default),
+// RestartAlways and RestartNever. An adapter that the group itself stopped
+// (Shutdown, Remove, Replace) is never restarted.
 type RestartPolicy int
 
 const (
