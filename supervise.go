@@ -22,7 +22,12 @@ const (
 	// RestartAlways restarts an adapter whenever it ends, even when its Run
 	// returned nil: OTP's permanent child.
 	RestartAlways
-	// RestartNever never restarts an adapter: OTP's temporary child.
+	// RestartNever never restarts an adapter: OTP's temporary child. As
+	// in OTP, its failure never ends the run (it has no restarts to
+	// exceed): the program chose to live without it, and learns of the
+	// failure from Group.Events, Group.Logger and Group.Stats. Use
+	// WithIntensity(0, w) instead for an adapter whose first failure
+	// must end the run.
 	RestartNever
 )
 
