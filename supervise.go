@@ -52,7 +52,9 @@ const (
 
 // Limits of [WithLane]: a lane's capacity, and its weight, which sets how
 // many values it gives in its turn (16·weight), must fit the group's
-// arithmetic and a channel's size.
+// arithmetic and a channel's size. Since Go limits a channel's element to
+// 64 KiB, a lane of MaxCapacity holds at most 2^40 bytes, which the runtime
+// can always try to allocate, so making a lane never panics.
 const (
 	MaxCapacity = 1 << 24 // 16,777,216 values
 	MaxWeight   = 1 << 20 // 1,048,576: a turn of at most 2^24 values
