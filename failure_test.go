@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -669,3 +670,195 @@ func TestZeroOptionChangesNothing(t *testing.T) {
 		t.Errorf("config with a zero Option = %+v, want the defaults %+v", got, want)
 	}
 }
+
+// TestRunAbandonsValuesOfSendsInFlight: with bounds so short that they
+// pass while sends are still in flight, every accepted value is handled or
+// abandoned exactly once, and none is lost.
+func TestRunAbandonsValuesOfSendsInFlight(t *testing.T) {
+	for iter := range 40 {
+		var mu sync.Mutex
+		accepted, seen := map[int]bool{}, map[int]int{}
+		var next atomic.Int64
+		g := &Group[int]{DrainTimeout: time.Nanosecond, ShutdownTimeout: time.Nanosecond}
+		g.Abandon = func(v int) { mu.Lock(); seen[v]++; mu.Unlock() }
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Add(1)
+			mustAdd(t, g, AdapterFunc(fmt.Sprint("spin", i), func(ctx context.Context, s Sink[int]) error {
+				defer wg.Done()
+				for {
+					v := int(next.Add(1))
+					err := s.TrySend(v)
+					if err == nil {
+						mu.Lock()
+						accepted[v] = true
+						mu.Unlock()
+					}
+					if err == ErrClosed {
+						return nil
+					}
+				}
+			}), WithLane(4, 1))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		n := 0
+		g.Run(ctx, func(v int) error {
+			mu.Lock()
+			seen[v]++
+			mu.Unlock()
+			if n++; n == 200 {
+				cancel()
+			}
+			return nil
+		})
+		wg.Wait() // every adapter has returned, so every acceptance is recorded
+		for v := range accepted {
+			if seen[v] != 1 {
+				t.Fatalf("iteration %d: accepted value %d was handled or abandoned %d times, want once", iter, v, seen[v])
+			}
+		}
+		if int(g.Stats().Accepted) != len(accepted) {
+			t.Fatalf("iteration %d: Stats.Accepted %d, want %d", iter, g.Stats().Accepted, len(accepted))
+		}
+	}
+}
+
+// TestRunDrainLongerThanShutdownTimeout: a drain that outlasts
+// ShutdownTimeout, with every adapter returned long before, is no failure.
+func TestRunDrainLongerThanShutdownTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var accepted atomic.Int64
+		g := &Group[int]{DrainTimeout: 10 * time.Second, ShutdownTimeout: time.Second}
+		mustAdd(t, g, burst("burst", 5, &accepted))
+		ctx, cancel := context.WithCancel(context.Background())
+		handled := 0
+		err := g.Run(ctx, func(v int) error {
+			if v == 0 {
+				cancel() // the run ends with 4 values left
+			}
+			handled++
+			time.Sleep(time.Second) // 5 s in all: within DrainTimeout, past ShutdownTimeout
+			return nil
+		})
+		if err != nil || handled != 5 {
+			t.Errorf("Run = %v, handled %d; want nil, 5", err, handled)
+		}
+	})
+}
+
+// TestFailedReplaceGoexit: a Replace whose adapter calls runtime.Goexit in
+// Start is a failed Replace like any other.
+func TestFailedReplaceGoexit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		events := make(chan AdapterEvent, 100)
+		g := &Group[string]{Events: events}
+		mustAdd(t, g, newFlaky("x", fail(errConnLost)), WithBackoff(time.Second, time.Second, 0))
+		stream := mustGroupStart(t, g)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		for len(events) > 0 {
+			<-events
+		}
+		err := g.Replace(context.Background(), &testAdapter{name: "x", start: func(context.Context) error {
+			runtime.Goexit()
+			return nil
+		}})
+		if err == nil {
+			t.Fatal("Replace = nil, want the Goexit error")
+		}
+		if got := statuses(g); !cmp.Equal(got, []status{{"x", Running, errConnLost}}, sameError) {
+			t.Errorf("after the failed Replace: %v, want x running with its own error", got)
+		}
+		var kinds []EventKind
+		for len(events) > 0 {
+			kinds = append(kinds, (<-events).Kind)
+		}
+		if !slices.Equal(kinds, []EventKind{EventReplaceFailed}) {
+			t.Errorf("events %v, want [replace failed]", kinds)
+		}
+		g.Shutdown(context.Background())
+		drainStream(stream)
+	})
+}
+
+// TestFailFastAddRacesRestart: a Shutdown and Start between the failed
+// first Start of an Add and its answer never leave the adapter running
+// while Add reports it out of the group.
+func TestFailFastAddRacesRestart(t *testing.T) {
+	for iter := range 300 {
+		g := &Group[string]{}
+		g.Start(context.Background())
+		var starts, live atomic.Int32
+		a := &testAdapter{name: "ff",
+			start: func(context.Context) error {
+				if starts.Add(1) == 1 {
+					return errDown
+				}
+				return nil
+			},
+			run: func(ctx context.Context, _ Sink[string]) error {
+				live.Add(1)
+				defer live.Add(-1)
+				<-ctx.Done()
+				return nil
+			}}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			g.Shutdown(context.Background())
+			g.Start(context.Background())
+		})
+		err := g.Add(context.Background(), a, WithFailFast())
+		wg.Wait()
+		if err == errDown {
+			if n := len(g.Stats().Adapters); n != 0 || live.Load() != 0 {
+				t.Fatalf("iteration %d: Add = %v, yet %d instances run and Stats lists %d adapters", iter, err, live.Load(), n)
+			}
+		}
+		g.Shutdown(context.Background())
+	}
+}
+
+// TestFailFastAfterWaiting: a WithFailFast adapter that waited for an
+// earlier instance of its name, and then failed its first Start, ends the
+// run that Start or Run had already begun.
+func TestFailFastAfterWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &stuck{name: "ff", release: make(chan struct{})}
+		var failing atomic.Bool
+		g := &Group[string]{}
+		mustAdd(t, g, &startRun{Adapter: a, start: func() error {
+			if failing.Load() {
+				return errDown
+			}
+			return nil
+		}}, WithFailFast())
+		stream := mustGroupStart(t, g)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err == nil {
+			t.Fatal("Shutdown = nil, want the stuck adapter reported")
+		}
+		drainStream(stream)
+		failing.Store(true)
+		done := make(chan error)
+		go func() { done <- g.Run(context.Background(), func(string) error { return nil }) }()
+		synctest.Wait()
+		if got := adapterStates(g)["ff"]; got != Waiting {
+			t.Errorf("ff is %v, want waiting", got)
+		}
+		close(a.release)
+		err := <-done
+		var ae *AdapterError
+		if !errors.As(err, &ae) || ae.Name != "ff" || ae.GaveUp || !errors.Is(err, errDown) {
+			t.Errorf("Run = %v, want ff's failed start", err)
+		}
+	})
+}
+
+// startRun adds a Start to an adapter.
+type startRun struct {
+	Adapter[string]
+	start func() error
+}
+
+func (a *startRun) Start(context.Context) error { return a.start() }

@@ -273,6 +273,7 @@ type launch[T any] struct {
 	ctx     context.Context // canceled to stop the launch
 	cancel  context.CancelFunc
 	kind    launchKind
+	byAdd   bool // launched by Add, which waits for its first Start
 	// prev are the launches of the name that must return before this one
 	// starts: of earlier runs, or of a member removed before; see supervise.
 	prev []*launch[T]
@@ -371,21 +372,27 @@ func (g *Group[T]) stopLocked(l *launch[T]) {
 func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 	m := l.m
 	name := m.name
-	first := true
+	first := true      // the caller that launched l waits for its first Start
+	attempted := false // a Start of l has returned, or been given up
 	ended := false
 	defer func() {
 		if !ended {
 			// Start or Run called runtime.Goexit (t.FailNow does): the
 			// goroutine is going away and cannot go on supervising.
 			g.mu.Lock()
-			m.lastErr = errGoexit
+			kind := EventFailed
+			if l.kind == launchReplace && !attempted {
+				kind = EventReplaceFailed // the old adapter serves on
+			} else {
+				m.lastErr = errGoexit
+			}
 			if first {
 				first = false
 				l.startErr = errGoexit
 				close(l.started)
 			}
 			g.endLocked(l, Failed, errGoexit, false)
-			g.eventLocked(name, AdapterEvent{Kind: EventFailed, Err: errGoexit})
+			g.eventLocked(name, AdapterEvent{Kind: kind, Err: errGoexit})
 			g.mu.Unlock()
 			g.flush(name)
 		}
@@ -429,6 +436,7 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 		}
 		g.mu.Lock()
 		if err == nil {
+			attempted = true
 			l.state = Running
 			l.degraded = false // serving: no longer in an outage, whatever its history
 			m.stats.runs.Add(1)
@@ -441,7 +449,8 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 			// can release what Start acquired.
 			err = call(func() error { return l.adapter.Run(l.ctx, l.lane) })
 			g.mu.Lock()
-		} else if first {
+		} else if !attempted {
+			callerWaits := first
 			g.signalStartedLocked(l, &first, err)
 			if l.kind != launchPolicy && l.ctx.Err() == nil {
 				if l.kind == launchReplace {
@@ -451,11 +460,29 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 					end(Failed, err, AdapterEvent{Kind: EventReplaceFailed, Err: err})
 					return
 				}
-				m.lastErr = err // WithFailFast: the caller of Start or Add decides
+				// WithFailFast. Decided here, under the lock where the
+				// launch fails, so that no Shutdown and Start can come
+				// between the failure and its consequence.
+				m.lastErr = err
+				if l.byAdd && callerWaits {
+					// Add returns the error: the adapter leaves the
+					// group. Its lane never had a sender, so nothing is
+					// lost; its counters join the group's totals.
+					if g.members[name] == m {
+						delete(g.members, name)
+						g.retired = append(g.retired, m)
+					}
+				} else {
+					// Start waits for it, or Start or Add has been
+					// answered already (it waited for an earlier
+					// instance): the run ends with its error.
+					g.failRunLocked(l.run, &AdapterError{Name: name, Err: err})
+				}
 				end(Failed, err, AdapterEvent{Kind: outcome(err), Err: err})
 				return
 			}
 		}
+		attempted = true
 
 		if l.ctx.Err() != nil {
 			// Stopped by the group: whatever it returned is no failure.
@@ -612,8 +639,9 @@ func outcome(err error) EventKind {
 // adapter to return, hands every value that was accepted meanwhile (by
 // other adapters, or through [Group.Sender]) to Group.Abandon, and returns
 // an [*AdapterError] that names it and wraps its error (joined with a
-// [*NotReturnedError] if some adapter did not return). The group is then
-// not running, and Start may be called again.
+// [*NotReturnedError] if some adapter did not return). It does the same if
+// another adapter's escalation ended the run before Start returned. The
+// group is then not running, and Start may be called again.
 //
 // Otherwise Start does not fail when every adapter fails, because the
 // group may already hold values then, and only the Stream handed to the
@@ -648,18 +676,12 @@ func (g *Group[T]) start(ctx context.Context) (*groupRun[T], error) {
 	for _, l := range ls {
 		<-l.started
 	}
-	for _, l := range ls {
-		if l.kind == launchFailFast && l.startErr != nil && l.startErr != ErrClosed {
-			g.mu.Lock()
-			g.failRunLocked(r, &AdapterError{Name: l.m.name, Err: l.startErr})
-			failure := r.err
-			g.mu.Unlock()
-			if failure == nil {
-				break // shut down by another call meanwhile: the run is the caller's
-			}
-			_, err := g.finishRun(r)
-			return nil, joinErrors(failure, err)
-		}
+	g.mu.Lock()
+	failure := r.err // a failed start under WithFailFast ended the run
+	g.mu.Unlock()
+	if failure != nil {
+		_, err := g.finishRun(r)
+		return nil, joinErrors(failure, err)
 	}
 	return r, nil
 }
@@ -691,19 +713,10 @@ func (g *Group[T]) Add(ctx context.Context, a Adapter[T], opts ...Option) error 
 		return nil
 	}
 	l := g.launchLocked(r, m, a, m.cfg, 0, ctx, false)
+	l.byAdd = true // read by its goroutine only after it takes g.mu
 	m.cur = l
 	g.mu.Unlock()
 	<-l.started
-	if l.kind == launchFailFast && l.startErr != nil && l.startErr != ErrClosed {
-		// It failed for good; its lane never had a sender, so leaving
-		// the group loses nothing. Its counters join the group's totals.
-		g.mu.Lock()
-		if g.members[m.name] == m {
-			delete(g.members, m.name)
-			g.retired = append(g.retired, m)
-		}
-		g.mu.Unlock()
-	}
 	return l.startErr
 }
 
@@ -973,16 +986,11 @@ func (g *Group[T]) finishRun(r *groupRun[T]) (int, error) {
 	n := 0
 	for {
 		// Every lane has been stopped, so the stream ends as soon as the
-		// sends in flight have left: this waits for nobody.
-		v, err := r.stream.Recv(ctx)
+		// sends in flight have left, and a send in flight waits for
+		// nobody: this needs no bound, and must have none, since a value
+		// that such a send places after a bound passed would be lost.
+		v, err := r.stream.Recv(context.Background())
 		if err != nil {
-			if err != ErrClosed {
-				// Only a send still inside the package when the bound
-				// passed can leave a value here; count it all the same.
-				left := r.stream.Len()
-				n += left
-				g.abandoned.Add(uint64(left))
-			}
 			break
 		}
 		n++

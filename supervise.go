@@ -160,9 +160,13 @@ func WithKeepTrying() Option {
 // error at once: if it fails, [Group.Start] and [Group.Run] shut the run
 // down and return an [*AdapterError] that wraps the error, and [Group.Add]
 // on a running group returns that error and leaves the adapter out of the
-// group. It suits an adapter whose start fails for a reason that waiting
-// will not cure, such as a listener on an address already in use. After
-// its first Start succeeded, its failures are treated as any adapter's.
+// group. (An adapter that first waits for an earlier instance of its name,
+// see [Waiting], has been reported to Start or Add already; its failed
+// first Start then ends the run, which Run returns and [Stream.Err]
+// reports.) It suits an adapter whose start fails for a reason that
+// waiting will not cure, such as a listener on an address already in use.
+// After its first Start succeeded, its failures are treated as any
+// adapter's.
 func WithFailFast() Option {
 	return Option{func(c *adapterConfig) { c.failFast = true }}
 }
