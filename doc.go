@@ -70,7 +70,7 @@
 // adapter over its intensity ends the run with an [*AdapterError] that
 // [Group.Run] returns and [Stream.Err] reports, unless it was added
 // [WithKeepTrying], and then it is restarted for as long as the run lasts;
-// [WithFailFast] makes a failed first Start fail [Group.Start] itself.
+// [WithFailFast] makes a failed first Start end the run at once.
 // The end of a run is bounded: Run drains for at most DrainTimeout, and
 // what it does not handle goes to Group.Abandon and is counted. [Group.Stats] and [Channel.Stats] return counters
 // in the spirit of database/sql's DBStats, and a Group can log its events

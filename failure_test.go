@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -862,3 +863,255 @@ type startRun struct {
 }
 
 func (a *startRun) Start(context.Context) error { return a.start() }
+
+// blockingHandler is a slog.Handler that blocks while it logs an event of
+// one kind, until release is closed.
+type blockingHandler struct {
+	kind    string
+	inside  *atomic.Int32
+	release chan struct{}
+}
+
+func (h blockingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h blockingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h blockingHandler) WithGroup(string) slog.Handler            { return h }
+func (h blockingHandler) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "event" && a.Value.String() == h.kind {
+			h.inside.Add(1)
+			<-h.release
+			h.inside.Add(-1)
+		}
+		return true
+	})
+	return nil
+}
+
+// TestEscalatingAdapterIsWaitedFor: the goroutine of the adapter that
+// escalates belongs to the run like any other: Run and Shutdown wait for
+// it, up to their bounds, and report it while it has not returned.
+func TestEscalatingAdapterIsWaitedFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var inside atomic.Int32
+		release := make(chan struct{})
+		g := &Group[int]{ShutdownTimeout: time.Second}
+		g.Logger = slog.New(blockingHandler{kind: "gave up", inside: &inside, release: release})
+		mustAdd(t, g, AdapterFunc("a", func(context.Context, Sink[int]) error { return errConnLost }), WithIntensity(0, time.Minute))
+		err := g.Run(context.Background(), func(int) error { return nil })
+		var ae *AdapterError
+		var nr *NotReturnedError
+		if !errors.As(err, &ae) || !errors.As(err, &nr) || nr.Names[0] != "a" {
+			t.Errorf("Run = %v, want the AdapterError and a NotReturnedError naming a, which is still logging", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); !errors.As(err, &nr) {
+			t.Errorf("Shutdown = %v while a logs, want a NotReturnedError", err)
+		}
+		close(release)
+		if err := g.Shutdown(context.Background()); err != nil || inside.Load() != 0 {
+			t.Errorf("Shutdown = %v once a could return (%d inside the logger), want nil", err, inside.Load())
+		}
+	})
+}
+
+// TestEarlyEscalationDrains: an adapter that escalates while Run is still
+// starting ends the run like any escalation: what it sent is handled.
+func TestEarlyEscalationDrains(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group[int]{}
+		mustAdd(t, g, AdapterFunc("a", func(ctx context.Context, s Sink[int]) error {
+			s.Send(ctx, 1)
+			s.Send(ctx, 2)
+			return errConnLost
+		}), WithIntensity(0, time.Minute))
+		handled := 0
+		err := g.Run(context.Background(), func(int) error { handled++; return nil })
+		var ae *AdapterError
+		if !errors.As(err, &ae) || errors.Is(err, ErrDrainTimeout) || handled != 2 || g.Stats().Abandoned != 0 {
+			t.Errorf("Run = %v after handling %d (abandoned %d), want the AdapterError alone after handling both", err, handled, g.Stats().Abandoned)
+		}
+	})
+}
+
+// goexitAdapter calls runtime.Goexit in its Start (inStart) or its Run.
+type goexitAdapter struct {
+	name    string
+	inStart bool
+}
+
+func (a goexitAdapter) Name() string { return a.name }
+func (a goexitAdapter) Start(context.Context) error {
+	if a.inStart {
+		runtime.Goexit()
+	}
+	return nil
+}
+func (a goexitAdapter) Run(ctx context.Context, _ Sink[int]) error {
+	if !a.inStart {
+		runtime.Goexit()
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// TestGoexitIsAFailureThatCannotRestart: runtime.Goexit in Start or Run
+// ends the adapter for good, so it escalates unless the program said it
+// can live without it, and under WithFailFast it fails the start.
+func TestGoexitIsAFailureThatCannotRestart(t *testing.T) {
+	t.Run("WithFailFast Start", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := &Group[int]{}
+			mustAdd(t, g, goexitAdapter{"ff", true}, WithFailFast())
+			var ae *AdapterError
+			if _, err := g.Start(context.Background()); !errors.As(err, &ae) || ae.GaveUp || !errors.Is(err, errGoexit) {
+				t.Errorf("Start = %v, want ff's failed start", err)
+			}
+		})
+	})
+	t.Run("WithFailFast Add", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := &Group[int]{}
+			stream := mustGroupStart(t, g)
+			if err := g.Add(context.Background(), goexitAdapter{"ff", true}, WithFailFast()); err != errGoexit {
+				t.Errorf("Add = %v, want %v", err, errGoexit)
+			}
+			if n := len(g.Stats().Adapters); n != 0 {
+				t.Errorf("the group holds %d adapters after the failed Add, want 0", n)
+			}
+			g.Shutdown(context.Background())
+			drainStream(stream)
+		})
+	})
+	for _, tc := range []struct {
+		name      string
+		opts      []Option
+		escalates bool
+	}{
+		{"default", nil, true},
+		{"WithKeepTrying", []Option{WithKeepTrying()}, false},
+		{"RestartNever", []Option{never}, false},
+	} {
+		t.Run("Run "+tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := &Group[int]{}
+				mustAdd(t, g, goexitAdapter{"a", false}, tc.opts...)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+				defer cancel()
+				err := g.Run(ctx, func(int) error { return nil })
+				var ae *AdapterError
+				if got := errors.As(err, &ae) && ae.GaveUp && errors.Is(err, errGoexit); got != tc.escalates {
+					t.Errorf("Run = %v; escalated %v, want %v", err, got, tc.escalates)
+				}
+				if want := `cannot be restarted`; tc.escalates && !strings.Contains(fmt.Sprint(err), want) {
+					t.Errorf("Run's error %q does not say it %s", err, want)
+				}
+			})
+		})
+	}
+}
+
+// TestKeepTryingBackoffLongerThanWindow: kept trying with a maximum backoff
+// longer than the intensity window, an adapter whose dependency stays down
+// goes over once, waits the maximum backoff before every restart after,
+// and stays degraded, since it never starts.
+func TestKeepTryingBackoffLongerThanWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		events := make(chan AdapterEvent, 1000)
+		g := &Group[string]{Events: events}
+		mustAdd(t, g, &client{dep: &dependency{}}, WithKeepTrying(), WithIntensity(1, 5*time.Second), WithBackoff(time.Second, 10*time.Second, 0))
+		stream := mustGroupStart(t, g)
+		for range 120 {
+			time.Sleep(time.Second)
+			if a := g.Stats().Adapters[0]; a.Restarts > 1 && !a.Degraded {
+				t.Fatalf("after %d restarts the adapter is not degraded, though it never started", a.Restarts)
+			}
+		}
+		g.Shutdown(context.Background())
+		drainStream(stream)
+		close(events)
+		over, degraded := false, 0
+		for e := range events {
+			switch e.Kind {
+			case EventDegraded:
+				degraded++
+				over = true
+			case EventRestarting:
+				if over && e.Delay != 10*time.Second {
+					t.Errorf("restart %d after going over waits %v, want the maximum, 10s", e.Attempt, e.Delay)
+				}
+			}
+		}
+		if degraded != 1 {
+			t.Errorf("%d degraded events for one outage, want 1", degraded)
+		}
+	})
+}
+
+// TestReplaceKeepsNewAdaptersError: once Replace has installed an adapter,
+// the name's error is that adapter's own, even if it failed at once.
+func TestReplaceKeepsNewAdaptersError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group[string]{}
+		mustAdd(t, g, &testAdapter{name: "a"})
+		stream := mustGroupStart(t, g)
+		recv(t, stream)
+		err := g.Replace(context.Background(), &testAdapter{name: "a", run: func(context.Context, Sink[string]) error { return errConnLost }}, never)
+		if err != nil {
+			t.Fatalf("Replace = %v", err)
+		}
+		synctest.Wait()
+		if got := statuses(g); !cmp.Equal(got, []status{{"a", Failed, errConnLost}}, sameError) {
+			t.Errorf("after Replace: %v, want a failed with its own error", got)
+		}
+		g.Shutdown(context.Background())
+		drainStream(stream)
+	})
+}
+
+// TestHandleErrorKeepsEscalation: an error from handle while Run drains
+// after an escalation is returned with the escalation, not instead of it.
+func TestHandleErrorKeepsEscalation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group[int]{}
+		proceed := make(chan struct{})
+		mustAdd(t, g, AdapterFunc("a", func(ctx context.Context, s Sink[int]) error {
+			s.Send(ctx, 1)
+			s.Send(ctx, 2)
+			<-proceed
+			return errConnLost
+		}), WithIntensity(0, time.Minute))
+		errAgent := errors.New("agent broke")
+		err := g.Run(context.Background(), func(int) error {
+			close(proceed)
+			synctest.Wait() // a has escalated
+			return errAgent
+		})
+		var ae *AdapterError
+		if !errors.Is(err, errAgent) || !errors.As(err, &ae) {
+			t.Errorf("Run = %v, want both handle's error and the AdapterError", err)
+		}
+	})
+}
+
+// TestRunCtxEndsDuringFailFastStart: a WithFailFast Start that fails
+// because Run's ctx ended is no failure of the adapter.
+func TestRunCtxEndsDuringFailFastStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group[int]{}
+		slow := &testAdapter{name: "listener", start: func(ctx context.Context) error {
+			select {
+			case <-time.After(time.Second):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}}
+		mustAdd(t, g, Map(Adapter[string](slow), func(s string) int { return len(s) }), WithFailFast())
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		if err := g.Run(ctx, func(int) error { return nil }); err != nil || g.Stats().Escalations != 0 {
+			t.Errorf("Run = %v (escalations %d) after its ctx ended while the listener started, want nil", err, g.Stats().Escalations)
+		}
+	})
+}

@@ -373,34 +373,8 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 	m := l.m
 	name := m.name
 	first := true      // the caller that launched l waits for its first Start
-	attempted := false // a Start of l has returned, or been given up
+	attempted := false // a Start of l has returned
 	ended := false
-	defer func() {
-		if !ended {
-			// Start or Run called runtime.Goexit (t.FailNow does): the
-			// goroutine is going away and cannot go on supervising.
-			g.mu.Lock()
-			kind := EventFailed
-			if l.kind == launchReplace && !attempted {
-				kind = EventReplaceFailed // the old adapter serves on
-			} else {
-				m.lastErr = errGoexit
-			}
-			if first {
-				first = false
-				l.startErr = errGoexit
-				close(l.started)
-			}
-			g.endLocked(l, Failed, errGoexit, false)
-			g.eventLocked(name, AdapterEvent{Kind: kind, Err: errGoexit})
-			g.mu.Unlock()
-			g.flush(name)
-		}
-		// done is closed last, after the final event: whoever waits for
-		// the launch (Shutdown, Remove, Replace, a later instance of the
-		// name) sees its goroutine end.
-		close(l.done)
-	}()
 	end := func(final AdapterState, err error, e AdapterEvent) {
 		g.endLocked(l, final, err, first)
 		g.eventLocked(name, e)
@@ -408,6 +382,69 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 		g.flush(name)
 		ended = true
 	}
+	// fail ends l after a failure that is not restarted, with the
+	// consequence its kind and options call for. The run, if it fails, is
+	// ended before l leaves it, so that whoever waits for the run waits
+	// for l too. canRestart says the policy would restart l and cannot:
+	// its intensity is exceeded, or its goroutine is ending (Goexit).
+	fail := func(err error, canRestart bool) {
+		callerWaits := first
+		g.signalStartedLocked(l, &first, err)
+		firstStart := !attempted && decidesOnFirstStart(l, startCtx)
+		switch {
+		case firstStart && l.kind == launchReplace:
+			// The adapter Replace was starting failed: the name's own
+			// adapter serves on, and its error and state are not this
+			// one's.
+			l.err = err
+			end(Failed, err, AdapterEvent{Kind: EventReplaceFailed, Err: err})
+			return
+		case firstStart && l.kind == launchFailFast:
+			g.setErrLocked(l, err)
+			if l.byAdd && callerWaits {
+				// Add returns the error, and the adapter leaves the
+				// group: its lane never had a sender, so nothing is
+				// lost, and its counters join the group's totals.
+				if g.members[name] == m {
+					delete(g.members, name)
+					g.retired = append(g.retired, m)
+				}
+			} else {
+				// Start waits for it, or Start or Add was answered
+				// already (it waited for an earlier instance of its
+				// name): the run ends with its error.
+				g.failRunLocked(l.run, &AdapterError{Name: name, Err: err})
+			}
+			end(Failed, err, AdapterEvent{Kind: outcome(err), Err: err})
+			return
+		case canRestart && !l.cfg.keepTrying && l.cfg.policy != RestartNever:
+			// Escalate: the run cannot go on as if this adapter were
+			// serving. Its event comes before the others' stopped.
+			g.setErrLocked(l, err)
+			g.failRunLocked(l.run, &AdapterError{Name: name, Err: err, GaveUp: true})
+			end(Failed, err, AdapterEvent{Kind: EventGaveUp, Err: err})
+			return
+		}
+		g.setErrLocked(l, err)
+		end(Failed, err, AdapterEvent{Kind: outcome(err), Err: err})
+	}
+	defer func() {
+		if !ended {
+			// Start or Run called runtime.Goexit (t.FailNow does): the
+			// goroutine is going away and cannot go on supervising, nor
+			// be restarted.
+			g.mu.Lock()
+			if l.ctx.Err() != nil {
+				end(Stopped, errGoexit, AdapterEvent{Kind: EventStopped, Err: errGoexit})
+			} else {
+				fail(errGoexit, true)
+			}
+		}
+		// done is closed last, after the final event: whoever waits for
+		// the launch (Shutdown, Remove, Replace, a later instance of the
+		// name) sees its goroutine end.
+		close(l.done)
+	}()
 	var waitErr error
 	if len(l.prev) > 0 {
 		waitErr = g.awaitPrev(l, startCtx, &first)
@@ -432,7 +469,7 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 		err := waitErr
 		waitErr = nil
 		if err == nil {
-			err = call(func() error { return startAdapter(l, startCtx, first) })
+			err = call(func() error { return g.startAdapter(l, startCtx, first) })
 		}
 		g.mu.Lock()
 		if err == nil {
@@ -449,76 +486,46 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 			// can release what Start acquired.
 			err = call(func() error { return l.adapter.Run(l.ctx, l.lane) })
 			g.mu.Lock()
-		} else if !attempted {
-			callerWaits := first
-			g.signalStartedLocked(l, &first, err)
-			if l.kind != launchPolicy && l.ctx.Err() == nil {
-				if l.kind == launchReplace {
-					// The adapter Replace was starting failed: the
-					// name's own adapter serves on, and its error and
-					// state are not this one's.
-					end(Failed, err, AdapterEvent{Kind: EventReplaceFailed, Err: err})
-					return
-				}
-				// WithFailFast. Decided here, under the lock where the
-				// launch fails, so that no Shutdown and Start can come
-				// between the failure and its consequence.
-				m.lastErr = err
-				if l.byAdd && callerWaits {
-					// Add returns the error: the adapter leaves the
-					// group. Its lane never had a sender, so nothing is
-					// lost; its counters join the group's totals.
-					if g.members[name] == m {
-						delete(g.members, name)
-						g.retired = append(g.retired, m)
-					}
-				} else {
-					// Start waits for it, or Start or Add has been
-					// answered already (it waited for an earlier
-					// instance): the run ends with its error.
-					g.failRunLocked(l.run, &AdapterError{Name: name, Err: err})
-				}
-				end(Failed, err, AdapterEvent{Kind: outcome(err), Err: err})
-				return
-			}
 		}
-		attempted = true
 
 		if l.ctx.Err() != nil {
 			// Stopped by the group: whatever it returned is no failure.
+			g.signalStartedLocked(l, &first, err)
 			end(Stopped, err, AdapterEvent{Kind: EventStopped, Err: err})
 			return
 		}
-		if err != nil {
-			m.lastErr = err
+		if !attempted && decidesOnFirstStart(l, startCtx) {
+			fail(err, false) // a first Start under Replace or WithFailFast
+			return
 		}
+		attempted = true
+		g.signalStartedLocked(l, &first, err)
 		restart := l.cfg.policy == RestartAlways || (l.cfg.policy == RestartOnFailure && err != nil)
 		if !restart {
-			final := Exited
-			if err != nil {
-				final = Failed
+			if err == nil {
+				end(Exited, nil, AdapterEvent{Kind: EventExited})
+				return
 			}
-			end(final, err, AdapterEvent{Kind: outcome(err), Err: err})
+			fail(err, false)
 			return
+		}
+		if err != nil {
+			g.setErrLocked(l, err)
 		}
 		g.eventLocked(name, AdapterEvent{Kind: outcome(err), Err: err})
 		wasOver := rs.over
 		delay, n, over := rs.next(&l.cfg, time.Now())
 		if over && !l.cfg.keepTrying {
-			// Escalate: the run cannot go on as if this adapter were
-			// serving. The event comes before the others' stopped.
-			g.endLocked(l, Failed, err, first)
-			g.eventLocked(name, AdapterEvent{Kind: EventGaveUp, Err: err, Attempt: n})
 			g.failRunLocked(l.run, &AdapterError{Name: name, Err: err, GaveUp: true})
-			g.mu.Unlock()
-			g.flush(name)
-			ended = true
+			end(Failed, err, AdapterEvent{Kind: EventGaveUp, Err: err, Attempt: n})
 			return
 		}
-		if over && !wasOver {
-			g.eventLocked(name, AdapterEvent{Kind: EventDegraded, Err: err, Attempt: n})
+		if over {
+			if !wasOver {
+				g.eventLocked(name, AdapterEvent{Kind: EventDegraded, Err: err, Attempt: n})
+			}
+			l.degraded = true // until it starts again
 		}
-		l.degraded = over
 		l.state, l.err = Restarting, err
 		restarting = true
 		g.eventLocked(name, AdapterEvent{Kind: EventRestarting, Err: err, Attempt: n, Delay: delay})
@@ -532,6 +539,31 @@ func (g *Group[T]) supervise(l *launch[T], startCtx context.Context) {
 			t.Stop()
 		}
 		// The loop's first step sees a stop that came during the wait.
+	}
+}
+
+// decidesOnFirstStart reports whether a failure of l's first Start ends l
+// without its policy: for Replace, which then keeps the old adapter, and
+// for WithFailFast, unless the caller's ctx ended (the caller gave up, and
+// the Start was not given its chance).
+func decidesOnFirstStart[T any](l *launch[T], startCtx context.Context) bool {
+	switch l.kind {
+	case launchReplace:
+		return true
+	case launchFailFast:
+		return startCtx == nil || startCtx.Err() == nil
+	}
+	return false
+}
+
+// setErrLocked records err as the last error of launch l, and of its
+// name while l is the name's current launch: a launch that Replace has
+// not installed yet does not speak for the name. It requires that g.mu
+// is held.
+func (g *Group[T]) setErrLocked(l *launch[T], err error) {
+	l.err = err
+	if l.m.cur == l {
+		l.m.lastErr = err
 	}
 }
 
@@ -570,7 +602,7 @@ var errGoexit = errors.New("fanin: adapter called runtime.Goexit in Start or Run
 
 // startAdapter calls l's Start, if it has one. The first Start is also
 // bounded by the context of the call that launched it.
-func startAdapter[T any](l *launch[T], startCtx context.Context, first bool) error {
+func (g *Group[T]) startAdapter(l *launch[T], startCtx context.Context, first bool) error {
 	s, ok := l.adapter.(Starter)
 	if !ok {
 		return nil
@@ -582,6 +614,13 @@ func startAdapter[T any](l *launch[T], startCtx context.Context, first bool) err
 		defer cancel()
 		defer context.AfterFunc(startCtx, cancel)()
 	}
+	// A barrier, not a critical section: if a stop is under way (its
+	// cancel reaches the launches' contexts one by one, under g.mu), wait
+	// until it is done, so that a Start called after anyone saw the stop
+	// sees its own context ended too.
+	g.mu.Lock()
+	//lint:ignore SA2001 the empty critical section is the barrier
+	g.mu.Unlock()
 	return s.Start(ctx)
 }
 
@@ -639,9 +678,11 @@ func outcome(err error) EventKind {
 // adapter to return, hands every value that was accepted meanwhile (by
 // other adapters, or through [Group.Sender]) to Group.Abandon, and returns
 // an [*AdapterError] that names it and wraps its error (joined with a
-// [*NotReturnedError] if some adapter did not return). It does the same if
-// another adapter's escalation ended the run before Start returned. The
-// group is then not running, and Start may be called again.
+// [*NotReturnedError] if some adapter did not return). The group is then
+// not running, and Start may be called again. An adapter that escalates
+// (see [WithIntensity]) while Start runs ends the run as it would later:
+// Start returns the Stream, which delivers what was accepted and then
+// ends, and [Stream.Err] reports the failure.
 //
 // Otherwise Start does not fail when every adapter fails, because the
 // group may already hold values then, and only the Stream handed to the
@@ -651,6 +692,15 @@ func (g *Group[T]) Start(ctx context.Context) (*Stream[T], error) {
 	r, err := g.start(ctx)
 	if err != nil {
 		return nil, err
+	}
+	g.mu.Lock()
+	failure := r.err
+	g.mu.Unlock()
+	if failure != nil && !failure.GaveUp {
+		// A failed start under WithFailFast: nobody holds the Stream,
+		// so what was accepted meanwhile goes to Abandon.
+		_, err := g.finishRun(r)
+		return nil, joinErrors(failure, err)
 	}
 	return r.stream, nil
 }
@@ -675,13 +725,6 @@ func (g *Group[T]) start(ctx context.Context) (*groupRun[T], error) {
 	g.mu.Unlock()
 	for _, l := range ls {
 		<-l.started
-	}
-	g.mu.Lock()
-	failure := r.err // a failed start under WithFailFast ended the run
-	g.mu.Unlock()
-	if failure != nil {
-		_, err := g.finishRun(r)
-		return nil, joinErrors(failure, err)
 	}
 	return r, nil
 }
@@ -795,7 +838,7 @@ func (g *Group[T]) Replace(ctx context.Context, a Adapter[T], opts ...Option) er
 		}
 		r := g.run
 		if r == nil {
-			g.installLocked(m, a, cfg, gen)
+			g.installLocked(m, a, cfg, gen, nil)
 			g.mu.Unlock()
 			g.flush(name)
 			return nil
@@ -827,8 +870,7 @@ func (g *Group[T]) Replace(ctx context.Context, a Adapter[T], opts ...Option) er
 		for _, o := range old {
 			g.stopLocked(o)
 		}
-		g.installLocked(m, a, cfg, gen)
-		m.cur = l
+		g.installLocked(m, a, cfg, gen, l)
 		g.mu.Unlock()
 		g.flush(name)
 		return waitLaunches(ctx, old)
@@ -836,15 +878,16 @@ func (g *Group[T]) Replace(ctx context.Context, a Adapter[T], opts ...Option) er
 }
 
 // installLocked makes a, with cfg, the adapter of member m from the next
-// launch on, as Replace generation gen, and records the event. The last
-// error and the state of the adapter it replaces are not a's: the name's
-// error is cleared, and, while the group is not running, its state is
-// Idle. It requires that g.mu is held.
-func (g *Group[T]) installLocked(m *member[T], a Adapter[T], cfg adapterConfig, gen uint64) {
+// launch on, as Replace generation gen, with l as its current launch (nil
+// while the group is not running), and records the event. The last error
+// and the state of the adapter it replaces are not a's: the name's error
+// becomes l's (none, without l), and its state l's (Idle, without l). It
+// requires that g.mu is held.
+func (g *Group[T]) installLocked(m *member[T], a Adapter[T], cfg adapterConfig, gen uint64, l *launch[T]) {
 	m.adapter, m.cfg, m.installed = a, cfg, gen
-	m.lastErr = nil
-	if g.run == nil {
-		m.cur = nil
+	m.cur, m.lastErr = l, nil
+	if l != nil {
+		m.lastErr = l.err
 	}
 	g.eventLocked(m.name, AdapterEvent{Kind: EventReplaced})
 }
@@ -1038,14 +1081,14 @@ func joinErrors(errs ...error) error {
 // some adapter did not return in time.
 //
 // If handle returns an error, Run ends the run, abandons what remains
-// (steps 3 and 4), and returns that error (joined with a NotReturnedError,
-// if any). If handle panics, or calls runtime.Goexit, Run does the same and
+// (steps 3 and 4), and returns that error, joined with the run's
+// AdapterError and a NotReturnedError, if any. If handle panics, or calls runtime.Goexit, Run does the same and
 // then lets the panic go on up the caller's goroutine, unchanged: handle
 // is the program's own loop, as errgroup's goroutines are parts of one
 // computation, so a panic there is the program's bug to see, not an
 // adapter's failure to survive; ending the group first means that nothing
 // runs on behind a main loop that is gone. Run returns [ErrStarted] if the
-// group is already running, and the error of [Group.Start] if it fails.
+// group is already running.
 //
 // A program ends the drain early by ending the process: with the idiom
 //
@@ -1102,19 +1145,19 @@ func (g *Group[T]) Run(ctx context.Context, handle func(T) error) error {
 	}
 	finished = true
 	n, werr := g.finishRun(r)
-	if herr != nil {
-		return joinErrors(herr, werr)
-	}
-	var derr error
-	if cut && n > 0 {
-		derr = fmt.Errorf("%w: %d accepted values were not handled", ErrDrainTimeout, n)
-	}
 	g.mu.Lock()
 	var failure error
 	if r.err != nil {
 		failure = r.err
 	}
 	g.mu.Unlock()
+	if herr != nil {
+		return joinErrors(herr, failure, werr)
+	}
+	var derr error
+	if cut && n > 0 {
+		derr = fmt.Errorf("%w: %d accepted values were not handled", ErrDrainTimeout, n)
+	}
 	return joinErrors(failure, derr, werr)
 }
 
@@ -1146,7 +1189,7 @@ func (g *Group[T]) Sender() (*Sender[T], error) {
 // [Group.Sender], and each adapter. Counters cover every run of the group;
 // Capacity, Len and Blocked are of the moment.
 type GroupStats struct {
-	Stats                        // every lane together; Runs counts the group's runs
+	Stats                        // every lane together; Runs counts the runs begun, one a failed start under WithFailFast ended included
 	Injected      Stats          // the lane of Group.Sender
 	Adapters      []AdapterStats // sorted by name
 	EventsDropped uint64         // events that did not fit in Group.Events
@@ -1270,11 +1313,14 @@ func (e *NotReturnedError) Unwrap() error { return e.Err }
 type AdapterError struct {
 	Name   string // the adapter's name
 	Err    error  // its last error: what Start or Run returned, or a *PanicError
-	GaveUp bool   // it exceeded its restart intensity; false for a failed start under WithFailFast
+	GaveUp bool   // it could not be restarted (its intensity exceeded, or it called runtime.Goexit); false for a failed start under WithFailFast
 }
 
 func (e *AdapterError) Error() string {
-	if e.GaveUp {
+	switch {
+	case e.GaveUp && e.Err == errGoexit:
+		return fmt.Sprintf("fanin: adapter %q cannot be restarted: %v", e.Name, e.Err)
+	case e.GaveUp:
 		return fmt.Sprintf("fanin: adapter %q exceeded its restart intensity: %v", e.Name, e.Err)
 	}
 	return fmt.Sprintf("fanin: adapter %q failed to start: %v", e.Name, e.Err)

@@ -157,10 +157,12 @@ func WithKeepTrying() Option {
 
 // WithFailFast makes the adapter's first [Starter.Start] in a run decide
 // whether the run can go on, as [net/http.ListenAndServe] returns a bind
-// error at once: if it fails, [Group.Start] and [Group.Run] shut the run
-// down and return an [*AdapterError] that wraps the error, and [Group.Add]
-// on a running group returns that error and leaves the adapter out of the
-// group. (An adapter that first waits for an earlier instance of its name,
+// error at once: if it fails, the run ends, [Group.Start] returns an
+// [*AdapterError] that wraps the error (what was accepted meanwhile goes to
+// Group.Abandon), [Group.Run] hands handle what was accepted meanwhile and
+// returns it, and [Group.Add] on a running group returns the error and
+// leaves the adapter out of the group. A Start that fails because the
+// caller's ctx ended is not such a failure: the restart policy applies. (An adapter that first waits for an earlier instance of its name,
 // see [Waiting], has been reported to Start or Add already; its failed
 // first Start then ends the run, which Run returns and [Stream.Err]
 // reports.) It suits an adapter whose start fails for a reason that
@@ -194,12 +196,14 @@ type restarts struct {
 	over  bool        // the latest restart was over the intensity limit
 }
 
-// next records a restart decided at now and returns its delay and its
-// number within the window. over reports that the restart exceeds the
+// next records a restart decided at now, as beginning once its delay has
+// passed, and returns that delay and the restart's number within the
+// window. over reports that the restart exceeds the
 // intensity limit: an adapter that escalates is then not restarted, and
 // one kept trying waits the maximum backoff.
 func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n int, over bool) {
-	// Forget restarts that have left the window.
+	// Forget restarts that have left the window. (A restart recorded in
+	// the future, after a backoff a stop cut short, stays in it.)
 	keep := r.times[:0]
 	for _, t := range r.times {
 		if now.Sub(t) < c.window {
@@ -223,7 +227,6 @@ func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n
 	if over && len(r.times) > 0 {
 		r.times = append(r.times[:0], r.times[1:]...)
 	}
-	r.times = append(r.times, now)
 	delay = c.maxBackoff
 	// min·2^s, unless that passes max; min <= max>>s is the same test
 	// without overflow, for every s a duration can be shifted by.
@@ -233,6 +236,9 @@ func (r *restarts) next(c *adapterConfig, now time.Time) (delay time.Duration, n
 	if c.jitter > 0 && delay > 0 {
 		delay -= time.Duration(rand.Float64() * c.jitter * float64(delay))
 	}
+	// A restart counts from the instant it begins, after its backoff: a
+	// backoff longer than the window must not empty the window by itself.
+	r.times = append(r.times, now.Add(delay))
 	return delay, n, over
 }
 
