@@ -79,7 +79,10 @@
 //     sends every attempt with the message's id as Nats-Msg-Id, so its own
 //     retries are stored once within the stream's duplicate window
 //     (jetstream.StreamConfig.Duplicates, 2 minutes by default); an empty
-//     id, which would turn that off, is refused with [ErrEmptyID]. A caller
+//     or blank id, which would turn that off, is refused with
+//     [ErrEmptyID], and one that the header would not carry byte for byte
+//     (surrounding spaces, control characters) with [ErrInvalidID], so
+//     that [Meta].ID always equals the id sent. A caller
 //     that retries after an error with a new id (a webhook caller gets a
 //     new id per request) may have the message stored twice, under two ids.
 //     Only an id that the caller supplies and keeps across its retries can

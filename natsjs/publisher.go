@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,8 +27,21 @@ const (
 // [Publisher.TrySend] when the encode function gives a message an empty
 // id. Without an id the stream cannot recognise a retried publish as a
 // duplicate, and the Publisher retries: the message could be stored twice.
-// Nothing is published.
+// An id made only of spaces, tabs and line breaks counts as empty: the
+// Nats-Msg-Id header would carry it as "". Nothing is published.
 var ErrEmptyID = errors.New("natsjs: message id is empty")
+
+// ErrInvalidID is returned, wrapped with the id and the reason, by
+// [Publisher.Publish], [Publisher.Send] and [Publisher.TrySend] when the
+// encode function gives a message an id that the Nats-Msg-Id header would
+// not carry exactly: one that begins or ends with a space, or holds an
+// ASCII control character (a tab, a line break, NUL, DEL, ...). nats.go
+// trims the blanks around a header value and turns line breaks into
+// spaces, so two such ids could reach the stream as one, and the second
+// message would be dropped as a duplicate of the first. Any other string,
+// UTF-8 or not, is carried byte for byte, and [Meta].ID equals it.
+// Nothing is published.
+var ErrInvalidID = errors.New("natsjs: message id would be altered on the wire")
 
 // DefaultMaxInFlight is the bound on concurrent publishes of a [Publisher]
 // made with a maxInFlight of 0.
@@ -83,8 +97,9 @@ type Publisher[M any] struct {
 // NewPublisher returns a Publisher that publishes each message on subject,
 // which a stream must capture. encode turns a message into its id and its
 // payload; the id must be unique per message (the stream drops a second
-// message with the same id as a duplicate) and not empty (a message with
-// an empty id is refused with [ErrEmptyID]). At most maxInFlight publishes
+// message with the same id as a duplicate), not empty or blank (refused
+// with [ErrEmptyID]), and free of surrounding spaces and control
+// characters (refused with [ErrInvalidID]). At most maxInFlight publishes
 // are in flight at once; 0 means [DefaultMaxInFlight].
 //
 // NewPublisher panics if js or encode is nil, subject is empty or
@@ -118,7 +133,8 @@ func NewPublisher[M any](js jetstream.JetStream, subject string, maxInFlight int
 // waits for an in-flight slot first.
 //
 // Publish returns [fanin.ErrClosed] after Close, and if Close is called
-// while it waits for a slot; the encode error, or [ErrEmptyID], at once;
+// while it waits for a slot; the encode error, [ErrEmptyID] or
+// [ErrInvalidID], at once;
 // ctx.Err() if ctx ends before a slot is free; and otherwise the last
 // publish error (wrapped; the context's error if ctx ended during
 // retries). An error means the message may or may not be stored; see
@@ -256,12 +272,29 @@ func (p *Publisher[M]) message(m M) (string, *nats.Msg, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("natsjs: encode: %w", err)
 	}
-	if id == "" {
-		return "", nil, ErrEmptyID
+	if err := checkID(id); err != nil {
+		return "", nil, err
 	}
 	msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, id)
 	return id, msg, nil
+}
+
+// checkID returns nil if the Nats-Msg-Id header carries id exactly, and
+// otherwise why not.
+func checkID(id string) error {
+	if strings.Trim(id, " \t\r\n") == "" {
+		return ErrEmptyID
+	}
+	for i := range len(id) {
+		if c := id[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: %q holds the control character %q at byte %d", ErrInvalidID, id, c, i)
+		}
+	}
+	if id[0] == ' ' || id[len(id)-1] == ' ' {
+		return fmt.Errorf("%w: %q begins or ends with a space", ErrInvalidID, id)
+	}
+	return nil
 }
 
 // publish publishes msg until a PubAck comes, a permanent error happens or
