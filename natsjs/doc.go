@@ -136,7 +136,8 @@
 // necessarily the order of the naks, nor stream order). The deliveries it
 // handed over keep their connection open until they are settled, because
 // the agent settles them after Run has returned. A lost connection ends
-// Run with [ErrConnLost], for the Group's restart policy to start the
+// Run with [ErrConnLost], also one that fell silent (no heartbeat from the
+// server for two SourceConfig.Heartbeat, about 10 s by default), for the Group's restart policy to start the
 // Source again; a consumer deleted under it ends Run with the consumer's
 // error. [Source.Close] ends the Source: it gives back what is still
 // unsettled (waiting for an AckSync in flight to be answered first), and

@@ -149,6 +149,29 @@ func TestConnLostWhileSendWaits(t *testing.T) {
 	}
 }
 
+// TestSilentConnectionLossIsConnLost freezes the connection under a
+// running Source, as a dead host or a partition would (no FIN, no RST):
+// the server's heartbeats stop, and Run must end within a few heartbeats
+// with an error matching ErrConnLost, for the Group to dial again.
+func TestSilentConnectionLossIsConnLost(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 4)
+	var c cutter
+	src := f.source(func(cfg *SourceConfig) {
+		cfg.Heartbeat = 500 * time.Millisecond
+		cfg.Options = append(cfg.Options, nats.SetCustomDialer(&c))
+	})
+	r := startRun(t, src, 8)
+	eventually(t, "4 received", func() bool { return src.Stats().Received == 4 })
+	c.freeze()
+	if err := r.wait(); !errors.Is(err, ErrConnLost) {
+		t.Errorf("Run = %v, want ErrConnLost", err)
+	}
+	if st := src.Stats(); st.Unsettled != 0 {
+		t.Errorf("Stats().Unsettled = %d after the connection was lost, want 0", st.Unsettled)
+	}
+}
+
 // TestNoRedeliveryWhileBufferedOrSlow leaves deliveries unread in the
 // buffer for several AckWaits: the Source's InProgress keeps every one of
 // them from being redelivered.
@@ -358,6 +381,8 @@ func TestNewSourcePanicsOnProgrammerError(t *testing.T) {
 		"ack none":         func(c *SourceConfig) { c.Consumer.AckPolicy = jetstream.AckNonePolicy },
 		"negative pending": func(c *SourceConfig) { c.Consumer.MaxAckPending = -1 },
 		"negative wait":    func(c *SourceConfig) { c.Consumer.AckWait = -1 },
+		"short heartbeat":  func(c *SourceConfig) { c.Heartbeat = 100 * time.Millisecond },
+		"long heartbeat":   func(c *SourceConfig) { c.Heartbeat = 20 * time.Second },
 	} {
 		func() {
 			defer func() {

@@ -18,7 +18,10 @@ import (
 var (
 	// ErrConnLost is returned, wrapped with the cause, by [Source.Run]
 	// when the connection it pulls on is lost, so that a supervisor
-	// restarts the Source; Start dials again.
+	// restarts the Source; Start dials again. A connection is lost when
+	// it closes, and when the server falls silent on it for two
+	// SourceConfig.Heartbeat (a dead host, a partition), after which Run
+	// closes it.
 	ErrConnLost = errors.New("natsjs: connection lost")
 
 	// ErrClosed is returned by [Source.Start] and [Source.Run] after
@@ -39,6 +42,14 @@ const (
 	// deliveries the server had already sent; after it, Run closes the
 	// connection (see [Source.Run]).
 	DrainTimeout = 5 * time.Second
+
+	// DefaultHeartbeat is SourceConfig.Heartbeat when it is zero: a
+	// connection that falls silent ends Run within about 10 s.
+	DefaultHeartbeat = 5 * time.Second
+
+	// pullExpiry is how long one pull request of the Source's iterator
+	// waits on the server; it must be at least twice the heartbeat.
+	pullExpiry = 30 * time.Second
 )
 
 // SourceConfig configures a [Source]. URL, Stream and Consumer.Durable are
@@ -81,6 +92,14 @@ type SourceConfig struct {
 	// sending InProgress for it (default DefaultMaxExtension): a delivery
 	// unsettled for longer is left to be redelivered after AckWait.
 	MaxExtension time.Duration
+
+	// Heartbeat is how often the server sends an idle heartbeat on the
+	// Source's pull while it has nothing to deliver (default
+	// DefaultHeartbeat; from 500 ms to 15 s). A pull that hears nothing
+	// from the server for two heartbeats has lost its connection
+	// silently (a dead host, a partition, a server that hangs): Run then
+	// closes the connection and returns an error matching ErrConnLost.
+	Heartbeat time.Duration
 }
 
 // A Source is a fanin adapter that reads a durable JetStream pull consumer
@@ -153,7 +172,8 @@ type SourceStats struct {
 // NewSource returns a Source configured by cfg that decodes each payload
 // with decode. It dials nothing until Start or Run. NewSource panics if
 // decode is nil, URL, Stream or Consumer.Durable is empty, AckPolicy is
-// not explicit, or AckWait, MaxAckPending or MaxExtension is negative.
+// not explicit, AckWait, MaxAckPending or MaxExtension is negative, or
+// Heartbeat is neither 0 nor within 500 ms to 15 s.
 func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *Source[M] {
 	switch {
 	case decode == nil:
@@ -164,6 +184,8 @@ func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *So
 		panic("natsjs: NewSource needs Consumer.AckPolicy AckExplicitPolicy: the program acks each message")
 	case cfg.Consumer.AckWait < 0 || cfg.Consumer.MaxAckPending < 0 || cfg.MaxExtension < 0:
 		panic("natsjs: NewSource called with a negative AckWait, MaxAckPending or MaxExtension")
+	case cfg.Heartbeat != 0 && (cfg.Heartbeat < 500*time.Millisecond || cfg.Heartbeat > pullExpiry/2):
+		panic("natsjs: NewSource called with a Heartbeat outside 500ms to 15s")
 	}
 	if cfg.Consumer.AckWait == 0 {
 		cfg.Consumer.AckWait = DefaultAckWait
@@ -173,6 +195,9 @@ func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *So
 	}
 	if cfg.MaxExtension == 0 {
 		cfg.MaxExtension = DefaultMaxExtension
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
 	}
 	if cfg.Name == "" {
 		cfg.Name = "natsjs:" + cfg.Stream + "/" + cfg.Consumer.Durable
@@ -363,7 +388,8 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 // unseen in the iterator's buffer. A keeper goroutine extends unsettled
 // deliveries and ends the run when the sink is shut down.
 func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[Delivery[M]]) error {
-	it, err := sess.cons.Messages(jetstream.PullMaxMessages(sess.window))
+	it, err := sess.cons.Messages(jetstream.PullMaxMessages(sess.window),
+		jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(s.cfg.Heartbeat))
 	if err != nil {
 		sess.end()
 		return fmt.Errorf("natsjs: pull: %w", err)
@@ -383,6 +409,17 @@ func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[De
 	// or below once nothing is left open), and a consumer deleted under
 	// the Run must not read as a lost connection then.
 	lost := p.err != nil && (errors.Is(p.err, jetstream.ErrConnectionClosed) || sess.isClosed())
+	if errors.Is(p.err, jetstream.ErrNoHeartbeat) {
+		// The server fell silent without closing the connection: a dead
+		// host, a partition, a hung server. The client's own pings would
+		// notice only minutes later, so the connection is closed now; a
+		// drain on it could not be answered anyway. The rejected design
+		// kept the connection and started a new pull on it: that is what
+		// a reconnecting client does, and it leaves the deliveries of a
+		// dead connection counted as unsettled.
+		lost = true
+		sess.forceClose()
+	}
 
 	// Stop pulling: Drain has the server stop delivering; what it had
 	// already sent still arrives, then the iterator closes. Only then are
