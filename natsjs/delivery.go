@@ -313,13 +313,16 @@ func (d *delivery) extend() error {
 // stream after its adapters stop). Then the last settling call closes the
 // connection. Source.Close settles the rest and closes it earlier.
 type session struct {
-	src      *sourceState
-	cons     jetstream.Consumer
-	ackWait  time.Duration
-	window   int    // the consumer's MaxAckPending
-	closeNC  func() // closes the connection; called once, by closeConn
-	isClosed func() bool
-	gone     chan struct{} // closed by closeConn once closeNC has returned
+	src     *sourceState
+	cons    jetstream.Consumer
+	ackWait time.Duration // the consumer's AckWait when Start bound it
+	// readAckWait asks the server for the consumer's AckWait now; nil
+	// where there is no server to ask.
+	readAckWait func(context.Context) (time.Duration, error)
+	window      int    // the consumer's MaxAckPending
+	closeNC     func() // closes the connection; called once, by closeConn
+	isClosed    func() bool
+	gone        chan struct{} // closed by closeConn once closeNC has returned
 
 	mu     sync.Mutex
 	open   map[*delivery]struct{} // pulled and not yet released; guarded by mu

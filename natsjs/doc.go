@@ -118,7 +118,14 @@
 // handled, for up to MaxExtension (10 minutes by default) after it was
 // received. So a delivery is not redelivered for waiting behind a slow
 // agent, and a crashed process's deliveries come back AckWait after its
-// last InProgress. After Run has returned, nothing extends them: a Group
+// last InProgress. The AckWait is the consumer's current one, which the
+// Source re-reads every second: another Start on the same durable may
+// change it (a rolling deploy), and a Run follows within a second. The
+// server applies a lowered AckWait at once to the deliveries already out,
+// so those whose last InProgress is older than the new AckWait by the
+// time the Run notices are redelivered once; lower AckWait in steps of at
+// most a third (each step waiting a second), or while no agent runs, to
+// avoid that. After Run has returned, nothing extends them: a Group
 // drains its lanes after its adapters stop, so the agent must settle the
 // (at most MaxAckPending) deliveries left in the lane within AckWait.
 // AckWait must therefore exceed MaxAckPending times the longest handling

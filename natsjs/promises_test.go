@@ -206,6 +206,55 @@ func TestNoRedeliveryWhileBufferedOrSlow(t *testing.T) {
 	}
 }
 
+// TestExtensionFollowsTheConsumersCurrentAckWait starts a Source with an
+// AckWait of 30 s, which extends its deliveries every 10 s, and then a
+// second Start on the same durable lowers the AckWait to 2 s, as a rolling
+// deploy that changes it does. The first Source must notice within a
+// second (before the deliveries it received just now reach the new
+// AckWait) and extend at a third of the new AckWait from then on: none of
+// the deliveries waiting in its lane is redelivered over two of the new
+// AckWaits.
+func TestExtensionFollowsTheConsumersCurrentAckWait(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 8)
+	a := f.source(func(cfg *SourceConfig) { cfg.Consumer.MaxAckPending = 8 })
+	r := startRun(t, a, 8)
+	eventually(t, "8 received", func() bool { return a.Stats().Received == 8 })
+
+	b := f.source(func(cfg *SourceConfig) {
+		cfg.Consumer.MaxAckPending = 8
+		cfg.Consumer.AckWait = 2 * time.Second
+	})
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatalf("second Start = %v, want nil", err)
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatalf("second Close = %v, want nil", err)
+	}
+	if got := f.consumerInfo().Config.AckWait; got != 2*time.Second {
+		t.Fatalf("consumer AckWait = %v after the second Start, want 2s", got)
+	}
+	// Four rounds of InProgress, each at most two ticks of 667 ms apart,
+	// cover more than two AckWaits of 2 s; at the old tick of 10 s, not
+	// even one round fits in the wait.
+	eventually(t, "32 extensions", func() bool { return a.Stats().Extended >= 32 })
+	for range 8 {
+		d := r.recv()
+		if d.Meta.NumDelivered != 1 {
+			t.Errorf("%s: NumDelivered = %d, want 1", d.Meta.ID, d.Meta.NumDelivered)
+		}
+		if err := d.AckSync(context.Background()); err != nil {
+			t.Fatalf("AckSync = %v, want nil", err)
+		}
+	}
+	if info := f.consumerInfo(); info.Delivered.Consumer != 8 || info.NumAckPending != 0 {
+		t.Errorf("consumer: %d deliveries, %d ack pending; want 8 and 0", info.Delivered.Consumer, info.NumAckPending)
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}
+
 // TestMaxExtensionEndsExtension is the control for the test above: past
 // MaxExtension the Source stops extending, and the server redelivers.
 func TestMaxExtensionEndsExtension(t *testing.T) {

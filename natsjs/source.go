@@ -113,7 +113,9 @@ type SourceConfig struct {
 // has more than that many of the consumer's deliveries unsettled, so the
 // Source pulls only what the window allows. While Run runs, the Source
 // sends InProgress for each delivery it pulled and that is not settled, every
-// AckWait/3, up to MaxExtension after receipt. When Run's context ends or
+// AckWait/3, up to MaxExtension after receipt; the AckWait is the
+// consumer's current one, re-read every second (see the package
+// documentation for one changed by another Start). When Run's context ends or
 // the sink is shut down, Run stops pulling, naks what it pulled but did not
 // hand over (after the pull is closed, so that the server redelivers it to
 // another pull at once), and returns nil. The server redelivers what was
@@ -284,9 +286,16 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 			s.cfg.Stream, s.cfg.Consumer.Durable, cc.AckWait, cc.MaxAckPending)
 	}
 	sess := &session{
-		src:      s,
-		cons:     cons,
-		ackWait:  cc.AckWait,
+		src:     s,
+		cons:    cons,
+		ackWait: cc.AckWait,
+		readAckWait: func(ctx context.Context) (time.Duration, error) {
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return 0, err
+			}
+			return info.Config.AckWait, nil
+		},
 		window:   cc.MaxAckPending,
 		isClosed: nc.IsClosed,
 		gone:     make(chan struct{}),
@@ -609,10 +618,37 @@ func (s *Source[M]) decodeSafe(data []byte) (v M, err error) {
 // sends InProgress for the deliveries whose AckWait was last restarted a
 // tick or more ago and that were received less than MaxExtension ago. So
 // no delivery goes two thirds of its AckWait without an InProgress.
+//
+// The AckWait is the consumer's current one: another Start on the same
+// durable may change it while this Run runs, and the server applies a new
+// AckWait at once to the deliveries already out. A watcher re-reads it
+// every [ackWaitRefresh]; when it changes, the tick follows, and a lowered
+// AckWait has the due deliveries extended at once. The watcher runs in a
+// goroutine of its own, so that a slow answer never delays an extension
+// or the end of the run. The rejected design read the AckWait only at
+// Start: a Run then extended at a third of an AckWait that no longer was,
+// and the server redelivered what it held.
 func (s *sourceState) keep(sess *session, sinkDone <-chan struct{}, end context.CancelCauseFunc, stop <-chan struct{}) {
-	tick := max(sess.ackWait/3, time.Millisecond)
+	ackWait := sess.ackWait
+	tick := max(ackWait/3, time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	var waits chan time.Duration // nil, never ready, without a watcher
+	if sess.readAckWait != nil {
+		waits = make(chan time.Duration)
+		ctx, cancel := context.WithCancel(context.Background())
+		var watcher sync.WaitGroup
+		watcher.Go(func() { watchAckWait(ctx, sess.readAckWait, waits) })
+		defer watcher.Wait()
+		defer cancel()
+	}
+	extend := func(now time.Time) {
+		for _, d := range sess.due(now.Add(-tick), now.Add(-s.cfg.MaxExtension)) {
+			if d.extend() == nil {
+				s.stats.extended.Add(1)
+			}
+		}
+	}
 	for {
 		select {
 		case <-stop:
@@ -620,12 +656,49 @@ func (s *sourceState) keep(sess *session, sinkDone <-chan struct{}, end context.
 		case <-sinkDone:
 			end(nil)
 			sinkDone = nil
-		case now := <-t.C:
-			for _, d := range sess.due(now.Add(-tick), now.Add(-s.cfg.MaxExtension)) {
-				if d.extend() == nil {
-					s.stats.extended.Add(1)
-				}
+		case w := <-waits:
+			if w == ackWait || w <= 0 {
+				continue
 			}
+			lowered := w < ackWait
+			ackWait = w
+			tick = max(ackWait/3, time.Millisecond)
+			t.Reset(tick)
+			if lowered {
+				extend(time.Now())
+			}
+		case now := <-t.C:
+			extend(now)
+		}
+	}
+}
+
+// ackWaitRefresh is how often a running Source re-reads its consumer's
+// AckWait: one consumer info request per Run.
+const ackWaitRefresh = time.Second
+
+// watchAckWait reads the consumer's AckWait every ackWaitRefresh and sends
+// it on waits, until ctx ends. A failed read is skipped: if the connection
+// is gone, Run ends for that reason.
+func watchAckWait(ctx context.Context, read func(context.Context) (time.Duration, error), waits chan<- time.Duration) {
+	t := time.NewTicker(ackWaitRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, ackWaitRefresh)
+		w, err := read(rctx)
+		cancel()
+		if err != nil {
+			continue
+		}
+		select {
+		case waits <- w:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
