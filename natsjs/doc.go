@@ -123,9 +123,10 @@
 // change it (a rolling deploy), and a Run follows within a second. The
 // server applies a lowered AckWait at once to the deliveries already out,
 // so those whose last InProgress is older than the new AckWait by the
-// time the Run notices are redelivered once; lower AckWait in steps of at
-// most a third (each step waiting a second), or while no agent runs, to
-// avoid that. After Run has returned, nothing extends them: a Group
+// time the Run notices are redelivered once. A Run extends each delivery
+// at least every two thirds of the old AckWait, so lowering AckWait from W
+// to a new value above 2W/3 + 1 s redelivers nothing; lower it in such
+// steps, or while no agent runs. After Run has returned, nothing extends them: a Group
 // drains its lanes after its adapters stop, so the agent must settle the
 // (at most MaxAckPending) deliveries left in the lane within AckWait.
 // AckWait must therefore exceed MaxAckPending times the longest handling
