@@ -24,7 +24,7 @@
 //		Consumer: jetstream.ConsumerConfig{Durable: "agent"},
 //	}, natsjs.DecodeJSON[webhook.Message])
 //	var g fanin.Group[natsjs.Delivery[webhook.Message]]
-//	g.Add(ctx, src) // restarted on failure: a lost connection is redialed
+//	g.Add(ctx, src) // restarted on failure: it waits for a server that is down
 //	err := g.Run(ctx, func(d natsjs.Delivery[webhook.Message]) error {
 //		if !seen(d.Meta.ID) {
 //			handle(d.Value) // recording d.Meta.ID with the effect
@@ -137,7 +137,11 @@
 // # Lifecycle
 //
 // [Source.Start] dials and creates or updates the durable consumer; it
-// returns ctx.Err() promptly once its ctx ends, while it dials too.
+// returns ctx.Err() promptly once its ctx ends, while it dials too. A
+// Source rides out a server outage of any length with a Group's default
+// failure model: every Start but the first waits for a server that cannot
+// be reached, redialing with backoff, so an outage costs one restart and
+// never exceeds the Group's restart intensity.
 // [Source.Run] pulls until its context ends or its lane is shut down, then
 // stops the pull and gives back (naks) what it pulled and did not hand over,
 // so that the server redelivers it at once, in an order of its own (not

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"math/rand/v2"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -136,6 +139,9 @@ type sourceState struct {
 	cfg   SourceConfig
 	stats counters
 
+	dialed atomic.Bool   // set by the first Start or Run
+	done   chan struct{} // closed by the first Close: a redial waiting stops
+
 	mu       sync.Mutex
 	closed   bool                  // set by Close; guarded by mu
 	prepared *session              // made by Start for the next Run; guarded by mu
@@ -152,7 +158,7 @@ type runCtl struct {
 // counters are the Source's cumulative counts.
 type counters struct {
 	runs, received, redelivered, handed, acked, naked, termed,
-	poison, returned, extended atomic.Uint64
+	poison, returned, extended, dialFailures atomic.Uint64
 }
 
 // SourceStats are a [Source]'s counts since it was made, summed over all
@@ -168,7 +174,11 @@ type SourceStats struct {
 	Poison      uint64 // terminated by the Source because decode failed
 	Returned    uint64 // naked by the Source: not handed over at shutdown, or left at Close
 	Extended    uint64 // InProgress sent by the Source
-	Unsettled   int    // now: pulled and not settled, across open connections
+	// DialFailures counts the dials that failed: no connection, or no
+	// consumer bound on it. While the server is down it grows with each
+	// redial (see Source.Start).
+	DialFailures uint64
+	Unsettled    int // now: pulled and not settled, across open connections
 }
 
 // NewSource returns a Source configured by cfg that decodes each payload
@@ -210,6 +220,7 @@ func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *So
 	return &Source[M]{
 		sourceState: sourceState{
 			cfg:      cfg,
+			done:     make(chan struct{}),
 			sessions: make(map[*session]struct{}),
 			runs:     make(map[*runCtl]struct{}),
 		},
@@ -231,8 +242,19 @@ func (s *Source[M]) Name() string { return s.cfg.Name }
 // server (not the dial of a program's dialer that has no DialContext; see
 // SourceConfig.Options), and Start then closes what it opened. ctx does
 // not bind the connection beyond Start: it may end once Start returned.
+//
+// The first Start of a Source returns a failure to dial at once. Every
+// later Start (and a Run that dials for itself), such as a Group's restart
+// after a lost connection, waits for a server that cannot be reached:
+// when no connection can be made, or the server does not answer the
+// consumer request, it dials again after 100 ms, doubling up to 5 s, until
+// it succeeds, ctx ends or Close is called. So a Source rides out an outage
+// of any length at the cost of one restart. A refusal by a server that
+// answers (authorization, no such stream, a rejected consumer
+// configuration) is returned at once. [SourceStats].DialFailures counts
+// the failed dials.
 func (s *Source[M]) Start(ctx context.Context) error {
-	sess, err := s.dial(ctx)
+	sess, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -245,6 +267,63 @@ func (s *Source[M]) Start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Timing of a Source's redials while the server cannot be reached: the
+// first waits dialBackoffMin, each next one twice as long, up to
+// dialBackoffMax, each drawn from the upper half of that span so that
+// agents that lost the server together do not dial it together.
+const (
+	dialBackoffMin = 100 * time.Millisecond
+	dialBackoffMax = 5 * time.Second
+)
+
+// connect dials and binds the consumer. The first call of the Source's
+// life returns any failure at once, so that a program started without a
+// server hears of it; every later one redials, with backoff, for as long
+// as the failure is an outage (see outage) and ctx lasts. A Group thus
+// restarts a Source once per outage, however long: the Start after a
+// lost connection waits for the server, instead of failing again and
+// again until the Group's restart intensity ends the run.
+//
+// The rejected designs: leaving the outage to the Group's restarts, which
+// escalate past the intensity unless every program adds the Source
+// WithKeepTrying; and a Source that redials inside Run without returning,
+// which would hide every lost connection from the Group's events.
+func (s *sourceState) connect(ctx context.Context) (*session, error) {
+	first := !s.dialed.Swap(true)
+	backoff := dialBackoffMin
+	for {
+		sess, err := s.dial(ctx)
+		if err == nil || errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			return sess, err
+		}
+		s.stats.dialFailures.Add(1)
+		if first || !outage(err) {
+			return nil, err
+		}
+		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-s.done:
+			t.Stop()
+			return nil, ErrClosed
+		}
+		backoff = min(2*backoff, dialBackoffMax)
+	}
+}
+
+// errOutage marks a dial failure that a server coming back would cure.
+var errOutage = errors.New("server unreachable")
+
+// outage reports whether a failure of dial was an outage: no connection
+// could be made (refused, timed out, no server answering), or the server
+// did not answer the consumer request (JetStream still starting, no
+// responders, a timeout, the connection lost meanwhile). A refusal
+// (authorization, a missing stream, a bad consumer configuration) is not.
+func outage(err error) bool { return errors.Is(err, errOutage) }
 
 // dial opens a connection, binds the consumer and registers the session.
 func (s *sourceState) dial(ctx context.Context) (*session, error) {
@@ -264,6 +343,9 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		return nil, ctx.Err()
 	}
 	if err != nil {
+		if unreachable(err) {
+			return nil, fmt.Errorf("natsjs: connect: %w (%w)", err, errOutage)
+		}
 		return nil, fmt.Errorf("natsjs: connect: %w", err)
 	}
 	js, err := jetstream.New(nc)
@@ -276,6 +358,10 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		nc.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if transient(err) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+			errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) {
+			err = fmt.Errorf("%w (%w)", err, errOutage)
 		}
 		return nil, fmt.Errorf("natsjs: consumer %s/%s: %w", s.cfg.Stream, s.cfg.Consumer.Durable, err)
 	}
@@ -312,6 +398,19 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		return nil, ErrClosed
 	}
 	return sess, nil
+}
+
+// unreachable reports whether nats.Connect failed for want of a server:
+// none answered, the connection was refused, reset or timed out. A
+// refusal by a server that answered (authorization) is not an outage.
+func unreachable(err error) bool {
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrAuthRevoked) || errors.Is(err, nats.ErrPermissionViolation) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, io.EOF) || errors.As(err, &ne)
 }
 
 // register adds k to m, a set guarded by s.mu, unless the Source is
@@ -359,7 +458,7 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 			return nil
 		}
 		var err error
-		if sess, err = s.dial(ctx); err != nil {
+		if sess, err = s.connect(ctx); err != nil {
 			return err
 		}
 	}
@@ -749,16 +848,17 @@ func truncate(s string, n int) string {
 // Stats returns a snapshot of the Source's counts.
 func (s *Source[M]) Stats() SourceStats {
 	st := SourceStats{
-		Runs:        s.stats.runs.Load(),
-		Received:    s.stats.received.Load(),
-		Redelivered: s.stats.redelivered.Load(),
-		HandedOver:  s.stats.handed.Load(),
-		Acked:       s.stats.acked.Load(),
-		Naked:       s.stats.naked.Load(),
-		Termed:      s.stats.termed.Load(),
-		Poison:      s.stats.poison.Load(),
-		Returned:    s.stats.returned.Load(),
-		Extended:    s.stats.extended.Load(),
+		Runs:         s.stats.runs.Load(),
+		Received:     s.stats.received.Load(),
+		Redelivered:  s.stats.redelivered.Load(),
+		HandedOver:   s.stats.handed.Load(),
+		Acked:        s.stats.acked.Load(),
+		Naked:        s.stats.naked.Load(),
+		Termed:       s.stats.termed.Load(),
+		Poison:       s.stats.poison.Load(),
+		Returned:     s.stats.returned.Load(),
+		Extended:     s.stats.extended.Load(),
+		DialFailures: s.stats.dialFailures.Load(),
 	}
 	for _, sess := range s.openSessions() {
 		if sess.isClosed() {
@@ -791,6 +891,9 @@ func (s *Source[M]) Stats() SourceStats {
 // that the program's acks are not cut off.
 func (s *Source[M]) Close(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	runs := make([]*runCtl, 0, len(s.runs))
 	for r := range s.runs {
