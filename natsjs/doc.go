@@ -8,7 +8,9 @@
 // such as a webhook.Handler attaches to one instead of to a local stream:
 //
 //	pub := natsjs.NewPublisher(js, "webhook.in", 0,
-//		natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID }))
+//		natsjs.EncodeJSON(func(m webhook.Message) string {
+//			return cmp.Or(m.DeliveryID, m.ID) // the sender's id, where it gives one
+//		}))
 //	h := webhook.New(webhook.Config{
 //		Verifiers: []webhook.Verifier{webhook.HMACSHA256("", secret)},
 //	})

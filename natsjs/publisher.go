@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -339,12 +340,83 @@ func transient(err error) bool {
 		errors.Is(err, nats.ErrReconnectBufExceeded)
 }
 
+// ErrReplyWanted is returned by the encode function of [EncodeJSON], and
+// so by [Publisher.Send], for a message that waits for a reply: one that
+// holds, as a field, a reply handle whose Wanted method reports true, such
+// as the fanin.Reply of a webhook.Message whose caller waits for the
+// agent's answer. The handle lives in the ingress process and cannot cross
+// the stream (it would be encoded as {}), so the caller would wait in vain.
+// Nothing is published. A program that carries replies across machines
+// its own way encodes with a function of its own.
+var ErrReplyWanted = errors.New("natsjs: the message waits for a reply, which cannot cross the stream")
+
+// replyWanter is a reply handle, such as fanin.Reply.
+type replyWanter interface{ Wanted() bool }
+
 // EncodeJSON returns an encode function for [NewPublisher] that publishes
-// a message as its JSON encoding, with the id that id returns.
+// a message as its JSON encoding, with the id that id returns. It refuses
+// a message that waits for a reply with [ErrReplyWanted]: a message that
+// is itself a reply handle, or a struct (or pointer to one) with an
+// exported field that is one, whose Wanted method reports true.
 func EncodeJSON[M any](id func(M) string) func(M) (string, []byte, error) {
+	wants := replyCheck[M]()
 	return func(m M) (string, []byte, error) {
+		if wants(m) {
+			return "", nil, ErrReplyWanted
+		}
 		data, err := json.Marshal(m)
 		return id(m), data, err
+	}
+}
+
+// replyCheck returns a function that reports whether a value of M waits
+// for a reply. It finds the reply handles of M once, by reflection, so
+// that the function costs a field read per handle.
+func replyCheck[M any]() func(M) bool {
+	wanter := reflect.TypeFor[replyWanter]()
+	t := reflect.TypeFor[M]()
+	if t.Implements(wanter) {
+		return func(m M) bool {
+			w, ok := any(m).(replyWanter)
+			return ok && w.Wanted()
+		}
+	}
+	ptr := t.Kind() == reflect.Pointer
+	if ptr {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return func(M) bool { return false }
+	}
+	var fields []int
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && f.Type.Implements(wanter) {
+			fields = append(fields, i)
+		}
+	}
+	if len(fields) == 0 {
+		return func(M) bool { return false }
+	}
+	return func(m M) bool {
+		v := reflect.ValueOf(m)
+		if ptr {
+			if v.IsNil() {
+				return false
+			}
+			v = v.Elem()
+		}
+		for _, i := range fields {
+			f := v.Field(i)
+			if f.Kind() == reflect.Pointer || f.Kind() == reflect.Interface {
+				if f.IsNil() {
+					continue
+				}
+			}
+			if f.Interface().(replyWanter).Wanted() {
+				return true
+			}
+		}
+		return false
 	}
 }
 

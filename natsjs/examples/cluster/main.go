@@ -228,18 +228,12 @@ func (node *ingress) stop() {
 	node.nc.Close()
 }
 
-// errReplyNotCarried refuses a request that waits for the agent's reply:
-// the reply cannot travel back through the stream.
-var errReplyNotCarried = errors.New("replies are not carried through JetStream")
-
 // encode publishes a webhook message as JSON under the id the handler gave
-// it, which the Source hands on as Meta.ID.
-func encode(m webhook.Message) (string, []byte, error) {
-	if m.Reply.Wanted() {
-		return "", nil, errReplyNotCarried
-	}
-	return natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID })(m)
-}
+// it, which the Source hands on as Meta.ID; a sender's own delivery ID,
+// where the request has one, would be the better id (see the README).
+// EncodeJSON refuses a request that waits for the agent's reply, which
+// cannot travel back through the stream, with natsjs.ErrReplyWanted.
+var encode = natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID })
 
 type loadResult struct {
 	accepted []string // message ids answered 202
