@@ -96,7 +96,16 @@
 //     stored.
 //   - On delivery. A message handled but not acknowledged (the agent
 //     crashed between its effect and its Ack, or the Ack was lost with
-//     the connection) is delivered again, and [Meta].NumDelivered says so.
+//     the connection) is delivered again, and [Meta].NumDelivered is then
+//     over 1, except after a crash of the server: a single server writes
+//     the consumer's acks and delivery counts to its store
+//     asynchronously (at most 10 times a second, whatever its
+//     sync_interval), so a server killed shortly after may deliver again a
+//     message acknowledged with [Delivery.AckSync], and a redelivered
+//     message may come with NumDelivered 1. What a server crash never
+//     loses is a stored message that was not acknowledged: it comes
+//     again. Only a key recorded with the effect ([Meta].ID) tells a
+//     repeat in every case.
 //
 // For an effect that happens exactly once, the agent records the message's
 // key in the same transaction as the effect, and skips (and acks) any
