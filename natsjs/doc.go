@@ -162,7 +162,7 @@
 // Run with [ErrConnLost], also one that fell silent (no heartbeat from the
 // server for two SourceConfig.Heartbeat, about 10 s by default), for the Group's restart policy to start the
 // Source again; a consumer deleted under it ends Run with the consumer's
-// error. [Source.Close] ends the Source: it gives back what is still
+// error, and the Source does not create it again ([ErrConsumerDeleted]). [Source.Close] ends the Source: it gives back what is still
 // unsettled (waiting for an AckSync in flight to be answered first), and
 // returns with every connection closed.
 package natsjs

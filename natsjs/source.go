@@ -27,6 +27,17 @@ var (
 	// closes it.
 	ErrConnLost = errors.New("natsjs: connection lost")
 
+	// ErrConsumerDeleted is returned, wrapped, by [Source.Start] and
+	// [Source.Run] when the durable consumer that an earlier Start of the
+	// same Source bound has since been deleted (by an operator, or by the
+	// server after its InactiveThreshold). The Source does not create it
+	// again: a new consumer would start from its DeliverPolicy (all of the
+	// stream, by default) and deliver again, as first deliveries, every
+	// message the old one had acked. A new Source, such as that of a
+	// newly started agent process, creates it; deleting a durable consumer
+	// is thus how an operator replays a stream.
+	ErrConsumerDeleted = errors.New("natsjs: durable consumer was deleted")
+
 	// ErrClosed is returned by [Source.Start] and [Source.Run] after
 	// [Source.Close].
 	ErrClosed = errors.New("natsjs: source closed")
@@ -59,7 +70,11 @@ const (
 // required; a zero field takes its default.
 type SourceConfig struct {
 	// Name is the Source's name as an adapter of a fanin.Group, and the
-	// name of its connections; default "natsjs:<Stream>/<Durable>".
+	// name of its connections; default "natsjs:<Stream>/<Durable>". Two
+	// Sources on one durable in one Group need names of their own (the
+	// Group refuses a second adapter of the same name); one Source per
+	// durable and process is the usual layout, and Group.Replace relies on
+	// the shared default name to swap a Source for a reconfigured one.
 	Name string
 
 	// URL is the server, or a comma-separated list of servers, to dial.
@@ -140,6 +155,7 @@ type sourceState struct {
 	stats counters
 
 	dialed atomic.Bool   // set by the first Start or Run
+	bound  atomic.Bool   // set once a Start created or updated the consumer
 	done   chan struct{} // closed by the first Close: a redial waiting stops
 
 	mu       sync.Mutex
@@ -233,6 +249,9 @@ func (s *Source[M]) Name() string { return s.cfg.Name }
 
 // Start dials the server and creates or updates the durable consumer, so
 // that a fanin.Group counts the Source as running only once it can pull.
+// Once a Start of the Source has bound the consumer, later Starts only
+// update it: if it was deleted meanwhile, they return an error matching
+// [ErrConsumerDeleted] and create nothing.
 // The next Run serves on that connection; a Start whose Run never came is
 // undone by the next Start or by Close. If Start fails it leaves nothing
 // open. It returns [ErrClosed] after Close.
@@ -353,7 +372,15 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		nc.Close()
 		return nil, fmt.Errorf("natsjs: %w", err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, s.cfg.Consumer)
+	var cons jetstream.Consumer
+	if s.bound.Load() {
+		cons, err = js.UpdateConsumer(ctx, s.cfg.Stream, s.cfg.Consumer)
+		if errors.Is(err, jetstream.ErrConsumerDoesNotExist) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			err = fmt.Errorf("%w: %w", ErrConsumerDeleted, err)
+		}
+	} else {
+		cons, err = js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, s.cfg.Consumer)
+	}
 	if err != nil {
 		nc.Close()
 		if ctx.Err() != nil {
@@ -365,6 +392,7 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		}
 		return nil, fmt.Errorf("natsjs: consumer %s/%s: %w", s.cfg.Stream, s.cfg.Consumer.Durable, err)
 	}
+	s.bound.Store(true)
 	cc := cons.CachedInfo().Config
 	if cc.AckWait <= 0 || cc.MaxAckPending <= 0 {
 		nc.Close()
