@@ -801,7 +801,7 @@ func (s *sourceState) keep(sess *session, sinkDone <-chan struct{}, end context.
 }
 
 // ackWaitRefresh is how often a running Source re-reads its consumer's
-// AckWait: one consumer info request per Run.
+// AckWait: one consumer info request a second per Run.
 const ackWaitRefresh = time.Second
 
 // watchAckWait reads the consumer's AckWait every ackWaitRefresh and sends
