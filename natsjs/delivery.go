@@ -64,7 +64,11 @@ type Meta struct {
 	// included.
 	ConsumerSeq uint64
 	// NumDelivered is 1 on the first delivery and grows with each
-	// redelivery.
+	// redelivery, as the server counts them. After a crash of the server
+	// it may be 1 again for a message delivered before: the server writes
+	// its delivery counts asynchronously, as it does acks (see
+	// Delivery.AckSync). So NumDelivered > 1 proves a redelivery, but 1
+	// does not prove a first delivery; deduplicate on ID.
 	NumDelivered uint64
 	// Stored is when the stream stored the message.
 	Stored time.Time
@@ -83,7 +87,17 @@ func (d Delivery[M]) Ack() error {
 // AckSync acknowledges the message like [Delivery.Ack] and waits until the
 // server confirms it, or ctx ends (with no deadline in ctx, it waits at
 // most the JetStream client's default timeout, 5 s). On success the
-// message will not be delivered again to this consumer. On error the
+// server has recorded the Ack: the message is not delivered again to this
+// consumer while the server runs, nor after it is stopped and started
+// again. A crash of the server is another matter: a single server writes
+// the consumer's state to its store asynchronously, at most 10 times a
+// second, whatever its sync settings (sync_interval and sync_always
+// apply to the stream's messages, not to the consumer's acks), so a crash
+// (SIGKILL, power loss) shortly after the AckSync may forget the Ack, and
+// the message is delivered again. Measured: SIGKILL right after 50
+// AckSyncs delivered all 50 again; SIGKILL a second later, none. An
+// AckSync is therefore a confirmation, not an exactly-once guarantee:
+// deduplicate on [Meta].ID as the package documentation says. On error the
 // server may or may not have recorded the Ack, and the Delivery stays
 // unsettled, so that the program may call AckSync again, Nak or leave it
 // to be redelivered; unless another settling call was made while AckSync
@@ -313,13 +327,16 @@ func (d *delivery) extend() error {
 // stream after its adapters stop). Then the last settling call closes the
 // connection. Source.Close settles the rest and closes it earlier.
 type session struct {
-	src      *sourceState
-	cons     jetstream.Consumer
-	ackWait  time.Duration
-	window   int    // the consumer's MaxAckPending
-	closeNC  func() // closes the connection; called once, by closeConn
-	isClosed func() bool
-	gone     chan struct{} // closed by closeConn once closeNC has returned
+	src     *sourceState
+	cons    jetstream.Consumer
+	ackWait time.Duration // the consumer's AckWait when Start bound it
+	// readAckWait asks the server for the consumer's AckWait now; nil
+	// where there is no server to ask.
+	readAckWait func(context.Context) (time.Duration, error)
+	window      int    // the consumer's MaxAckPending
+	closeNC     func() // closes the connection; called once, by closeConn
+	isClosed    func() bool
+	gone        chan struct{} // closed by closeConn once closeNC has returned
 
 	mu     sync.Mutex
 	open   map[*delivery]struct{} // pulled and not yet released; guarded by mu

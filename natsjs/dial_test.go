@@ -60,3 +60,39 @@ func TestStartContextBoundsOnlyTheDial(t *testing.T) {
 		t.Errorf("Run = %v, want nil", err)
 	}
 }
+
+// TestStartWaitingForTheServerEndsWithCtxOrClose: a Start after the first
+// waits for a server that is down, and returns ctx.Err() once its ctx
+// ends, or ErrClosed once the Source is closed, while it waits.
+func TestStartWaitingForTheServerEndsWithCtxOrClose(t *testing.T) {
+	f := newFixture(t)
+	f.down()
+	src := f.source(nil)
+	if err := src.Start(context.Background()); err == nil {
+		t.Fatalf("first Start with the server down = nil, want its error at once")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := src.Start(ctx); err != context.DeadlineExceeded {
+		t.Errorf("second Start with the server down = %v, want the ctx's DeadlineExceeded", err)
+	}
+	if n := src.Stats().DialFailures; n < 2 {
+		t.Errorf("DialFailures = %d, want at least 2 (it redialed while waiting)", n)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- src.Start(context.Background()) }()
+	failed := src.Stats().DialFailures
+	eventually(t, "a redial", func() bool { return src.Stats().DialFailures > failed })
+	if err := src.Close(context.Background()); err != nil {
+		t.Errorf("Close = %v, want nil", err)
+	}
+	select {
+	case err := <-errc:
+		if err != ErrClosed {
+			t.Errorf("waiting Start after Close = %v, want ErrClosed", err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("waiting Start did not return within %v of Close", wait)
+	}
+	f.up()
+}

@@ -8,7 +8,9 @@
 // such as a webhook.Handler attaches to one instead of to a local stream:
 //
 //	pub := natsjs.NewPublisher(js, "webhook.in", 0,
-//		natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID }))
+//		natsjs.EncodeJSON(func(m webhook.Message) string {
+//			return cmp.Or(m.DeliveryID, m.ID) // the sender's id, where it gives one
+//		}))
 //	h := webhook.New(webhook.Config{
 //		Verifiers: []webhook.Verifier{webhook.HMACSHA256("", secret)},
 //	})
@@ -24,7 +26,7 @@
 //		Consumer: jetstream.ConsumerConfig{Durable: "agent"},
 //	}, natsjs.DecodeJSON[webhook.Message])
 //	var g fanin.Group[natsjs.Delivery[webhook.Message]]
-//	g.Add(ctx, src) // restarted on failure: a lost connection is redialed
+//	g.Add(ctx, src) // restarted on failure: it waits for a server that is down
 //	err := g.Run(ctx, func(d natsjs.Delivery[webhook.Message]) error {
 //		if !seen(d.Meta.ID) {
 //			handle(d.Value) // recording d.Meta.ID with the effect
@@ -79,7 +81,10 @@
 //     sends every attempt with the message's id as Nats-Msg-Id, so its own
 //     retries are stored once within the stream's duplicate window
 //     (jetstream.StreamConfig.Duplicates, 2 minutes by default); an empty
-//     id, which would turn that off, is refused with [ErrEmptyID]. A caller
+//     or blank id, which would turn that off, is refused with
+//     [ErrEmptyID], and one that the header would not carry byte for byte
+//     (surrounding spaces, control characters) with [ErrInvalidID], so
+//     that [Meta].ID always equals the id sent. A caller
 //     that retries after an error with a new id (a webhook caller gets a
 //     new id per request) may have the message stored twice, under two ids.
 //     Only an id that the caller supplies and keeps across its retries can
@@ -91,7 +96,16 @@
 //     stored.
 //   - On delivery. A message handled but not acknowledged (the agent
 //     crashed between its effect and its Ack, or the Ack was lost with
-//     the connection) is delivered again, and [Meta].NumDelivered says so.
+//     the connection) is delivered again, and [Meta].NumDelivered is then
+//     over 1, except after a crash of the server: a single server writes
+//     the consumer's acks and delivery counts to its store
+//     asynchronously (at most 10 times a second, whatever its
+//     sync_interval), so a server killed shortly after may deliver again a
+//     message acknowledged with [Delivery.AckSync], and a redelivered
+//     message may come with NumDelivered 1. What a server crash never
+//     loses is a stored message that was not acknowledged: it comes
+//     again. Only a key recorded with the effect ([Meta].ID) tells a
+//     repeat in every case.
 //
 // For an effect that happens exactly once, the agent records the message's
 // key in the same transaction as the effect, and skips (and acks) any
@@ -115,7 +129,15 @@
 // handled, for up to MaxExtension (10 minutes by default) after it was
 // received. So a delivery is not redelivered for waiting behind a slow
 // agent, and a crashed process's deliveries come back AckWait after its
-// last InProgress. After Run has returned, nothing extends them: a Group
+// last InProgress. The AckWait is the consumer's current one, which the
+// Source re-reads every second: another Start on the same durable may
+// change it (a rolling deploy), and a Run follows within a second. The
+// server applies a lowered AckWait at once to the deliveries already out,
+// so those whose last InProgress is older than the new AckWait by the
+// time the Run notices are redelivered once. A Run extends each delivery
+// at least every two thirds of the old AckWait, so lowering AckWait from W
+// to a new value above 2W/3 + 1 s redelivers nothing; lower it in such
+// steps, or while no agent runs. After Run has returned, nothing extends them: a Group
 // drains its lanes after its adapters stop, so the agent must settle the
 // (at most MaxAckPending) deliveries left in the lane within AckWait.
 // AckWait must therefore exceed MaxAckPending times the longest handling
@@ -126,16 +148,21 @@
 // # Lifecycle
 //
 // [Source.Start] dials and creates or updates the durable consumer; it
-// returns ctx.Err() promptly once its ctx ends, while it dials too.
+// returns ctx.Err() promptly once its ctx ends, while it dials too. A
+// Source rides out a server outage of any length with a Group's default
+// failure model: every Start but the first waits for a server that cannot
+// be reached, redialing with backoff, so an outage costs one restart and
+// never exceeds the Group's restart intensity.
 // [Source.Run] pulls until its context ends or its lane is shut down, then
 // stops the pull and gives back (naks) what it pulled and did not hand over,
 // so that the server redelivers it at once, in an order of its own (not
 // necessarily the order of the naks, nor stream order). The deliveries it
 // handed over keep their connection open until they are settled, because
 // the agent settles them after Run has returned. A lost connection ends
-// Run with [ErrConnLost], for the Group's restart policy to start the
+// Run with [ErrConnLost], also one that fell silent (no heartbeat from the
+// server for two SourceConfig.Heartbeat, about 10 s by default), for the Group's restart policy to start the
 // Source again; a consumer deleted under it ends Run with the consumer's
-// error. [Source.Close] ends the Source: it gives back what is still
+// error, and the Source does not create it again ([ErrConsumerDeleted]). [Source.Close] ends the Source: it gives back what is still
 // unsettled (waiting for an AckSync in flight to be answered first), and
 // returns with every connection closed.
 package natsjs

@@ -2,6 +2,7 @@ package natsjs_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -35,7 +36,7 @@ func Example() {
 	js, _ := jetstream.New(nc)
 	js.CreateStream(ctx, jetstream.StreamConfig{Name: "WEBHOOK", Subjects: []string{"webhook.in"}, Storage: jetstream.FileStorage})
 	pub := natsjs.NewPublisher(js, "webhook.in", 0,
-		natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID }))
+		natsjs.EncodeJSON(func(m webhook.Message) string { return cmp.Or(m.DeliveryID, m.ID) }))
 	defer pub.Close(ctx)
 	secret := []byte("s3cret")
 	h := webhook.New(webhook.Config{Verifiers: []webhook.Verifier{webhook.HMACSHA256("", secret)}})

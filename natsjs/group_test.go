@@ -117,3 +117,82 @@ func TestGroupRestartsAfterLostConnection(t *testing.T) {
 		t.Errorf("consumer: %d ack pending, %d pending; want 0 and 0", info.NumAckPending, info.NumPending)
 	}
 }
+
+// TestGroupRidesOutAnOutageOfAnyLengthByDefault adds a Source to a Group
+// with the Group's default failure model (no WithKeepTrying) and a restart
+// intensity of 2 restarts a second, and keeps the server down for longer
+// than that second twice: at boot, and while the Source runs. Each outage
+// costs one restart (the Start after it waits for the server), never an
+// escalation, and the messages published before and after are all
+// handled.
+func TestGroupRidesOutAnOutageOfAnyLengthByDefault(t *testing.T) {
+	f := newFixture(t)
+	before := f.publish("before", 5)
+	src := f.source(nil)
+	g := &fanin.Group[Delivery[string]]{}
+	ctx := context.Background()
+	if err := g.Add(ctx, src, fanin.WithIntensity(2, time.Second),
+		fanin.WithBackoff(10*time.Millisecond, 50*time.Millisecond, 0)); err != nil {
+		t.Fatalf("Add = %v, want nil", err)
+	}
+	// outage stops the server, calls during, and starts the server again
+	// once it has been down for 1.5 s, longer than the intensity window
+	// (in which the Group's own restarts, 10 to 50 ms apart, would exceed
+	// the intensity many times over), and the Source has failed to dial
+	// at least 3 more times meanwhile.
+	outage := func(during func()) {
+		t.Helper()
+		failed := src.Stats().DialFailures
+		began := time.Now()
+		f.down()
+		during()
+		eventually(t, "an outage of 1.5 s with 3 failed dials", func() bool {
+			return time.Since(began) > 1500*time.Millisecond && src.Stats().DialFailures >= failed+3
+		})
+		f.up()
+	}
+	handle := func(ids []string, st *fanin.Stream[Delivery[string]]) {
+		t.Helper()
+		want := map[string]bool{}
+		for _, id := range ids {
+			want[id] = true
+		}
+		for len(want) > 0 {
+			d := groupRecv(t, st)
+			delete(want, d.Meta.ID)
+			if err := d.AckSync(ctx); err != nil {
+				t.Fatalf("AckSync(%s) = %v, want nil", d.Meta.ID, err)
+			}
+		}
+	}
+
+	// At boot: the first Start fails at once, the restart waits for the
+	// server.
+	var st *fanin.Stream[Delivery[string]]
+	outage(func() {
+		var err error
+		if st, err = g.Start(ctx); err != nil {
+			t.Fatalf("Group.Start = %v, want nil", err)
+		}
+	})
+	defer g.Shutdown(ctx)
+	handle(before, st)
+
+	// While running: the lost connection ends Run, the restart waits.
+	outage(func() {})
+	handle(f.publish("after", 5), st)
+
+	if err := g.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown = %v, want nil", err)
+	}
+	if err := st.Err(); err != nil {
+		t.Errorf("Stream.Err = %v, want nil", err)
+	}
+	gs := g.Stats()
+	if gs.Escalations != 0 {
+		t.Errorf("Escalations = %d, want 0", gs.Escalations)
+	}
+	if r := gs.Adapters[0].Restarts; r != 2 {
+		t.Errorf("Restarts = %d, want 2: one for each outage", r)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,13 @@ import (
 // Every test runs against a real NATS server embedded in the test process;
 // goleak then proves that the server, the clients and the Sources each
 // leave no goroutine behind once shut down.
+//
+// Run with serverDirEnv set, the test binary is instead a server process
+// of its own (see serverProcess), which the crash tests kill.
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(serverDirEnv); dir != "" {
+		serveForParent(dir, os.Getenv(serverPortEnv))
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -149,6 +149,29 @@ func TestConnLostWhileSendWaits(t *testing.T) {
 	}
 }
 
+// TestSilentConnectionLossIsConnLost freezes the connection under a
+// running Source, as a dead host or a partition would (no FIN, no RST):
+// the server's heartbeats stop, and Run must end within a few heartbeats
+// with an error matching ErrConnLost, for the Group to dial again.
+func TestSilentConnectionLossIsConnLost(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 4)
+	var c cutter
+	src := f.source(func(cfg *SourceConfig) {
+		cfg.Heartbeat = 500 * time.Millisecond
+		cfg.Options = append(cfg.Options, nats.SetCustomDialer(&c))
+	})
+	r := startRun(t, src, 8)
+	eventually(t, "4 received", func() bool { return src.Stats().Received == 4 })
+	c.freeze()
+	if err := r.wait(); !errors.Is(err, ErrConnLost) {
+		t.Errorf("Run = %v, want ErrConnLost", err)
+	}
+	if st := src.Stats(); st.Unsettled != 0 {
+		t.Errorf("Stats().Unsettled = %d after the connection was lost, want 0", st.Unsettled)
+	}
+}
+
 // TestNoRedeliveryWhileBufferedOrSlow leaves deliveries unread in the
 // buffer for several AckWaits: the Source's InProgress keeps every one of
 // them from being redelivered.
@@ -180,6 +203,55 @@ func TestNoRedeliveryWhileBufferedOrSlow(t *testing.T) {
 	}
 	if st := src.Stats(); st.Received != 8 {
 		t.Errorf("Received = %d, want 8", st.Received)
+	}
+}
+
+// TestExtensionFollowsTheConsumersCurrentAckWait starts a Source with an
+// AckWait of 30 s, which extends its deliveries every 10 s, and then a
+// second Start on the same durable lowers the AckWait to 2 s, as a rolling
+// deploy that changes it does. The first Source must notice within a
+// second (before the deliveries it received just now reach the new
+// AckWait) and extend at a third of the new AckWait from then on: none of
+// the deliveries waiting in its lane is redelivered over two of the new
+// AckWaits.
+func TestExtensionFollowsTheConsumersCurrentAckWait(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 8)
+	a := f.source(func(cfg *SourceConfig) { cfg.Consumer.MaxAckPending = 8 })
+	r := startRun(t, a, 8)
+	eventually(t, "8 received", func() bool { return a.Stats().Received == 8 })
+
+	b := f.source(func(cfg *SourceConfig) {
+		cfg.Consumer.MaxAckPending = 8
+		cfg.Consumer.AckWait = 2 * time.Second
+	})
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatalf("second Start = %v, want nil", err)
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatalf("second Close = %v, want nil", err)
+	}
+	if got := f.consumerInfo().Config.AckWait; got != 2*time.Second {
+		t.Fatalf("consumer AckWait = %v after the second Start, want 2s", got)
+	}
+	// Four rounds of InProgress, each at most two ticks of 667 ms apart,
+	// cover more than two AckWaits of 2 s; at the old tick of 10 s, not
+	// even one round fits in the wait.
+	eventually(t, "32 extensions", func() bool { return a.Stats().Extended >= 32 })
+	for range 8 {
+		d := r.recv()
+		if d.Meta.NumDelivered != 1 {
+			t.Errorf("%s: NumDelivered = %d, want 1", d.Meta.ID, d.Meta.NumDelivered)
+		}
+		if err := d.AckSync(context.Background()); err != nil {
+			t.Fatalf("AckSync = %v, want nil", err)
+		}
+	}
+	if info := f.consumerInfo(); info.Delivered.Consumer != 8 || info.NumAckPending != 0 {
+		t.Errorf("consumer: %d deliveries, %d ack pending; want 8 and 0", info.Delivered.Consumer, info.NumAckPending)
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
 	}
 }
 
@@ -358,6 +430,8 @@ func TestNewSourcePanicsOnProgrammerError(t *testing.T) {
 		"ack none":         func(c *SourceConfig) { c.Consumer.AckPolicy = jetstream.AckNonePolicy },
 		"negative pending": func(c *SourceConfig) { c.Consumer.MaxAckPending = -1 },
 		"negative wait":    func(c *SourceConfig) { c.Consumer.AckWait = -1 },
+		"short heartbeat":  func(c *SourceConfig) { c.Heartbeat = 100 * time.Millisecond },
+		"long heartbeat":   func(c *SourceConfig) { c.Heartbeat = 20 * time.Second },
 	} {
 		func() {
 			defer func() {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,8 +28,21 @@ const (
 // [Publisher.TrySend] when the encode function gives a message an empty
 // id. Without an id the stream cannot recognise a retried publish as a
 // duplicate, and the Publisher retries: the message could be stored twice.
-// Nothing is published.
+// An id made only of spaces, tabs and line breaks counts as empty: the
+// Nats-Msg-Id header would carry it as "". Nothing is published.
 var ErrEmptyID = errors.New("natsjs: message id is empty")
+
+// ErrInvalidID is returned, wrapped with the id and the reason, by
+// [Publisher.Publish], [Publisher.Send] and [Publisher.TrySend] when the
+// encode function gives a message an id that the Nats-Msg-Id header would
+// not carry exactly: one that begins or ends with a space, or holds an
+// ASCII control character (a tab, a line break, NUL, DEL, ...). nats.go
+// trims the blanks around a header value and turns line breaks into
+// spaces, so two such ids could reach the stream as one, and the second
+// message would be dropped as a duplicate of the first. Any other string,
+// UTF-8 or not, is carried byte for byte, and [Meta].ID equals it.
+// Nothing is published.
+var ErrInvalidID = errors.New("natsjs: message id would be altered on the wire")
 
 // DefaultMaxInFlight is the bound on concurrent publishes of a [Publisher]
 // made with a maxInFlight of 0.
@@ -83,8 +98,9 @@ type Publisher[M any] struct {
 // NewPublisher returns a Publisher that publishes each message on subject,
 // which a stream must capture. encode turns a message into its id and its
 // payload; the id must be unique per message (the stream drops a second
-// message with the same id as a duplicate) and not empty (a message with
-// an empty id is refused with [ErrEmptyID]). At most maxInFlight publishes
+// message with the same id as a duplicate), not empty or blank (refused
+// with [ErrEmptyID]), and free of surrounding spaces and control
+// characters (refused with [ErrInvalidID]). At most maxInFlight publishes
 // are in flight at once; 0 means [DefaultMaxInFlight].
 //
 // NewPublisher panics if js or encode is nil, subject is empty or
@@ -118,7 +134,8 @@ func NewPublisher[M any](js jetstream.JetStream, subject string, maxInFlight int
 // waits for an in-flight slot first.
 //
 // Publish returns [fanin.ErrClosed] after Close, and if Close is called
-// while it waits for a slot; the encode error, or [ErrEmptyID], at once;
+// while it waits for a slot; the encode error, [ErrEmptyID] or
+// [ErrInvalidID], at once;
 // ctx.Err() if ctx ends before a slot is free; and otherwise the last
 // publish error (wrapped; the context's error if ctx ended during
 // retries). An error means the message may or may not be stored; see
@@ -256,12 +273,29 @@ func (p *Publisher[M]) message(m M) (string, *nats.Msg, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("natsjs: encode: %w", err)
 	}
-	if id == "" {
-		return "", nil, ErrEmptyID
+	if err := checkID(id); err != nil {
+		return "", nil, err
 	}
 	msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, id)
 	return id, msg, nil
+}
+
+// checkID returns nil if the Nats-Msg-Id header carries id exactly, and
+// otherwise why not.
+func checkID(id string) error {
+	if strings.Trim(id, " \t\r\n") == "" {
+		return ErrEmptyID
+	}
+	for i := range len(id) {
+		if c := id[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: %q holds the control character %q at byte %d", ErrInvalidID, id, c, i)
+		}
+	}
+	if id[0] == ' ' || id[len(id)-1] == ' ' {
+		return fmt.Errorf("%w: %q begins or ends with a space", ErrInvalidID, id)
+	}
+	return nil
 }
 
 // publish publishes msg until a PubAck comes, a permanent error happens or
@@ -306,12 +340,83 @@ func transient(err error) bool {
 		errors.Is(err, nats.ErrReconnectBufExceeded)
 }
 
+// ErrReplyWanted is returned by the encode function of [EncodeJSON], and
+// so by [Publisher.Send], for a message that waits for a reply: one that
+// holds, as a field, a reply handle whose Wanted method reports true, such
+// as the fanin.Reply of a webhook.Message whose caller waits for the
+// agent's answer. The handle lives in the ingress process and cannot cross
+// the stream (it would be encoded as {}), so the caller would wait in vain.
+// Nothing is published. A program that carries replies across machines
+// its own way encodes with a function of its own.
+var ErrReplyWanted = errors.New("natsjs: the message waits for a reply, which cannot cross the stream")
+
+// replyWanter is a reply handle, such as fanin.Reply.
+type replyWanter interface{ Wanted() bool }
+
 // EncodeJSON returns an encode function for [NewPublisher] that publishes
-// a message as its JSON encoding, with the id that id returns.
+// a message as its JSON encoding, with the id that id returns. It refuses
+// a message that waits for a reply with [ErrReplyWanted]: a message that
+// is itself a reply handle, or a struct (or pointer to one) with an
+// exported field that is one, whose Wanted method reports true.
 func EncodeJSON[M any](id func(M) string) func(M) (string, []byte, error) {
+	wants := replyCheck[M]()
 	return func(m M) (string, []byte, error) {
+		if wants(m) {
+			return "", nil, ErrReplyWanted
+		}
 		data, err := json.Marshal(m)
 		return id(m), data, err
+	}
+}
+
+// replyCheck returns a function that reports whether a value of M waits
+// for a reply. It finds the reply handles of M once, by reflection, so
+// that the function costs a field read per handle.
+func replyCheck[M any]() func(M) bool {
+	wanter := reflect.TypeFor[replyWanter]()
+	t := reflect.TypeFor[M]()
+	if t.Implements(wanter) {
+		return func(m M) bool {
+			w, ok := any(m).(replyWanter)
+			return ok && w.Wanted()
+		}
+	}
+	ptr := t.Kind() == reflect.Pointer
+	if ptr {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return func(M) bool { return false }
+	}
+	var fields []int
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && f.Type.Implements(wanter) {
+			fields = append(fields, i)
+		}
+	}
+	if len(fields) == 0 {
+		return func(M) bool { return false }
+	}
+	return func(m M) bool {
+		v := reflect.ValueOf(m)
+		if ptr {
+			if v.IsNil() {
+				return false
+			}
+			v = v.Elem()
+		}
+		for _, i := range fields {
+			f := v.Field(i)
+			if f.Kind() == reflect.Pointer || f.Kind() == reflect.Interface {
+				if f.IsNil() {
+					continue
+				}
+			}
+			if f.Interface().(replyWanter).Wanted() {
+				return true
+			}
+		}
+		return false
 	}
 }
 

@@ -289,3 +289,49 @@ func TestCloseRefusesASendThatFindsASlotFree(t *testing.T) {
 		})
 	}
 }
+
+// TestEncodeJSONFindsTheReplyHandle: EncodeJSON refuses a message that
+// waits for a reply whether the message is a struct with a Reply field, a
+// pointer to one, or the handle itself, and encodes the same messages
+// when their handle wants no reply.
+func TestEncodeJSONFindsTheReplyHandle(t *testing.T) {
+	type msg struct {
+		Text  string
+		Reply fanin.Reply[string]
+	}
+	pending := fanin.NewPending[string](1)
+	defer pending.Close()
+	var wanted fanin.Reply[string]
+	pending.Request(context.Background(), func(r fanin.Reply[string]) error {
+		wanted = r
+		return errors.New("not sent") // Request returns at once; r stays Wanted
+	})
+	if !wanted.Wanted() {
+		t.Fatal("the handle of a request does not report Wanted")
+	}
+	check := func(name string, err error, want bool) {
+		t.Helper()
+		if got := errors.Is(err, ErrReplyWanted); got != want {
+			t.Errorf("%s: EncodeJSON = %v, want ErrReplyWanted %v", name, err, want)
+		}
+	}
+	byStruct := EncodeJSON(func(m msg) string { return "id" })
+	_, _, err := byStruct(msg{Text: "x", Reply: wanted})
+	check("struct, wanted", err, true)
+	_, _, err = byStruct(msg{Text: "x"})
+	check("struct, not wanted", err, false)
+
+	byPointer := EncodeJSON(func(*msg) string { return "id" })
+	_, _, err = byPointer(&msg{Reply: wanted})
+	check("pointer, wanted", err, true)
+	_, _, err = byPointer(&msg{})
+	check("pointer, not wanted", err, false)
+	_, _, err = byPointer(nil)
+	check("nil pointer", err, false)
+
+	byHandle := EncodeJSON(func(fanin.Reply[string]) string { return "id" })
+	_, _, err = byHandle(wanted)
+	check("handle, wanted", err, true)
+	_, _, err = byHandle(fanin.Reply[string]{})
+	check("zero handle", err, false)
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"math/rand/v2"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,8 +21,22 @@ import (
 var (
 	// ErrConnLost is returned, wrapped with the cause, by [Source.Run]
 	// when the connection it pulls on is lost, so that a supervisor
-	// restarts the Source; Start dials again.
+	// restarts the Source; Start dials again. A connection is lost when
+	// it closes, and when the server falls silent on it for two
+	// SourceConfig.Heartbeat (a dead host, a partition), after which Run
+	// closes it.
 	ErrConnLost = errors.New("natsjs: connection lost")
+
+	// ErrConsumerDeleted is returned, wrapped, by [Source.Start] and
+	// [Source.Run] when the durable consumer that an earlier Start of the
+	// same Source bound has since been deleted (by an operator, or by the
+	// server after its InactiveThreshold). The Source does not create it
+	// again: a new consumer would start from its DeliverPolicy (all of the
+	// stream, by default) and deliver again, as first deliveries, every
+	// message the old one had acked. A new Source, such as that of a
+	// newly started agent process, creates it; deleting a durable consumer
+	// is thus how an operator replays a stream.
+	ErrConsumerDeleted = errors.New("natsjs: durable consumer was deleted")
 
 	// ErrClosed is returned by [Source.Start] and [Source.Run] after
 	// [Source.Close].
@@ -39,13 +56,25 @@ const (
 	// deliveries the server had already sent; after it, Run closes the
 	// connection (see [Source.Run]).
 	DrainTimeout = 5 * time.Second
+
+	// DefaultHeartbeat is SourceConfig.Heartbeat when it is zero: a
+	// connection that falls silent ends Run within about 10 s.
+	DefaultHeartbeat = 5 * time.Second
+
+	// pullExpiry is how long one pull request of the Source's iterator
+	// waits on the server; it must be at least twice the heartbeat.
+	pullExpiry = 30 * time.Second
 )
 
 // SourceConfig configures a [Source]. URL, Stream and Consumer.Durable are
 // required; a zero field takes its default.
 type SourceConfig struct {
 	// Name is the Source's name as an adapter of a fanin.Group, and the
-	// name of its connections; default "natsjs:<Stream>/<Durable>".
+	// name of its connections; default "natsjs:<Stream>/<Durable>". Two
+	// Sources on one durable in one Group need names of their own (the
+	// Group refuses a second adapter of the same name); one Source per
+	// durable and process is the usual layout, and Group.Replace relies on
+	// the shared default name to swap a Source for a reconfigured one.
 	Name string
 
 	// URL is the server, or a comma-separated list of servers, to dial.
@@ -81,6 +110,14 @@ type SourceConfig struct {
 	// sending InProgress for it (default DefaultMaxExtension): a delivery
 	// unsettled for longer is left to be redelivered after AckWait.
 	MaxExtension time.Duration
+
+	// Heartbeat is how often the server sends an idle heartbeat on the
+	// Source's pull while it has nothing to deliver (default
+	// DefaultHeartbeat; from 500 ms to 15 s). A pull that hears nothing
+	// from the server for two heartbeats has lost its connection
+	// silently (a dead host, a partition, a server that hangs): Run then
+	// closes the connection and returns an error matching ErrConnLost.
+	Heartbeat time.Duration
 }
 
 // A Source is a fanin adapter that reads a durable JetStream pull consumer
@@ -94,7 +131,9 @@ type SourceConfig struct {
 // has more than that many of the consumer's deliveries unsettled, so the
 // Source pulls only what the window allows. While Run runs, the Source
 // sends InProgress for each delivery it pulled and that is not settled, every
-// AckWait/3, up to MaxExtension after receipt. When Run's context ends or
+// AckWait/3, up to MaxExtension after receipt; the AckWait is the
+// consumer's current one, re-read every second (see the package
+// documentation for one changed by another Start). When Run's context ends or
 // the sink is shut down, Run stops pulling, naks what it pulled but did not
 // hand over (after the pull is closed, so that the server redelivers it to
 // another pull at once), and returns nil. The server redelivers what was
@@ -115,6 +154,10 @@ type sourceState struct {
 	cfg   SourceConfig
 	stats counters
 
+	dialed atomic.Bool   // set by the first Start or Run
+	bound  atomic.Bool   // set once a Start created or updated the consumer
+	done   chan struct{} // closed by the first Close: a redial waiting stops
+
 	mu       sync.Mutex
 	closed   bool                  // set by Close; guarded by mu
 	prepared *session              // made by Start for the next Run; guarded by mu
@@ -131,7 +174,7 @@ type runCtl struct {
 // counters are the Source's cumulative counts.
 type counters struct {
 	runs, received, redelivered, handed, acked, naked, termed,
-	poison, returned, extended atomic.Uint64
+	poison, returned, extended, dialFailures atomic.Uint64
 }
 
 // SourceStats are a [Source]'s counts since it was made, summed over all
@@ -147,13 +190,18 @@ type SourceStats struct {
 	Poison      uint64 // terminated by the Source because decode failed
 	Returned    uint64 // naked by the Source: not handed over at shutdown, or left at Close
 	Extended    uint64 // InProgress sent by the Source
-	Unsettled   int    // now: pulled and not settled, across open connections
+	// DialFailures counts the dials that failed: no connection, or no
+	// consumer bound on it. While the server is down it grows with each
+	// redial (see Source.Start).
+	DialFailures uint64
+	Unsettled    int // now: pulled and not settled, across open connections
 }
 
 // NewSource returns a Source configured by cfg that decodes each payload
 // with decode. It dials nothing until Start or Run. NewSource panics if
 // decode is nil, URL, Stream or Consumer.Durable is empty, AckPolicy is
-// not explicit, or AckWait, MaxAckPending or MaxExtension is negative.
+// not explicit, AckWait, MaxAckPending or MaxExtension is negative, or
+// Heartbeat is neither 0 nor within 500 ms to 15 s.
 func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *Source[M] {
 	switch {
 	case decode == nil:
@@ -164,6 +212,8 @@ func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *So
 		panic("natsjs: NewSource needs Consumer.AckPolicy AckExplicitPolicy: the program acks each message")
 	case cfg.Consumer.AckWait < 0 || cfg.Consumer.MaxAckPending < 0 || cfg.MaxExtension < 0:
 		panic("natsjs: NewSource called with a negative AckWait, MaxAckPending or MaxExtension")
+	case cfg.Heartbeat != 0 && (cfg.Heartbeat < 500*time.Millisecond || cfg.Heartbeat > pullExpiry/2):
+		panic("natsjs: NewSource called with a Heartbeat outside 500ms to 15s")
 	}
 	if cfg.Consumer.AckWait == 0 {
 		cfg.Consumer.AckWait = DefaultAckWait
@@ -174,6 +224,9 @@ func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *So
 	if cfg.MaxExtension == 0 {
 		cfg.MaxExtension = DefaultMaxExtension
 	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
 	if cfg.Name == "" {
 		cfg.Name = "natsjs:" + cfg.Stream + "/" + cfg.Consumer.Durable
 	}
@@ -183,6 +236,7 @@ func NewSource[M any](cfg SourceConfig, decode func(data []byte) (M, error)) *So
 	return &Source[M]{
 		sourceState: sourceState{
 			cfg:      cfg,
+			done:     make(chan struct{}),
 			sessions: make(map[*session]struct{}),
 			runs:     make(map[*runCtl]struct{}),
 		},
@@ -195,6 +249,9 @@ func (s *Source[M]) Name() string { return s.cfg.Name }
 
 // Start dials the server and creates or updates the durable consumer, so
 // that a fanin.Group counts the Source as running only once it can pull.
+// Once a Start of the Source has bound the consumer, later Starts only
+// update it: if it was deleted meanwhile, they return an error matching
+// [ErrConsumerDeleted] and create nothing.
 // The next Run serves on that connection; a Start whose Run never came is
 // undone by the next Start or by Close. If Start fails it leaves nothing
 // open. It returns [ErrClosed] after Close.
@@ -204,8 +261,19 @@ func (s *Source[M]) Name() string { return s.cfg.Name }
 // server (not the dial of a program's dialer that has no DialContext; see
 // SourceConfig.Options), and Start then closes what it opened. ctx does
 // not bind the connection beyond Start: it may end once Start returned.
+//
+// The first Start of a Source returns a failure to dial at once. Every
+// later Start (and a Run that dials for itself), such as a Group's restart
+// after a lost connection, waits for a server that cannot be reached:
+// when no connection can be made, or the server does not answer the
+// consumer request, it dials again after 100 ms, doubling up to 5 s, until
+// it succeeds, ctx ends or Close is called. So a Source rides out an outage
+// of any length at the cost of one restart. A refusal by a server that
+// answers (authorization, no such stream, a rejected consumer
+// configuration) is returned at once. [SourceStats].DialFailures counts
+// the failed dials.
 func (s *Source[M]) Start(ctx context.Context) error {
-	sess, err := s.dial(ctx)
+	sess, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -218,6 +286,63 @@ func (s *Source[M]) Start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Timing of a Source's redials while the server cannot be reached: the
+// first waits dialBackoffMin, each next one twice as long, up to
+// dialBackoffMax, each drawn from the upper half of that span so that
+// agents that lost the server together do not dial it together.
+const (
+	dialBackoffMin = 100 * time.Millisecond
+	dialBackoffMax = 5 * time.Second
+)
+
+// connect dials and binds the consumer. The first call of the Source's
+// life returns any failure at once, so that a program started without a
+// server hears of it; every later one redials, with backoff, for as long
+// as the failure is an outage (see outage) and ctx lasts. A Group thus
+// restarts a Source once per outage, however long: the Start after a
+// lost connection waits for the server, instead of failing again and
+// again until the Group's restart intensity ends the run.
+//
+// The rejected designs: leaving the outage to the Group's restarts, which
+// escalate past the intensity unless every program adds the Source
+// WithKeepTrying; and a Source that redials inside Run without returning,
+// which would hide every lost connection from the Group's events.
+func (s *sourceState) connect(ctx context.Context) (*session, error) {
+	first := !s.dialed.Swap(true)
+	backoff := dialBackoffMin
+	for {
+		sess, err := s.dial(ctx)
+		if err == nil || errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			return sess, err
+		}
+		s.stats.dialFailures.Add(1)
+		if first || !outage(err) {
+			return nil, err
+		}
+		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-s.done:
+			t.Stop()
+			return nil, ErrClosed
+		}
+		backoff = min(2*backoff, dialBackoffMax)
+	}
+}
+
+// errOutage marks a dial failure that a server coming back would cure.
+var errOutage = errors.New("server unreachable")
+
+// outage reports whether a failure of dial was an outage: no connection
+// could be made (refused, timed out, no server answering), or the server
+// did not answer the consumer request (JetStream still starting, no
+// responders, a timeout, the connection lost meanwhile). A refusal
+// (authorization, a missing stream, a bad consumer configuration) is not.
+func outage(err error) bool { return errors.Is(err, errOutage) }
 
 // dial opens a connection, binds the consumer and registers the session.
 func (s *sourceState) dial(ctx context.Context) (*session, error) {
@@ -237,6 +362,9 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		return nil, ctx.Err()
 	}
 	if err != nil {
+		if unreachable(err) {
+			return nil, fmt.Errorf("natsjs: connect: %w (%w)", err, errOutage)
+		}
 		return nil, fmt.Errorf("natsjs: connect: %w", err)
 	}
 	js, err := jetstream.New(nc)
@@ -244,14 +372,27 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		nc.Close()
 		return nil, fmt.Errorf("natsjs: %w", err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, s.cfg.Consumer)
+	var cons jetstream.Consumer
+	if s.bound.Load() {
+		cons, err = js.UpdateConsumer(ctx, s.cfg.Stream, s.cfg.Consumer)
+		if errors.Is(err, jetstream.ErrConsumerDoesNotExist) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			err = fmt.Errorf("%w: %w", ErrConsumerDeleted, err)
+		}
+	} else {
+		cons, err = js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, s.cfg.Consumer)
+	}
 	if err != nil {
 		nc.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if transient(err) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+			errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) {
+			err = fmt.Errorf("%w (%w)", err, errOutage)
+		}
 		return nil, fmt.Errorf("natsjs: consumer %s/%s: %w", s.cfg.Stream, s.cfg.Consumer.Durable, err)
 	}
+	s.bound.Store(true)
 	cc := cons.CachedInfo().Config
 	if cc.AckWait <= 0 || cc.MaxAckPending <= 0 {
 		nc.Close()
@@ -259,9 +400,16 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 			s.cfg.Stream, s.cfg.Consumer.Durable, cc.AckWait, cc.MaxAckPending)
 	}
 	sess := &session{
-		src:      s,
-		cons:     cons,
-		ackWait:  cc.AckWait,
+		src:     s,
+		cons:    cons,
+		ackWait: cc.AckWait,
+		readAckWait: func(ctx context.Context) (time.Duration, error) {
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return 0, err
+			}
+			return info.Config.AckWait, nil
+		},
 		window:   cc.MaxAckPending,
 		isClosed: nc.IsClosed,
 		gone:     make(chan struct{}),
@@ -278,6 +426,19 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		return nil, ErrClosed
 	}
 	return sess, nil
+}
+
+// unreachable reports whether nats.Connect failed for want of a server:
+// none answered, the connection was refused, reset or timed out. A
+// refusal by a server that answered (authorization) is not an outage.
+func unreachable(err error) bool {
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrAuthRevoked) || errors.Is(err, nats.ErrPermissionViolation) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, io.EOF) || errors.As(err, &ne)
 }
 
 // register adds k to m, a set guarded by s.mu, unless the Source is
@@ -325,7 +486,7 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 			return nil
 		}
 		var err error
-		if sess, err = s.dial(ctx); err != nil {
+		if sess, err = s.connect(ctx); err != nil {
 			return err
 		}
 	}
@@ -363,7 +524,8 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 // unseen in the iterator's buffer. A keeper goroutine extends unsettled
 // deliveries and ends the run when the sink is shut down.
 func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[Delivery[M]]) error {
-	it, err := sess.cons.Messages(jetstream.PullMaxMessages(sess.window))
+	it, err := sess.cons.Messages(jetstream.PullMaxMessages(sess.window),
+		jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(s.cfg.Heartbeat))
 	if err != nil {
 		sess.end()
 		return fmt.Errorf("natsjs: pull: %w", err)
@@ -383,6 +545,17 @@ func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[De
 	// or below once nothing is left open), and a consumer deleted under
 	// the Run must not read as a lost connection then.
 	lost := p.err != nil && (errors.Is(p.err, jetstream.ErrConnectionClosed) || sess.isClosed())
+	if errors.Is(p.err, jetstream.ErrNoHeartbeat) {
+		// The server fell silent without closing the connection: a dead
+		// host, a partition, a hung server. The client's own pings would
+		// notice only minutes later, so the connection is closed now; a
+		// drain on it could not be answered anyway. The rejected design
+		// kept the connection and started a new pull on it: that is what
+		// a reconnecting client does, and it leaves the deliveries of a
+		// dead connection counted as unsettled.
+		lost = true
+		sess.forceClose()
+	}
 
 	// Stop pulling: Drain has the server stop delivering; what it had
 	// already sent still arrives, then the iterator closes. Only then are
@@ -572,10 +745,37 @@ func (s *Source[M]) decodeSafe(data []byte) (v M, err error) {
 // sends InProgress for the deliveries whose AckWait was last restarted a
 // tick or more ago and that were received less than MaxExtension ago. So
 // no delivery goes two thirds of its AckWait without an InProgress.
+//
+// The AckWait is the consumer's current one: another Start on the same
+// durable may change it while this Run runs, and the server applies a new
+// AckWait at once to the deliveries already out. A watcher re-reads it
+// every [ackWaitRefresh]; when it changes, the tick follows, and a lowered
+// AckWait has the due deliveries extended at once. The watcher runs in a
+// goroutine of its own, so that a slow answer never delays an extension
+// or the end of the run. The rejected design read the AckWait only at
+// Start: a Run then extended at a third of an AckWait that no longer was,
+// and the server redelivered what it held.
 func (s *sourceState) keep(sess *session, sinkDone <-chan struct{}, end context.CancelCauseFunc, stop <-chan struct{}) {
-	tick := max(sess.ackWait/3, time.Millisecond)
+	ackWait := sess.ackWait
+	tick := max(ackWait/3, time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	var waits chan time.Duration // nil, never ready, without a watcher
+	if sess.readAckWait != nil {
+		waits = make(chan time.Duration)
+		ctx, cancel := context.WithCancel(context.Background())
+		var watcher sync.WaitGroup
+		watcher.Go(func() { watchAckWait(ctx, sess.readAckWait, waits) })
+		defer watcher.Wait()
+		defer cancel()
+	}
+	extend := func(now time.Time) {
+		for _, d := range sess.due(now.Add(-tick), now.Add(-s.cfg.MaxExtension)) {
+			if d.extend() == nil {
+				s.stats.extended.Add(1)
+			}
+		}
+	}
 	for {
 		select {
 		case <-stop:
@@ -583,12 +783,49 @@ func (s *sourceState) keep(sess *session, sinkDone <-chan struct{}, end context.
 		case <-sinkDone:
 			end(nil)
 			sinkDone = nil
-		case now := <-t.C:
-			for _, d := range sess.due(now.Add(-tick), now.Add(-s.cfg.MaxExtension)) {
-				if d.extend() == nil {
-					s.stats.extended.Add(1)
-				}
+		case w := <-waits:
+			if w == ackWait || w <= 0 {
+				continue
 			}
+			lowered := w < ackWait
+			ackWait = w
+			tick = max(ackWait/3, time.Millisecond)
+			t.Reset(tick)
+			if lowered {
+				extend(time.Now())
+			}
+		case now := <-t.C:
+			extend(now)
+		}
+	}
+}
+
+// ackWaitRefresh is how often a running Source re-reads its consumer's
+// AckWait: one consumer info request a second per Run.
+const ackWaitRefresh = time.Second
+
+// watchAckWait reads the consumer's AckWait every ackWaitRefresh and sends
+// it on waits, until ctx ends. A failed read is skipped: if the connection
+// is gone, Run ends for that reason.
+func watchAckWait(ctx context.Context, read func(context.Context) (time.Duration, error), waits chan<- time.Duration) {
+	t := time.NewTicker(ackWaitRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, ackWaitRefresh)
+		w, err := read(rctx)
+		cancel()
+		if err != nil {
+			continue
+		}
+		select {
+		case waits <- w:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
@@ -639,16 +876,17 @@ func truncate(s string, n int) string {
 // Stats returns a snapshot of the Source's counts.
 func (s *Source[M]) Stats() SourceStats {
 	st := SourceStats{
-		Runs:        s.stats.runs.Load(),
-		Received:    s.stats.received.Load(),
-		Redelivered: s.stats.redelivered.Load(),
-		HandedOver:  s.stats.handed.Load(),
-		Acked:       s.stats.acked.Load(),
-		Naked:       s.stats.naked.Load(),
-		Termed:      s.stats.termed.Load(),
-		Poison:      s.stats.poison.Load(),
-		Returned:    s.stats.returned.Load(),
-		Extended:    s.stats.extended.Load(),
+		Runs:         s.stats.runs.Load(),
+		Received:     s.stats.received.Load(),
+		Redelivered:  s.stats.redelivered.Load(),
+		HandedOver:   s.stats.handed.Load(),
+		Acked:        s.stats.acked.Load(),
+		Naked:        s.stats.naked.Load(),
+		Termed:       s.stats.termed.Load(),
+		Poison:       s.stats.poison.Load(),
+		Returned:     s.stats.returned.Load(),
+		Extended:     s.stats.extended.Load(),
+		DialFailures: s.stats.dialFailures.Load(),
 	}
 	for _, sess := range s.openSessions() {
 		if sess.isClosed() {
@@ -681,6 +919,9 @@ func (s *Source[M]) Stats() SourceStats {
 // that the program's acks are not cut off.
 func (s *Source[M]) Close(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	runs := make([]*runCtl, 0, len(s.runs))
 	for r := range s.runs {

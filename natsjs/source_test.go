@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestSourceDeliversEachMessageOnce(t *testing.T) {
@@ -304,5 +305,42 @@ func TestRedeliveredCountsEveryRedeliveryReceived(t *testing.T) {
 	}
 	if st := src.Stats(); st.Redelivered != 10 || st.HandedOver >= 10 || st.Returned+st.HandedOver != 10 {
 		t.Errorf("Stats = %+v, want 10 redelivered, of which some handed over and the rest returned", st)
+	}
+}
+
+// TestDeletedConsumerIsNotRecreatedByARestart acks 50 messages, deletes
+// the durable consumer under the Run, and starts the same Source again, as
+// a Group's restart would: Start must fail with ErrConsumerDeleted rather
+// than create a new consumer that would replay the 50 acked messages as
+// first deliveries. A new Source (a new agent process) still creates it.
+func TestDeletedConsumerIsNotRecreatedByARestart(t *testing.T) {
+	f := newFixture(t)
+	ids := f.publish("m", 50)
+	src := f.source(nil)
+	r := startRun(t, src, 64)
+	for range ids {
+		if err := r.recv().AckSync(context.Background()); err != nil {
+			t.Fatalf("AckSync = %v, want nil", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := f.js.DeleteConsumer(ctx, streamName, durable); err != nil {
+		t.Fatalf("DeleteConsumer = %v", err)
+	}
+	if err := r.wait(); err == nil {
+		t.Fatalf("Run after its consumer was deleted = nil, want an error")
+	}
+	if err := src.Start(ctx); !errors.Is(err, ErrConsumerDeleted) {
+		t.Errorf("Start after the consumer was deleted = %v, want ErrConsumerDeleted", err)
+	}
+	if _, err := f.js.Consumer(ctx, streamName, durable); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("Consumer after the restart = %v, want ErrConsumerNotFound: nothing recreated it", err)
+	}
+	if st := src.Stats(); st.Received != 50 {
+		t.Errorf("Received = %d, want 50: nothing replayed", st.Received)
+	}
+	if err := f.source(nil).Start(ctx); err != nil {
+		t.Errorf("Start of a new Source = %v, want nil (it creates the consumer)", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -19,18 +18,9 @@ import (
 
 var secret = []byte("test secret")
 
-// errReplyNotCarried refuses a webhook request that waits for a reply: the
-// reply cannot cross the stream.
-var errReplyNotCarried = errors.New("replies are not carried through the stream")
-
 // encodeWebhook publishes a webhook message as JSON under the id the
-// handler gave it.
-func encodeWebhook(m webhook.Message) (string, []byte, error) {
-	if m.Reply.Wanted() {
-		return "", nil, errReplyNotCarried
-	}
-	return EncodeJSON(func(m webhook.Message) string { return m.ID })(m)
-}
+// handler gave it, and refuses one that waits for a reply.
+var encodeWebhook = EncodeJSON(func(m webhook.Message) string { return m.ID })
 
 // post sends a signed webhook request and returns the status and answer.
 func post(t *testing.T, url string, body map[string]any) (int, map[string]string) {
@@ -130,4 +120,38 @@ func TestWebhookIngressAcceptsOnlyDurable(t *testing.T) {
 		t.Errorf("POST with the server down = %d %v, want 503 busy", code, answer)
 	}
 	f.up()
+}
+
+// TestEncodeJSONRefusesAMessageThatWantsAReply attaches a Publisher with a
+// plain EncodeJSON to a webhook handler: a caller that waits for the
+// agent's reply is refused at once, and nothing is stored, instead of its
+// reply handle being stored as {} and the caller waiting in vain.
+func TestEncodeJSONRefusesAMessageThatWantsAReply(t *testing.T) {
+	f := newFixture(t)
+	pub := NewPublisher(f.js, "events.webhook", 0, EncodeJSON(func(m webhook.Message) string { return m.ID }))
+	defer pub.Close(context.Background())
+	h := webhook.New(webhook.Config{
+		Verifiers:       []webhook.Verifier{webhook.HMACSHA256("", secret)},
+		ResponseTimeout: 3 * time.Second,
+	})
+	h.Attach(pub)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	began := time.Now()
+	code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true})
+	if code == http.StatusOK || code == http.StatusGatewayTimeout || code == http.StatusAccepted {
+		t.Errorf("POST waiting for a reply = %d %v, want a refusal", code, answer)
+	}
+	if took := time.Since(began); took >= 3*time.Second {
+		t.Errorf("POST waiting for a reply answered after %v, want at once", took)
+	}
+	if n := f.streamMsgs(); n != 0 {
+		t.Errorf("stream holds %d messages, want 0", n)
+	}
+	var m webhook.Message
+	m.ID = "m1"
+	if _, _, err := EncodeJSON(func(m webhook.Message) string { return m.ID })(m); err != nil {
+		t.Errorf("EncodeJSON of a message that wants no reply = %v, want nil", err)
+	}
 }

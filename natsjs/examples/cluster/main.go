@@ -9,8 +9,13 @@
 // a killed process does: its connection is cut, whatever it holds is
 // dropped, nothing is acknowledged or given back, and the message it was
 // handling has had its effect but no ack. A new agent then starts on the
-// same durable consumer. The program prints what was accepted, handled,
-// redelivered and lost, and exits 1 if anything accepted was lost.
+// same durable consumer. Before that, while the load runs, the server
+// itself is killed with SIGKILL (it runs in a process of its own, this
+// program started again with -serve) and restarted on the same store: the
+// ingress nodes answer 503 meanwhile and their callers send again, and
+// the agent's Group restarts its Source, which waits for the server. The
+// program prints what was accepted, handled, redelivered and lost, and
+// exits 1 if anything accepted was lost.
 //
 // With -ack-first the agents acknowledge a message before its effect, the
 // mistake at-least-once delivery exists to prevent: the message the first
@@ -22,6 +27,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -32,8 +38,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fanin-go/fanin"
@@ -52,13 +63,26 @@ const (
 
 var secret = []byte("cluster demo secret")
 
+// quiet keeps the clients from printing each failed write while the server
+// is down on purpose; the program reports the outage itself.
+var quiet = nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})
+
 func main() {
 	n := flag.Int("n", 2000, "signed requests to send")
 	clients := flag.Int("clients", 16, "concurrent callers")
 	ackWait := flag.Duration("ackwait", 2*time.Second, "the consumer's AckWait: how soon a dead agent's messages come back")
 	work := flag.Duration("work", 500*time.Microsecond, "how long the agent works on each message")
 	ackFirst := flag.Bool("ack-first", false, "acknowledge before the effect (wrong), to see a message lost")
+	serve := flag.String("serve", "", "run only a NATS server on this store (the program starts itself so)")
+	port := flag.Int("port", 0, "with -serve: the port (0: a free one)")
 	flag.Parse()
+	if *serve != "" {
+		if err := serveStore(*serve, *port); err != nil {
+			fmt.Fprintln(os.Stderr, "cluster server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*n, *clients, *ackWait, *work, *ackFirst); err != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", err)
 		os.Exit(1)
@@ -72,14 +96,14 @@ func run(n, clients int, ackWait, work time.Duration, ackFirst bool) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, err := embed.Start(dir, 0)
-	if err != nil {
+	srv := &serverProcess{dir: dir}
+	if err := srv.start(); err != nil {
 		return err
 	}
-	defer srv.Stop()
-	fmt.Printf("NATS server with JetStream at %s, file store in %s\n", srv.URL(), dir)
+	defer srv.kill()
+	fmt.Printf("NATS server with JetStream at %s (process %d), file store in %s\n", srv.URL(), srv.cmd.Process.Pid, dir)
 
-	admin, err := nats.Connect(srv.URL())
+	admin, err := nats.Connect(srv.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond), quiet)
 	if err != nil {
 		return err
 	}
@@ -111,10 +135,29 @@ func run(n, clients int, ackWait, work time.Duration, ackFirst bool) error {
 	loadDone := make(chan loadResult, 1)
 	go func() { loadDone <- sendLoad(nodes, n, clients) }()
 
+	// A quarter of the way, the server is killed as a crash kills it, and
+	// restarted on its store.
+	crashed := make(chan error, 1)
+	go func() {
+		for store.handled() < n/4 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		srv.kill()
+		fmt.Printf("server: killed with SIGKILL after the agent handled %d messages\n", store.handled())
+		err := srv.start()
+		if err == nil {
+			fmt.Printf("server: restarted on the same store (process %d)\n", srv.cmd.Process.Pid)
+		}
+		crashed <- err
+	}()
+
 	fmt.Println("agent 1: started")
 	a := agent{url: srv.URL(), ackWait: ackWait, work: work, ackFirst: ackFirst, store: store}
 	killed, err := a.run(1, func() bool { return store.handled() >= n/2 }, nil)
 	if err != nil {
+		return err
+	}
+	if err := <-crashed; err != nil {
 		return err
 	}
 	fmt.Printf("agent 1: killed after handling %d messages; %d were pulled and never acked\n", killed.handled, killed.unacked)
@@ -146,18 +189,79 @@ func run(n, clients int, ackWait, work time.Duration, ackFirst bool) error {
 	return nil
 }
 
-// createStream makes the stream the ingress nodes publish into.
+// createStream makes the stream the ingress nodes publish into, with the
+// settings under which nothing accepted is lost.
 func createStream(js jetstream.JetStream) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name:       streamName,
-		Subjects:   []string{subject},
-		Storage:    jetstream.FileStorage,
-		Duplicates: 2 * time.Minute, // retries of one publish are stored once within this
-	})
+	_, err := js.CreateStream(ctx, natsjs.SafeStreamConfig(streamName, subject))
 	return err
 }
+
+// serveStore runs a NATS server on the store dir until it is killed, or
+// stopped gracefully by SIGTERM; it prints "ready <port>" once it serves.
+func serveStore(dir string, port int) error {
+	srv, err := embed.Start(dir, port)
+	if err != nil {
+		return err
+	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, os.Interrupt)
+	fmt.Printf("ready %d\n", srv.Port())
+	<-term
+	srv.Stop()
+	return nil
+}
+
+// A serverProcess is the NATS server, in a process of its own so that it
+// can be killed as a crash would kill it: this program started with -serve.
+type serverProcess struct {
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// start starts the server on the store and, after the first start, on the
+// same port, and waits until it serves.
+func (p *serverProcess) start() error {
+	cmd := exec.Command(os.Args[0], "-serve", p.dir, "-port", strconv.Itoa(p.port))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	port, ok := strings.CutPrefix(strings.TrimSpace(line), "ready ")
+	if err == nil && ok {
+		p.port, err = strconv.Atoi(port)
+	} else if err == nil {
+		err = fmt.Errorf("server said %q", line)
+	}
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fmt.Errorf("server process: %w", err)
+	}
+	p.cmd = cmd
+	return nil
+}
+
+// kill kills the server with SIGKILL and waits for it: no goodbye, no
+// flush of what it had not written.
+func (p *serverProcess) kill() {
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	p.cmd = nil
+}
+
+// URL returns the address clients connect to.
+func (p *serverProcess) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", p.port) }
 
 // drained reports whether the consumer has nothing left to deliver and
 // nothing delivered waits for its ack.
@@ -183,7 +287,7 @@ type ingress struct {
 }
 
 func startIngress(name, url string) (*ingress, error) {
-	nc, err := nats.Connect(url, nats.Name("ingress "+name), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(url, nats.Name("ingress "+name), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond), quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -228,18 +332,12 @@ func (node *ingress) stop() {
 	node.nc.Close()
 }
 
-// errReplyNotCarried refuses a request that waits for the agent's reply:
-// the reply cannot travel back through the stream.
-var errReplyNotCarried = errors.New("replies are not carried through JetStream")
-
 // encode publishes a webhook message as JSON under the id the handler gave
-// it, which the Source hands on as Meta.ID.
-func encode(m webhook.Message) (string, []byte, error) {
-	if m.Reply.Wanted() {
-		return "", nil, errReplyNotCarried
-	}
-	return natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID })(m)
-}
+// it, which the Source hands on as Meta.ID; a sender's own delivery ID,
+// where the request has one, would be the better id (see the README).
+// EncodeJSON refuses a request that waits for the agent's reply, which
+// cannot travel back through the stream, with natsjs.ErrReplyWanted.
+var encode = natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID })
 
 type loadResult struct {
 	accepted []string // message ids answered 202
@@ -392,7 +490,7 @@ func (a agent) run(num int, kill, done func() bool) (agentResult, error) {
 	src := natsjs.NewSource(natsjs.SourceConfig{
 		Name:    fmt.Sprintf("agent %d", num),
 		URL:     a.url,
-		Options: []nats.Option{nats.SetCustomDialer(&c)},
+		Options: []nats.Option{nats.SetCustomDialer(&c), quiet},
 		Stream:  streamName,
 		Consumer: jetstream.ConsumerConfig{
 			Durable:       durable,
@@ -432,8 +530,8 @@ func (a agent) run(num int, kill, done func() bool) (agentResult, error) {
 			st.redelivered.Add(1)
 		}
 		if a.ackFirst {
-			if err := d.AckSync(ctx); err != nil {
-				return err
+			if d.AckSync(ctx) != nil {
+				return nil // not acked (the server died): it comes again
 			}
 			if kill != nil && kill() {
 				return die() // acked, and the effect never happens: lost

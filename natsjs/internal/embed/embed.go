@@ -61,6 +61,9 @@ func Start(dir string, port int) (*Server, error) {
 // URL returns the address clients connect to.
 func (s *Server) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.port) }
 
+// Port returns the loopback port the server listens on.
+func (s *Server) Port() int { return s.port }
+
 // Stop shuts the server down and waits until it has released its port,
 // its store and every goroutine it started.
 func (s *Server) Stop() {
