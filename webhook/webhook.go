@@ -89,10 +89,11 @@ type Config struct {
 
 	// MaxVerifying caps the requests whose bodies are being read and
 	// verified at once; a request over the cap is answered 503 busy at
-	// once, with Retry-After, before its body is read. Memory held by
-	// unverified bodies is at most MaxVerifying * MaxBodyBytes (32 MiB by
-	// default). Requests that carry no signature header of any verifier
-	// are refused before they take a place.
+	// once, with Retry-After, before its body is read. The buffers of
+	// unverified bodies hold at most MaxVerifying * MaxBodyBytes (32 MiB by
+	// default), with or without a Content-Length: a buffer grows up to
+	// MaxBodyBytes and no further. Requests that carry no signature header
+	// of any verifier are refused before they take a place.
 	MaxVerifying int
 
 	// AddrLimit, if set, limits each remote address before verification
@@ -113,7 +114,10 @@ type Config struct {
 	// only by the server's own http.Server.ReadTimeout, whose expiry is
 	// answered 408 alike, and without one not at all, while the request
 	// holds a place of MaxVerifying. Give such a wrapper an Unwrap method,
-	// or set the server's ReadTimeout.
+	// or set the server's ReadTimeout. Either way, a body that arrives
+	// more than ReadTimeout after its request, by the handler's clock
+	// (Clock), is answered 408 and not delivered: whether a delivery is a
+	// repeat is judged as of its arrival (see DedupWindow).
 	ReadTimeout time.Duration
 
 	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes configure the
@@ -136,11 +140,15 @@ type Config struct {
 
 	// DedupWindow is how long a delivery ID is remembered after its
 	// message entered the stream, at least (see Delivery.Expires); a
-	// repeat within it gets the first answer and is not sent again.
-	// MaxDeliveries caps the IDs remembered at once; a new ID over the cap
-	// is answered 503 busy until one expires. The default window, 10
-	// minutes, is twice the Standard Webhooks tolerance: a signed request
-	// is fresh for 10 minutes in all.
+	// repeat that arrives within it gets the first answer and is not sent
+	// again, however slowly its body then comes. Because a body may take
+	// up to ReadTimeout, an ID stays in the table ReadTimeout after it
+	// expires. MaxDeliveries caps the IDs held at once; a new ID over the
+	// cap is answered 503 busy until one leaves, so the table takes
+	// MaxDeliveries new IDs per DedupWindow + ReadTimeout. The default
+	// window, 10 minutes, is twice the Standard Webhooks tolerance: a
+	// signed request is fresh for 10 minutes in all; Standard Webhooks IDs
+	// are kept until stale whatever the window.
 	DedupWindow   time.Duration
 	MaxDeliveries int
 
@@ -149,8 +157,10 @@ type Config struct {
 	// too.
 	SendTimeout time.Duration
 
-	// ResponseTimeout is how long a request that waits for a reply waits;
-	// MaxPending is how many may wait at once.
+	// ResponseTimeout is how long a request that waits for a reply waits.
+	// MaxPending is how many callers may wait at once: for a reply, or
+	// for the outcome of an earlier copy of their delivery still in
+	// flight; one over it is answered 429 too_many_pending.
 	ResponseTimeout time.Duration
 	MaxPending      int
 
