@@ -94,12 +94,13 @@
 // Idempotent-Replayed, which marks only answers about a message in the
 // stream.
 //
-// One delivery ID is one delivery, whichever verifier accepted it. An ID
-// that the scheme signs with the body (Standard Webhooks') names one
-// delivery: the same ID with another body is answered 422 id_reused. An
-// ID that no signature covers (X-GitHub-Delivery, Idempotency-Key, and a
-// [VerifierFunc]'s Delivery.ID) is taken together with the body: the same
-// ID with another body is another delivery, so that a holder of one
+// One delivery ID is one delivery, whichever verifier accepted it: IDs
+// are not kept apart by verifier or secret. An ID that the scheme signs
+// with the body (Standard Webhooks') names one delivery: the same ID with
+// another body is answered 422 id_reused. An ID that no signature covers
+// (X-GitHub-Delivery, Idempotency-Key, and a [VerifierFunc]'s Delivery.ID)
+// is taken together with the body, apart from signed IDs: the same ID with
+// another body is another delivery, so that a holder of one
 // captured request, who can send its body under any ID, cannot have a
 // genuine delivery refused. A delivery ID, Idempotency-Key included,
 // quoted ("key") or not, must be 1 to 256 visible ASCII characters: an

@@ -75,7 +75,9 @@ type Delivery struct {
 	// again. The handler answers a repeated ID with the first delivery's
 	// answer instead of sending it into the stream again. Empty if the
 	// scheme has none; the handler then uses the Idempotency-Key header,
-	// if the request has one.
+	// if the request has one. An ID set by a [VerifierFunc] is taken as
+	// unsigned: together with the body, so that the same ID with another
+	// body is another delivery (see the package documentation).
 	ID string
 
 	// Event is the kind of event, such as GitHub's "push"; empty if the
@@ -163,7 +165,10 @@ func HMACSHA256(header string, secrets ...[]byte) Verifier {
 // X-GitHub-Delivery and the event from X-GitHub-Event. GitHub signs only
 // the body, not those headers, so the delivery ID deduplicates GitHub's
 // own redeliveries but cannot stop a replay by someone who captured a
-// request. It panics if no secret is given or a secret is empty.
+// request; it is taken together with the body, so that such a person
+// cannot spoil the ID of a genuine delivery either. An X-GitHub-Delivery
+// that is there but empty or blank is refused 400 as a malformed ID. It
+// panics if no secret is given or a secret is empty.
 func GitHub(secrets ...[]byte) Verifier {
 	return &hmacVerifier{
 		header:      "X-Hub-Signature-256",

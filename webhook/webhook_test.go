@@ -765,9 +765,9 @@ func TestRepeatedContentTypeRefused(t *testing.T) {
 	}
 }
 
-// TestRepeatedIdempotencyKeyRefused: Idempotency-Key sent twice is refused
-// 400 whatever the scheme; with a scheme that has delivery IDs of its own
-// it used to be accepted.
+// TestRepeatedIdempotencyKeyRefused: Idempotency-Key sent twice, or
+// malformed, is refused 400 whatever the scheme; with a scheme that has
+// delivery IDs of its own it used to be accepted.
 func TestRepeatedIdempotencyKeyRefused(t *testing.T) {
 	gh := []byte("github secret")
 	body := msg("alice", "hi", false)
@@ -786,12 +786,20 @@ func TestRepeatedIdempotencyKeyRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, Config{Verifiers: []Verifier{tc.v}}, 4)
-			hdr := tc.hdr.Clone()
-			hdr["Idempotency-Key"] = []string{"a", "b"}
-			r := e.post(body, "application/json", hdr)
-			check(t, r, 400, "bad_request")
-			if r.answer.Error != "Idempotency-Key sent more than once" {
-				t.Errorf("reason %q", r.answer.Error)
+			for _, bad := range []struct {
+				values []string
+				reason string
+			}{
+				{[]string{"a", "b"}, "Idempotency-Key sent more than once"},
+				{[]string{`""`}, badDeliveryID},
+			} {
+				hdr := tc.hdr.Clone()
+				hdr["Idempotency-Key"] = bad.values
+				r := e.post(body, "application/json", hdr)
+				check(t, r, 400, "bad_request")
+				if r.answer.Error != bad.reason {
+					t.Errorf("Idempotency-Key %q: reason %q, want %q", bad.values, r.answer.Error, bad.reason)
+				}
 			}
 			if n := e.c.Len(); n != 0 {
 				t.Errorf("stream holds %d messages, want 0", n)
