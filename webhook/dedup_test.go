@@ -563,10 +563,10 @@ func TestReplayWithSlowBodyNeverReachesStream(t *testing.T) {
 				if a.code != 202 {
 					t.Fatalf("first delivery: %d %+v, want 202", a.code, a.a)
 				}
-				time.Sleep(tc.replay) // fake time
+				time.Sleep(tc.replay) // the bubble's fake clock moves; nothing waits on it
 				finish, replay := trickle(ln, head, body)
 				synctest.Wait()
-				time.Sleep(DefaultReadTimeout - time.Second) // the body trickles in
+				time.Sleep(DefaultReadTimeout - time.Second) // fake time: the body trickles in
 				// Another delivery meanwhile, which expires what is due.
 				other := `{"type":"other"}`
 				finishOther, o := trickle(ln, standardHeader(t, rvSecret, "msg_2", time.Now().Unix(), []byte(other)), other)
@@ -608,11 +608,11 @@ func TestLateBodyRefusedWhenMounted(t *testing.T) {
 		if w.Code != 202 {
 			t.Fatalf("first: %d %+v", w.Code, first)
 		}
-		time.Sleep(5 * time.Minute)
+		time.Sleep(5 * time.Minute) // fake time: the replay comes within the tolerance
 		pr, pw := io.Pipe()
 		got := make(chan *httptest.ResponseRecorder, 1)
 		go func() { w, _ := serve(pr); got <- w }()
-		time.Sleep(10 * time.Minute) // the body is held back until the ID is forgotten
+		time.Sleep(10 * time.Minute) // fake time: the body is held back until the ID is forgotten
 		// Another delivery, whose lookup expires what is due.
 		other := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		other.Header = standardHeader(t, rvSecret, "msg_2", time.Now().Unix(), []byte(body))
