@@ -67,9 +67,7 @@ func TestRunWithEndedContext(t *testing.T) {
 		conn.Close()
 		t.Error("the listener still accepts after Run returned")
 	}
-	if left := serverGoroutines(); len(left) > 0 {
-		t.Errorf("%d goroutines outlive Run", len(left))
-	}
+	checkServerGone(t)
 }
 
 // TestExpiresIsBounded: a verifier whose Delivery.Expires is absurdly far

@@ -12,9 +12,10 @@ import (
 // reply. A reply that does not fit is not kept; see keep.
 const maxKeptReplyBytes = 1 << 20
 
-// dedupKey identifies a delivery ID in one verifier's namespace: 128 bits
-// of two seeded hashes, so that an entry has a fixed size whatever the
-// ID's length, and two IDs collide with probability about n²/2¹²⁹.
+// dedupKey identifies a delivery: 128 bits of two seeded hashes of its ID
+// (and, for an ID no signature covers, of its body), so that an entry has
+// a fixed size whatever the ID's length, and two deliveries collide with
+// probability about n²/2¹²⁹.
 type dedupKey [2]uint64
 
 // A recent is one delivery in the table: in flight until its first request
@@ -44,7 +45,16 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 
 // dedup is the table of recent deliveries. It holds at most max entries,
 // in flight and kept together; kept entries also sit in a binary min-heap
-// by expiry, so that expiring is popping the heap's root. A FIFO queue
+// by expiry, so that expiring is popping the heap's root.
+//
+// A delivery is looked up once its body is read, which may be up to the
+// handler's ReadTimeout after it arrived; whether it is a repeat is judged
+// at its arrival. So an entry stays in the heap for grace (ReadTimeout)
+// after it expires, and a request that arrived after an entry expired
+// finds it expired: it supersedes it in the map, and the old entry, still
+// in the heap, counts against max until it is popped. Judging at the
+// lookup instead let a replay that arrived while its delivery was
+// remembered, and trickled its body in, find it forgotten. A FIFO queue
 // would be cheaper with a fixed window, but a verifier's Expires can keep
 // one entry longer than those after it, and a FIFO would then hold every
 // later entry behind it.
@@ -54,6 +64,7 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // through, refusing makes the sender retry later.
 type dedup struct {
 	window time.Duration
+	grace  time.Duration // how long after its arrival a request may look up
 	max    int
 	idSeed [2]maphash.Seed
 	body   maphash.Seed
@@ -61,12 +72,14 @@ type dedup struct {
 	mu      sync.Mutex
 	entries map[dedupKey]*recent // guarded by mu
 	heap    []*recent            // kept entries, soonest to expire first; guarded by mu
+	flying  int                  // entries in flight; guarded by mu
 	kept    int                  // bytes of replies kept; guarded by mu
 }
 
-func newDedup(window time.Duration, max int) *dedup {
+func newDedup(window, grace time.Duration, max int) *dedup {
 	return &dedup{
 		window:  window,
+		grace:   grace,
 		max:     max,
 		idSeed:  [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		body:    maphash.MakeSeed(),
@@ -74,12 +87,26 @@ func newDedup(window time.Duration, max int) *dedup {
 	}
 }
 
-func (d *dedup) key(scope int, id string) dedupKey {
+// key returns the key of a delivery with the given ID and body hash. An
+// ID that the scheme signs with the body names one delivery, whatever the
+// body: another body under it is a conflict. An ID that no signature
+// covers is taken with its body, so that a holder of a captured request,
+// who can send its body under any ID, cannot spoil another delivery's ID.
+func (d *dedup) key(signed bool, id string, bodyHash uint64) dedupKey {
 	var k dedupKey
 	for i, seed := range d.idSeed {
 		var h maphash.Hash
 		h.SetSeed(seed)
-		h.WriteByte(byte(scope))
+		if signed {
+			h.WriteByte(1)
+		} else {
+			h.WriteByte(0)
+			var b [8]byte
+			for j := range b {
+				b[j] = byte(bodyHash >> (8 * j))
+			}
+			h.Write(b[:])
+		}
 		h.WriteString(id)
 		k[i] = h.Sum64()
 	}
@@ -94,31 +121,42 @@ const (
 	claimRepeat                // a delivery seen before: wait on done, then read out
 	claimConflict              // the ID was used for another body
 	claimFull                  // no room: retry after the returned duration
+	claimLate                  // the request arrived more than grace ago
 )
 
-// claim looks up the delivery with key k and a body hashing to bodyHash at
-// time now, and registers it as in flight if it is new.
-func (d *dedup) claim(k dedupKey, bodyHash uint64, now time.Time) (*recent, <-chan struct{}, claim, time.Duration) {
+// claim looks up the delivery with key k and a body hashing to bodyHash,
+// as of arrived, the time its request arrived, and registers it as in
+// flight if it is new. now is the clock, read under the table's lock so
+// that lookups see time in one order; a request that arrived more than
+// grace before now is not looked up (claimLate).
+func (d *dedup) claim(k dedupKey, bodyHash uint64, arrived time.Time, now func() time.Time) (*recent, <-chan struct{}, claim, time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	nowNs := now.UnixNano()
-	d.expire(nowNs)
-	if e, ok := d.entries[k]; ok {
+	nowNs := now().UnixNano()
+	arrivedNs := arrived.UnixNano()
+	if nowNs-arrivedNs > int64(d.grace) {
+		return nil, nil, claimLate, 0
+	}
+	// Entries that expired more than grace ago cannot matter to any
+	// request still allowed to look up: it arrived after they expired.
+	d.expire(nowNs - int64(d.grace))
+	if e, ok := d.entries[k]; ok && (e.expires == 0 || e.expires > arrivedNs) {
 		if e.body != bodyHash {
 			return nil, nil, claimConflict, 0
 		}
 		return e, e.done, claimRepeat, 0
 	}
 	// A new delivery; expire has made what room time allows.
-	if len(d.entries) >= d.max {
+	if len(d.heap)+d.flying >= d.max {
 		retry := time.Second
 		if len(d.heap) > 0 {
-			retry = max(retry, time.Duration(d.heap[0].expires-nowNs))
+			retry = max(retry, time.Duration(d.heap[0].expires+int64(d.grace)-nowNs))
 		}
 		return nil, nil, claimFull, retry
 	}
 	e := &recent{key: k, body: bodyHash, done: make(chan struct{})}
-	d.entries[k] = e
+	d.entries[k] = e // supersedes an entry that expired before the request arrived
+	d.flying++
 	return e, e.done, claimFirst, 0
 }
 
@@ -134,6 +172,7 @@ const maxExtension = 24 * time.Hour
 func (d *dedup) finish(e *recent, out outcome, keep bool, now, until time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.flying--
 	if keep {
 		// Repeats get what is true of the delivery, which is the first
 		// answer but in two cases. A first caller that left before the
@@ -179,7 +218,9 @@ func notKept(first outcome, reason string) outcome {
 func (d *dedup) expire(now int64) {
 	for len(d.heap) > 0 && d.heap[0].expires <= now {
 		e := d.pop()
-		delete(d.entries, e.key)
+		if d.entries[e.key] == e { // not superseded
+			delete(d.entries, e.key)
+		}
 		d.kept -= len(e.out.ans.Response)
 	}
 }
@@ -230,5 +271,5 @@ func (d *dedup) pop() *recent {
 func (d *dedup) len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.entries)
+	return len(d.heap) + d.flying
 }

@@ -1,9 +1,12 @@
 package webhook
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -94,7 +97,9 @@ func TestDuplicateConcurrent(t *testing.T) {
 	for _, wait := range []bool{false, true} {
 		t.Run(fmt.Sprint("wait=", wait), func(t *testing.T) {
 			const copies = 50
-			e := newEnv(t, Config{Verifiers: signed, MaxPending: 1}, 0) // unbuffered: the first waits for the consumer
+			// Unbuffered: the first waits for the consumer. Copies that wait
+			// hold places of MaxPending, as the first does when it waits.
+			e := newEnv(t, Config{Verifiers: signed, MaxPending: copies}, 0)
 			var repeats atomic.Int64
 			var sending atomic.Bool
 			allWaiting := make(chan struct{})
@@ -290,14 +295,19 @@ func TestDedupFull(t *testing.T) {
 	}
 	r := post("id3")
 	check(t, r, 503, "busy")
-	if got := r.header.Get("Retry-After"); got != "420" { // the oldest expires 10-3 minutes from now
-		t.Errorf("Retry-After = %q, want 420", got)
+	// The oldest expires 10-3 minutes from now, and leaves the table
+	// ReadTimeout (10 s) later, once no request that arrived before it
+	// expired can still be looking it up.
+	if got := r.header.Get("Retry-After"); got != "430" {
+		t.Errorf("Retry-After = %q, want 430", got)
 	}
 	check(t, e.send("alice", "no delivery ID, no entry", false), 202, "accepted")
 	if n := e.h.dedup.len(); n != 3 {
 		t.Errorf("table holds %d IDs, want 3", n)
 	}
-	e.clk.Add(7 * time.Minute)
+	e.clk.Add(7*time.Minute + 9*time.Second)
+	check(t, post("id3"), 503, "busy")
+	e.clk.Add(time.Second)
 	check(t, post("id3"), 202, "accepted")
 	if n := e.h.dedup.len(); n != 3 {
 		t.Errorf("table holds %d IDs, want 3", n)
@@ -429,21 +439,23 @@ func TestDedupMillionIDs(t *testing.T) {
 		n    int
 		step time.Duration // between IDs
 	}{
-		{"a million at the window's rate", n, window / maxIDs},
+		// An ID is kept ReadTimeout past its window (see dedup), so the
+		// rate the table allows is that of the two together.
+		{"a million at the window's rate", n, (window + DefaultReadTimeout) / maxIDs},
 		// Once the table is full every further ID takes the same path:
 		// three times its size shows it.
 		{"all at once", 3 * maxIDs, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := heapBytes()
-			d := newDedup(window, maxIDs)
+			d := newDedup(window, DefaultReadTimeout, maxIDs)
 			now := vectorTime
 			accepted, full := 0, 0
 			messageID := rand.Text()
 			var id []byte
 			for i := range tc.n {
 				id = strconv.AppendInt(append(id[:0], "delivery-"...), int64(i), 10)
-				e, _, c, _ := d.claim(d.key(0, string(id)), uint64(i), now)
+				e, _, c, _ := d.claim(d.key(true, string(id), 0), uint64(i), now, func() time.Time { return now })
 				switch c {
 				case claimFirst:
 					accepted++
@@ -454,7 +466,7 @@ func TestDedupMillionIDs(t *testing.T) {
 				default:
 					t.Fatalf("claim of a new ID = %v", c)
 				}
-				if got := len(d.entries); got > maxIDs {
+				if got := len(d.heap) + d.flying; got > maxIDs || len(d.entries) > got {
 					t.Fatalf("table holds %d entries, over the bound %d", got, maxIDs)
 				}
 				now = now.Add(tc.step)
@@ -483,4 +495,231 @@ func heapBytes() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
+}
+
+// trickle starts a request on a new pipe connection to ln: it writes the
+// request line, headers and all of body but its last byte, and returns a
+// function that writes that byte, and the channel of the answer.
+func trickle(ln *pipeListener, head http.Header, body string) (finish func(), answerOf <-chan res2) {
+	var b strings.Builder
+	b.WriteString("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n")
+	head.Write(&b)
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", len(body))
+	b.WriteString(body[:len(body)-1])
+	c := ln.dial()
+	out := make(chan res2, 1)
+	go func() {
+		defer c.Close()
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			out <- res2{code: -1}
+			return
+		}
+		var a answer
+		raw, _ := io.ReadAll(resp.Body)
+		_ = json.Unmarshal(raw, &a)
+		out <- res2{resp.StatusCode, a, resp.Header}
+	}()
+	written := make(chan struct{})
+	go func() { _, _ = io.WriteString(c, b.String()); close(written) }()
+	return func() { <-written; _, _ = io.WriteString(c, body[len(body)-1:]) }, out
+}
+
+// TestReplayWithSlowBodyNeverReachesStream: a replay that arrives while its
+// delivery is remembered, and whose body then takes almost ReadTimeout to
+// arrive while other requests come and go, gets the first answer; it is
+// never delivered again, whatever the window and the sender's clock. Each
+// case used to deliver the replay a second time: the table was consulted
+// only after the body, and other requests had expired the ID meanwhile.
+func TestReplayWithSlowBodyNeverReachesStream(t *testing.T) {
+	const body = `{"type":"invoice.paid","data":{"n":1}}`
+	for _, tc := range []struct {
+		name   string
+		window time.Duration // DedupWindow; 0 for the default
+		skew   int64         // the sender's clock ahead of the handler's, in seconds
+		key    bool          // an Idempotency-Key retry of an HMAC delivery instead
+		replay time.Duration // when the replay arrives after the first
+	}{
+		{"default window, sender 295 s fast", 0, 295, false, 595 * time.Second},
+		{"one-minute window, sender on time", time.Minute, 0, false, 300 * time.Second},
+		{"Idempotency-Key retry at the end of the window", 0, 0, true, 10*time.Minute - time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				stream, s := rvStream(t, 8)
+				sw := mustStandard(t, rvSecret)
+				h := New(Config{Verifiers: []Verifier{sw, HMACSHA256("", rvKey)}, Raw: true, DedupWindow: tc.window})
+				ln, cancel, done := rvRunPipe(t, h, s)
+				defer func() { cancel(); <-done }()
+				head := func() http.Header {
+					if tc.key {
+						return http.Header{DefaultSignatureHeader: {"sha256=" + hex.EncodeToString(Sign(rvKey, []byte(body)))}, "Idempotency-Key": {"k-1"}}
+					}
+					return standardHeader(t, rvSecret, "msg_1", time.Now().Unix()+tc.skew, []byte(body))
+				}()
+				finish, first := trickle(ln, head, body)
+				finish()
+				a := <-first
+				if a.code != 202 {
+					t.Fatalf("first delivery: %d %+v, want 202", a.code, a.a)
+				}
+				time.Sleep(tc.replay) // the bubble's fake clock moves; nothing waits on it
+				finish, replay := trickle(ln, head, body)
+				synctest.Wait()
+				time.Sleep(DefaultReadTimeout - time.Second) // fake time: the body trickles in
+				// Another delivery meanwhile, which expires what is due.
+				other := `{"type":"other"}`
+				finishOther, o := trickle(ln, standardHeader(t, rvSecret, "msg_2", time.Now().Unix(), []byte(other)), other)
+				finishOther()
+				if r := <-o; r.code != 202 {
+					t.Fatalf("other delivery: %d %+v, want 202", r.code, r.a)
+				}
+				finish()
+				r := <-replay
+				if r.code != 202 || r.a.MessageID != a.a.MessageID || r.hd.Get("Idempotent-Replayed") != "true" {
+					t.Errorf("replay: %d %+v replayed %q, want the first answer (id %s)", r.code, r.a, r.hd.Get("Idempotent-Replayed"), a.a.MessageID)
+				}
+				if got := rvDrain(stream); len(got) != 2 {
+					t.Errorf("stream holds %d messages, want 2: the first and the other", len(got))
+				}
+			})
+		})
+	}
+}
+
+// TestLateBodyRefusedWhenMounted: mounted where the handler cannot set a
+// read deadline (a writer without one), a body that arrives after
+// ReadTimeout is refused 408, so that a replay whose body was held back
+// until its delivery was forgotten cannot reach the stream.
+func TestLateBodyRefusedWhenMounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stream, s := rvStream(t, 8)
+		h := New(Config{Verifiers: []Verifier{mustStandard(t, rvSecret)}, Raw: true})
+		h.Attach(s)
+		const body = `{"type":"t"}`
+		hdr := standardHeader(t, rvSecret, "msg_1", time.Now().Unix(), []byte(body))
+		serve := func(r io.Reader) (*httptest.ResponseRecorder, answer) {
+			req := httptest.NewRequest(http.MethodPost, "/", r)
+			req.Header = hdr.Clone()
+			req.Header.Set("Content-Type", "application/json")
+			return rvServe(h, req)
+		}
+		w, first := serve(strings.NewReader(body))
+		if w.Code != 202 {
+			t.Fatalf("first: %d %+v", w.Code, first)
+		}
+		time.Sleep(5 * time.Minute) // fake time: the replay comes within the tolerance
+		pr, pw := io.Pipe()
+		got := make(chan *httptest.ResponseRecorder, 1)
+		go func() { w, _ := serve(pr); got <- w }()
+		time.Sleep(10 * time.Minute) // fake time: the body is held back until the ID is forgotten
+		// Another delivery, whose lookup expires what is due.
+		other := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		other.Header = standardHeader(t, rvSecret, "msg_2", time.Now().Unix(), []byte(body))
+		other.Header.Set("Content-Type", "application/json")
+		if w, a := rvServe(h, other); w.Code != 202 {
+			t.Fatalf("other delivery: %d %+v", w.Code, a)
+		}
+		io.WriteString(pw, body)
+		pw.Close()
+		w = <-got
+		if w.Code == 202 && w.Header().Get("Idempotent-Replayed") == "" {
+			t.Errorf("late replay delivered again: %d %s", w.Code, w.Body)
+		}
+		if w.Code != 408 {
+			t.Errorf("late body: %d %s, want 408 request_timeout", w.Code, w.Body)
+		}
+		if got := rvDrain(stream); len(got) != 2 {
+			t.Errorf("stream holds %d messages, want 2: the first and the other", len(got))
+		}
+	})
+}
+
+// TestIDsSharedAcrossVerifiers: one delivery ID is one delivery, whichever
+// verifier accepted it. A sender that signs with an old and a new secret,
+// each held by its own verifier, is answered from the table when a replay
+// carries only one of the signatures; it used to be delivered again.
+func TestIDsSharedAcrossVerifiers(t *testing.T) {
+	const oldSecret, newSecret = vectorSecret, "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"
+	e := newEnv(t, Config{Raw: true, Verifiers: []Verifier{mustStandard(t, oldSecret), mustStandard(t, newSecret)}}, 4)
+	body := []byte(`{"type":"t"}`)
+	both := standardHeader(t, oldSecret, "msg_1", vectorTime.Unix(), body)
+	onlyNew := standardHeader(t, newSecret, "msg_1", vectorTime.Unix(), body)
+	both.Add("Webhook-Signature", onlyNew.Get("Webhook-Signature"))
+	first := e.post(body, "application/json", both)
+	check(t, first, 202, "accepted")
+	checkRepeat(t, first, e.post(body, "application/json", onlyNew))
+	if got := e.drain(); len(got) != 1 {
+		t.Errorf("stream held %d messages, want 1", len(got))
+	}
+}
+
+// TestUnsignedIDCannotSpoilDelivery: GitHub's delivery ID and an
+// Idempotency-Key are not signed, so a holder of one captured request can
+// send its body under any ID. That must not refuse a genuine delivery
+// that comes later with that ID: it used to be answered 422 id_reused, and
+// its event was lost.
+func TestUnsignedIDCannotSpoilDelivery(t *testing.T) {
+	gh := []byte("github secret")
+	for _, tc := range []struct {
+		name  string
+		v     Verifier
+		key   []byte
+		sig   string
+		idHdr string
+	}{
+		{"GitHub", GitHub(gh), gh, "X-Hub-Signature-256", "X-GitHub-Delivery"},
+		{"Idempotency-Key", HMACSHA256("", secret), secret, DefaultSignatureHeader, "Idempotency-Key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{Verifiers: []Verifier{tc.v}}, 4)
+			captured := msg("mallory", "an old event", false)
+			genuine := msg("alice", "a new event", false)
+			hdr := func(body []byte, id string) http.Header {
+				h := hmacHeader(tc.sig, tc.key, body)
+				h.Set(tc.idHdr, id)
+				return h
+			}
+			check(t, e.post(captured, "application/json", hdr(captured, "d-old")), 202, "accepted")
+			// The attacker re-sends the captured body under the next ID.
+			e.post(captured, "application/json", hdr(captured, "d-new"))
+			r := e.post(genuine, "application/json", hdr(genuine, "d-new"))
+			check(t, r, 202, "accepted")
+			var found bool
+			for _, m := range e.drain() {
+				found = found || m.Content == "a new event"
+			}
+			if !found {
+				t.Error("the genuine delivery is not in the stream")
+			}
+		})
+	}
+}
+
+// TestCopiesCountAsPending: copies of a delivery that wait for its first
+// request's outcome wait like a caller waiting for a reply, and count
+// against MaxPending; they used to be counted by nothing, so that any
+// number of copies waited at once while a new caller was refused.
+func TestCopiesCountAsPending(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed, MaxPending: 2, ResponseTimeout: 5 * time.Second}, 4)
+	body := msg("alice", "wait", true)
+	hdr := hmacHeader(DefaultSignatureHeader, secret, body)
+	hdr.Set("Idempotency-Key", "k-1")
+	waits := make(chan struct{}, 8)
+	e.h.hook = func(step string) {
+		if step == "repeat waits" {
+			waits <- struct{}{}
+		}
+	}
+	first := make(chan reply, 1)
+	go func() { first <- e.post(body, "application/json", hdr) }()
+	m := <-e.stream // the first waits for its reply
+	copyAnswer := make(chan reply, 1)
+	go func() { copyAnswer <- e.post(body, "application/json", hdr) }()
+	<-waits // one copy waits: MaxPending 2 is reached
+	check(t, e.post(body, "application/json", hdr), 429, "too_many_pending")
+	check(t, e.send("bob", "a new caller", true), 429, "too_many_pending")
+	m.Reply.Resolve("pong")
+	check(t, <-first, 200, "replied")
+	check(t, <-copyAnswer, 200, "replied")
 }

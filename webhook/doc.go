@@ -41,8 +41,9 @@
 // ID, timestamp or event header more than once, whichever copy is right,
 // and if no other scheme verifies it, it is refused 401 naming the header
 // ("X-Hub-Signature-256 sent more than once"); a request that carries
-// Idempotency-Key or the header of [ByHeader] more than once is refused
-// 400 alike. GitHub and Standard Webhooks send each header once. Only
+// Content-Type more than once is refused 415 (outside raw mode), and one
+// that carries Idempotency-Key (whatever the scheme) or the header of
+// [ByHeader] more than once is refused 400, each naming the header. GitHub and Standard Webhooks send each header once. Only
 // webhook-signature may come in several lines: it is a list of
 // signatures, and the entries of all its lines count as one list.
 //
@@ -54,42 +55,71 @@
 //	{"sender": "alice", "content": "hello", "thread": "t1",
 //	 "metadata": {"lang": "en"}, "wait_for_response": false}
 //
+// A Standard Webhooks sender's own payload needs no configuration: a body
+// verified by [StandardWebhooks] that has no "sender" member (such as the
+// specification's {"type", "timestamp", "data"}) is an event, delivered
+// with the verified bytes in [Message].Body, its event type, delivery ID
+// and signed timestamp; it must be JSON (else 400), and never waits for a
+// reply. A body of another shape under another scheme is refused 400,
+// with a reason that names [Config].Raw.
+//
 // With [Config].Raw the body can be anything (a GitHub event, a Standard
 // Webhooks payload, a form): the message carries the verified bytes in
-// [Message].Body, with the delivery's event type and ID and the headers
-// named in [Config].Headers. Raw deliveries never wait for a reply.
+// [Message].Body, with the delivery's event type, ID and timestamp and the
+// headers named in [Config].Headers. Raw deliveries never wait for a
+// reply.
 //
 // # Repeated deliveries and replays
 //
 // A request with a delivery ID (webhook-id, X-GitHub-Delivery, or an
 // Idempotency-Key header) whose message entered the stream is remembered
 // for [Config].DedupWindow (10 minutes by default), and for a Standard
-// Webhooks delivery at least until its timestamp is stale. A repeat within
-// that time is not sent again: it gets the first delivery's answer, same
+// Webhooks delivery at least until its timestamp is stale. Whether a
+// request is a repeat is judged as of its arrival, however slowly its
+// body then comes (at most ReadTimeout: see Bounded before verification),
+// so each ID stays in the table ReadTimeout longer. A repeat that arrived
+// within that time is not sent again: it gets the first delivery's answer, same
 // message_id, with the header Idempotent-Replayed: true. Where that answer
 // is not true of a repeat, it gets 202 reply_not_kept instead, with the
 // message_id and the reason: when the first caller left before the reply
 // (its 499 canceled was answered to nobody, and the reply, if one came,
 // went nowhere), and when the reply is not kept (all kept replies together
 // are at most 1 MiB). Copies that arrive while the first is still in
-// flight wait for its outcome and share it; 50 concurrent copies put
-// exactly one message in the stream. A first delivery that was refused
+// flight wait for its outcome and share it, each holding a place of
+// [Config].MaxPending as a caller waiting for a reply does (over it, 429
+// too_many_pending), but not its body; 50 concurrent copies put exactly
+// one message in the stream. A first delivery that was refused
 // (busy, closed, rate limited, malformed) is not remembered, so a retry
 // can succeed; copies that waited for it share its refusal, without
 // Idempotent-Replayed, which marks only answers about a message in the
-// stream. An ID reused for another body is answered 422 id_reused. An Idempotency-Key, quoted ("key") or not, must
-// be 1 to 256 visible ASCII characters: an empty one is refused 400 like
-// any malformed ID, never taken as no key.
+// stream.
+//
+// One delivery ID is one delivery, whichever verifier accepted it: IDs
+// are not kept apart by verifier or secret. An ID that the scheme signs
+// with the body (Standard Webhooks') names one delivery: the same ID with
+// another body is answered 422 id_reused. An ID that no signature covers
+// (X-GitHub-Delivery, Idempotency-Key, and a [VerifierFunc]'s Delivery.ID)
+// is taken together with the body, apart from signed IDs: the same ID with
+// another body is another delivery, so that a holder of one
+// captured request, who can send its body under any ID, cannot have a
+// genuine delivery refused. A delivery ID, Idempotency-Key included,
+// quoted ("key") or not, must be 1 to 256 visible ASCII characters: an
+// empty one is refused 400 like any malformed ID, never taken as no ID.
+// Idempotency-Key is checked so whatever the scheme; a scheme's own ID,
+// if it has one, is the one used.
 //
 // The table holds at most [Config].MaxDeliveries IDs (100,000 by default,
 // about 240 bytes each: 24 MB), plus at most 1 MiB of replies kept for
-// repeats of deliveries that waited for one. When it is full of IDs that
-// have not expired, a new ID is answered 503 busy with Retry-After rather
+// repeats of deliveries that waited for one. It holds each ID for its
+// window and ReadTimeout more, so it takes MaxDeliveries new IDs per
+// DedupWindow + ReadTimeout (10 min 10 s by default). When it is full of
+// IDs it must keep, a new ID is answered 503 busy with Retry-After rather
 // than let through unremembered.
 //
 // With Standard Webhooks, a captured request replayed within the tolerance
 // gets the first answer from the table, and one replayed later is stale:
-// no replay reaches the stream. The HMAC schemes cannot tell a replay from
+// no replay reaches the stream, whatever DedupWindow, the sender's clock
+// or the pace of the replay's body. The HMAC schemes cannot tell a replay from
 // a new request; their delivery IDs (GitHub's header, Idempotency-Key) are
 // not signed, so they deduplicate a sender's own retries, not an
 // attacker's replays.
@@ -101,14 +131,17 @@
 //   - At most [Config].MaxVerifying bodies (32 by default) are read and
 //     verified at once; over it a request is answered 503 busy at once,
 //     with Retry-After, unread. Unverified bodies hold at most
-//     MaxVerifying * MaxBodyBytes (32 MiB by default) live. Requests
-//     refused on their headers take no place.
+//     MaxVerifying * MaxBodyBytes (32 MiB by default) of buffers, with or
+//     without a Content-Length: a buffer grows up to MaxBodyBytes and no
+//     further. Requests refused on their headers take no place.
 //   - [Config].AddrLimit, if set, limits each remote address (IPv6 by /64)
 //     before verification, tracking at most [Config].MaxAddrs addresses.
 //   - A body must arrive within [Config].ReadTimeout (10 s), or the
-//     request is answered 408, also when mounted in a server of one's own,
-//     unless a middleware's wrapper of the ResponseWriter hides the
-//     connection (see ReadTimeout).
+//     request is answered 408, also when mounted in a server of one's own.
+//     Where a middleware's wrapper of the ResponseWriter hides the
+//     connection, the read itself is bounded only by the server (see
+//     ReadTimeout), but a body that took longer than ReadTimeout by the
+//     handler's clock is answered 408 all the same, and not delivered.
 //   - Under Run, the server reads headers for at most ReadHeaderTimeout
 //     (5 s) and at most MaxHeaderBytes (16 KiB, request line included;
 //     see [Config].MaxHeaderBytes for a request pipelined behind
@@ -152,7 +185,8 @@
 //
 //	405 method_not_allowed      not a POST
 //	503 unavailable             no verifier configured
-//	415 unsupported_media_type  Content-Type is not application/json (not in raw mode)
+//	415 unsupported_media_type  Content-Type is not application/json, or is sent
+//	                            more than once (not in raw mode)
 //	429 rate_limited            over AddrLimit, with Retry-After (503 busy if
 //	                            MaxAddrs addresses are tracked and none is idle)
 //	401 unauthorized            no scheme verifies it: "missing signature",
@@ -162,20 +196,27 @@
 //	413 too_large               body over MaxBodyBytes, read with a hard cap
 //	408 request_timeout         body not received within ReadTimeout
 //	400 bad_request             body unreadable, or a malformed Idempotency-Key
-//	                            or delivery ID, or Idempotency-Key sent twice
+//	                            (whatever the scheme) or delivery ID (an empty
+//	                            one among them), or Idempotency-Key sent twice
 //	(a repeated delivery ID gets the first answer here, or 202
 //	reply_not_kept: see Repeated deliveries)
-//	422 id_reused               the delivery ID came with another body
+//	429 too_many_pending        a copy that would wait for the outcome of its first
+//	                            while MaxPending callers wait, with Retry-After
+//	422 id_reused               the signed delivery ID came with another body
 //	503 busy                    the table of delivery IDs is full, with Retry-After
-//	400 bad_request             not the JSON message shape, or an empty raw body;
+//	400 bad_request             not the JSON message shape (nor, under Standard
+//	                            Webhooks, a JSON event), or an empty raw body;
 //	                            a short reason in the package's words
 //	413 too_large               content over MaxContentBytes (unless it can be truncated)
 //	400 bad_request             the header of ByHeader sent more than once
 //	429 rate_limited            over RateLimit for its RateKey, with Retry-After
 //	503 not_started             no run attached yet
-//	429 too_many_pending        MaxPending callers already wait for replies
 //	503 closed                  the run was shut down
+//	429 too_many_pending        MaxPending callers already wait, with Retry-After
 //	503 busy                    buffer still full after SendTimeout, with Retry-After
+//	500 send_failed             the stream refused the message for another reason
+//	                            (the program's sink failed), without Retry-After
+//	499 canceled                the client left before its message was placed
 //	202 accepted                in the stream
 //	200 replied                 in the stream, and the reply is in "response"
 //	504 timeout                 in the stream, but no reply within ResponseTimeout
@@ -185,7 +226,8 @@
 //
 // A request whose body was left unread is answered with Connection: close.
 // A timeout or a shutdown is never reported as "replied", and "accepted"
-// always means the message is in the stream.
+// always means the message is in the stream. Only answers worth retrying
+// soon (busy, rate_limited, too_many_pending) carry Retry-After.
 //
 // Some requests never reach the handler: the server refuses them itself,
 // in its own plain text, and closes the connection. Under Run, net/http

@@ -150,6 +150,52 @@ func ExampleStandardWebhooks() {
 	// 5m1s later: webhook: timestamp outside the tolerance
 }
 
+// The Standard Webhooks specification's test vector, sent as a sender
+// sends it, through ServeHTTP with the default configuration: Config.Clock
+// sets the handler's clock to the vector's timestamp, as a test of one's
+// own would. The payload reaches the stream as an event, with its
+// delivery ID, its signed timestamp and its body as it came; a replay is
+// answered from the table of deliveries, and nothing more enters the
+// stream.
+func ExampleHandler_ServeHTTP() {
+	sw, err := webhook.StandardWebhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	h := webhook.New(webhook.Config{
+		Verifiers: []webhook.Verifier{sw},
+		Clock:     func() time.Time { return time.Unix(1614265330, 0) },
+	})
+	c := fanin.New[webhook.Message](4)
+	stream, _ := c.Start()
+	s, _ := c.Sender()
+	h.Attach(s)
+
+	deliver := func() {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"test": 2432232314}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+		r.Header.Set("webhook-timestamp", "1614265330")
+		r.Header.Set("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var a map[string]string
+		json.Unmarshal(w.Body.Bytes(), &a)
+		fmt.Println(w.Code, a["status"], "replayed:", w.Header().Get("Idempotent-Replayed") == "true")
+	}
+	deliver()
+	deliver()
+	c.Shutdown(context.Background())
+	for m := range stream {
+		fmt.Println(m.DeliveryID, m.Timestamp.UTC().Format(time.RFC3339), string(m.Body))
+	}
+	// Output:
+	// 202 accepted replayed: false
+	// 202 accepted replayed: true
+	// msg_p5jXN8AQM9LWM0D4loKWxJek 2021-02-25T15:02:10Z {"test": 2432232314}
+}
+
 // A scheme of one's own in a few lines: Slack's, which signs
 // "v0:<timestamp>:<body>" with HMAC-SHA256 and sends "v0=<hex>" in
 // X-Slack-Signature. The request is Slack's published example.

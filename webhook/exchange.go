@@ -164,16 +164,31 @@ func (x *exchange) bodyFailed() outcome {
 	return fail(http.StatusBadRequest, "bad_request", "could not read the body")
 }
 
-// sendFailed answers a send that did not place the message.
+// late answers a request whose body took longer than ReadTimeout, by the
+// handler's clock, where no read deadline stopped it.
+func (x *exchange) late() outcome {
+	x.bodyErr = os.ErrDeadlineExceeded // the connection is not reused
+	return x.bodyFailed()
+}
+
+// sendFailed answers a send that did not place the message, saying what
+// happened: only a full buffer is worth retrying soon.
 func (x *exchange) sendFailed(err error) outcome {
 	switch {
 	case errors.Is(err, fanin.ErrClosed) || x.stopping():
 		return fail(http.StatusServiceUnavailable, "closed", "the stream is shut down")
 	case errors.Is(err, fanin.ErrNotStarted):
 		return fail(http.StatusServiceUnavailable, "not_started", "the stream is not started")
+	case x.r.Context().Err() != nil:
+		// Nobody reads this answer, but it is true.
+		return fail(statusClientClosed, "canceled", "client closed the request")
+	case errors.Is(err, context.DeadlineExceeded):
+		// The buffer stayed full for SendTimeout.
+		return failRetry(http.StatusServiceUnavailable, "busy", "the stream is full; retry later", time.Second)
 	}
-	// The buffer stayed full for SendTimeout, or the client left.
-	return failRetry(http.StatusServiceUnavailable, "busy", "the stream is full; retry later", time.Second)
+	// The sink refused the message for a reason of its own (a program's
+	// conversion or encoding failed): a retry would fail alike.
+	return fail(http.StatusInternalServerError, "send_failed", "the stream refused the message")
 }
 
 // stopping reports whether the Run serving the request is shutting down.
@@ -250,11 +265,48 @@ func readAll(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) 
 	}
 	body := http.MaxBytesReader(w, r.Body, max)
 	if r.ContentLength < 0 {
-		return io.ReadAll(body)
+		return readGrowing(body, max)
 	}
 	buf := make([]byte, r.ContentLength)
 	if _, err := io.ReadFull(body, buf); err != nil {
 		return nil, err
 	}
 	return buf, nil
+}
+
+// readGrowing reads body, which fails past max bytes, into a buffer that
+// doubles as it fills but never grows past max bytes, so that a body
+// stalled at max holds exactly max. io.ReadAll's growth would leave up to
+// a quarter more, unused, for every body being read.
+func readGrowing(body io.Reader, max int64) ([]byte, error) {
+	buf := make([]byte, 0, min(max, 512))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(cap(buf)) == max {
+				// Full: one more byte, read apart, says whether the body
+				// ends here or is over max.
+				var one [1]byte
+				n, err := body.Read(one[:])
+				if n > 0 {
+					return nil, &http.MaxBytesError{Limit: max}
+				}
+				if err == io.EOF {
+					return buf, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+			buf = append(make([]byte, 0, min(max, 2*int64(cap(buf)))), buf...)
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }

@@ -49,7 +49,7 @@ func decodeJSON(body []byte) (jsonMessage, error) {
 	}
 	switch {
 	case strings.TrimSpace(req.Sender) == "":
-		return jsonMessage{}, errors.New(`"sender" is required`)
+		return jsonMessage{}, errors.New(`"sender" is required (a handler with Config.Raw takes bodies of any shape)`)
 	case len(req.Sender) > maxSenderBytes:
 		// The sender is a rate-limit key: an unbounded key would let the
 		// limiter's bounded slot count hold unbounded memory.
@@ -120,6 +120,29 @@ func fieldValue(body []byte, path string) string {
 		return ""
 	}
 	return b.String()
+}
+
+// hasMember reports whether body is a JSON object with a member named
+// exactly name, once or more.
+func hasMember(body []byte, name string) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if tok == name {
+			return true
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // member returns the value of the member named exactly name (case

@@ -75,7 +75,9 @@ type Delivery struct {
 	// again. The handler answers a repeated ID with the first delivery's
 	// answer instead of sending it into the stream again. Empty if the
 	// scheme has none; the handler then uses the Idempotency-Key header,
-	// if the request has one.
+	// if the request has one. An ID set by a [VerifierFunc] is taken as
+	// unsigned: together with the body, so that the same ID with another
+	// body is another delivery (see the package documentation).
 	ID string
 
 	// Event is the kind of event, such as GitHub's "push"; empty if the
@@ -87,6 +89,20 @@ type Delivery struct {
 	// until then (but at most a day longer than Config.DedupWindow). Zero
 	// for schemes without a timestamp.
 	Expires time.Time
+
+	// Timestamp is when the sender signed the delivery, if the scheme
+	// signs a timestamp (Standard Webhooks' webhook-timestamp); zero
+	// otherwise. It is copied into Message.Timestamp.
+	Timestamp time.Time
+
+	// signedID reports that the scheme signs ID together with the body, so
+	// that the ID names one delivery whatever the body; set only by this
+	// package's verifiers.
+	signedID bool
+
+	// idSent reports that the request carried the scheme's delivery ID
+	// header, even empty; an empty one is then a malformed ID, not none.
+	idSent bool
 }
 
 // A Request is what a [Verifier] sees of an HTTP request: its headers, the
@@ -149,7 +165,10 @@ func HMACSHA256(header string, secrets ...[]byte) Verifier {
 // X-GitHub-Delivery and the event from X-GitHub-Event. GitHub signs only
 // the body, not those headers, so the delivery ID deduplicates GitHub's
 // own redeliveries but cannot stop a replay by someone who captured a
-// request. It panics if no secret is given or a secret is empty.
+// request; it is taken together with the body, so that such a person
+// cannot spoil the ID of a genuine delivery either. An X-GitHub-Delivery
+// that is there but empty or blank is refused 400 as a malformed ID. It
+// panics if no secret is given or a secret is empty.
 func GitHub(secrets ...[]byte) Verifier {
 	return &hmacVerifier{
 		header:      "X-Hub-Signature-256",
@@ -191,6 +210,7 @@ func (v *hmacVerifier) Verify(r *Request) (Delivery, error) {
 		if d.ID, err = single(r.Header, v.idHeader); err != nil {
 			return Delivery{}, err
 		}
+		d.idSent = len(r.Header.Values(v.idHeader)) > 0
 		if d.Event, err = single(r.Header, v.eventHeader); err != nil {
 			return Delivery{}, err
 		}
@@ -290,7 +310,10 @@ const maxDeliveryIDBytes = 256
 // specification asks of senders so that the signed content cannot be
 // split differently. The delivery's Event is the "type" member of a JSON
 // object body, matched exactly (case included), if the body has one, and
-// only one, and it is a string.
+// only one, and it is a string, whatever its length; its Timestamp is the
+// signed webhook-timestamp. Because the ID is signed with the body, one ID
+// is one delivery: the same ID with another body is answered 422
+// id_reused.
 //
 // Each secret is written "whsec_" followed by standard base64, as the
 // specification serializes them; the prefix may be left out. StandardWebhooks
@@ -394,7 +417,8 @@ func (v *standardVerifier) Verify(r *Request) (Delivery, error) {
 		got := standardMAC(hmac.New(sha256.New, key), id, ts, body)
 		if hasEntry(sigs, got) {
 			// Fresh up to and including sec+tol: stale from a second later.
-			return Delivery{ID: id, Event: eventType(body), Expires: time.Unix(sec+tol+1, 0)}, nil
+			return Delivery{ID: id, Event: eventType(body), Expires: time.Unix(sec+tol+1, 0),
+				Timestamp: time.Unix(sec, 0), signedID: true, idSent: true}, nil
 		}
 	}
 	return Delivery{}, ErrBadSignature
@@ -458,13 +482,13 @@ func validDeliveryID(id string) bool {
 
 // eventType returns the "type" member of a JSON object body, the place
 // the Standard Webhooks specification recommends for the event type, or
-// "" if there is not exactly one, or it is not a string of at most
-// maxDeliveryIDBytes. The name is matched exactly: a "TYPE" member is
-// another member.
+// "" if there is not exactly one, or it is not a string. The name is
+// matched exactly: a "TYPE" member is another member. The body bounds its
+// length.
 func eventType(body []byte) string {
 	v, ok := member(body, "type")
 	var s string
-	if !ok || json.Unmarshal(v, &s) != nil || len(s) > maxDeliveryIDBytes {
+	if !ok || json.Unmarshal(v, &s) != nil {
 		return ""
 	}
 	return s

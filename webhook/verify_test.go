@@ -315,7 +315,7 @@ func TestEventTypeExact(t *testing.T) {
 		{`{"type":7}`, ""},
 		{`{"type":"a"} {}`, ""},
 		{`["type","a"]`, ""},
-		{`{"type":"` + strings.Repeat("t", maxDeliveryIDBytes+1) + `"}`, ""},
+		{`{"type":"` + strings.Repeat("t", maxDeliveryIDBytes+1) + `"}`, strings.Repeat("t", maxDeliveryIDBytes+1)},
 	} {
 		if got := eventType([]byte(tc.body)); got != tc.want {
 			t.Errorf("eventType(%.40s) = %q, want %q", tc.body, got, tc.want)
@@ -444,5 +444,39 @@ func TestCustomVerifierDelivery(t *testing.T) {
 	r = e.post(body, "text/plain", http.Header{"X-Token": {"wrong"}})
 	if r.code != 401 || r.answer.Error != "invalid signature" {
 		t.Errorf("answer = %d %q, want 401 with the package's words", r.code, r.answer.Error)
+	}
+}
+
+// TestEmptyGitHubDeliveryRefused: an X-GitHub-Delivery header that is
+// there but empty, or blank, is a malformed delivery ID, refused 400 as
+// documented; it used to be taken as no ID, and every copy was delivered.
+func TestEmptyGitHubDeliveryRefused(t *testing.T) {
+	gh := []byte("github secret")
+	e := newEnv(t, Config{Verifiers: []Verifier{GitHub(gh)}}, 8)
+	body := msg("alice", "hi", false)
+	for _, id := range []string{"", "   "} {
+		hdr := hmacHeader("X-Hub-Signature-256", gh, body)
+		hdr.Set("X-GitHub-Delivery", id)
+		r := e.post(body, "application/json", hdr)
+		check(t, r, 400, "bad_request")
+		if r.answer.Error != badDeliveryID {
+			t.Errorf("X-GitHub-Delivery %q: reason %q, want %q", id, r.answer.Error, badDeliveryID)
+		}
+	}
+	if n := e.c.Len(); n != 0 {
+		t.Errorf("stream holds %d messages, want 0", n)
+	}
+}
+
+// TestStandardLongEventType: a Standard Webhooks "type" of any length is
+// the message's Event; one over 256 bytes used to give an empty Event,
+// which the documentation did not say.
+func TestStandardLongEventType(t *testing.T) {
+	long := strings.Repeat("e", 300)
+	e := newEnv(t, Config{Raw: true, Verifiers: []Verifier{mustStandard(t, vectorSecret)}}, 4)
+	body := []byte(`{"type":"` + long + `"}`)
+	check(t, e.post(body, "application/json", standardHeader(t, vectorSecret, "msg_1", vectorTime.Unix(), body)), 202, "accepted")
+	if m := <-e.stream; m.Event != long {
+		t.Errorf("Event has %d bytes, want the 300 of the type", len(m.Event))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -88,10 +89,11 @@ type Config struct {
 
 	// MaxVerifying caps the requests whose bodies are being read and
 	// verified at once; a request over the cap is answered 503 busy at
-	// once, with Retry-After, before its body is read. Memory held by
-	// unverified bodies is at most MaxVerifying * MaxBodyBytes (32 MiB by
-	// default). Requests that carry no signature header of any verifier
-	// are refused before they take a place.
+	// once, with Retry-After, before its body is read. The buffers of
+	// unverified bodies hold at most MaxVerifying * MaxBodyBytes (32 MiB by
+	// default), with or without a Content-Length: a buffer grows up to
+	// MaxBodyBytes and no further. Requests that carry no signature header
+	// of any verifier are refused before they take a place.
 	MaxVerifying int
 
 	// AddrLimit, if set, limits each remote address before verification
@@ -112,7 +114,10 @@ type Config struct {
 	// only by the server's own http.Server.ReadTimeout, whose expiry is
 	// answered 408 alike, and without one not at all, while the request
 	// holds a place of MaxVerifying. Give such a wrapper an Unwrap method,
-	// or set the server's ReadTimeout.
+	// or set the server's ReadTimeout. Either way, a body that arrives
+	// more than ReadTimeout after its request, by the handler's clock
+	// (Clock), is answered 408 and not delivered: whether a delivery is a
+	// repeat is judged as of its arrival (see DedupWindow).
 	ReadTimeout time.Duration
 
 	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes configure the
@@ -135,11 +140,15 @@ type Config struct {
 
 	// DedupWindow is how long a delivery ID is remembered after its
 	// message entered the stream, at least (see Delivery.Expires); a
-	// repeat within it gets the first answer and is not sent again.
-	// MaxDeliveries caps the IDs remembered at once; a new ID over the cap
-	// is answered 503 busy until one expires. The default window, 10
-	// minutes, is twice the Standard Webhooks tolerance: a signed request
-	// is fresh for 10 minutes in all.
+	// repeat that arrives within it gets the first answer and is not sent
+	// again, however slowly its body then comes. Because a body may take
+	// up to ReadTimeout, an ID stays in the table ReadTimeout after it
+	// expires. MaxDeliveries caps the IDs held at once; a new ID over the
+	// cap is answered 503 busy until one leaves, so the table takes
+	// MaxDeliveries new IDs per DedupWindow + ReadTimeout. The default
+	// window, 10 minutes, is twice the Standard Webhooks tolerance: a
+	// signed request is fresh for 10 minutes in all; Standard Webhooks IDs
+	// are kept until stale whatever the window.
 	DedupWindow   time.Duration
 	MaxDeliveries int
 
@@ -148,10 +157,20 @@ type Config struct {
 	// too.
 	SendTimeout time.Duration
 
-	// ResponseTimeout is how long a request that waits for a reply waits;
-	// MaxPending is how many may wait at once.
+	// ResponseTimeout is how long a request that waits for a reply waits.
+	// MaxPending is how many callers may wait at once: for a reply, or
+	// for the outcome of an earlier copy of their delivery still in
+	// flight; one over it is answered 429 too_many_pending.
 	ResponseTimeout time.Duration
 	MaxPending      int
+
+	// Clock, if set, is the handler's clock: requests' arrival times, by
+	// which timestamps are judged fresh or stale and the table of
+	// deliveries remembers and forgets IDs. Nil means time.Now. Set it in
+	// tests, for instance to the time of a recorded request such as the
+	// Standard Webhooks test vector; I/O deadlines (ReadTimeout and the
+	// others) always follow the wall clock.
+	Clock func() time.Time
 
 	// ShutdownGrace is how long Run, once its context ends, lets callers
 	// whose messages are in the stream keep waiting for their replies while
@@ -166,16 +185,18 @@ type Message struct {
 
 	// The JSON message shape; empty in raw mode.
 	Sender   string            // who sent it, as the signed request says
-	Content  string            // the text; at most MaxContentBytes, never empty
+	Content  string            // the text; at most MaxContentBytes, never empty in a JSON message
 	Thread   string            // optional
 	Metadata map[string]string // optional
 
-	// Body is the verified request body in raw mode, never empty; nil
-	// otherwise.
+	// Body is the verified request body as it came, never empty: in raw
+	// mode, and for a Standard Webhooks event outside it (see the package
+	// documentation, Payloads); nil for a JSON message.
 	Body []byte
 
 	Event      string      // the event type, if the scheme gives one (see Delivery)
 	DeliveryID string      // the sender's delivery ID, if any
+	Timestamp  time.Time   // when the sender signed it, if the scheme signs a timestamp (see Delivery)
 	Header     http.Header // the headers named in Config.Headers that the request had
 
 	// Reply answers the caller when it waits for a reply: Reply.Wanted
@@ -267,6 +288,7 @@ type Handler struct {
 	pending   *fanin.Pending[string]
 	dedup     *dedup
 	verifying atomic.Int64                        // requests holding a place of MaxVerifying
+	waiting   atomic.Int64                        // callers holding a place of MaxPending
 	sender    atomic.Pointer[fanin.Sink[Message]] // the attached run; nil before Attach
 
 	// hook, if set, is told of steps a test must wait for; nil outside
@@ -321,15 +343,18 @@ func New(cfg Config) *Handler {
 	}
 	h := &Handler{
 		cfg:     cfg,
-		now:     time.Now,
+		now:     cfg.Clock,
 		pending: fanin.NewPending[string](cfg.MaxPending),
-		dedup:   newDedup(cfg.DedupWindow, cfg.MaxDeliveries),
+		dedup:   newDedup(cfg.DedupWindow, cfg.ReadTimeout, cfg.MaxDeliveries),
 	}
 	if len(cfg.RateLimit) > 0 {
 		h.limiter = fanin.NewKeyedLimiter[string](cfg.MaxCallers, cfg.RateLimit...)
 	}
 	if len(cfg.AddrLimit) > 0 {
 		h.addrs = fanin.NewKeyedLimiter[string](cfg.MaxAddrs, cfg.AddrLimit...)
+	}
+	if h.now == nil {
+		h.now = time.Now
 	}
 	return h
 }
@@ -390,8 +415,13 @@ func (h *Handler) serve(x *exchange) outcome {
 	if len(h.cfg.Verifiers) == 0 {
 		return fail(http.StatusServiceUnavailable, "unavailable", "no verifier configured")
 	}
-	if !h.cfg.Raw && !isJSON(r.Header.Get("Content-Type")) {
-		return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
+	if !h.cfg.Raw {
+		switch ct := r.Header.Values("Content-Type"); {
+		case len(ct) > 1:
+			return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type sent more than once")
+		case len(ct) == 0 || !isJSON(ct[0]):
+			return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
+		}
 	}
 	if h.addrs != nil {
 		if retry, err := h.addrs.Take(addrKey(r.RemoteAddr)); err != nil {
@@ -401,36 +431,61 @@ func (h *Handler) serve(x *exchange) outcome {
 			return failRetry(http.StatusTooManyRequests, "rate_limited", "too many requests from this address", retry)
 		}
 	}
-	d, scope, out, ok := h.verify(x)
+	d, out, ok := h.verify(x)
 	if !ok {
 		return out
 	}
-	id := d.ID
-	if id == "" {
-		var problem string
-		if id, problem = idempotencyKey(r.Header); problem != "" {
-			return fail(http.StatusBadRequest, "bad_request", problem)
-		}
+	// Where the handler could not set a read deadline (mounted behind a
+	// wrapper that hides the connection), the body may have taken longer
+	// than ReadTimeout: it is refused as if the deadline had held, so that
+	// every request is judged as of an arrival at most ReadTimeout ago.
+	if h.now().Sub(x.start) > h.cfg.ReadTimeout {
+		return x.late()
 	}
-	if id != "" && !validDeliveryID(id) {
+	// Idempotency-Key is checked whether or not the scheme has an ID of its
+	// own, which takes precedence: a malformed or repeated one is refused.
+	key, problem := idempotencyKey(r.Header)
+	if problem != "" {
+		return fail(http.StatusBadRequest, "bad_request", problem)
+	}
+	id := d.ID
+	if !d.idSent && id == "" {
+		id = key
+	}
+	if (d.idSent || id != "") && !validDeliveryID(id) {
 		return fail(http.StatusBadRequest, "bad_request", badDeliveryID)
 	}
 	if id == "" {
 		return h.deliver(x, d, "")
 	}
 
-	e, done, c, retry := h.dedup.claim(h.dedup.key(scope, id), maphash.Bytes(h.dedup.body, x.body), x.start)
+	bodyHash := maphash.Bytes(h.dedup.body, x.body)
+	e, done, c, retry := h.dedup.claim(h.dedup.key(d.signedID, id, bodyHash), bodyHash, x.start, h.now)
 	switch c {
+	case claimLate:
+		return x.late()
 	case claimConflict:
 		return fail(http.StatusUnprocessableEntity, "id_reused", "this delivery ID was used for another body")
 	case claimFull:
 		return failRetry(http.StatusServiceUnavailable, "busy", "too many recent deliveries to remember; retry later", retry)
 	case claimRepeat:
-		h.step("repeat waits")
 		select {
 		case <-done:
-		case <-r.Context().Done():
-			return fail(statusClientClosed, "canceled", "client closed the request")
+		default:
+			// The first copy is in flight: this one waits for its outcome,
+			// as a caller waits for a reply, and holds a place of
+			// MaxPending, but not its body, which it no longer needs.
+			x.body = nil
+			if !h.takeWaiting() {
+				return tooManyPending()
+			}
+			defer h.waiting.Add(-1)
+			h.step("repeat waits")
+			select {
+			case <-done:
+			case <-r.Context().Done():
+				return fail(statusClientClosed, "canceled", "client closed the request")
+			}
 		}
 		// Marked only if the shared answer is about a message in the
 		// stream: a refusal of the first copy is shared, but there is no
@@ -452,10 +507,26 @@ func (h *Handler) serve(x *exchange) outcome {
 	return out
 }
 
+// takeWaiting takes a place of MaxPending, for a caller about to wait for
+// a reply or for the outcome of an earlier copy of its delivery, and
+// reports whether there was one; the caller gives it back with
+// h.waiting.Add(-1).
+func (h *Handler) takeWaiting() bool {
+	if h.waiting.Add(1) > int64(h.cfg.MaxPending) {
+		h.waiting.Add(-1)
+		return false
+	}
+	return true
+}
+
+// tooManyPending answers a caller over MaxPending.
+func tooManyPending() outcome {
+	return failRetry(http.StatusTooManyRequests, "too_many_pending", "too many callers wait for replies", time.Second)
+}
+
 // verify runs the verifiers until one verifies the request, and returns
-// what it learned and its index; or the answer to a request that none
-// verified.
-func (h *Handler) verify(x *exchange) (Delivery, int, outcome, bool) {
+// what it learned; or the answer to a request that none verified.
+func (h *Handler) verify(x *exchange) (Delivery, outcome, bool) {
 	req := &Request{Header: x.r.Header, Now: x.start, body: x.readBody}
 	// The place taken by reading the body is given back once the request
 	// is verified or refused; a panicking verifier must give it back too.
@@ -469,17 +540,17 @@ func (h *Handler) verify(x *exchange) (Delivery, int, outcome, bool) {
 		stale
 	)
 	worst, msg := none, "missing signature"
-	for i, v := range h.cfg.Verifiers {
+	for _, v := range h.cfg.Verifiers {
 		d, err := v.Verify(req)
 		if err == nil {
 			// A verifier may judge by headers alone; the message needs
 			// the body all the same.
 			if _, err := x.readBody(); err == nil {
-				return d, i, outcome{}, true
+				return d, outcome{}, true
 			}
 		}
 		if x.bodyErr != nil {
-			return Delivery{}, 0, x.bodyFailed(), false
+			return Delivery{}, x.bodyFailed(), false
 		}
 		var he *headerError
 		switch {
@@ -497,23 +568,31 @@ func (h *Handler) verify(x *exchange) (Delivery, int, outcome, bool) {
 			}
 		}
 	}
-	return Delivery{}, 0, fail(http.StatusUnauthorized, "unauthorized", msg), false
+	return Delivery{}, fail(http.StatusUnauthorized, "unauthorized", msg), false
 }
 
 // deliver builds the message of a verified request and sends it into the
 // stream, waiting for the reply if the caller asked for one.
 func (h *Handler) deliver(x *exchange, d Delivery, deliveryID string) outcome {
-	m := Message{Event: d.Event, DeliveryID: deliveryID, Header: h.keptHeaders(x.r.Header)}
+	m := Message{Event: d.Event, DeliveryID: deliveryID, Timestamp: d.Timestamp, Header: h.keptHeaders(x.r.Header)}
 	var (
 		wait   bool
 		sender string
 	)
-	if h.cfg.Raw {
+	switch {
+	case h.cfg.Raw:
 		if len(x.body) == 0 {
 			return fail(http.StatusBadRequest, "bad_request", "the body is empty")
 		}
 		m.Body = x.body
-	} else {
+	case d.signedID && !hasMember(x.body, "sender"):
+		// A Standard Webhooks sender's own payload ({"type", "timestamp",
+		// "data"} or any other JSON): an event, delivered as it came.
+		if !json.Valid(x.body) {
+			return fail(http.StatusBadRequest, "bad_request", "invalid JSON")
+		}
+		m.Body = x.body
+	default:
 		req, err := decodeJSON(x.body)
 		if err != nil {
 			return fail(http.StatusBadRequest, "bad_request", err.Error())
@@ -550,6 +629,16 @@ func (h *Handler) deliver(x *exchange, d Delivery, deliveryID string) outcome {
 		return delivered(http.StatusAccepted, "accepted", m.ID, "", "")
 	}
 
+	// A run that was shut down will take nothing: that, not a full table
+	// of waiting callers, is what the caller must hear.
+	if x.runEnded(s) {
+		return x.sendFailed(fanin.ErrClosed)
+	}
+	if !h.takeWaiting() {
+		return tooManyPending()
+	}
+	defer h.waiting.Add(-1)
+
 	// The wait ends with the reply, at ResponseTimeout, when the client
 	// goes away, or, under Run, ShutdownGrace after Run's context ended:
 	// Run then calls cancel itself, so no goroutine waits for that moment.
@@ -570,7 +659,9 @@ func (h *Handler) deliver(x *exchange, d Delivery, deliveryID string) outcome {
 	case err == nil:
 		return delivered(http.StatusOK, "replied", m.ID, reply, "")
 	case errors.Is(err, fanin.ErrTooManyPending):
-		return failRetry(http.StatusTooManyRequests, "too_many_pending", "too many callers wait for replies", time.Second)
+		// Not reached while MaxPending places bound Pending, which has as
+		// many; kept so that a change there cannot answer "accepted".
+		return tooManyPending()
 	case !sent:
 		return x.sendFailed(err)
 	case x.r.Context().Err() != nil:
@@ -623,7 +714,7 @@ const maxKeyBytes = 64
 func (h *Handler) rateKey(x *exchange, sender string) (key, problem string) {
 	var k string
 	switch kind := h.cfg.RateKey.kind; {
-	case kind == keyRemote || (kind == keyDefault && h.cfg.Raw):
+	case kind == keyRemote || (kind == keyDefault && sender == ""):
 		k = addrKey(x.r.RemoteAddr)
 	case kind == keyDefault:
 		k = sender

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -262,19 +263,45 @@ func TestBadInputWords(t *testing.T) {
 }
 
 // TestBodyReadWithHardCap streams an oversized body without a
-// Content-Length: the handler must stop reading at the cap.
+// Content-Length: the handler must stop reading at the cap. What the
+// handler reads is counted where it reads it: the client's own count
+// includes what the kernel buffers, which depends on the machine's load.
 func TestBodyReadWithHardCap(t *testing.T) {
-	e := newEnv(t, Config{Verifiers: signed, MaxBodyBytes: 1024}, 1)
+	h := New(Config{Verifiers: signed, MaxBodyBytes: 1024})
+	var taken atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = countingBody{r.Body, &taken}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
 	var served atomic.Int64
 	body := io.NopCloser(&countingReader{n: 10 << 20, read: &served})
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL, body)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, body)
 	req.ContentLength = -1 // chunked: the server cannot check a length first
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(DefaultSignatureHeader, "sha256="+strings.Repeat("0", 64))
-	check(t, e.do(req), 413, "too_large")
-	if got := served.Load(); got > 1<<20 {
-		t.Errorf("client was made to send %d bytes, want the server to stop near the 1 KiB cap", got)
+	r, err := doRequest(client, req)
+	if err != nil {
+		t.Fatal(err)
 	}
+	check(t, r, 413, "too_large")
+	if got := taken.Load(); got > 1024+1 {
+		t.Errorf("the handler read %d bytes of the body, want at most the 1 KiB cap and the byte that shows it is over", got)
+	}
+}
+
+// countingBody counts the bytes read from a request body.
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }
 
 type countingReader struct {
@@ -715,4 +742,146 @@ func TestAddrKey(t *testing.T) {
 			t.Errorf("addrKey(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// TestRepeatedContentTypeRefused: a request with two Content-Type lines
+// is refused 415 whichever comes first; the first used to win, so that
+// the answer depended on the order.
+func TestRepeatedContentTypeRefused(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed}, 4)
+	body := msg("alice", "hi", false)
+	for _, order := range [][]string{{"application/json", "text/plain"}, {"text/plain", "application/json"}} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL, bytes.NewReader(body))
+		req.Header = hmacHeader(DefaultSignatureHeader, secret, body)
+		req.Header["Content-Type"] = order
+		r := e.do(req)
+		check(t, r, 415, "unsupported_media_type")
+		if r.answer.Error != "Content-Type sent more than once" {
+			t.Errorf("Content-Type %q: reason %q, want %q", order, r.answer.Error, "Content-Type sent more than once")
+		}
+	}
+	if n := e.c.Len(); n != 0 {
+		t.Errorf("stream holds %d messages, want 0", n)
+	}
+}
+
+// TestRepeatedIdempotencyKeyRefused: Idempotency-Key sent twice, or
+// malformed, is refused 400 whatever the scheme; with a scheme that has
+// delivery IDs of its own it used to be accepted.
+func TestRepeatedIdempotencyKeyRefused(t *testing.T) {
+	gh := []byte("github secret")
+	body := msg("alice", "hi", false)
+	for _, tc := range []struct {
+		name string
+		v    Verifier
+		hdr  http.Header
+	}{
+		{"HMAC", HMACSHA256("", secret), hmacHeader(DefaultSignatureHeader, secret, body)},
+		{"GitHub", GitHub(gh), func() http.Header {
+			h := hmacHeader("X-Hub-Signature-256", gh, body)
+			h.Set("X-GitHub-Delivery", "d-1")
+			return h
+		}()},
+		{"Standard Webhooks", mustStandard(t, vectorSecret), standardHeader(t, vectorSecret, "msg_1", vectorTime.Unix(), body)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{Verifiers: []Verifier{tc.v}}, 4)
+			for _, bad := range []struct {
+				values []string
+				reason string
+			}{
+				{[]string{"a", "b"}, "Idempotency-Key sent more than once"},
+				{[]string{`""`}, badDeliveryID},
+			} {
+				hdr := tc.hdr.Clone()
+				hdr["Idempotency-Key"] = bad.values
+				r := e.post(body, "application/json", hdr)
+				check(t, r, 400, "bad_request")
+				if r.answer.Error != bad.reason {
+					t.Errorf("Idempotency-Key %q: reason %q, want %q", bad.values, r.answer.Error, bad.reason)
+				}
+			}
+			if n := e.c.Len(); n != 0 {
+				t.Errorf("stream holds %d messages, want 0", n)
+			}
+		})
+	}
+}
+
+// TestClosedBeforeTooManyPending: a caller that would wait for a reply
+// from a run that was shut down is answered 503 closed, even when
+// MaxPending callers still wait; it used to get 429 too_many_pending, with
+// Retry-After, for a run that will never take it.
+func TestClosedBeforeTooManyPending(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed, MaxPending: 1, ResponseTimeout: 5 * time.Second}, 4)
+	first := make(chan reply, 1)
+	go func() { first <- e.send("alice", "waits", true) }()
+	m := <-e.stream
+	if err := e.c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := e.send("bob", "too late", true)
+	check(t, r, 503, "closed")
+	if ra := r.header.Get("Retry-After"); ra != "" {
+		t.Errorf("closed answered with Retry-After %q", ra)
+	}
+	m.Reply.Resolve("pong")
+	check(t, <-first, 200, "replied")
+}
+
+// errSink refuses every message with an error of its own, as a sink that
+// encodes messages can.
+type errSink struct{ fanin.Sink[Message] }
+
+func (errSink) Send(context.Context, Message) error { return errors.New("encode failed") }
+
+// TestSendErrorNotBusy: a send that fails for a reason other than a full
+// buffer is answered 500 send_failed without Retry-After; it used to be
+// answered 503 busy "the stream is full", with Retry-After 1, which
+// invites endless retries of a message that will fail alike.
+func TestSendErrorNotBusy(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed}, 4)
+	s, _ := e.c.Sender()
+	e.h.Attach(errSink{s})
+	for _, wait := range []bool{false, true} {
+		r := e.send("alice", "hi", wait)
+		check(t, r, 500, "send_failed")
+		if ra := r.header.Get("Retry-After"); ra != "" {
+			t.Errorf("wait %v: Retry-After %q on an error a retry repeats", wait, ra)
+		}
+	}
+}
+
+// TestStandardPayloadByDefault: a Standard Webhooks sender's own payload,
+// {"type", "timestamp", "data"}, posted to a handler with the default
+// configuration reaches the stream as an event: type, delivery ID, signed
+// timestamp and the payload as it came. It used to be refused 400
+// "sender" is required.
+func TestStandardPayloadByDefault(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: []Verifier{mustStandard(t, vectorSecret)}}, 4)
+	body := []byte(`{"type":"invoice.paid","timestamp":"2021-02-25T15:02:10Z","data":{"id":"in_1"}}`)
+	ts := vectorTime.Unix() - 10
+	r := e.post(body, "application/json", standardHeader(t, vectorSecret, "msg_1", ts, body))
+	if r.code != 202 {
+		t.Fatalf("answer = %d %+v, want 202 accepted", r.code, r.answer)
+	}
+	m := <-e.stream
+	if m.Event != "invoice.paid" || m.DeliveryID != "msg_1" || !m.Timestamp.Equal(time.Unix(ts, 0)) ||
+		!bytes.Equal(m.Body, body) || m.ID != r.answer.MessageID {
+		t.Errorf("message = %+v, want the event with its type, ID, timestamp and body", m)
+	}
+}
+
+// TestOtherShapeHintsAtRaw: a body that is not the message shape, under
+// a scheme that is not Standard Webhooks, is refused 400 with a reason
+// that says how a handler takes bodies of any shape.
+func TestOtherShapeHintsAtRaw(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed}, 4)
+	body := []byte(`{"action":"opened"}`)
+	r := e.post(body, "application/json", hmacHeader(DefaultSignatureHeader, secret, body))
+	check(t, r, 400, "bad_request")
+	if !strings.Contains(r.answer.Error, "Config.Raw") {
+		t.Errorf("reason %q does not mention Config.Raw", r.answer.Error)
+	}
+	checkWords(t, r.answer.Error)
 }
