@@ -110,8 +110,8 @@ func TestWebhookIngressAcceptsOnlyDurable(t *testing.T) {
 	}
 
 	// A caller that waits for a reply is refused: it would wait in vain.
-	if code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true}); code != http.StatusServiceUnavailable {
-		t.Errorf("POST waiting for a reply = %d %v, want 503", code, answer)
+	if code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true}); code != http.StatusInternalServerError || answer["status"] != "send_failed" {
+		t.Errorf("POST waiting for a reply = %d %v, want 500 send_failed: a refusal that a retry would not cure", code, answer)
 	}
 
 	f.down()
