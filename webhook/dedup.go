@@ -25,7 +25,11 @@ type dedupKey [2]uint64
 type recent struct {
 	key     dedupKey
 	body    uint64        // hash of the body, to spot an ID reused for another body
+	signed  bool          // its ID is covered by a signature
 	expires int64         // Unix nanoseconds; set when kept
+	until   int64         // the latest Delivery.Expires of its copies so far, Unix nanoseconds
+	idx     int           // its index in the heap; -1 when not there
+	prev    *recent       // the expired entry it superseded, if that was still in the heap
 	done    chan struct{} // closed when the outcome is known; then closedChan
 	out     outcome
 }
@@ -61,7 +65,10 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 //
 // The table refuses a new ID when it is full of entries that have not
 // expired, rather than forget one early: forgetting could let a replay
-// through, refusing makes the sender retry later.
+// through, refusing makes the sender retry later. Entries whose IDs no
+// signature covers may take only half of it, so that a holder of a
+// captured request, who can make up such IDs at will, cannot fill the
+// table and have a delivery with a signed ID refused.
 type dedup struct {
 	window time.Duration
 	grace  time.Duration // how long after its arrival a request may look up
@@ -73,6 +80,7 @@ type dedup struct {
 	entries map[dedupKey]*recent // guarded by mu
 	heap    []*recent            // kept entries, soonest to expire first; guarded by mu
 	flying  int                  // entries in flight; guarded by mu
+	open    int                  // entries, in flight or kept, whose IDs no signature covers; guarded by mu
 	kept    int                  // bytes of replies kept; guarded by mu
 }
 
@@ -128,8 +136,12 @@ const (
 // as of arrived, the time its request arrived, and registers it as in
 // flight if it is new. now is the clock, read under the table's lock so
 // that lookups see time in one order; a request that arrived more than
-// grace before now is not looked up (claimLate).
-func (d *dedup) claim(k dedupKey, bodyHash uint64, arrived time.Time, now func() time.Time) (*recent, <-chan struct{}, claim, time.Duration) {
+// grace before now is not looked up (claimLate). signed says that the ID
+// is covered by a signature; until is the request's own Delivery.Expires:
+// a repeat with a signed ID that is fresh longer than the delivery's first
+// copy keeps the delivery in the table that much longer, so that a replay
+// of the repeat finds it too.
+func (d *dedup) claim(k dedupKey, bodyHash uint64, signed bool, until, arrived time.Time, now func() time.Time) (*recent, <-chan struct{}, claim, time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	nowNs := now().UnixNano()
@@ -140,24 +152,55 @@ func (d *dedup) claim(k dedupKey, bodyHash uint64, arrived time.Time, now func()
 	// Entries that expired more than grace ago cannot matter to any
 	// request still allowed to look up: it arrived after they expired.
 	d.expire(nowNs - int64(d.grace))
-	if e, ok := d.entries[k]; ok && (e.expires == 0 || e.expires > arrivedNs) {
+	e, ok := d.entries[k]
+	if ok && (e.expires == 0 || e.expires > arrivedNs) {
 		if e.body != bodyHash {
 			return nil, nil, claimConflict, 0
+		}
+		if signed && !until.IsZero() {
+			// Only a signed ID's Expires, which its signature binds to
+			// a timestamp, may keep it longer: another verifier's could
+			// keep an ID for ever, one repeat after another.
+			d.extend(e, until, nowNs)
 		}
 		return e, e.done, claimRepeat, 0
 	}
 	// A new delivery; expire has made what room time allows.
-	if len(d.heap)+d.flying >= d.max {
+	if len(d.heap)+d.flying >= d.max || (!signed && d.open >= d.max/2) {
 		retry := time.Second
 		if len(d.heap) > 0 {
 			retry = max(retry, time.Duration(d.heap[0].expires+int64(d.grace)-nowNs))
 		}
 		return nil, nil, claimFull, retry
 	}
-	e := &recent{key: k, body: bodyHash, done: make(chan struct{})}
-	d.entries[k] = e // supersedes an entry that expired before the request arrived
+	n := &recent{key: k, body: bodyHash, signed: signed, idx: -1, done: make(chan struct{})}
+	if ok && e.idx >= 0 {
+		n.prev = e // restored if n is refused: later lookups may still need it
+	}
+	d.entries[k] = n // supersedes an entry that expired before the request arrived
 	d.flying++
-	return e, e.done, claimFirst, 0
+	if !signed {
+		d.open++
+	}
+	return n, n.done, claimFirst, 0
+}
+
+// extend keeps entry e until at least until, within maxExtension of now
+// (Unix nanoseconds): for an entry in flight, once it is kept; for a kept
+// one, at once. It requires that d.mu is held.
+func (d *dedup) extend(e *recent, t time.Time, now int64) {
+	until := now + int64(maxExtension)
+	if t.Before(time.Unix(0, until)) {
+		until = t.UnixNano() // in range: no overflow
+	}
+	if e.expires == 0 {
+		e.until = max(e.until, until)
+		return
+	}
+	if until > e.expires && e.idx >= 0 {
+		e.expires = until
+		d.down(e.idx)
+	}
 }
 
 // maxExtension bounds how far a verifier's Delivery.Expires can keep an
@@ -189,6 +232,9 @@ func (d *dedup) finish(e *recent, out outcome, keep bool, now, until time.Time) 
 			out = notKept(out, "the reply is not kept for repeated deliveries")
 		}
 		end := now.Add(d.window)
+		if e.until != 0 && time.Unix(0, e.until).After(until) {
+			until = time.Unix(0, e.until) // a repeat's, fresh for longer
+		}
 		if until.After(end) {
 			end = until
 			if limit := now.Add(d.window + maxExtension); end.After(limit) {
@@ -196,9 +242,21 @@ func (d *dedup) finish(e *recent, out outcome, keep bool, now, until time.Time) 
 			}
 		}
 		e.expires = end.UnixNano()
+		e.prev = nil
 		d.push(e)
-	} else if d.entries[e.key] == e {
-		delete(d.entries, e.key)
+	} else {
+		if d.entries[e.key] == e {
+			if p := e.prev; p != nil && p.idx >= 0 {
+				// A request that arrived before p expired may still look
+				// it up: this one superseded it, and no longer does.
+				d.entries[e.key] = p
+			} else {
+				delete(d.entries, e.key)
+			}
+		}
+		if !e.signed {
+			d.open--
+		}
 	}
 	e.out = out
 	// Closing never blocks; repeats read e.out after it, which the close
@@ -221,22 +279,18 @@ func (d *dedup) expire(now int64) {
 		if d.entries[e.key] == e { // not superseded
 			delete(d.entries, e.key)
 		}
+		if !e.signed {
+			d.open--
+		}
 		d.kept -= len(e.out.ans.Response)
 	}
 }
 
 // push adds e to the heap. It requires that d.mu is held.
 func (d *dedup) push(e *recent) {
+	e.idx = len(d.heap)
 	d.heap = append(d.heap, e)
-	h := d.heap
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h[p].expires <= h[i].expires {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
+	d.up(e.idx)
 }
 
 // pop removes and returns the root of the heap. It requires that d.mu is
@@ -245,26 +299,55 @@ func (d *dedup) pop() *recent {
 	h := d.heap
 	root := h[0]
 	last := len(h) - 1
-	h[0] = h[last]
+	d.swap(0, last)
 	h[last] = nil
-	h = h[:last]
-	for i := 0; ; {
+	d.heap = h[:last]
+	d.down(0)
+	root.idx = -1
+	return root
+}
+
+// up moves the entry at i towards the root while it expires sooner than
+// its parent. It requires that d.mu is held.
+func (d *dedup) up(i int) {
+	for h := d.heap; i > 0; {
+		p := (i - 1) / 2
+		if h[p].expires <= h[i].expires {
+			return
+		}
+		d.swap(i, p)
+		i = p
+	}
+}
+
+// down moves the entry at i away from the root while a child expires
+// sooner: after pop, and after extend made it expire later. It requires
+// that d.mu is held.
+func (d *dedup) down(i int) {
+	h := d.heap
+	for {
 		l := 2*i + 1
 		if l >= len(h) {
-			break
+			return
 		}
 		j := l
 		if r := l + 1; r < len(h) && h[r].expires < h[l].expires {
 			j = r
 		}
 		if h[j].expires >= h[i].expires {
-			break
+			return
 		}
-		h[i], h[j] = h[j], h[i]
+		d.swap(i, j)
 		i = j
 	}
-	d.heap = h
-	return root
+}
+
+// swap exchanges the heap's entries at i and j, and their indexes. It
+// requires that d.mu is held.
+func (d *dedup) swap(i, j int) {
+	h := d.heap
+	h[i], h[j] = h[j], h[i]
+	h[i].idx, h[j].idx = i, j
 }
 
 // len returns the number of entries, in flight and kept.

@@ -278,11 +278,11 @@ func TestDedupWindow(t *testing.T) {
 	}
 }
 
-// TestDedupFull: the table never holds more than MaxDeliveries IDs; a new
-// ID over it is refused with a Retry-After of when room comes, never let
-// through unremembered.
+// TestDedupFull: IDs that no signature covers take at most half of
+// MaxDeliveries; a new one over it is refused with a Retry-After of when
+// room comes, never let through unremembered.
 func TestDedupFull(t *testing.T) {
-	e := newEnv(t, Config{Verifiers: signed, MaxDeliveries: 3}, 16)
+	e := newEnv(t, Config{Verifiers: signed, MaxDeliveries: 6}, 16)
 	post := func(id string) reply {
 		body := msg("alice", id, false)
 		hdr := hmacHeader(DefaultSignatureHeader, secret, body)
@@ -455,7 +455,7 @@ func TestDedupMillionIDs(t *testing.T) {
 			var id []byte
 			for i := range tc.n {
 				id = strconv.AppendInt(append(id[:0], "delivery-"...), int64(i), 10)
-				e, _, c, _ := d.claim(d.key(true, string(id), 0), uint64(i), now, func() time.Time { return now })
+				e, _, c, _ := d.claim(d.key(true, string(id), 0), uint64(i), true, time.Time{}, now, func() time.Time { return now })
 				switch c {
 				case claimFirst:
 					accepted++

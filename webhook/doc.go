@@ -102,7 +102,13 @@
 // is taken together with the body, apart from signed IDs: the same ID with
 // another body is another delivery, so that a holder of one
 // captured request, who can send its body under any ID, cannot have a
-// genuine delivery refused. A delivery ID, Idempotency-Key included,
+// genuine delivery refused as a reuse of its ID; and such IDs take at most
+// half of the table, so that made-up ones cannot fill it and have a
+// delivery with a signed ID refused (deliveries with unsigned IDs are
+// answered 503 busy while their half is full). A repeat with a signed ID
+// that is fresh for longer than the first copy (a Standard Webhooks retry,
+// re-signed later) keeps the ID until it is stale too, so that a replay of
+// the retry is answered from the table as well. A delivery ID, Idempotency-Key included,
 // quoted ("key") or not, must be 1 to 256 visible ASCII characters: an
 // empty one is refused 400 like any malformed ID, never taken as no ID.
 // Idempotency-Key is checked so whatever the scheme; a scheme's own ID,
@@ -112,7 +118,8 @@
 // about 240 bytes each: 24 MB), plus at most 1 MiB of replies kept for
 // repeats of deliveries that waited for one. It holds each ID for its
 // window and ReadTimeout more, so it takes MaxDeliveries new IDs per
-// DedupWindow + ReadTimeout (10 min 10 s by default). When it is full of
+// DedupWindow + ReadTimeout (10 min 10 s by default), unsigned ones half
+// of that. When it is full of
 // IDs it must keep, a new ID is answered 503 busy with Retry-After rather
 // than let through unremembered.
 //
@@ -189,12 +196,15 @@
 //	                            more than once (not in raw mode)
 //	429 rate_limited            over AddrLimit, with Retry-After (503 busy if
 //	                            MaxAddrs addresses are tracked and none is idle)
-//	401 unauthorized            no scheme verifies it: "missing signature",
-//	                            "invalid signature", "timestamp outside the tolerance",
-//	                            or a scheme's header "sent more than once"
+//	401 unauthorized            before the body is read: "missing signature",
+//	                            "timestamp outside the tolerance", a scheme's header
+//	                            "sent more than once", or "invalid signature" for a
+//	                            signature header that is malformed
 //	503 busy                    MaxVerifying bodies being verified, with Retry-After
 //	413 too_large               body over MaxBodyBytes, read with a hard cap
 //	408 request_timeout         body not received within ReadTimeout
+//	401 unauthorized            "invalid signature": once the body is read, no
+//	                            signature matches it
 //	400 bad_request             body unreadable, or a malformed Idempotency-Key
 //	                            (whatever the scheme) or delivery ID (an empty
 //	                            one among them), or Idempotency-Key sent twice

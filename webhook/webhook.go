@@ -143,9 +143,10 @@ type Config struct {
 	// repeat that arrives within it gets the first answer and is not sent
 	// again, however slowly its body then comes. Because a body may take
 	// up to ReadTimeout, an ID stays in the table ReadTimeout after it
-	// expires. MaxDeliveries caps the IDs held at once; a new ID over the
-	// cap is answered 503 busy until one leaves, so the table takes
-	// MaxDeliveries new IDs per DedupWindow + ReadTimeout. The default
+	// expires. MaxDeliveries caps the IDs held at once, and IDs that no
+	// signature covers take at most half of it; a new ID over its cap is
+	// answered 503 busy until one leaves, so the table takes MaxDeliveries
+	// new IDs per DedupWindow + ReadTimeout (unsigned ones: half). The default
 	// window, 10 minutes, is twice the Standard Webhooks tolerance: a
 	// signed request is fresh for 10 minutes in all; Standard Webhooks IDs
 	// are kept until stale whatever the window.
@@ -460,7 +461,7 @@ func (h *Handler) serve(x *exchange) outcome {
 	}
 
 	bodyHash := maphash.Bytes(h.dedup.body, x.body)
-	e, done, c, retry := h.dedup.claim(h.dedup.key(d.signedID, id, bodyHash), bodyHash, x.start, h.now)
+	e, done, c, retry := h.dedup.claim(h.dedup.key(d.signedID, id, bodyHash), bodyHash, d.signedID, d.Expires, x.start, h.now)
 	switch c {
 	case claimLate:
 		return x.late()
