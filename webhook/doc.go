@@ -92,7 +92,8 @@
 // (busy, closed, rate limited, malformed) is not remembered, so a retry
 // can succeed; copies that waited for it share its refusal, without
 // Idempotent-Replayed, which marks only answers about a message in the
-// stream.
+// stream, except when the first caller left before its message was placed:
+// a copy whose own caller is still there gets 503 busy with Retry-After.
 //
 // One delivery ID is one delivery, whichever verifier accepted it: IDs
 // are not kept apart by verifier or secret. An ID that the scheme signs

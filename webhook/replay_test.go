@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/fanin-go/fanin"
@@ -234,4 +235,50 @@ func TestSignedMalformedIDIsBadRequest(t *testing.T) {
 			t.Errorf("signed webhook-id of %d bytes: %d %s, want 400", len(id), w.Code, strings.TrimSpace(w.Body.String()))
 		}
 	}
+}
+
+// blockingSink is a Sink whose Send waits until its ctx ends.
+type blockingSink struct{ done chan struct{} }
+
+func (s blockingSink) Send(ctx context.Context, _ webhook.Message) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (s blockingSink) TrySend(webhook.Message) error { return fanin.ErrFull }
+func (s blockingSink) Done() <-chan struct{}         { return s.done }
+
+// TestCopyOfALeftCallerIsNotTold499: a copy that waited for its first,
+// whose own caller left before its message was placed, is not told that
+// its client left: it is told to retry, as a new delivery.
+func TestCopyOfALeftCallerIsNotTold499(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		secret := []byte("k")
+		h := webhook.New(webhook.Config{Verifiers: []webhook.Verifier{webhook.HMACSHA256("", secret)}, SendTimeout: time.Hour})
+		h.Attach(fanin.Sink[webhook.Message](blockingSink{make(chan struct{})}))
+		body := `{"sender":"a","content":"x"}`
+		post := func(ctx context.Context) *httptest.ResponseRecorder {
+			r := httptest.NewRequestWithContext(ctx, "POST", "/", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set(webhook.DefaultSignatureHeader, "sha256="+hex.EncodeToString(webhook.Sign(secret, []byte(body))))
+			r.Header.Set("Idempotency-Key", "k")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			return w
+		}
+		ctx1, cancel1 := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		var w1, w2 *httptest.ResponseRecorder
+		wg.Go(func() { w1 = post(ctx1) })
+		synctest.Wait() // the first waits for room
+		wg.Go(func() { w2 = post(context.Background()) })
+		synctest.Wait() // the copy waits for the first
+		cancel1()
+		wg.Wait()
+		if w1.Code != 499 {
+			t.Errorf("the first: %d %s, want 499", w1.Code, w1.Body)
+		}
+		if w2.Code != http.StatusServiceUnavailable || w2.Header().Get("Retry-After") == "" {
+			t.Errorf("the copy: %d %s (Retry-After %q), want 503 busy with Retry-After", w2.Code, strings.TrimSpace(w2.Body.String()), w2.Header().Get("Retry-After"))
+		}
+	})
 }

@@ -488,6 +488,12 @@ func (h *Handler) serve(x *exchange) outcome {
 				return fail(statusClientClosed, "canceled", "client closed the request")
 			}
 		}
+		if e.out.code == statusClientClosed && !e.out.inStream {
+			// The first copy's caller left before its message was
+			// placed; this caller did not: nothing is in the stream, and
+			// a retry is a new delivery.
+			return failRetry(http.StatusServiceUnavailable, "busy", "the first copy's caller left before it was placed; retry", time.Second)
+		}
 		// Marked only if the shared answer is about a message in the
 		// stream: a refusal of the first copy is shared, but there is no
 		// delivery to replay, and a retry is a new one.
