@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"hash/maphash"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -28,6 +29,7 @@ type recent struct {
 	signed  bool          // its ID is covered by a signature
 	expires int64         // Unix nanoseconds; set when kept
 	until   int64         // the latest Delivery.Expires of its copies so far, Unix nanoseconds
+	born    int64         // when the request that made it arrived, Unix nanoseconds
 	idx     int           // its index in the heap; -1 when not there
 	prev    *recent       // the expired entry it superseded, if that was still in the heap
 	done    chan struct{} // closed when the outcome is known; then closedChan
@@ -153,6 +155,12 @@ func (d *dedup) claim(k dedupKey, bodyHash uint64, signed bool, until, arrived t
 	// request still allowed to look up: it arrived after they expired.
 	d.expire(nowNs - int64(d.grace))
 	e, ok := d.entries[k]
+	// A request is judged against the entry that was current when it
+	// arrived: one that a later copy superseded while this request's body
+	// was read is still in the heap, and still answers it.
+	for ok && e.born > arrivedNs && e.prev != nil && e.prev.idx >= 0 && e.prev.expires > arrivedNs {
+		e = e.prev
+	}
 	if ok && (e.expires == 0 || e.expires > arrivedNs) {
 		if e.body != bodyHash {
 			return nil, nil, claimConflict, 0
@@ -166,14 +174,14 @@ func (d *dedup) claim(k dedupKey, bodyHash uint64, signed bool, until, arrived t
 		return e, e.done, claimRepeat, 0
 	}
 	// A new delivery; expire has made what room time allows.
-	if len(d.heap)+d.flying >= d.max || (!signed && d.open >= d.max/2) {
+	if len(d.heap)+d.flying >= d.max || (!signed && d.open >= max(1, d.max/2)) {
 		retry := time.Second
 		if len(d.heap) > 0 {
 			retry = max(retry, time.Duration(d.heap[0].expires+int64(d.grace)-nowNs))
 		}
 		return nil, nil, claimFull, retry
 	}
-	n := &recent{key: k, body: bodyHash, signed: signed, idx: -1, done: make(chan struct{})}
+	n := &recent{key: k, body: bodyHash, signed: signed, born: arrivedNs, idx: -1, done: make(chan struct{})}
 	if ok && e.idx >= 0 {
 		n.prev = e // restored if n is refused: later lookups may still need it
 	}
@@ -189,7 +197,7 @@ func (d *dedup) claim(k dedupKey, bodyHash uint64, signed bool, until, arrived t
 // (Unix nanoseconds): for an entry in flight, once it is kept; for a kept
 // one, at once. It requires that d.mu is held.
 func (d *dedup) extend(e *recent, t time.Time, now int64) {
-	until := now + int64(maxExtension)
+	until := unixNano(time.Unix(0, now).Add(maxExtension))
 	if t.Before(time.Unix(0, until)) {
 		until = t.UnixNano() // in range: no overflow
 	}
@@ -237,12 +245,11 @@ func (d *dedup) finish(e *recent, out outcome, keep bool, now, until time.Time) 
 		}
 		if until.After(end) {
 			end = until
-			if limit := now.Add(d.window + maxExtension); end.After(limit) {
+			if limit := now.Add(d.window).Add(maxExtension); end.After(limit) {
 				end = limit
 			}
 		}
-		e.expires = end.UnixNano()
-		e.prev = nil
+		e.expires = unixNano(end)
 		d.push(e)
 	} else {
 		if d.entries[e.key] == e {
@@ -263,6 +270,15 @@ func (d *dedup) finish(e *recent, out outcome, keep bool, now, until time.Time) 
 	// orders after the write above.
 	close(e.done)
 	e.done = closedChan
+}
+
+// unixNano returns t in Unix nanoseconds, or the largest such time for a t
+// past it (a DedupWindow of centuries): it never overflows into the past.
+func unixNano(t time.Time) int64 {
+	if t.After(time.Unix(0, math.MaxInt64)) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // notKept is the answer to repeats of a delivery in the stream whose reply

@@ -120,7 +120,7 @@
 // repeats of deliveries that waited for one. It holds each ID for its
 // window and ReadTimeout more, so it takes MaxDeliveries new IDs per
 // DedupWindow + ReadTimeout (10 min 10 s by default), unsigned ones half
-// of that. When it is full of
+// of that (at least one). When it is full of
 // IDs it must keep, a new ID is answered 503 busy with Retry-After rather
 // than let through unremembered.
 //

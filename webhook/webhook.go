@@ -146,7 +146,8 @@ type Config struct {
 	// expires. MaxDeliveries caps the IDs held at once, and IDs that no
 	// signature covers take at most half of it; a new ID over its cap is
 	// answered 503 busy until one leaves, so the table takes MaxDeliveries
-	// new IDs per DedupWindow + ReadTimeout (unsigned ones: half). The default
+	// new IDs per DedupWindow + ReadTimeout (unsigned ones: half, at least
+	// one). The default
 	// window, 10 minutes, is twice the Standard Webhooks tolerance: a
 	// signed request is fresh for 10 minutes in all; Standard Webhooks IDs
 	// are kept until stale whatever the window.
