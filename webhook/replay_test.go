@@ -26,10 +26,12 @@ import (
 // an attack from the docs alone once broke them.
 
 // countingSink is a fake fanin.Sink that keeps the Sender contract: Send
-// returns nil if and only if the message was placed.
+// returns nil if and only if the message was placed. gate, if set, runs
+// first and may block or fail the Send.
 type countingSink struct {
 	mu   sync.Mutex
 	msgs []webhook.Message
+	gate func() error
 	done chan struct{}
 }
 
@@ -40,12 +42,21 @@ func (s *countingSink) Send(ctx context.Context, m webhook.Message) error {
 		return err
 	}
 	s.mu.Lock()
+	g := s.gate
+	s.mu.Unlock()
+	if g != nil {
+		if err := g(); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, m)
 	return nil
 }
 func (s *countingSink) TrySend(m webhook.Message) error { return s.Send(context.Background(), m) }
 func (s *countingSink) Done() <-chan struct{}           { return s.done }
+func (s *countingSink) set(g func() error)              { s.mu.Lock(); s.gate = g; s.mu.Unlock() }
 func (s *countingSink) count() int                      { s.mu.Lock(); defer s.mu.Unlock(); return len(s.msgs) }
 
 const replaySecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

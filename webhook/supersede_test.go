@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -19,37 +17,14 @@ import (
 	"github.com/fanin-go/fanin/webhook"
 )
 
-const rpSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+// These tests hold the table of deliveries to its promises when a copy
+// that arrived after an entry expired supersedes it while an earlier copy
+// still reads its body, and to them for any DedupWindow New accepts.
 
 var rpT0 = time.Unix(1_900_000_000, 0)
 
-// rpSink is a fake fanin.Sink that counts placed messages; gate, if
-// set, runs first and may block or fail the Send.
-type rpSink struct {
-	mu   sync.Mutex
-	n    int
-	gate func() error
-}
-
-func (s *rpSink) Send(ctx context.Context, m webhook.Message) error {
-	s.mu.Lock()
-	g := s.gate
-	s.mu.Unlock()
-	if g != nil {
-		if err := g(); err != nil {
-			return err
-		}
-	}
-	s.mu.Lock()
-	s.n++
-	s.mu.Unlock()
-	return nil
-}
-func (s *rpSink) TrySend(m webhook.Message) error { return s.Send(context.Background(), m) }
-func (s *rpSink) Done() <-chan struct{}           { return nil }
-func (s *rpSink) set(g func() error)              { s.mu.Lock(); s.gate = g; s.mu.Unlock() }
-func (s *rpSink) count() int                      { s.mu.Lock(); defer s.mu.Unlock(); return s.n }
-
+// rpBlockedBody is a request body that gives nothing until release is
+// closed.
 type rpBlockedBody struct {
 	release chan struct{}
 	r       io.Reader
@@ -58,7 +33,7 @@ type rpBlockedBody struct {
 func (b *rpBlockedBody) Read(p []byte) (int, error) { <-b.release; return b.r.Read(p) }
 
 func rpStd(t testing.TB, id string, ts time.Time, body []byte) *http.Request {
-	sig, err := webhook.SignStandard(rpSecret, id, ts, body)
+	sig, err := webhook.SignStandard(replaySecret, id, ts, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +51,8 @@ func rpDo(h http.Handler, r *http.Request) (code int, status string, replayed bo
 	return w.Code, w.Body.String(), w.Header().Get("Idempotent-Replayed") == "true"
 }
 
-func rpNew(t testing.TB, cfg webhook.Config) (*webhook.Handler, *rpSink, *atomic.Int64) {
-	sw, err := webhook.StandardWebhooks(rpSecret)
+func rpNew(t testing.TB, cfg webhook.Config) (*webhook.Handler, *countingSink, *atomic.Int64) {
+	sw, err := webhook.StandardWebhooks(replaySecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +63,7 @@ func rpNew(t testing.TB, cfg webhook.Config) (*webhook.Handler, *rpSink, *atomic
 	clock.Store(rpT0.UnixNano())
 	cfg.Clock = func() time.Time { return time.Unix(0, clock.Load()) }
 	h := webhook.New(cfg)
-	s := &rpSink{}
+	s := newCountingSink()
 	h.Attach(s)
 	return h, s, clock
 }
@@ -130,7 +105,7 @@ func TestHugeDedupWindowRemembersGitHubRetries(t *testing.T) {
 // (timestamp T0+590s) arrives at T0+599s, its body slow; a copy n arrives
 // at T0+601s and supersedes the expired entry; c's body completes at
 // T0+602s (within ReadTimeout) while n is in the sink; the sink refuses n.
-func rpSlowBehindSuperseder(t *testing.T, refuse bool) (h *webhook.Handler, s *rpSink, clock *atomic.Int64, first, cAns string, cCode int, cReplayed bool, tsC time.Time, body []byte) {
+func rpSlowBehindSuperseder(t *testing.T, refuse bool) (h *webhook.Handler, s *countingSink, clock *atomic.Int64, first, cAns string, cCode int, cReplayed bool, tsC time.Time, body []byte) {
 	h, s, clock = rpNew(t, webhook.Config{})
 	body = []byte(`{"sender":"s","content":"x"}`)
 	_, first, _ = rpDo(h, rpStd(t, "msg_1", rpT0, body))
