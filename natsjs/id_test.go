@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/fanin-go/fanin"
 )
 
 // idCandidates returns distinct ids that put each byte value at the
@@ -68,8 +70,8 @@ func TestIDIsCarriedExactlyOrRefused(t *testing.T) {
 
 // TestIDsTheWireWouldAlterAreRefused names the ids that nats.go would
 // trim or rewrite in the Nats-Msg-Id header: a blank id is refused as
-// empty, one with surrounding blanks or a line break as invalid, and
-// nothing is published.
+// empty, one with surrounding blanks or a line break as invalid, both
+// matching fanin.ErrRefused, and nothing is published.
 func TestIDsTheWireWouldAlterAreRefused(t *testing.T) {
 	f := newFixture(t)
 	p := NewPublisher(f.js, subject, 0, func(id string) (string, []byte, error) { return id, []byte("x"), nil })
@@ -92,8 +94,12 @@ func TestIDsTheWireWouldAlterAreRefused(t *testing.T) {
 		if err := p.Send(context.Background(), c.id); !errors.Is(err, c.want) {
 			t.Errorf("Send(%q) = %v, want %v", c.id, err, c.want)
 		}
-		if err := p.TrySend(c.id); !errors.Is(err, c.want) {
+		err := p.TrySend(c.id)
+		if !errors.Is(err, c.want) {
 			t.Errorf("TrySend(%q) = %v, want %v", c.id, err, c.want)
+		}
+		if !errors.Is(err, fanin.ErrRefused) {
+			t.Errorf("TrySend(%q) = %v, want an error matching fanin.ErrRefused: a webhook answers it 422", c.id, err)
 		}
 	}
 	if n := f.streamMsgs(); n != 0 {

@@ -29,8 +29,10 @@ const (
 // id. Without an id the stream cannot recognise a retried publish as a
 // duplicate, and the Publisher retries: the message could be stored twice.
 // An id made only of spaces, tabs and line breaks counts as empty: the
-// Nats-Msg-Id header would carry it as "". Nothing is published.
-var ErrEmptyID = errors.New("natsjs: message id is empty")
+// Nats-Msg-Id header would carry it as "". Nothing is published. Like
+// [ErrInvalidID], it matches fanin.ErrRefused: the same message would be
+// refused again.
+var ErrEmptyID = refusal("natsjs: message id is empty")
 
 // ErrInvalidID is returned, wrapped with the id and the reason, by
 // [Publisher.Publish], [Publisher.Send] and [Publisher.TrySend] when the
@@ -41,8 +43,10 @@ var ErrEmptyID = errors.New("natsjs: message id is empty")
 // spaces, so two such ids could reach the stream as one, and the second
 // message would be dropped as a duplicate of the first. Any other string,
 // UTF-8 or not, is carried byte for byte, and [Meta].ID equals it.
-// Nothing is published.
-var ErrInvalidID = errors.New("natsjs: message id would be altered on the wire")
+// Nothing is published. It matches fanin.ErrRefused, so that a webhook
+// handler answers a sender's delivery ID that cannot be carried 422
+// refused rather than as a failure of its own.
+var ErrInvalidID = refusal("natsjs: message id would be altered on the wire")
 
 // DefaultMaxInFlight is the bound on concurrent publishes of a [Publisher]
 // made with a maxInFlight of 0.
@@ -347,8 +351,21 @@ func transient(err error) bool {
 // agent's answer. The handle lives in the ingress process and cannot cross
 // the stream (it would be encoded as {}), so the caller would wait in vain.
 // Nothing is published. A program that carries replies across machines
-// its own way encodes with a function of its own.
-var ErrReplyWanted = errors.New("natsjs: the message waits for a reply, which cannot cross the stream")
+// its own way encodes with a function of its own. It matches
+// fanin.ErrRefused, so that a webhook handler answers such a request at
+// once with 422 refused and this error's text, not 500 or 503: the
+// request, not the service, is at fault, and a retry would fail alike.
+var ErrReplyWanted = refusal("natsjs: the message waits for a reply, which cannot cross the stream")
+
+// refusal returns a sentinel error with text msg that also matches
+// fanin.ErrRefused: a message refused for what it is, not for the state
+// of the stream. A pointer, so that each sentinel equals only itself.
+func refusal(msg string) error { return &refusedError{msg} }
+
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string        { return e.msg }
+func (e *refusedError) Is(target error) bool { return target == fanin.ErrRefused }
 
 // replyWanter is a reply handle, such as fanin.Reply.
 type replyWanter interface{ Wanted() bool }

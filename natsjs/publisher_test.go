@@ -329,6 +329,11 @@ func TestEncodeJSONFindsTheReplyHandle(t *testing.T) {
 	_, _, err = byPointer(nil)
 	check("nil pointer", err, false)
 
+	_, _, err = byStruct(msg{Text: "x", Reply: wanted})
+	if !errors.Is(err, fanin.ErrRefused) {
+		t.Errorf("EncodeJSON = %v, want an error matching fanin.ErrRefused, which a webhook answers 422", err)
+	}
+
 	byHandle := EncodeJSON(func(fanin.Reply[string]) string { return "id" })
 	_, _, err = byHandle(wanted)
 	check("handle, wanted", err, true)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,8 +111,8 @@ func TestWebhookIngressAcceptsOnlyDurable(t *testing.T) {
 	}
 
 	// A caller that waits for a reply is refused: it would wait in vain.
-	if code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true}); code != http.StatusInternalServerError || answer["status"] != "send_failed" {
-		t.Errorf("POST waiting for a reply = %d %v, want 500 send_failed: a refusal that a retry would not cure", code, answer)
+	if code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true}); code != http.StatusUnprocessableEntity || answer["status"] != "refused" {
+		t.Errorf("POST waiting for a reply = %d %v, want 422 refused: a refusal that a retry would not cure", code, answer)
 	}
 
 	f.down()
@@ -124,7 +125,8 @@ func TestWebhookIngressAcceptsOnlyDurable(t *testing.T) {
 
 // TestEncodeJSONRefusesAMessageThatWantsAReply attaches a Publisher with a
 // plain EncodeJSON to a webhook handler: a caller that waits for the
-// agent's reply is refused at once, and nothing is stored, instead of its
+// agent's reply is refused at once with 422 refused and the reason, and
+// nothing is stored, instead of its
 // reply handle being stored as {} and the caller waiting in vain.
 func TestEncodeJSONRefusesAMessageThatWantsAReply(t *testing.T) {
 	f := newFixture(t)
@@ -140,8 +142,8 @@ func TestEncodeJSONRefusesAMessageThatWantsAReply(t *testing.T) {
 
 	began := time.Now()
 	code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true})
-	if code == http.StatusOK || code == http.StatusGatewayTimeout || code == http.StatusAccepted {
-		t.Errorf("POST waiting for a reply = %d %v, want a refusal", code, answer)
+	if code != http.StatusUnprocessableEntity || answer["status"] != "refused" || !strings.Contains(answer["error"], ErrReplyWanted.Error()) {
+		t.Errorf("POST waiting for a reply = %d %v, want 422 refused saying %q", code, answer, ErrReplyWanted)
 	}
 	if took := time.Since(began); took >= 3*time.Second {
 		t.Errorf("POST waiting for a reply answered after %v, want at once", took)

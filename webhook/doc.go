@@ -225,6 +225,9 @@
 //	503 closed                  the run was shut down
 //	429 too_many_pending        MaxPending callers already wait, with Retry-After
 //	503 busy                    buffer still full after SendTimeout, with Retry-After
+//	422 refused                 the sink refused the message itself for good
+//	                            (an error matching fanin.ErrRefused, such as
+//	                            natsjs.ErrReplyWanted), with the sink's reason
 //	500 send_failed             the stream refused the message for another reason
 //	                            (the program's sink failed), without Retry-After
 //	499 canceled                the client left before its message was placed

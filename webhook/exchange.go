@@ -179,6 +179,11 @@ func (x *exchange) sendFailed(err error) outcome {
 		return fail(http.StatusServiceUnavailable, "closed", "the stream is shut down")
 	case errors.Is(err, fanin.ErrNotStarted):
 		return fail(http.StatusServiceUnavailable, "not_started", "the stream is not started")
+	case errors.Is(err, fanin.ErrRefused):
+		// The sink says that the message itself is at fault: the caller
+		// must change it, so the answer is a 4xx with the sink's reason,
+		// and a retry of the same request would be refused alike.
+		return fail(http.StatusUnprocessableEntity, "refused", err.Error())
 	case x.r.Context().Err() != nil:
 		// Nobody reads this answer, but it is true.
 		return fail(statusClientClosed, "canceled", "client closed the request")

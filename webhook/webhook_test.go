@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -848,6 +849,35 @@ func TestSendErrorNotBusy(t *testing.T) {
 		check(t, r, 500, "send_failed")
 		if ra := r.header.Get("Retry-After"); ra != "" {
 			t.Errorf("wait %v: Retry-After %q on an error a retry repeats", wait, ra)
+		}
+	}
+}
+
+// refusingSink refuses every message for good, as a sink does whose
+// encoding cannot carry it (natsjs's Publisher for a caller that waits for
+// a reply).
+type refusingSink struct{ fanin.Sink[Message] }
+
+func (refusingSink) Send(context.Context, Message) error {
+	return fmt.Errorf("encode: the reply cannot cross: %w", fanin.ErrRefused)
+}
+
+// TestSinkRefusalIs422: a send that the sink refuses with an error matching
+// fanin.ErrRefused is answered 422 refused, with the sink's reason and
+// without Retry-After: the request, not the service, is at fault. It used
+// to be answered 500 send_failed, which reads as the service's failure.
+func TestSinkRefusalIs422(t *testing.T) {
+	e := newEnv(t, Config{Verifiers: signed}, 4)
+	s, _ := e.c.Sender()
+	e.h.Attach(refusingSink{s})
+	for _, wait := range []bool{false, true} {
+		r := e.send("alice", "hi", wait)
+		check(t, r, http.StatusUnprocessableEntity, "refused")
+		if !strings.Contains(r.answer.Error, "the reply cannot cross") {
+			t.Errorf("wait %v: error %q, want the sink's reason", wait, r.answer.Error)
+		}
+		if ra := r.header.Get("Retry-After"); ra != "" {
+			t.Errorf("wait %v: Retry-After %q on a refusal a retry repeats", wait, ra)
 		}
 	}
 }

@@ -336,7 +336,8 @@ func (node *ingress) stop() {
 // it, which the Source hands on as Meta.ID; a sender's own delivery ID,
 // where the request has one, would be the better id (see the README).
 // EncodeJSON refuses a request that waits for the agent's reply, which
-// cannot travel back through the stream, with natsjs.ErrReplyWanted.
+// cannot travel back through the stream, with natsjs.ErrReplyWanted, which
+// the handler answers 422 refused.
 var encode = natsjs.EncodeJSON(func(m webhook.Message) string { return m.ID })
 
 type loadResult struct {
