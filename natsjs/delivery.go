@@ -168,7 +168,7 @@ type delivery struct {
 	// (receipt or InProgress), in Unix nanoseconds.
 	extended atomic.Int64
 	// meta is the delivery's metadata, or metaErr why it has none; set
-	// once by whoever took it off the iterator, before handing it on.
+	// once by the Run that received it, before handing it on.
 	meta    Meta
 	metaErr error
 

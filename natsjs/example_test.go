@@ -30,11 +30,19 @@ func Example() {
 	defer srv.Stop()
 	ctx := context.Background()
 
-	// The ingress process.
+	// The server: here the package's own embedded one; in a program's
+	// tests, natstest.NewServer(t); in production, a nats-server process.
+
+	// The ingress process. The stream keeps every message until it is
+	// removed on purpose, and stores a retried publish once.
 	nc, _ := nats.Connect(srv.URL())
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	js.CreateStream(ctx, jetstream.StreamConfig{Name: "WEBHOOK", Subjects: []string{"webhook.in"}, Storage: jetstream.FileStorage})
+	stream, err := js.CreateOrUpdateStream(ctx, natsjs.SafeStreamConfig("WEBHOOK", "webhook.in"))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("stream check:", natsjs.CheckStream(stream.CachedInfo().Config))
 	pub := natsjs.NewPublisher(js, "webhook.in", 0,
 		natsjs.EncodeJSON(func(m webhook.Message) string { return cmp.Or(m.DeliveryID, m.ID) }))
 	defer pub.Close(ctx)
@@ -64,14 +72,15 @@ func Example() {
 	defer src.Close(ctx)
 	var g fanin.Group[natsjs.Delivery[webhook.Message]]
 	g.Add(ctx, src)
-	stream, _ := g.Start(ctx)
-	d, _ := stream.Recv(ctx)
+	deliveries, _ := g.Start(ctx)
+	d, _ := deliveries.Recv(ctx)
 	fmt.Printf("agent: %s says %q (delivery %d of stream message %d)\n",
 		d.Value.Sender, d.Value.Content, d.Meta.NumDelivered, d.Meta.StreamSeq)
 	fmt.Println("ack:", d.AckSync(ctx))
 	g.Shutdown(ctx)
 
 	// Output:
+	// stream check: <nil>
 	// ingress answered 202
 	// agent: alice says "hello" (delivery 1 of stream message 1)
 	// ack: <nil>

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fanin-go/fanin"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -342,5 +343,84 @@ func TestDeletedConsumerIsNotRecreatedByARestart(t *testing.T) {
 	}
 	if err := f.source(nil).Start(ctx); err != nil {
 		t.Errorf("Start of a new Source = %v, want nil (it creates the consumer)", err)
+	}
+}
+
+// failingSink refuses every value with errSinkBroken: in TrySend, or, if
+// full is set, in Send after TrySend found the lane full, as a sink whose
+// own conversion fails does.
+type failingSink struct {
+	full bool
+	done chan struct{}
+}
+
+var errSinkBroken = errors.New("sink broken")
+
+func (s failingSink) Send(context.Context, Delivery[string]) error { return errSinkBroken }
+func (s failingSink) Done() <-chan struct{}                        { return s.done }
+func (s failingSink) TrySend(Delivery[string]) error {
+	if s.full {
+		return fanin.ErrFull
+	}
+	return errSinkBroken
+}
+
+// TestSinkRefusalEndsRunAndGivesBack: a sink that refuses a delivery for a
+// reason other than its shutdown ends Run with an error that wraps the
+// refusal, and the Source gives back what it took, so that the next Run
+// receives every message at once rather than after AckWait (30 s here).
+func TestSinkRefusalEndsRunAndGivesBack(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		f := newFixture(t)
+		ids := f.publish("m", 5)
+		src := f.source(nil)
+		if err := src.Start(context.Background()); err != nil {
+			t.Fatalf("Start = %v, want nil", err)
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- src.Run(context.Background(), failingSink{full: full, done: make(chan struct{})}) }()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, errSinkBroken) {
+				t.Errorf("full %v: Run = %v, want an error wrapping the sink's", full, err)
+			}
+		case <-time.After(wait):
+			t.Fatalf("full %v: Run did not return within %v", full, wait)
+		}
+		if st := src.Stats(); st.Unsettled != 0 || st.HandedOver != 0 || st.Returned != st.Received {
+			t.Errorf("full %v: Stats() = %+v, want nothing handed over or unsettled, everything received returned", full, st)
+		}
+		r := startRun(t, src, 16)
+		got := map[string]bool{}
+		for range ids {
+			d := r.recv()
+			got[idOf(d)] = true
+			d.Ack()
+		}
+		if len(got) != len(ids) {
+			t.Errorf("full %v: the next Run received %v, want each of %v", full, got, ids)
+		}
+		if err := r.stop(); err != nil {
+			t.Errorf("full %v: Run = %v, want nil", full, err)
+		}
+	}
+}
+
+// TestConsumerDeletedUnderRunIsErrConsumerDeleted: a durable consumer
+// deleted while a Run pulls on it ends the Run with an error matching
+// ErrConsumerDeleted, as documented, and not ErrConnLost.
+func TestConsumerDeletedUnderRunIsErrConsumerDeleted(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 3)
+	src := f.source(nil)
+	r := startRun(t, src, 16)
+	for range 3 {
+		r.recv().Ack()
+	}
+	if err := f.js.DeleteConsumer(context.Background(), streamName, durable); err != nil {
+		t.Fatalf("DeleteConsumer = %v", err)
+	}
+	if err := r.wait(); !errors.Is(err, ErrConsumerDeleted) || errors.Is(err, ErrConnLost) {
+		t.Errorf("Run = %v, want ErrConsumerDeleted and not ErrConnLost", err)
 	}
 }
