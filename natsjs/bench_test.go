@@ -2,6 +2,7 @@ package natsjs
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -213,18 +214,133 @@ func BenchmarkConsume(b *testing.B) {
 // prefill publishes n messages asynchronously and waits for every PubAck.
 func prefill(b *testing.B, f *fixture, n int) {
 	b.Helper()
+	complete := func() {
+		select {
+		case <-f.js.PublishAsyncComplete():
+		case <-time.After(time.Minute):
+			b.Fatal("prefill: PubAcks did not come within a minute")
+		}
+	}
 	for i := range n {
 		m := &nats.Msg{Subject: subject, Data: benchPayload, Header: nats.Header{}}
 		m.Header.Set(jetstream.MsgIDHeader, strconv.Itoa(i))
-		if _, err := f.js.PublishMsgAsync(m); err != nil {
+		_, err := f.js.PublishMsgAsync(m)
+		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			// A loaded machine: wait for the PubAcks out, and again.
+			complete()
+			_, err = f.js.PublishMsgAsync(m)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 	}
-	select {
-	case <-f.js.PublishAsyncComplete():
-	case <-time.After(time.Minute):
-		b.Fatal("prefill: PubAcks did not come within a minute")
+	complete()
+}
+
+// BenchmarkConsumeInterleaved runs the two consumers of BenchmarkConsume
+// on one stream of b.N messages, each on a durable and a connection of its
+// own, and has them take turns of 10000 messages: while one consumes its
+// turn the other waits in its handler, so the server holds back what its
+// window does not cover. Turns last milliseconds, so both meet the same
+// load on a shared machine, which a run of each in turn (seconds) does
+// not give them. It reports each one's msgs/s over its own turns and the
+// ratio natsjs/direct.
+func BenchmarkConsumeInterleaved(b *testing.B) {
+	const chunk = 10000
+	f := newFixture(b)
+	prefill(b, f, b.N)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// A side consumes until its count reaches the limit it was given,
+	// says so on done, and waits for the next limit.
+	type side struct {
+		next  chan int
+		done  chan struct{}
+		n     int
+		limit int
+		busy  time.Duration
 	}
+	newSide := func() *side { return &side{next: make(chan int), done: make(chan struct{})} }
+	handled := func(s *side) {
+		s.n++
+		if s.n == s.limit {
+			s.done <- struct{}{}
+			if s.n < b.N {
+				s.limit = <-s.next
+			}
+		}
+	}
+	direct, natsjs := newSide(), newSide()
+
+	nc, err := nats.Connect(f.srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, streamName, jetstream.ConsumerConfig{
+		Durable: "direct", MaxAckPending: benchWindow, AckWait: 30 * time.Second,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		if direct.limit == 0 {
+			direct.limit = <-direct.next
+		}
+		m.Ack()
+		handled(direct)
+	}, jetstream.PullMaxMessages(benchWindow))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Stop()
+
+	src := NewSource(f.config(func(cfg *SourceConfig) { cfg.Consumer.MaxAckPending = benchWindow }),
+		func(data []byte) ([]byte, error) { return data, nil })
+	defer src.Close(context.Background())
+	var g fanin.Group[Delivery[[]byte]]
+	if err := g.Add(ctx, src, fanin.WithLane(benchWindow, 1)); err != nil {
+		b.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() {
+		ran <- g.Run(ctx, func(d Delivery[[]byte]) error {
+			if natsjs.limit == 0 {
+				natsjs.limit = <-natsjs.next
+			}
+			d.Ack()
+			handled(natsjs)
+			return nil
+		})
+	}()
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	for limit := chunk; ; limit += chunk {
+		limit = min(limit, b.N)
+		for _, s := range []*side{direct, natsjs} {
+			began := time.Now()
+			s.next <- limit
+			<-s.done
+			s.busy += time.Since(began)
+		}
+		if limit == b.N {
+			break
+		}
+	}
+	b.StopTimer()
+	cancel()
+	if err := <-ran; err != nil {
+		b.Error(err)
+	}
+	b.ReportMetric(float64(b.N)/direct.busy.Seconds(), "direct-msgs/s")
+	b.ReportMetric(float64(b.N)/natsjs.busy.Seconds(), "natsjs-msgs/s")
+	b.ReportMetric(direct.busy.Seconds()/natsjs.busy.Seconds(), "natsjs/direct")
 }
 
 func benchConsumeDirect(b *testing.B) {
