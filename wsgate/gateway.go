@@ -103,6 +103,14 @@ type Config struct {
 	// 1008 "too slow": nothing the program does ever waits for a client.
 	Outbox int
 
+	// WriteBuffer, if set, is the size in bytes of each connection's
+	// kernel send buffer (SO_SNDBUF). Unset, the system's applies, which
+	// Linux grows up to 4 MiB: a client that never reads then holds that
+	// much kernel memory, and its outbox fills only after it. A smaller
+	// buffer finds such a client sooner; 64 KiB costs a client that reads
+	// nothing on a fast network.
+	WriteBuffer int
+
 	// ReplyBuffer is how many chunks of one reply may wait between the
 	// program and the connection's outbox (see fanin.PendingStreams).
 	ReplyBuffer int
@@ -342,6 +350,9 @@ func (g *Gateway) Run(ctx context.Context, s fanin.Sink[Message]) error {
 		ReadTimeout:       g.cfg.HandshakeTimeout,
 		MaxHeaderBytes:    8 << 10,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if tc, ok := c.(*net.TCPConn); ok && g.cfg.WriteBuffer > 0 {
+				tc.SetWriteBuffer(g.cfg.WriteBuffer)
+			}
 			return context.WithValue(ctx, connKey{}, c)
 		},
 	}

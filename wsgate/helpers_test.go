@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ type server struct {
 // serve starts a gateway with cfg (Addr is set to loopback) and a
 // consumer that calls handle for each message in its own goroutine, as
 // an agent that streams replies does. stop ends it all.
-func serve(t *testing.T, cfg Config, handle func(Message)) *server {
+func serve(t testing.TB, cfg Config, handle func(Message)) *server {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	gw := New(cfg)
@@ -67,7 +68,7 @@ func serve(t *testing.T, cfg Config, handle func(Message)) *server {
 }
 
 // stop ends the run, once.
-func (s *server) stop(t *testing.T) {
+func (s *server) stop(t testing.TB) {
 	t.Helper()
 	if s.cancel == nil {
 		return
@@ -205,7 +206,15 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // client that will never read, or never answer a ping.
 func rawUpgrade(t testing.TB, addr string) net.Conn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, patience)
+	// A small receive buffer, set before connecting so that the window is
+	// small from the start: the client's side fills after kilobytes, not
+	// megabytes.
+	d := net.Dialer{Timeout: patience, Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) })
+		return err
+	}}
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
