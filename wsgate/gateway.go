@@ -151,10 +151,10 @@ type ConnID uint64
 // on the connection. It must end every reply it is given; one not ended
 // within ReplyTimeout is given up.
 type Message struct {
-	Conn  ConnID                   // the connection it came on; Push answers it alone
-	User  string                   // what Config.Authenticate returned; "" without it
-	ID    string                   // the client's ID for the message, echoed in the reply's frames
-	Text  string                   // what the client wrote
+	Conn  ConnID                    // the connection it came on; Push answers it alone
+	User  string                    // what Config.Authenticate returned; "" without it
+	ID    string                    // the client's ID for the message, echoed in the reply's frames
+	Text  string                    // what the client wrote
 	Reply fanin.StreamReply[string] // the answer's way back
 }
 
@@ -197,10 +197,10 @@ type Gateway struct {
 	sink    atomic.Pointer[fanin.Sink[Message]]
 
 	mu       sync.Mutex
-	ln       net.Listener       // bound by Start, used by Run; guarded by mu
-	conns    map[ConnID]*conn   // open connections; guarded by mu
-	stopping bool               // set when Run's context ended; guarded by mu
-	runCtx   context.Context    // the context of the Run in progress; guarded by mu
+	ln       net.Listener     // bound by Start, used by Run; guarded by mu
+	conns    map[ConnID]*conn // open connections; guarded by mu
+	stopping bool             // set when Run's context ended; guarded by mu
+	runCtx   context.Context  // the context of the Run in progress; guarded by mu
 	// Both are added to only under mu while !stopping, so that no Add
 	// races the Waits of Run, which come after stopping is set.
 	connsWG sync.WaitGroup // every connection's goroutines
@@ -235,8 +235,8 @@ func New(cfg Config) *Gateway {
 		cfg.ShutdownGrace = 0
 	}
 	g := &Gateway{
-		cfg:     cfg,
-		conns:   map[ConnID]*conn{},
+		cfg:   cfg,
+		conns: map[ConnID]*conn{},
 	}
 	if len(cfg.RateLimit) > 0 {
 		// Twice MaxConns keys: the bucket of a connection that has closed
