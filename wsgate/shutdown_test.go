@@ -2,6 +2,7 @@ package wsgate
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,5 +182,31 @@ func TestTooManyInflight(t *testing.T) {
 	}
 	if st := s.gw.Stats(); st.Messages != 2 || st.Rejected != 1 {
 		t.Errorf("Stats = %+v, want 2 messages, 1 rejected", st)
+	}
+}
+
+// TestShutdownWithAStalledClientIsBounded: a client that never reads, its
+// writer blocked on a full socket, cannot hold Run past its bound
+// (ShutdownGrace and about 2 seconds), however long WriteTimeout is.
+func TestShutdownWithAStalledClientIsBounded(t *testing.T) {
+	s := serve(t, Config{WriteTimeout: 2 * patience, WriteBuffer: 16 << 10, ShutdownGrace: -1}, streamWords)
+	nc := rawUpgrade(t, s.gw.Addr().String())
+	defer nc.Close()
+	eventually(t, "registered", func() bool { return s.gw.Stats().Conns == 1 })
+	big := strings.Repeat("s", 64<<10)
+	for range 100 { // 6.4 MB: far more than the socket buffers hold, less than the outbox
+		if n := s.gw.Broadcast(big); n != 1 {
+			t.Fatalf("Broadcast = %d, want 1", n)
+		}
+	}
+	start := time.Now()
+	s.stop(t)
+	if took := time.Since(start); took > patience {
+		t.Errorf("Run took %v with a stalled client, want about 2 s", took)
+	} else {
+		t.Logf("Run returned %v after its context ended", took)
+	}
+	if s.gw.Stats().SlowClosed != 0 {
+		t.Error("the outbox overflowed: the test no longer blocks the writer on the socket")
 	}
 }
