@@ -19,6 +19,10 @@ import (
 // maxIDBytes bounds the ID a client gives a message.
 const maxIDBytes = 128
 
+// errDropped tells the writer that the frames it holds were dropped by a
+// close that does not send them (a client too slow, bad input).
+var errDropped = errors.New("wsgate: frame dropped by the close")
+
 // conn is one WebSocket connection. Its goroutines: the HTTP handler's,
 // which reads; a writer, which alone writes frames from the outbox; one
 // relay per reply in progress, which moves chunks from the reply to the
@@ -46,6 +50,7 @@ type conn struct {
 	out      [][]byte             // frames to write, oldest first; guarded by mu
 	inflight int                  // replies in progress; guarded by mu
 	closing  bool                 // a close is decided; nothing more is queued; guarded by mu
+	dropped  bool                 // and the frames not yet written are dropped; guarded by mu
 	code     websocket.StatusCode // the close decided; guarded by mu
 	reason   string               // guarded by mu
 }
@@ -70,8 +75,6 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		user = u
 	}
 	nc, _ := r.Context().Value(connKey{}).(net.Conn)
-	runCtx := r.Context() // until replaced below; only used if registered
-
 	c := &conn{g: g, id: ConnID(g.nextID.Add(1)), user: user, nc: nc, wake: make(chan struct{}, 1)}
 	g.mu.Lock()
 	if g.stopping {
@@ -83,7 +86,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !full {
 		g.conns[c.id] = c
 	}
-	runCtx = g.runCtx
+	runCtx := g.runCtx
 	g.connsWG.Add(1)
 	g.mu.Unlock()
 	defer g.connsWG.Done()
@@ -347,7 +350,7 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, drop bool) bo
 
 // decideCloseLocked records the close; requires c.mu held and !c.closing.
 func (c *conn) decideCloseLocked(code websocket.StatusCode, reason string, drop bool) {
-	c.closing, c.code, c.reason = true, code, reason
+	c.closing, c.code, c.reason, c.dropped = true, code, reason, drop
 	if drop {
 		c.out = nil
 	}
@@ -387,7 +390,12 @@ func (c *conn) writeLoop() {
 		c.mu.Unlock()
 		for i, f := range batch {
 			batch[i] = nil
-			if err := c.write(f); err != nil {
+			if err := c.write(f); err == errDropped {
+				// The rest of the batch is dropped too; the close that
+				// dropped it has signalled, so the next turn closes.
+				clear(batch[i:])
+				break
+			} else if err != nil {
 				return
 			}
 		}
@@ -409,6 +417,10 @@ func (c *conn) writeLoop() {
 // is decided.
 func (c *conn) write(f []byte) error {
 	c.mu.Lock()
+	if c.dropped {
+		c.mu.Unlock()
+		return errDropped
+	}
 	if !c.closing {
 		c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteTimeout))
 	}

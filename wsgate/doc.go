@@ -75,8 +75,9 @@
 //	                                    ping; pings go every PingInterval (30 s)
 //	1001 "server shutting down"         Run's context ended
 //
-// A connection that has decided to close sends nothing more but its close
-// frame, and reads nothing but the client's; it is dropped if the close
-// does not complete within 1 second. No refusal of one client is seen by
-// any other.
+// A connection that has decided to close queues nothing more, sends what
+// it still holds (nothing, for a client closed for what it did) and its
+// close frame, and reads nothing but the client's close frame; it is
+// dropped if that does not complete within about 2 seconds. No refusal of
+// one client is seen by any other.
 package wsgate

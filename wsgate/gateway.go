@@ -75,8 +75,8 @@ type Config struct {
 	// connection is accepted (a browser cannot set headers on a WebSocket:
 	// use a cookie or a query parameter). It returns the user, which every
 	// message of the connection carries, or an error, and the request is
-	// then refused 401 with the error's text. It must not block long: it
-	// runs in the request's goroutine, within HandshakeTimeout.
+	// then refused 401 with the error's text. It runs in the request's
+	// goroutine, before the upgrade, and should not block long.
 	Authenticate func(r *http.Request) (user string, err error)
 
 	// MaxConns bounds the open connections; one more is accepted and
@@ -129,7 +129,9 @@ type Config struct {
 
 	// PingInterval is how often each connection is pinged, and
 	// PongTimeout how long its pong may take; a connection that does not
-	// answer is closed with 1008 "ping timeout".
+	// answer is closed with 1008 "ping timeout". The pong is read by the
+	// connection's reader, which waits up to SendTimeout for room in the
+	// stream: PongTimeout must be longer than SendTimeout.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 
@@ -214,7 +216,22 @@ type counters struct {
 }
 
 // New returns a Gateway with cfg, its zero fields set to their defaults.
+// It panics if a bound or a duration of cfg is negative (ShutdownGrace
+// excepted, where negative means none), since no gateway could work with
+// it.
 func New(cfg Config) *Gateway {
+	for name, v := range map[string]int64{
+		"MaxConns": int64(cfg.MaxConns), "MaxMessageBytes": cfg.MaxMessageBytes,
+		"MaxInflight": int64(cfg.MaxInflight), "MaxPending": int64(cfg.MaxPending),
+		"Outbox": int64(cfg.Outbox), "ReplyBuffer": int64(cfg.ReplyBuffer), "WriteBuffer": int64(cfg.WriteBuffer),
+		"SendTimeout": int64(cfg.SendTimeout), "ReplyTimeout": int64(cfg.ReplyTimeout),
+		"WriteTimeout": int64(cfg.WriteTimeout), "PingInterval": int64(cfg.PingInterval),
+		"PongTimeout": int64(cfg.PongTimeout), "HandshakeTimeout": int64(cfg.HandshakeTimeout),
+	} {
+		if v < 0 {
+			panic(fmt.Sprintf("wsgate: New called with Config.%s %d; it must not be negative", name, v))
+		}
+	}
 	cfg.Name = cmp.Or(cfg.Name, "wsgate")
 	cfg.MaxConns = cmp.Or(cfg.MaxConns, DefaultMaxConns)
 	cfg.MaxMessageBytes = cmp.Or(cfg.MaxMessageBytes, DefaultMaxMessageBytes)
@@ -315,10 +332,11 @@ type connKey struct{} // the net.Conn, in each connection's context
 //  3. Replies still in progress then end with an error frame
 //     "going_away", and every connection is sent what its outbox holds
 //     and a close frame 1001 "server shutting down".
-//  4. A connection whose client has not completed the close within 1
-//     second is dropped.
+//  4. Each connection has 1 second to write what it holds, and 1 more
+//     for the close handshake; one whose client has not completed them
+//     by then is dropped.
 //
-// So Run returns within ShutdownGrace and about 1 second of ctx's end,
+// So Run returns within ShutdownGrace and about 2 seconds of ctx's end,
 // with every connection closed and every goroutine it started returned.
 // Run may be called again after a new Start; two Runs at once are not
 // supported.

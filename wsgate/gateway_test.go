@@ -336,3 +336,17 @@ func TestSilentClients(t *testing.T) {
 		t.Errorf("a client that answers pings was closed")
 	}
 }
+
+func TestNewPanicsOnNegativeBounds(t *testing.T) {
+	for _, cfg := range []Config{{Outbox: -1}, {MaxConns: -1}, {PongTimeout: -time.Second}} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "wsgate: New called with Config.") {
+					t.Errorf("New(%+v) panic = %v, want one naming the field", cfg, r)
+				}
+			}()
+			New(cfg)
+		}()
+	}
+	New(Config{ShutdownGrace: -1}) // negative means none: no panic
+}
