@@ -197,3 +197,42 @@ func readClose(r *bufio.Reader) (websocket.StatusCode, error) {
 		}
 	}
 }
+
+// TestFloodWithoutRateLimitIsBounded: with no RateLimit, a client that
+// floods messages and reads nothing gets at most MaxInflight of them to
+// the agent while their replies are open, the rest are refused, and it is
+// closed as too slow once the refusals fill its outbox.
+func TestFloodWithoutRateLimitIsBounded(t *testing.T) {
+	var delivered atomic.Int64
+	held := make(chan fanin.StreamReply[string], 100)
+	s := serve(t, Config{Outbox: 16, WriteBuffer: 16 << 10, MaxInflight: 4}, func(m Message) {
+		delivered.Add(1)
+		held <- m.Reply // the agent is slow: no reply ends while the flood lasts
+	})
+	nc := rawUpgrade(t, s.gw.Addr().String())
+	defer nc.Close()
+	msg := maskedText([]byte(`{"id":"f","text":"flood"}`))
+	for s.gw.Stats().SlowClosed == 0 {
+		nc.SetWriteDeadline(time.Now().Add(patience))
+		if _, err := nc.Write(msg); err != nil {
+			break // closed while flooding
+		}
+	}
+	eventually(t, "the flooder closed as too slow", func() bool { return s.gw.Stats().SlowClosed == 1 })
+	// The consumer takes what was placed in the stream a little later.
+	eventually(t, "MaxInflight messages reach the agent", func() bool { return delivered.Load() >= 4 })
+	for range 4 {
+		r := <-held
+		<-r.Done()
+		if r.Send("late") != fanin.ErrReplyEnded {
+			t.Error("a held reply of the closed flooder still takes chunks")
+		}
+	}
+	s.stop(t) // everything placed in the stream has reached the agent
+	if n := delivered.Load(); n != 4 {
+		t.Errorf("the agent was given %d of the flood, want MaxInflight (4)", n)
+	}
+	if st := s.gw.Stats(); st.Rejected == 0 {
+		t.Errorf("Stats = %+v: no message refused", st)
+	}
+}
