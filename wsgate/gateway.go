@@ -189,8 +189,8 @@ type Stats struct {
 // client whose outbox overflows is closed. See the package documentation
 // for the protocol, the limits and the close codes.
 //
-// A Gateway is safe for simultaneous use by multiple goroutines. Its zero
-// value is not usable; call [New].
+// A Gateway is safe for simultaneous use by multiple goroutines and must
+// not be copied after first use. Its zero value is not usable; call [New].
 type Gateway struct {
 	cfg     Config
 	pending atomic.Pointer[fanin.PendingStreams[string]] // one per Run
