@@ -79,11 +79,14 @@
 // # Around the stream
 //
 // [Pending] matches replies to requests through a [Reply] handle that a
-// message of any type can carry, and never leaks a waiter. [Limiter] is a
+// message of any type can carry, and never leaks a waiter;
+// [PendingStreams] does the same for answers streamed chunk by chunk
+// through a [StreamReply], and never lets a slow requester hold the
+// consumer. [Limiter] is a
 // token bucket with several bands taken atomically, [SendBatch] sends a
 // batch taking one token right before each value, and [KeyedLimiter] keeps
 // one bucket per key in bounded memory. Package webhook builds an HTTP
-// ingress on all of these.
+// ingress on all of these, and module wsgate a WebSocket gateway.
 //
 // # Why not a lock
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -379,4 +380,53 @@ func ExampleMap() {
 	// Output:
 	// agent got: ana: ping
 	// chat got: pong <nil>
+}
+
+func ExamplePendingStreams() {
+	type question struct {
+		reply fanin.StreamReply[string]
+		text  string
+	}
+	c := fanin.New[question](8)
+	stream, _ := c.Start()
+	answers := fanin.NewPendingStreams[string](100, 16) // 16 chunks of slack per answer
+
+	go func() { // the agent loop; a real one hands each answer to a goroutine
+		for q := range stream {
+			for _, w := range []string{"forty", "-", "two"} {
+				if q.reply.Send(w) != nil {
+					break // the requester left or fell behind
+				}
+			}
+			q.reply.End()
+		}
+	}()
+
+	rd, err := answers.Open(func(r fanin.StreamReply[string]) error {
+		return c.TrySend(question{r, "what is the answer?"})
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for {
+		chunk, err := rd.Next(context.Background())
+		if err == io.EOF {
+			fmt.Println("(end)")
+			break
+		}
+		if err != nil {
+			fmt.Println("cut:", err)
+			break
+		}
+		fmt.Println(chunk)
+	}
+	c.Shutdown(context.Background())
+	fmt.Println("open:", answers.Len())
+	// Output:
+	// forty
+	// -
+	// two
+	// (end)
+	// open: 0
 }

@@ -1,0 +1,352 @@
+package wsgate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/fanin-go/fanin"
+)
+
+func TestStreamedReplyArrivesWholeAndInOrder(t *testing.T) {
+	s := serve(t, Config{}, streamWords)
+	c := dial(t, s.url, nil)
+	defer c.CloseNow()
+	for i := range 3 {
+		id := fmt.Sprint("m", i)
+		send(t, c, id, "50")
+		chunks, last := reply(t, c, id)
+		if last.Type != "end" {
+			t.Fatalf("reply ended with %+v, want end", last)
+		}
+		if len(chunks) != 50 {
+			t.Fatalf("got %d chunks, want 50", len(chunks))
+		}
+		for j, ch := range chunks {
+			if want := fmt.Sprintf("w%d ", j); ch != want {
+				t.Fatalf("chunk %d = %q, want %q", j, ch, want)
+			}
+		}
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	s.stop(t)
+	st := s.gw.Stats()
+	if st.Messages != 3 || st.Replies != 3 || st.Accepted != 1 {
+		t.Errorf("Stats = %+v, want 3 messages, 3 replies, 1 connection", st)
+	}
+}
+
+// TestGroupDeliversThroughMap runs the gateway as an adapter of a Group of
+// another message type, as a program does.
+func TestGroupDeliversThroughMap(t *testing.T) {
+	type event struct {
+		text  string
+		reply fanin.StreamReply[string]
+	}
+	gw := New(Config{Addr: "127.0.0.1:0"})
+	var g fanin.Group[event]
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := g.Add(ctx, fanin.Map(gw, func(m Message) event { return event{m.Text, m.Reply} }), fanin.WithFailFast()); err != nil {
+		t.Fatalf("Add = %v", err)
+	}
+	ran := make(chan error, 1)
+	go func() {
+		ran <- g.Run(ctx, func(e event) error {
+			go func() {
+				e.reply.Send(strings.ToUpper(e.text))
+				e.reply.End()
+			}()
+			return nil
+		})
+	}()
+	eventually(t, "the gateway bound", func() bool { return gw.Addr() != nil })
+	c := dial(t, "ws://"+gw.Addr().String()+"/ws", nil)
+	defer c.CloseNow()
+	send(t, c, "x", "hello")
+	chunks, last := reply(t, c, "x")
+	if strings.Join(chunks, "") != "HELLO" || last.Type != "end" {
+		t.Errorf("reply = %q then %+v, want HELLO then end", chunks, last)
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if code, _ := closedWith(t, c); code != websocket.StatusGoingAway {
+		t.Errorf("close code = %v, want 1001", code)
+	}
+}
+
+func TestPushAndBroadcast(t *testing.T) {
+	ids := make(chan ConnID, 3)
+	s := serve(t, Config{}, func(m Message) { ids <- m.Conn; m.Reply.End() })
+	var cs [3]*websocket.Conn
+	var conns [3]ConnID
+	for i := range cs {
+		cs[i] = dial(t, s.url, nil)
+		defer cs[i].CloseNow()
+		send(t, cs[i], "hi", "hi")
+		reply(t, cs[i], "hi")
+		conns[i] = <-ids
+	}
+	if n := s.gw.Broadcast("notice"); n != 3 {
+		t.Errorf("Broadcast = %d, want 3", n)
+	}
+	if err := s.gw.Push(conns[1], "just you"); err != nil {
+		t.Errorf("Push = %v, want nil", err)
+	}
+	for i, c := range cs {
+		f, err := next(c)
+		if err != nil || f.Type != "push" || f.Text != "notice" {
+			t.Errorf("client %d: %+v, %v; want the broadcast", i, f, err)
+		}
+	}
+	if f, err := next(cs[1]); err != nil || f.Text != "just you" {
+		t.Errorf("client 1: %+v, %v; want the push", f, err)
+	}
+	if err := s.gw.Push(12345, "nobody"); err != ErrNoConn {
+		t.Errorf("Push to no connection = %v, want ErrNoConn", err)
+	}
+}
+
+func TestOriginAndAuthentication(t *testing.T) {
+	s := serve(t, Config{
+		OriginPatterns: []string{"chat.example.com"},
+		Authenticate: func(r *http.Request) (string, error) {
+			if tok := r.URL.Query().Get("token"); tok != "" {
+				return "user-" + tok, nil
+			}
+			return "", errors.New("no token")
+		},
+	}, func(m Message) { m.Reply.Send(m.User); m.Reply.End() })
+	for _, tc := range []struct {
+		name, query, origin string
+		want                int // 0: accepted
+	}{
+		{"no origin header (not a browser)", "?token=a", "", 0},
+		{"same origin", "?token=a", "http://" + s.gw.Addr().String(), 0},
+		{"allowed origin", "?token=a", "https://chat.example.com", 0},
+		{"cross-site origin", "?token=a", "https://evil.example", http.StatusForbidden},
+		{"no token", "", "", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.origin != "" {
+				h.Set("Origin", tc.origin)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
+			defer cancel()
+			c, resp, err := websocket.Dial(ctx, s.url+tc.query, &websocket.DialOptions{HTTPHeader: h})
+			if tc.want != 0 {
+				if err == nil || resp == nil || resp.StatusCode != tc.want {
+					t.Errorf("Dial = %v (response %v), want refused %d", err, resp, tc.want)
+				}
+				if c != nil {
+					c.CloseNow()
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Dial = %v, want accepted", err)
+			}
+			defer c.CloseNow()
+			send(t, c, "u", "who")
+			if chunks, _ := reply(t, c, "u"); len(chunks) != 1 || chunks[0] != "user-a" {
+				t.Errorf("the message carried user %q, want user-a", chunks)
+			}
+		})
+	}
+	if got := s.gw.Stats().Refused; got != 2 {
+		t.Errorf("Stats.Refused = %d, want 2", got)
+	}
+}
+
+func TestMaxConns(t *testing.T) {
+	s := serve(t, Config{MaxConns: 1}, streamWords)
+	c := dial(t, s.url, nil)
+	defer c.CloseNow()
+	over := dial(t, s.url, nil)
+	defer over.CloseNow()
+	if code, reason := closedWith(t, over); code != websocket.StatusTryAgainLater || reason != "too many connections" {
+		t.Errorf("close = %v %q, want 1013 too many connections", code, reason)
+	}
+	send(t, c, "a", "3")
+	if _, last := reply(t, c, "a"); last.Type != "end" {
+		t.Errorf("the connection within the limit got %+v, want its reply", last)
+	}
+}
+
+// TestBadInputClosesOnlyItsConnection sends each kind of bad input on a
+// connection of its own, while a bystander streams a reply: each bad
+// client gets its close code, and the bystander notices nothing.
+func TestBadInputClosesOnlyItsConnection(t *testing.T) {
+	s := serve(t, Config{
+		MaxMessageBytes: 1024,
+		RateLimit:       []fanin.Band{{Events: 1, Interval: time.Minute, Burst: 5}},
+	}, streamWords)
+	for _, tc := range []struct {
+		name   string
+		send   func(c *websocket.Conn) error
+		code   websocket.StatusCode
+		reason string
+	}{
+		{"oversized", func(c *websocket.Conn) error {
+			return c.Write(context.Background(), websocket.MessageText, []byte(`{"text":"`+strings.Repeat("x", 2000)+`"}`))
+		}, websocket.StatusMessageTooBig, ""},
+		{"binary", func(c *websocket.Conn) error {
+			return c.Write(context.Background(), websocket.MessageBinary, []byte(`{"text":"hi"}`))
+		}, websocket.StatusUnsupportedData, "binary messages are not accepted: send JSON text"},
+		{"invalid UTF-8", func(c *websocket.Conn) error {
+			return c.Write(context.Background(), websocket.MessageText, []byte("{\"text\":\"\xff\xfe\"}"))
+		}, websocket.StatusInvalidFramePayloadData, "message is not valid UTF-8"},
+		{"not JSON", func(c *websocket.Conn) error {
+			return c.Write(context.Background(), websocket.MessageText, []byte("hello"))
+		}, websocket.StatusInvalidFramePayloadData, `message is not {"id": "...", "text": "..."}`},
+		{"no text", func(c *websocket.Conn) error {
+			return c.Write(context.Background(), websocket.MessageText, []byte(`{"id":"a"}`))
+		}, websocket.StatusInvalidFramePayloadData, `message is not {"id": "...", "text": "..."}`},
+		{"flood", func(c *websocket.Conn) error {
+			for i := range 50 {
+				err := c.Write(context.Background(), websocket.MessageText, fmt.Appendf(nil, `{"id":"%d","text":"1"}`, i))
+				if err != nil {
+					return nil // closed while flooding: expected
+				}
+			}
+			return nil
+		}, websocket.StatusPolicyViolation, "rate limit exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bystander := dial(t, s.url, nil)
+			defer bystander.CloseNow()
+			send(t, bystander, "b", "200")
+			bad := dial(t, s.url, nil)
+			defer bad.CloseNow()
+			if err := tc.send(bad); err != nil {
+				t.Fatalf("send = %v", err)
+			}
+			code, reason := closedWith(t, bad)
+			if code != tc.code || (tc.reason != "" && reason != tc.reason) {
+				t.Errorf("close = %v %q, want %v %q", code, reason, tc.code, tc.reason)
+			}
+			chunks, last := reply(t, bystander, "b")
+			if len(chunks) != 200 || last.Type != "end" {
+				t.Errorf("bystander got %d chunks and %+v, want 200 and end", len(chunks), last)
+			}
+		})
+	}
+	st := s.gw.Stats()
+	if st.BadInput != 5 || st.RateClosed != 1 {
+		t.Errorf("Stats = %+v, want BadInput 5, RateClosed 1", st)
+	}
+}
+
+// TestStalledClientIsClosedAndBlocksNobody: a client that never reads is
+// pushed large frames until its socket buffers and its outbox are full;
+// every Broadcast returns, the client is closed as too slow, and another
+// client receives everything meanwhile.
+func TestStalledClientIsClosedAndBlocksNobody(t *testing.T) {
+	s := serve(t, Config{Outbox: 8}, streamWords)
+	stalled := rawUpgrade(t, s.gw.Addr().String())
+	defer stalled.Close()
+	reader := dial(t, s.url, nil)
+	defer reader.CloseNow()
+	eventually(t, "both connections registered", func() bool { return s.gw.Stats().Conns == 2 })
+
+	big := strings.Repeat("x", 64<<10)
+	var received atomic.Int64
+	readDone := make(chan error, 1)
+	go func() {
+		for {
+			f, err := next(reader)
+			if err != nil {
+				readDone <- err
+				return
+			}
+			if f.Type == "push" {
+				received.Add(1)
+			}
+		}
+	}()
+	pushes := 0
+	for s.gw.Stats().SlowClosed == 0 {
+		if pushes > 100_000 {
+			t.Fatal("the stalled client was never closed")
+		}
+		s.gw.Broadcast(big)
+		pushes++
+		// Let the reading client keep up; the stalled one cannot.
+		eventually(t, "the reading client took the push", func() bool { return received.Load() == int64(pushes) })
+	}
+	eventually(t, "the stalled connection is gone", func() bool { return s.gw.Stats().Conns == 1 })
+	if st := s.gw.Stats(); st.SlowClosed != 1 {
+		t.Errorf("SlowClosed = %d, want 1", st.SlowClosed)
+	}
+	if err := s.gw.Push(1, "x"); err != ErrNoConn {
+		t.Errorf("Push to the stalled connection = %v, want ErrNoConn", err)
+	}
+	send(t, reader, "after", "2")
+	eventually(t, "the reading client is still served", func() bool {
+		return s.gw.Stats().Replies == 1
+	})
+	reader.Close(websocket.StatusNormalClosure, "")
+	<-readDone
+}
+
+// TestSilentClients: a TCP connection that never sends its upgrade request
+// is closed after HandshakeTimeout, and an upgraded one that never answers
+// a ping is closed 1008 "ping timeout".
+func TestSilentClients(t *testing.T) {
+	s := serve(t, Config{HandshakeTimeout: 200 * time.Millisecond, PingInterval: 100 * time.Millisecond, PongTimeout: 300 * time.Millisecond}, streamWords)
+	addr := s.gw.Addr().String()
+
+	silent := rawDial(t, addr)
+	defer silent.Close()
+	silent.SetReadDeadline(time.Now().Add(patience))
+	if n, err := silent.Read(make([]byte, 1)); err == nil {
+		t.Errorf("a silent TCP connection read %d bytes, want it closed", n)
+	} else if strings.Contains(err.Error(), "timeout") {
+		t.Errorf("a silent TCP connection was not closed within %v", patience)
+	}
+
+	deaf := rawUpgrade(t, addr)
+	defer deaf.Close()
+	eventually(t, "the deaf connection closed for its missing pong", func() bool { return s.gw.Stats().PingClosed == 1 })
+	eventually(t, "the deaf connection gone", func() bool { return s.gw.Stats().Conns == 0 })
+
+	// A client that answers pings (the library's client does, while it
+	// reads) stays.
+	var pings atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true },
+	})
+	if err != nil {
+		t.Fatalf("Dial = %v", err)
+	}
+	defer c.CloseNow()
+	readCtx := c.CloseRead(ctx)
+	eventually(t, "five pings answered", func() bool { return pings.Load() >= 5 })
+	if readCtx.Err() != nil || s.gw.Stats().PingClosed != 1 {
+		t.Errorf("a client that answers pings was closed")
+	}
+}
+
+func TestNewPanicsOnNegativeBounds(t *testing.T) {
+	for _, cfg := range []Config{{Outbox: -1}, {MaxConns: -1}, {PongTimeout: -time.Second}} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "wsgate: New called with Config.") {
+					t.Errorf("New(%+v) panic = %v, want one naming the field", cfg, r)
+				}
+			}()
+			New(cfg)
+		}()
+	}
+	New(Config{ShutdownGrace: -1}) // negative means none: no panic
+}
