@@ -35,7 +35,7 @@ func collect(t *testing.T, r *sdkmetric.ManualReader) (points map[string]float64
 	key := func(name string, set attribute.Set) string {
 		var kv []string
 		for _, a := range set.ToSlice() {
-			kv = append(kv, fmt.Sprintf("%s=%s", a.Key, a.Value.Emit()))
+			kv = append(kv, fmt.Sprintf("%s=%s", a.Key, a.Value.String()))
 		}
 		return name + "{" + strings.Join(kv, ",") + "}"
 	}
