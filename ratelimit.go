@@ -137,6 +137,9 @@ func spend(bands []band, tats []time.Duration, at time.Duration) {
 // A Limiter keeps time as nanoseconds since [NewLimiter]; it grants no
 // token for a time 2^62ns (about 146 years) or more after that.
 //
+// [Limiter.Stats] counts the tokens kept and the refusals, under the lock
+// a take already holds.
+//
 // The zero Limiter, and a nil *Limiter, have no bands and allow every event.
 // A Limiter is safe for simultaneous use by multiple goroutines and must not
 // be copied after first use.
@@ -420,6 +423,8 @@ func SendBatch[T any](ctx context.Context, s Sink[T], lim *Limiter, batch []T, p
 // holding a slice, say) panics, as it would as a map key. Like [Limiter],
 // a KeyedLimiter grants no token 2^62ns (about 146 years) or more after it
 // was made.
+//
+// [KeyedLimiter.Stats] counts what Take allowed and refused, by reason.
 //
 // A KeyedLimiter is safe for simultaneous use by multiple goroutines and
 // must not be copied after first use. Its zero value is not usable; call
