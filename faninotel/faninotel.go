@@ -31,6 +31,7 @@
 //	fanin.adapter.restarts     Counter {restart}     restarts by its policy
 //	fanin.adapter.state        UpDownCounter {adapter} adapters in each fanin.adapter.state
 //	fanin.adapter.degraded     UpDownCounter {adapter} adapters kept trying over their intensity
+//	fanin.adapter.keep_trying  UpDownCounter {adapter} adapters added WithKeepTrying
 //	fanin.group.runs, fanin.group.escalations, fanin.group.abandoned,
 //	fanin.group.events.dropped (Counters) and fanin.group.adapters (UpDownCounter)
 //
@@ -174,6 +175,7 @@ func ObserveGroup(meter metric.Meter, g GroupStatser, opts ...Option) (metric.Re
 	restarts := b.counter("fanin.adapter.restarts", "{restart}", "Restarts of the adapter by its restart policy.")
 	state := b.updown("fanin.adapter.state", "{adapter}", "Adapters in each fanin.adapter.state.")
 	degraded := b.updown("fanin.adapter.degraded", "{adapter}", "Adapters kept trying over their restart intensity and not running since.")
+	keepTrying := b.updown("fanin.adapter.keep_trying", "{adapter}", "Adapters added WithKeepTrying: over their restart intensity they are restarted at the maximum backoff instead of ending the group's run.")
 	groupRuns := b.counter("fanin.group.runs", "{run}", "Runs of the group begun.")
 	escalations := b.counter("fanin.group.escalations", "{escalation}", "Runs of the group ended by an adapter's failure.")
 	abandoned := b.counter("fanin.group.abandoned", "{value}", "Values accepted and never handled: handed to Group.Abandon, or counted only.")
@@ -194,6 +196,7 @@ func ObserveGroup(meter metric.Meter, g GroupStatser, opts ...Option) (metric.Re
 				o.ObserveInt64(state, int64(r.States[s]), metric.WithAttributes(name, StateKey.String(s.String())))
 			}
 			o.ObserveInt64(degraded, int64(r.Degraded), at)
+			o.ObserveInt64(keepTrying, int64(r.KeepTrying), at)
 		}
 		o.ObserveInt64(groupRuns, int64(gs.Runs))
 		o.ObserveInt64(escalations, int64(gs.Escalations))

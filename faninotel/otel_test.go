@@ -124,6 +124,10 @@ func TestObserveGroupAfterScriptedRun(t *testing.T) {
 			want["fanin.adapter.runs"+a+"}"] = runs
 			want["fanin.adapter.restarts"+a+"}"] = restarts
 			want["fanin.adapter.degraded"+a+"}"] = 0
+			want["fanin.adapter.keep_trying"+a+"}"] = 0
+			if name == "batch" {
+				want["fanin.adapter.keep_trying"+a+"}"] = 1
+			}
 			for _, s := range []string{"idle", "starting", "running", "restarting", "exited", "stopped", "failed", "waiting"} {
 				want["fanin.adapter.state"+a+",fanin.adapter.state="+s+"}"] = 0
 			}

@@ -79,7 +79,7 @@ func BenchmarkSend(b *testing.B) {
 
 // BenchmarkScrape measures one Gather of a registry holding the collector
 // of a running group of n idle adapters: every adapter named
-// (MaxAdapters(n), 21 series each), and with the default limit of 100
+// (MaxAdapters(n), 22 series each), and with the default limit of 100
 // names, the rest folded into (other).
 func BenchmarkScrape(b *testing.B) {
 	const n = 1000

@@ -41,6 +41,7 @@
 //	fanin_adapter_restarts_total{adapter}          restarts by its policy
 //	fanin_adapter_state{adapter,state}             adapters in each state: 1 or 0 for a named adapter
 //	fanin_adapter_degraded{adapter}                adapters kept trying over their intensity
+//	fanin_adapter_keep_trying{adapter}             adapters added WithKeepTrying
 //
 // The group: fanin_group_runs_total, fanin_group_escalations_total,
 // fanin_group_abandoned_total, fanin_group_events_dropped_total and
@@ -78,7 +79,7 @@ type Option func(*options)
 type options struct{ maxAdapters int }
 
 // MaxAdapters sets how many adapters get series of their own, at most;
-// n <= 0 means [DefaultMaxAdapters]. Each adapter costs 21 series.
+// n <= 0 means [DefaultMaxAdapters]. Each adapter costs 22 series.
 func MaxAdapters(n int) Option { return func(o *options) { o.maxAdapters = n } }
 
 // metric is one name: its description and its type.
@@ -147,6 +148,7 @@ type GroupCollector struct {
 
 	lane                                    laneMetrics
 	runs, restarts, state, degraded         metric
+	keepTrying                              metric
 	groupRuns, escalations, abandoned, drop metric
 	adapters                                metric
 }
@@ -170,6 +172,7 @@ func NewGroupCollector(g GroupStatser, opts ...Option) *GroupCollector {
 		restarts:    newMetric("fanin_adapter_restarts_total", "Restarts of the adapter by its restart policy.", c, nil, "adapter"),
 		state:       newMetric("fanin_adapter_state", "Adapters in each state: 1 for the state a named adapter is in, 0 for the others; a count for (other).", gv, nil, "adapter", "state"),
 		degraded:    newMetric("fanin_adapter_degraded", "Adapters kept trying over their restart intensity and not running since: their restarts wait the maximum backoff.", gv, nil, "adapter"),
+		keepTrying:  newMetric("fanin_adapter_keep_trying", "Adapters added WithKeepTrying: over their restart intensity they are restarted at the maximum backoff instead of ending the group's run.", gv, nil, "adapter"),
 		groupRuns:   newMetric("fanin_group_runs_total", "Runs of the group begun.", c, nil),
 		escalations: newMetric("fanin_group_escalations_total", "Runs of the group ended by an adapter's failure.", c, nil),
 		abandoned:   newMetric("fanin_group_abandoned_total", "Values accepted and never handled: handed to Group.Abandon, or counted only.", c, nil),
@@ -181,7 +184,7 @@ func NewGroupCollector(g GroupStatser, opts ...Option) *GroupCollector {
 // Describe sends the descriptions of every metric of c.
 func (c *GroupCollector) Describe(ch chan<- *prometheus.Desc) {
 	c.lane.describe(ch)
-	for _, m := range []metric{c.runs, c.restarts, c.state, c.degraded, c.groupRuns, c.escalations, c.abandoned, c.drop, c.adapters} {
+	for _, m := range []metric{c.runs, c.restarts, c.state, c.degraded, c.keepTrying, c.groupRuns, c.escalations, c.abandoned, c.drop, c.adapters} {
 		ch <- m.desc
 	}
 }
@@ -200,6 +203,7 @@ func (c *GroupCollector) Collect(ch chan<- prometheus.Metric) {
 			c.state.emit(ch, float64(r.States[s]), r.Name, s.String())
 		}
 		c.degraded.emit(ch, float64(r.Degraded), r.Name)
+		c.keepTrying.emit(ch, float64(r.KeepTrying), r.Name)
 	}
 	c.groupRuns.emit(ch, float64(gs.Runs))
 	c.escalations.emit(ch, float64(gs.Escalations))

@@ -33,10 +33,11 @@ var States = []fanin.AdapterState{
 type Row struct {
 	Name string
 	fanin.Stats
-	Adapter  bool           // the row is of adapters: Name, or Other
-	Restarts int            // summed over the row's adapters
-	States   [numStates]int // adapters of the row in each state, indexed by fanin.AdapterState
-	Degraded int            // adapters of the row that are degraded
+	Adapter    bool           // the row is of adapters: Name, or Other
+	Restarts   int            // summed over the row's adapters
+	States     [numStates]int // adapters of the row in each state, indexed by fanin.AdapterState
+	Degraded   int            // adapters of the row that are degraded
+	KeepTrying int            // adapters of the row added WithKeepTrying
 }
 
 const numStates = 8 // len(States)
@@ -89,6 +90,9 @@ func (f *Folder) Rows(gs fanin.GroupStats) []Row {
 		}
 		if a.Degraded {
 			r.Degraded++
+		}
+		if a.KeepTrying {
+			r.KeepTrying++
 		}
 	}
 	f.mu.Unlock()

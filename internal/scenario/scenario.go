@@ -21,8 +21,9 @@ import (
 //     its lane is full: length 2 of 2.
 //   - "flaky" (lane capacity 4): sends 1 value and fails, twice, then sends
 //     1 and serves: 3 accepted, 2 restarts, 3 runs, running.
-//   - "batch": SendBatch of 2 values through lim (burst 1) with
-//     RefuseOverLimit: 1 accepted, 1 rate limited; lim allowed 1, refused 1.
+//   - "batch" (added WithKeepTrying, not degraded): SendBatch of 2 values
+//     through lim (burst 1) with RefuseOverLimit: 1 accepted, 1 rate
+//     limited; lim allowed 1, refused 1.
 //   - "blocked" (lane capacity 1): 1 accepted, then a Send waiting for
 //     room: 1 blocked now (Waited and WaitTime count a wait once it ends).
 //   - "gone": sends 1 value and is removed: its lane (default capacity,
@@ -67,7 +68,7 @@ func Start(t *testing.T) (g *fanin.Group[string], lim *fanin.Limiter) {
 			t.Errorf("SendBatch = %d, %v; want 1, ErrRateLimited", n, err)
 		}
 		return serve(ctx)
-	})))
+	}), fanin.WithKeepTrying()))
 
 	must(t, g.Add(ctx, fanin.AdapterFunc("blocked", func(ctx context.Context, s fanin.Sink[string]) error {
 		if err := s.Send(ctx, "k1"); err != nil {
