@@ -53,8 +53,8 @@
 //
 // # Several groups
 //
-// Two collectors of the same kind export the same names, so a registry
-// refuses the second; register each under a label of its own:
+// Two groups, or a group and a channel, export the same names, so a
+// registry refuses the second; register each under a label of its own:
 //
 //	prometheus.WrapRegistererWith(prometheus.Labels{"group": "ingest"}, reg).MustRegister(faninprom.NewGroupCollector(g))
 package faninprom
@@ -217,10 +217,13 @@ func (c *GroupCollector) Collect(ch chan<- prometheus.Metric) {
 type ChannelStatser interface{ Stats() fanin.Stats }
 
 // A ChannelCollector exports a [fanin.Channel]'s Stats as the lane
-// metrics, with the channel's name as the adapter label. It is safe for
-// simultaneous use.
+// metrics, with the channel's name as the adapter label. It exports the
+// same names as a [GroupCollector]: to register both in one registry,
+// register each through prometheus.WrapRegistererWith with a label that
+// tells them apart. It is safe for simultaneous use.
 type ChannelCollector struct {
 	c    ChannelStatser
+	name string
 	lane laneMetrics
 }
 
@@ -230,14 +233,16 @@ func NewChannelCollector(c ChannelStatser, name string) *ChannelCollector {
 	if c == nil {
 		panic("faninprom: NewChannelCollector called with a nil channel")
 	}
-	return &ChannelCollector{c: c, lane: newLaneMetrics(prometheus.Labels{"adapter": name})}
+	return &ChannelCollector{c: c, name: name, lane: newLaneMetrics(nil, "adapter")}
 }
 
 // Describe sends the descriptions of every metric of c.
 func (c *ChannelCollector) Describe(ch chan<- *prometheus.Desc) { c.lane.describe(ch) }
 
 // Collect takes one snapshot of the channel and sends its metrics.
-func (c *ChannelCollector) Collect(ch chan<- prometheus.Metric) { c.lane.collect(ch, c.c.Stats()) }
+func (c *ChannelCollector) Collect(ch chan<- prometheus.Metric) {
+	c.lane.collect(ch, c.c.Stats(), c.name)
+}
 
 // LimiterStatser is what [NewLimiterCollector] reads: a *fanin.Limiter or
 // a *fanin.KeyedLimiter of any key type.

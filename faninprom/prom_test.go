@@ -166,3 +166,37 @@ fanin_webhook_rate_limit_allowed_total{limit="caller"} 0
 }
 
 func hexString(b []byte) string { return hex.EncodeToString(b) }
+
+// TestGroupAndChannelShareARegistry registers a group and a channel in one
+// registry, each under a label of its own as the package documentation
+// says, and gathers both.
+func TestGroupAndChannelShareARegistry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, _ := scenario.Start(t)
+		c := fanin.New[int](3)
+		if _, err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Shutdown(t.Context())
+		if err := c.TrySend(1); err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewPedanticRegistry()
+		prometheus.WrapRegistererWith(prometheus.Labels{"stream": "agent"}, reg).MustRegister(NewGroupCollector(g))
+		prometheus.WrapRegistererWith(prometheus.Labels{"stream": "inbox"}, reg).MustRegister(NewChannelCollector(c, "inbox"))
+		const want = `
+# HELP fanin_lane_length Values buffered in the lane now, not yet received.
+# TYPE fanin_lane_length gauge
+fanin_lane_length{adapter="(injected)",stream="agent"} 1
+fanin_lane_length{adapter="(removed)",stream="agent"} 1
+fanin_lane_length{adapter="batch",stream="agent"} 1
+fanin_lane_length{adapter="blocked",stream="agent"} 1
+fanin_lane_length{adapter="filler",stream="agent"} 2
+fanin_lane_length{adapter="flaky",stream="agent"} 3
+fanin_lane_length{adapter="inbox",stream="inbox"} 1
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "fanin_lane_length"); err != nil {
+			t.Error(err)
+		}
+	})
+}
