@@ -137,6 +137,9 @@ func spend(bands []band, tats []time.Duration, at time.Duration) {
 // A Limiter keeps time as nanoseconds since [NewLimiter]; it grants no
 // token for a time 2^62ns (about 146 years) or more after that.
 //
+// [Limiter.Stats] counts the tokens kept and the refusals, under the lock
+// a take already holds.
+//
 // The zero Limiter, and a nil *Limiter, have no bands and allow every event.
 // A Limiter is safe for simultaneous use by multiple goroutines and must not
 // be copied after first use.
@@ -144,8 +147,26 @@ type Limiter struct {
 	bands []band    // read-only after NewLimiter
 	base  time.Time // times are durations since base
 
-	mu   sync.Mutex
-	tats []time.Duration // per band; guarded by mu
+	mu      sync.Mutex
+	tats    []time.Duration // per band; guarded by mu
+	allowed uint64          // tokens taken and not given back; guarded by mu
+	refused uint64          // takes refused: no token in time; guarded by mu
+}
+
+// LimiterStats are the counts of a [Limiter] or a [KeyedLimiter] since it
+// was made, in the spirit of database/sql's DBStats: counters that only
+// grow, and Keys, a gauge of the moment.
+type LimiterStats struct {
+	// Allowed counts tokens taken and kept: Allow and Take calls that
+	// succeeded, Waits that returned nil, values SendBatch sent. A token
+	// given back (see [Limiter]) is not counted.
+	Allowed uint64
+	// RateLimited counts refusals for want of a token: Allow false, Take
+	// or Wait returning [ErrRateLimited].
+	RateLimited uint64
+	TooManyKeys uint64 // KeyedLimiter.Take refused a new key: ErrTooManyKeys
+	InvalidKey  uint64 // KeyedLimiter.Take refused a key: ErrInvalidKey
+	Keys        int    // keys that have a bucket now (KeyedLimiter only)
 }
 
 // NewLimiter returns a Limiter with the given bands, each full. It panics if
@@ -183,7 +204,7 @@ type grant struct {
 // take takes a token for the first time at or after now at which every
 // band has one, if that time is at most limit, and returns that time. If
 // prev is not nil it receives each band's tat from before, for giveBack.
-// A refused take changes nothing.
+// A refused take changes no band; it is counted.
 func (l *Limiter) take(now, limit time.Duration, prev []time.Duration) (at time.Duration, ok bool) {
 	// Allow comes here for every event, so the lock is released without a
 	// defer, and prev is copied only if given: copying into nil still
@@ -196,6 +217,9 @@ func (l *Limiter) take(now, limit time.Duration, prev []time.Duration) (at time.
 			copy(prev, l.tats)
 		}
 		spend(l.bands, l.tats, at)
+		l.allowed++
+	} else {
+		l.refused++
 	}
 	l.mu.Unlock()
 	return at, ok
@@ -228,6 +252,8 @@ func (l *Limiter) giveBack(g grant) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// The event did not happen, whether or not the token comes back.
+	l.allowed--
 	for i, b := range l.bands {
 		if l.tats[i] != max(g.prev[i], g.at)+b.emission {
 			return false
@@ -248,6 +274,17 @@ func (l *Limiter) newGrant(buf []time.Duration) grant {
 		buf = make([]time.Duration, len(l.bands))
 	}
 	return grant{prev: buf[:len(l.bands)]}
+}
+
+// Stats returns the counts of l. A Limiter without bands takes no tokens
+// and counts nothing.
+func (l *Limiter) Stats() LimiterStats {
+	if l == nil {
+		return LimiterStats{}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return LimiterStats{Allowed: l.allowed, RateLimited: l.refused}
 }
 
 // allow is Allow that records in g, made by newGrant, the token it takes.
@@ -387,6 +424,8 @@ func SendBatch[T any](ctx context.Context, s Sink[T], lim *Limiter, batch []T, p
 // a KeyedLimiter grants no token 2^62ns (about 146 years) or more after it
 // was made.
 //
+// [KeyedLimiter.Stats] counts what Take allowed and refused, by reason.
+//
 // A KeyedLimiter is safe for simultaneous use by multiple goroutines and
 // must not be copied after first use. Its zero value is not usable; call
 // [NewKeyedLimiter].
@@ -399,6 +438,7 @@ type KeyedLimiter[K comparable] struct {
 	slots map[K]int32     // slot of each live key; guarded by mu
 	heap  []keySlot[K]    // every slot, soonest full first; guarded by mu
 	tats  []time.Duration // len(bands) per slot; guarded by mu
+	stats LimiterStats    // counters; Keys is len(slots); guarded by mu
 }
 
 // keySlot is one key's bucket. The slots form a binary min-heap ordered by
@@ -448,14 +488,18 @@ func (k *KeyedLimiter[K]) takeAt(key K, now time.Duration) (time.Duration, error
 	// and never found again, or deleted: every Take would add an entry.
 	// For key types without floats the compiler drops the comparison.
 	if key != key {
+		k.mu.Lock()
+		k.stats.InvalidKey++
+		k.mu.Unlock()
 		return 0, ErrInvalidKey
-	}
-	if now > horizon {
-		return time.Duration(math.MaxInt64), ErrRateLimited
 	}
 	nb := len(k.bands)
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if now > horizon {
+		k.stats.RateLimited++
+		return time.Duration(math.MaxInt64), ErrRateLimited
+	}
 	pos, ok := k.slots[key]
 	if !ok {
 		switch {
@@ -472,6 +516,7 @@ func (k *KeyedLimiter[K]) takeAt(key K, now time.Duration) (time.Duration, error
 			pos = k.slots[key]
 		default:
 			if full := k.soonestFull(); full > now {
+				k.stats.TooManyKeys++
 				return full - now, ErrTooManyKeys
 			}
 			// The root's bucket is full, so its bands' tats are at or
@@ -484,9 +529,11 @@ func (k *KeyedLimiter[K]) takeAt(key K, now time.Duration) (time.Duration, error
 	}
 	tats := k.tats[k.heap[pos].tats:][:nb]
 	if at := earliest(k.bands, tats, now); at > now {
+		k.stats.RateLimited++
 		return at - now, ErrRateLimited
 	}
 	spend(k.bands, tats, now)
+	k.stats.Allowed++
 	// The slot's full time grew, but its place in the heap is fixed only
 	// when an eviction needs the root (see soonestFull): a key that is
 	// merely allowed costs a map lookup, not a heap walk.
@@ -551,6 +598,15 @@ func (k *KeyedLimiter[K]) Len() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.slots)
+}
+
+// Stats returns the counts of k, and the keys that have a bucket now.
+func (k *KeyedLimiter[K]) Stats() LimiterStats {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	st := k.stats
+	st.Keys = len(k.slots)
+	return st
 }
 
 // rateCounter is implemented by the sinks of this package that keep

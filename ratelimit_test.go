@@ -1461,3 +1461,63 @@ func TestKeyedLimiterClockEnds(t *testing.T) {
 		t.Errorf("Len = %d, want 1", got)
 	}
 }
+
+// TestLimiterStatsCountWhatHappened checks that a Limiter counts tokens
+// kept and refusals, and that a token given back is not counted.
+func TestLimiterStatsCountWhatHappened(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := NewLimiter(Band{Events: 1, Interval: time.Second, Burst: 2})
+		lim.Allow()
+		lim.Allow()
+		if lim.Allow() {
+			t.Fatal("third Allow = true, want false: the burst is 2")
+		}
+		// A Wait whose deadline comes before the token is refused at once.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+		if err := lim.Wait(ctx); err != ErrRateLimited {
+			t.Fatalf("Wait = %v, want ErrRateLimited", err)
+		}
+		cancel()
+		// A Wait canceled while it waits gives its token back.
+		ctx, cancel = context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- lim.Wait(ctx) }()
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Fatalf("Wait = %v, want context.Canceled", err)
+		}
+		want := LimiterStats{Allowed: 2, RateLimited: 2}
+		if got := lim.Stats(); got != want {
+			t.Errorf("Stats() = %+v, want %+v", got, want)
+		}
+		var zero *Limiter
+		if got := zero.Stats(); got != (LimiterStats{}) {
+			t.Errorf("nil Limiter Stats() = %+v, want zero", got)
+		}
+	})
+}
+
+// TestKeyedLimiterStatsCountEachRefusal checks each reason a KeyedLimiter
+// counts, and its gauge of keys.
+func TestKeyedLimiterStatsCountEachRefusal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := NewKeyedLimiter[float64](1, Band{Events: 1, Interval: time.Second, Burst: 1})
+		if _, err := k.Take(1); err != nil {
+			t.Fatalf("Take(1) = %v, want nil", err)
+		}
+		if _, err := k.Take(1); err != ErrRateLimited {
+			t.Fatalf("second Take(1) = %v, want ErrRateLimited", err)
+		}
+		if _, err := k.Take(2); err != ErrTooManyKeys {
+			t.Fatalf("Take(2) = %v, want ErrTooManyKeys", err)
+		}
+		if _, err := k.Take(math.NaN()); err != ErrInvalidKey {
+			t.Fatalf("Take(NaN) = %v, want ErrInvalidKey", err)
+		}
+		want := LimiterStats{Allowed: 1, RateLimited: 1, TooManyKeys: 1, InvalidKey: 1, Keys: 1}
+		if got := k.Stats(); got != want {
+			t.Errorf("Stats() = %+v, want %+v", got, want)
+		}
+	})
+}

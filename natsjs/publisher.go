@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fanin-go/fanin"
@@ -92,6 +93,8 @@ type Publisher[M any] struct {
 
 	// done is closed by the first Close; blocked senders select on it.
 	done chan struct{}
+
+	published, duplicates, retries, failed, full atomic.Uint64 // see PublisherStats
 
 	mu       sync.Mutex
 	closed   bool          // set by Close; guarded by mu
@@ -195,6 +198,7 @@ func (p *Publisher[M]) TrySend(m M) error {
 	select {
 	case p.slots <- struct{}{}:
 	default:
+		p.full.Add(1)
 		return fanin.ErrFull
 	}
 	defer func() { <-p.slots }()
@@ -312,22 +316,54 @@ func (p *Publisher[M]) publish(ctx context.Context, id string, msg *nats.Msg) (*
 		ack, err := p.js.PublishMsg(actx, msg)
 		cancel()
 		if err == nil {
+			if ack.Duplicate {
+				p.duplicates.Add(1)
+			} else {
+				p.published.Add(1)
+			}
 			return ack, nil
 		}
 		if ctx.Err() != nil {
+			p.failed.Add(1)
 			return nil, fmt.Errorf("natsjs: publish %q: %w (last attempt: %v)", id, ctx.Err(), err)
 		}
 		if !transient(err) {
+			p.failed.Add(1)
 			return nil, fmt.Errorf("natsjs: publish %q: %w", id, err)
 		}
+		p.retries.Add(1)
 		t := time.NewTimer(backoff)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
+			p.failed.Add(1)
 			return nil, fmt.Errorf("natsjs: publish %q: %w (last attempt: %v)", id, ctx.Err(), err)
 		}
 		backoff = min(2*backoff, publishBackoffMax)
+	}
+}
+
+// PublisherStats are a [Publisher]'s counts since it was made, in the
+// spirit of database/sql's DBStats.
+type PublisherStats struct {
+	Published  uint64 // messages the stream stored: a PubAck that was not a duplicate
+	Duplicates uint64 // PubAcks that said the stream already held a message with the id
+	Retries    uint64 // attempts that failed transiently and were sent again
+	Failed     uint64 // publishes that ended in an error after they were sent (the message may be stored)
+	Full       uint64 // TrySend calls refused with fanin.ErrFull
+	InFlight   int    // now: publishes holding an in-flight slot
+}
+
+// Stats returns a snapshot of p's counts.
+func (p *Publisher[M]) Stats() PublisherStats {
+	return PublisherStats{
+		Published:  p.published.Load(),
+		Duplicates: p.duplicates.Load(),
+		Retries:    p.retries.Load(),
+		Failed:     p.failed.Load(),
+		Full:       p.full.Load(),
+		InFlight:   len(p.slots),
 	}
 }
 

@@ -63,6 +63,9 @@ func TestPublishSameIDIsStoredOnce(t *testing.T) {
 	if n := f.streamMsgs(); n != 2 {
 		t.Errorf("stream holds %d messages, want 2", n)
 	}
+	if got, want := f.pub.Stats(), (PublisherStats{Published: 2, Duplicates: 2}); got != want {
+		t.Errorf("Stats() = %+v, want %+v", got, want)
+	}
 }
 
 // TestPublishRetriesThroughOutageStoredOnce publishes while the server is
@@ -101,6 +104,10 @@ func TestPublishRetriesThroughOutageStoredOnce(t *testing.T) {
 	if dups == 0 {
 		t.Errorf("no PubAck was a duplicate: the retries did not reach the server")
 	}
+	st := f.pub.Stats()
+	if st.Published+st.Duplicates != n || st.Duplicates != uint64(dups) || st.Retries < n || st.Failed != 0 {
+		t.Errorf("Stats() = %+v, want %d PubAcks, %d of them duplicates, at least one retry each, no failure", st, n, dups)
+	}
 	if got := f.streamMsgs(); got != n {
 		t.Errorf("stream holds %d messages, want %d: one per id", got, n)
 	}
@@ -133,6 +140,9 @@ func TestPublishFailureIsAnError(t *testing.T) {
 	var apiErr *jetstream.APIError
 	if _, err := small.Publish(long, "big|0123456789abcdef0123456789"); !errors.As(err, &apiErr) {
 		t.Errorf("Publish of an oversized message = %v, want the stream's refusal", err)
+	}
+	if got := small.Stats(); got.Failed != 1 || got.Published != 0 || got.Retries != 0 {
+		t.Errorf("Stats() after a refused publish = %+v, want one failure and no retry", got)
 	}
 
 	// A message that cannot be encoded is refused before it is sent.

@@ -35,8 +35,9 @@ type exchange struct {
 	read     bool // readBody ran: body and bodyErr are its result
 	body     []byte
 	bodyErr  error
-	placed   bool // holds a place of MaxVerifying
-	replayed bool // the answer is a repeat of a delivery's first answer
+	placed   bool  // holds a place of MaxVerifying
+	held     int64 // bytes counted in Handler.unverified until release
+	replayed bool  // the answer is a repeat of a delivery's first answer
 
 	// Under Run, intake is the request's context, canceled also when Run's
 	// context ends, so that a send waiting for room gives up.
@@ -80,7 +81,7 @@ func (x *exchange) readBody() ([]byte, error) {
 	x.mu.Unlock()
 
 	h.step("read body")
-	body, err := readAll(x.w, x.r, h.cfg.MaxBodyBytes)
+	body, err := readAll(x.w, x.r, h.cfg.MaxBodyBytes, x.hold)
 
 	x.mu.Lock()
 	x.reading = false
@@ -140,8 +141,20 @@ func (x *exchange) endGrace() {
 	}
 }
 
-// release gives back the place of MaxVerifying, if readBody took one.
+// hold counts n more bytes (fewer, if negative) of the body's buffers as
+// held before verification.
+func (x *exchange) hold(n int64) {
+	x.held += n
+	x.h.unverified.Add(n)
+}
+
+// release gives back the place of MaxVerifying, if readBody took one, and
+// stops counting the body's bytes as unverified.
 func (x *exchange) release() {
+	if x.held != 0 {
+		x.h.unverified.Add(-x.held)
+		x.held = 0
+	}
 	if x.placed {
 		x.placed = false
 		x.h.verifying.Add(-1)
@@ -252,6 +265,7 @@ func (x *exchange) write(out outcome) {
 	if x.bodyErr != nil || (!x.read && x.r.ContentLength != 0) {
 		hd.Set("Connection", "close")
 	}
+	x.h.countAnswer(out.code, out.ans.Status)
 	x.h.step("writing")
 	x.w.WriteHeader(out.code)
 	_, _ = x.w.Write(b)
@@ -263,15 +277,17 @@ func (x *exchange) write(out outcome) {
 // readAll reads at most max bytes of r's body, failing with an
 // *http.MaxBytesError beyond that. A body of known length is read into one
 // buffer of that length; past the cap the server is told to close the
-// connection rather than read on.
-func readAll(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+// connection rather than read on. hold is told of the bytes of each buffer
+// as it is made, and of those of a buffer let go for a larger one.
+func readAll(w http.ResponseWriter, r *http.Request, max int64, hold func(n int64)) ([]byte, error) {
 	if r.ContentLength > max {
 		return nil, &http.MaxBytesError{Limit: max}
 	}
 	body := http.MaxBytesReader(w, r.Body, max)
 	if r.ContentLength < 0 {
-		return readGrowing(body, max)
+		return readGrowing(body, max, hold)
 	}
+	hold(r.ContentLength)
 	buf := make([]byte, r.ContentLength)
 	if _, err := io.ReadFull(body, buf); err != nil {
 		return nil, err
@@ -283,8 +299,9 @@ func readAll(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) 
 // doubles as it fills but never grows past max bytes, so that a body
 // stalled at max holds exactly max. io.ReadAll's growth would leave up to
 // a quarter more, unused, for every body being read.
-func readGrowing(body io.Reader, max int64) ([]byte, error) {
+func readGrowing(body io.Reader, max int64, hold func(n int64)) ([]byte, error) {
 	buf := make([]byte, 0, min(max, 512))
+	hold(int64(cap(buf)))
 	for {
 		if len(buf) == cap(buf) {
 			if int64(cap(buf)) == max {
@@ -303,7 +320,9 @@ func readGrowing(body io.Reader, max int64) ([]byte, error) {
 				}
 				continue
 			}
-			buf = append(make([]byte, 0, min(max, 2*int64(cap(buf)))), buf...)
+			grown := append(make([]byte, 0, min(max, 2*int64(cap(buf)))), buf...)
+			hold(int64(cap(grown) - cap(buf)))
+			buf = grown
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]

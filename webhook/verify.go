@@ -192,6 +192,20 @@ func cloneSecrets(caller string, secrets [][]byte) [][]byte {
 	return keys
 }
 
+// schemeOf names v's scheme, as Stats.VerifyFailures counts it.
+func schemeOf(v Verifier) string {
+	switch v := v.(type) {
+	case *hmacVerifier:
+		if v.idHeader != "" {
+			return "github"
+		}
+		return "hmac-sha256"
+	case *standardVerifier:
+		return "standard-webhooks"
+	}
+	return "custom"
+}
+
 type hmacVerifier struct {
 	header, idHeader, eventHeader string
 	keys                          [][]byte

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"math"
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -292,6 +294,14 @@ type Handler struct {
 	verifying atomic.Int64                        // requests holding a place of MaxVerifying
 	waiting   atomic.Int64                        // callers holding a place of MaxPending
 	sender    atomic.Pointer[fanin.Sink[Message]] // the attached run; nil before Attach
+	schemes   []string                            // the scheme of each of cfg.Verifiers, for Stats
+
+	unverified atomic.Int64  // bytes of bodies read and not yet verified or refused
+	dedupHits  atomic.Uint64 // repeats answered with the first copy's answer
+
+	statsMu  sync.Mutex
+	answers  map[Answer]uint64 // guarded by statsMu
+	failures map[string]uint64 // verification failures by scheme; guarded by statsMu
 
 	// hook, if set, is told of steps a test must wait for; nil outside
 	// tests.
@@ -344,10 +354,16 @@ func New(cfg Config) *Handler {
 		cfg.ShutdownGrace = 0
 	}
 	h := &Handler{
-		cfg:     cfg,
-		now:     cfg.Clock,
-		pending: fanin.NewPending[string](cfg.MaxPending),
-		dedup:   newDedup(cfg.DedupWindow, cfg.ReadTimeout, cfg.MaxDeliveries),
+		cfg:      cfg,
+		now:      cfg.Clock,
+		pending:  fanin.NewPending[string](cfg.MaxPending),
+		dedup:    newDedup(cfg.DedupWindow, cfg.ReadTimeout, cfg.MaxDeliveries),
+		answers:  make(map[Answer]uint64),
+		failures: make(map[string]uint64),
+	}
+	h.schemes = make([]string, len(cfg.Verifiers))
+	for i, v := range cfg.Verifiers {
+		h.schemes[i] = schemeOf(v)
 	}
 	if len(cfg.RateLimit) > 0 {
 		h.limiter = fanin.NewKeyedLimiter[string](cfg.MaxCallers, cfg.RateLimit...)
@@ -471,6 +487,7 @@ func (h *Handler) serve(x *exchange) outcome {
 	case claimFull:
 		return failRetry(http.StatusServiceUnavailable, "busy", "too many recent deliveries to remember; retry later", retry)
 	case claimRepeat:
+		h.dedupHits.Add(1)
 		select {
 		case <-done:
 		default:
@@ -515,6 +532,67 @@ func (h *Handler) serve(x *exchange) outcome {
 	return out
 }
 
+// An Answer is an HTTP status code and the status word of the JSON answer
+// the handler wrote with it, such as 202 "accepted" or 401
+// "unauthorized"; the package documentation lists them.
+type Answer struct {
+	Code   int
+	Status string
+}
+
+// Stats are a [Handler]'s counts since [New], in the spirit of
+// database/sql's DBStats: counters that only grow, and gauges of the
+// moment. Every map is a copy that the caller may keep.
+type Stats struct {
+	// Answers counts the answers written, by code and status. Their sum
+	// is the requests served.
+	Answers map[Answer]uint64
+	// VerifyFailures counts requests answered 401 that carried a scheme's
+	// headers and were refused by it (a bad signature, a stale timestamp,
+	// a header sent more than once), by scheme: "hmac-sha256", "github",
+	// "standard-webhooks", or "custom" for a VerifierFunc or a Verifier of
+	// another package. A request that carried no scheme's headers is
+	// counted only in Answers.
+	VerifyFailures map[string]uint64
+	// DedupHits counts requests that repeated a delivery ID already in the
+	// table of deliveries and were answered with the first copy's answer,
+	// or waited for it; none of them sent a message.
+	DedupHits uint64
+
+	Verifying       int   // now: requests holding a place of MaxVerifying
+	UnverifiedBytes int64 // now: bytes of the buffers of bodies read or being read and not yet verified; at most MaxVerifying * MaxBodyBytes
+	Waiting         int   // now: callers holding a place of MaxPending
+
+	RateLimit fanin.LimiterStats // the per-caller limit of Config.RateLimit; zero without one
+	AddrLimit fanin.LimiterStats // the per-address limit of Config.AddrLimit; zero without one
+}
+
+// Stats returns a snapshot of h's counts. It takes a lock that each
+// request holds only to count its answer.
+func (h *Handler) Stats() Stats {
+	h.statsMu.Lock()
+	st := Stats{Answers: maps.Clone(h.answers), VerifyFailures: maps.Clone(h.failures)}
+	h.statsMu.Unlock()
+	st.DedupHits = h.dedupHits.Load()
+	st.Verifying = int(h.verifying.Load())
+	st.UnverifiedBytes = h.unverified.Load()
+	st.Waiting = int(h.waiting.Load())
+	if h.limiter != nil {
+		st.RateLimit = h.limiter.Stats()
+	}
+	if h.addrs != nil {
+		st.AddrLimit = h.addrs.Stats()
+	}
+	return st
+}
+
+// countAnswer counts an answer about to be written.
+func (h *Handler) countAnswer(code int, status string) {
+	h.statsMu.Lock()
+	h.answers[Answer{code, status}]++
+	h.statsMu.Unlock()
+}
+
 // takeWaiting takes a place of MaxPending, for a caller about to wait for
 // a reply or for the outcome of an earlier copy of its delivery, and
 // reports whether there was one; the caller gives it back with
@@ -548,7 +626,8 @@ func (h *Handler) verify(x *exchange) (Delivery, outcome, bool) {
 		stale
 	)
 	worst, msg := none, "missing signature"
-	for _, v := range h.cfg.Verifiers {
+	var failed []string // schemes whose headers the request carried, and that refused it
+	for i, v := range h.cfg.Verifiers {
 		d, err := v.Verify(req)
 		if err == nil {
 			// A verifier may judge by headers alone; the message needs
@@ -575,6 +654,16 @@ func (h *Handler) verify(x *exchange) (Delivery, outcome, bool) {
 				worst, msg = bad, "invalid signature"
 			}
 		}
+		if !errors.Is(err, ErrNoSignature) {
+			failed = append(failed, h.schemes[i])
+		}
+	}
+	if len(failed) > 0 {
+		h.statsMu.Lock()
+		for _, s := range failed {
+			h.failures[s]++
+		}
+		h.statsMu.Unlock()
 	}
 	return Delivery{}, fail(http.StatusUnauthorized, "unauthorized", msg), false
 }

@@ -15,6 +15,13 @@
 //     restart intensity allows slows its restarts down instead of ending
 //     the agent.
 //
+// The agent serves its metrics at /metrics on -metrics (a loopback port of
+// its own by default): the group, the webhook and its rate limit through
+// package faninprom's collectors, and the same counts through package
+// faninotel's OpenTelemetry instruments, exported by OpenTelemetry's
+// Prometheus exporter under the otel_ prefix, so that one scrape shows
+// both. At the end it scrapes itself once and checks that both are there.
+//
 // The webhook is added WithFailFast: if its address cannot be bound, g.Run
 // returns the error at once, as http.ListenAndServe would.
 //
@@ -27,10 +34,15 @@
 // abandoned exactly what the adapters were told was accepted, and that no
 // goroutine is left.
 //
-//	go run ./examples/agent                     # about 3 seconds
-//	go run ./examples/agent -for 10s            # longer
-//	go run ./examples/agent -stdin              # type lines; each gets a reply
-//	go run ./examples/agent -addr 127.0.0.1:8080  # if the address is in use, Run fails at once
+// It is a module of its own, so that fanin itself depends on no metrics
+// library; from the repository root:
+//
+//	cd examples/agent
+//	go run .                                   # about 3 seconds
+//	go run . -for 10s                          # longer
+//	go run . -stdin                            # type lines; each gets a reply
+//	go run . -addr 127.0.0.1:8080              # if the address is in use, Run fails at once
+//	go run . -for 1m -metrics 127.0.0.1:9464   # curl http://127.0.0.1:9464/metrics meanwhile
 package main
 
 import (
@@ -42,6 +54,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -52,7 +65,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/fanin-go/fanin"
+	"github.com/fanin-go/fanin/faninotel"
+	"github.com/fanin-go/fanin/faninprom"
 	"github.com/fanin-go/fanin/webhook"
 )
 
@@ -81,6 +101,7 @@ func main() {
 	stdin := flag.Bool("stdin", false, "read requests from standard input instead of a scripted conversation")
 	addr := flag.String("addr", "127.0.0.1:0", "the webhook's listening address")
 	drain := flag.Duration("drain", 2*time.Second, "how long the agent may go on handling accepted events after the run ends")
+	metricsAddr := flag.String("metrics", "127.0.0.1:0", "where /metrics is served")
 	flag.Parse()
 	if *runFor <= 0 || *think < 0 || *drain <= 0 {
 		fmt.Fprintln(os.Stderr, "agent: -for and -drain must be positive and -think not negative")
@@ -90,10 +111,10 @@ func main() {
 	if *stdin {
 		in = os.Stdin
 	}
-	os.Exit(run(*runFor, *think, *drain, *addr, in, *stdin))
+	os.Exit(run(*runFor, *think, *drain, *addr, *metricsAddr, in, *stdin))
 }
 
-func run(runFor, think, drain time.Duration, addr string, in io.Reader, interactive bool) int {
+func run(runFor, think, drain time.Duration, addr, metricsAddr string, in io.Reader, interactive bool) int {
 	// The first Ctrl-C (or SIGTERM) ends ctx, and g.Run drains; stop then
 	// restores the signals' default action, so that a second one ends the
 	// process at once.
@@ -109,7 +130,11 @@ func run(runFor, think, drain time.Duration, addr string, in io.Reader, interact
 	defer replies.Close()
 
 	secret := rand.Text()
-	hook := webhook.New(webhook.Config{Verifiers: []webhook.Verifier{webhook.HMACSHA256("", []byte(secret))}, Addr: addr})
+	hook := webhook.New(webhook.Config{
+		Verifiers: []webhook.Verifier{webhook.HMACSHA256("", []byte(secret))},
+		Addr:      addr,
+		RateLimit: []fanin.Band{{Events: 40, Interval: time.Second, Burst: 10}}, // per caller
+	})
 
 	events := make(chan fanin.AdapterEvent, 64)
 	abandoned := map[string]int{}
@@ -131,10 +156,17 @@ func run(runFor, think, drain time.Duration, addr string, in io.Reader, interact
 	add(fanin.Map(hook, func(m webhook.Message) Event {
 		return Event{From: "webhook", Text: m.Sender + ": " + m.Content, Reply: m.Reply}
 	}), fanin.WithFailFast()) // an address in use ends Run at once
-	add(fanin.AdapterFunc("ticker", ticker(counts)))
+	add(fanin.AdapterFunc("ticker", ticker(counts)), fanin.WithLane(8, 1)) // a short lane: stale heartbeats are worth nothing
 	add(fanin.AdapterFunc("stdin", lines(in, replies, counts)))
 	add(fanin.AdapterFunc("flaky", flaky(counts)), fanin.WithBackoff(50*time.Millisecond, time.Second, 0.2),
 		fanin.WithKeepTrying()) // the agent can live without it
+
+	metrics, err := serveMetrics(metricsAddr, g, hook)
+	if err != nil {
+		fmt.Println("metrics:", err)
+		return 1
+	}
+	fmt.Printf("metrics: http://%s/metrics\n", metrics.addr)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -149,17 +181,22 @@ func run(runFor, think, drain time.Duration, addr string, in io.Reader, interact
 	wg.Go(func() { caller(ctx, hook, secret, callerStats) })
 
 	handled := map[string]int{}
-	err := g.Run(ctx, func(e Event) error { // the agent loop, one event at a time
+	err = g.Run(ctx, func(e Event) error { // the agent loop, one event at a time
 		handled[e.From]++
 		time.Sleep(think)
 		e.Reply.Resolve("you said " + e.Text)
 		return nil
 	})
 	close(events)
+	scraped := metrics.check()
+	metrics.close()
 	if err != nil {
 		fmt.Println("run:", err)
 		cancel() // the built-in caller stops too
 		wg.Wait()
+		return 1
+	}
+	if !scraped {
 		return 1
 	}
 	counts.n["webhook"] = int(callerStats.accepted.Load())
@@ -170,6 +207,97 @@ func run(runFor, think, drain time.Duration, addr string, in io.Reader, interact
 		allowed = 1
 	}
 	return report(g.Stats(), counts.n, handled, abandoned, callerStats, replies, baseline+allowed, &wg)
+}
+
+// metricsServer serves /metrics: faninprom's collectors and faninotel's
+// instruments, side by side in one scrape.
+type metricsServer struct {
+	addr string
+	srv  *http.Server
+	mp   *sdkmetric.MeterProvider
+	done chan struct{}
+}
+
+func serveMetrics(addr string, g *fanin.Group[Event], hook *webhook.Handler) (*metricsServer, error) {
+	// Prometheus: a registry, the collectors, a handler (below).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(faninprom.NewGroupCollector(g), faninprom.NewWebhookCollector(hook))
+
+	// OpenTelemetry: a meter, the instruments of the group and of the
+	// webhook. The program chooses the exporter; here it is
+	// OpenTelemetry's own Prometheus exporter, on a registry of its own,
+	// so that the same scrape shows its names under otel_.
+	otelReg := prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(otelReg), otelprom.WithNamespace("otel"))
+	if err != nil {
+		return nil, err
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	meter := mp.Meter("github.com/fanin-go/fanin")
+	if _, err := faninotel.ObserveGroup(meter, g); err != nil {
+		return nil, err
+	}
+	if _, err := faninotel.ObserveWebhook(meter, hook); err != nil {
+		return nil, err
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		mp.Shutdown(context.Background())
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, otelReg}, promhttp.HandlerOpts{}))
+	m := &metricsServer{addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, mp: mp, done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		m.srv.Serve(ln) // returns at Shutdown
+	}()
+	return m, nil
+}
+
+// check scrapes /metrics once and reports whether both the Prometheus
+// collector's and the OpenTelemetry instruments' restarts of flaky are
+// there, printing them.
+func (m *metricsServer) check() bool {
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("http://" + m.addr + "/metrics")
+	if err != nil {
+		fmt.Println("metrics: scrape:", err)
+		return false
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		fmt.Println("metrics: scrape:", resp.Status, err)
+		return false
+	}
+	ok := true
+	for _, prefix := range []string{`fanin_adapter_restarts_total{adapter="flaky"}`, `otel_fanin_adapter_restarts_total{fanin_adapter_name="flaky"`} {
+		line := ""
+		for l := range strings.Lines(string(body)) {
+			if strings.HasPrefix(l, prefix) {
+				line = strings.TrimSpace(l)
+			}
+		}
+		if line == "" {
+			fmt.Printf("metrics: no %s in the scrape\n", prefix)
+			ok = false
+			continue
+		}
+		fmt.Println("metrics:", line)
+	}
+	return ok
+}
+
+// close stops serving and the meter provider.
+func (m *metricsServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m.srv.Shutdown(ctx)
+	<-m.done
+	m.mp.Shutdown(ctx)
 }
 
 // ticker sends a heartbeat every 100ms without ever waiting for room.
