@@ -82,7 +82,7 @@ func (c *Channel[T]) Start() (<-chan T, error) {
 		s := newSender[T](c.Cap(), &c.stats, nil)
 		if c.run.CompareAndSwap(old, s) {
 			c.stats.runs.Add(1)
-			return s.stream, nil
+			return s.stream(), nil
 		}
 	}
 }
@@ -154,7 +154,7 @@ func (c *Channel[T]) Sender() (*Sender[T], error) {
 // a snapshot: other goroutines may change it at once.
 func (c *Channel[T]) Len() int {
 	if s := c.run.Load(); s != nil {
-		return len(s.stream)
+		return len(s.stream())
 	}
 	return 0
 }

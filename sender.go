@@ -45,23 +45,33 @@ const (
 // value is not bound to any run: its Send and TrySend return [ErrNotStarted]
 // and its Done returns nil.
 type Sender[T any] struct {
-	// stream is the run's buffered Go channel. It is closed exactly once, by
-	// whoever sets finished, and only when no call is in flight, so a send
-	// on it can never panic.
-	stream chan T
+	// buf holds the run's buffered Go channel. A Channel's run makes it at
+	// once, since Start returns it; a Group's lane makes it at its first
+	// send, so that an adapter that never sends holds no buffer (10,000
+	// idle adapters with lanes of 256 values of 128 bytes would otherwise
+	// hold 330 MB of empty buffers). Only a call in flight makes it, and
+	// finish, when none is, so it is made once and never replaced. It is
+	// closed exactly once, by whoever sets finished, and only when no call
+	// is in flight, so a send on it can never panic.
+	//
+	// A lane that could also give its buffer back once drained was
+	// rejected: a sender that loaded the old buffer could still send into
+	// it after the swap, unless every send took a lock.
+	buf      atomic.Pointer[chan T]
+	capacity int
 
 	// done is closed by the Shutdown that sets stopping. Every blocked Send
 	// selects on it, which is how Shutdown wakes them without touching the
 	// stream.
 	done chan struct{}
 
-	// drained is closed right after stream: Shutdown waits on it.
+	// drained is closed right after the stream: Shutdown waits on it.
 	drained chan struct{}
 
-	// wake, if not nil, receives a token, without blocking, after every
-	// value placed and once the stream is closed. A Group's consumer reads
-	// many runs (its lanes) and waits on their shared wake channel.
-	wake chan struct{}
+	// mark, if not nil, tells a Group's consumer that this lane holds
+	// values: it is set after a value is placed while the lane was idle,
+	// and once the stream is closed; see readyMark.
+	mark *readyMark
 
 	// stats collects the refusals and waits of this run, and its accepted
 	// count once it finishes; it is shared with the runs before and after.
@@ -84,14 +94,48 @@ type Sender[T any] struct {
 	folds atomic.Uint64
 }
 
-func newSender[T any](capacity int, stats *counters, wake chan struct{}) *Sender[T] {
-	return &Sender[T]{
-		stream:  make(chan T, capacity),
-		done:    make(chan struct{}),
-		drained: make(chan struct{}),
-		wake:    wake,
-		stats:   stats,
+// newSender returns a run with a buffer of capacity values. A Channel's run
+// (mark is nil) makes its buffer now; a lane (mark is set) at its first
+// send.
+func newSender[T any](capacity int, stats *counters, mark *readyMark) *Sender[T] {
+	s := &Sender[T]{
+		capacity: capacity,
+		done:     make(chan struct{}),
+		drained:  make(chan struct{}),
+		mark:     mark,
+		stats:    stats,
 	}
+	if mark == nil {
+		s.makeBuf()
+	}
+	return s
+}
+
+// stream returns the run's buffer, or nil for a lane that has not made it
+// yet: len and cap of nil are 0, and a receive from it in a select with a
+// default never proceeds, so a consumer sees an empty, open lane.
+func (s *Sender[T]) stream() chan T {
+	if p := s.buf.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// ensure returns the run's buffer, making it if need be. Only a call in
+// flight (or finish, when none is) may call it.
+func (s *Sender[T]) ensure() chan T {
+	if p := s.buf.Load(); p != nil {
+		return *p
+	}
+	return s.makeBuf()
+}
+
+func (s *Sender[T]) makeBuf() chan T {
+	ch := make(chan T, s.capacity)
+	if s.buf.CompareAndSwap(nil, &ch) {
+		return ch
+	}
+	return *s.buf.Load() // a concurrent send made it first
 }
 
 // Send places v in the run's stream, blocking while the buffer is full.
@@ -123,24 +167,25 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 	}
 	// The common case, room in the buffer, costs one non-blocking send; the
 	// select below, with its extra channels, runs only when we must wait.
+	ch := s.ensure()
 	select {
-	case s.stream <- v:
+	case ch <- v:
 		s.placed()
 		return nil
 	default:
 	}
-	return s.wait(ctx, v)
+	return s.wait(ctx, ch, v)
 }
 
 // wait is the slow path of Send: the buffer was full. It is kept apart so
 // that the fast path stays small; the time it measures is spent blocked.
-func (s *Sender[T]) wait(ctx context.Context, v T) error {
+func (s *Sender[T]) wait(ctx context.Context, ch chan T, v T) error {
 	st := s.stats
 	st.blocked.Add(1)
 	start := time.Now()
 	var err error
 	select {
-	case s.stream <- v:
+	case ch <- v:
 	case <-s.done:
 		err = ErrClosed
 	case <-ctx.Done():
@@ -176,7 +221,7 @@ func (s *Sender[T]) TrySend(v T) error {
 		return ErrClosed
 	}
 	select {
-	case s.stream <- v:
+	case s.ensure() <- v:
 		s.placed()
 		return nil
 	default:
@@ -219,17 +264,17 @@ func (s *Sender[T]) exit() {
 }
 
 // placed counts a call out whose value is in the stream, in the same atomic
-// step, and wakes the consumer of a Group.
+// step, and marks a Group's lane ready if it was idle. The mark comes after
+// the count: a consumer that finds the lane empty and unmarks it reads the
+// count next, so either it sees this value or this call sees the lane
+// unmarked and marks it again (see Stream.take).
 func (s *Sender[T]) placed() {
 	n := s.state.Add(oneAccepted - 1)
 	if n&acceptFoldBit != 0 {
 		s.fold(n)
 	}
-	if s.wake != nil {
-		select {
-		case s.wake <- struct{}{}:
-		default: // a token is already waiting: the consumer will look
-		}
+	if s.mark != nil {
+		s.mark.set()
 	}
 	if n&closable == stopping {
 		s.finish()
@@ -295,13 +340,18 @@ func (s *Sender[T]) finish() {
 	// totals before drained is closed, so that Stats after Shutdown has
 	// returned is exact.
 	s.stats.accepted.Add(s.accepted())
-	close(s.stream)
+	ch := s.stream()
+	if ch == nil {
+		// A lane that nothing was sent to closes an empty channel without
+		// a buffer: nobody can send any more, and the consumer needs only
+		// to see it closed.
+		ch = make(chan T)
+		s.buf.Store(&ch)
+	}
+	close(ch)
 	close(s.drained)
-	if s.wake != nil {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+	if s.mark != nil {
+		s.mark.force() // the consumer must look once more, to see the end
 	}
 }
 
