@@ -1,0 +1,189 @@
+package fanin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// acceptLog records the values whose Send or TrySend returned nil.
+type acceptLog struct {
+	mu  sync.Mutex
+	ids map[int64]bool // guarded by mu
+}
+
+func (a *acceptLog) add(id int64) {
+	a.mu.Lock()
+	a.ids[id] = true
+	a.mu.Unlock()
+}
+
+// TestStressIdleAdaptersChurnDeliveredIffNil: 10,000 adapters that are
+// mostly idle (one in 50 sends a single value with TrySend when it starts),
+// beside 8 adapters that send without pause, while other goroutines Add,
+// Remove and Replace adapters of both kinds and the consumer receives.
+// Every value received was accepted (its send returned nil), every accepted
+// value is received exactly once, and each adapter instance's values arrive
+// in the order it sent them.
+//
+// Under the race detector, which allows at most 8,128 live goroutines and
+// makes each one several times dearer, the group has 2,000 idle adapters
+// and the churn is shorter: the same interleavings of marks, idle lanes
+// and lanes leaving the merge are exercised, on fewer of them.
+func TestStressIdleAdaptersChurnDeliveredIffNil(t *testing.T) {
+	idle, churns, busy := 10_000, 2_000, 8
+	if raceEnabled {
+		idle, churns = 2_000, 600
+	}
+	ctx := context.Background()
+	accepted := &acceptLog{ids: map[int64]bool{}}
+	// A value is its adapter's instance number times 2^32 plus its
+	// sequence number, so that every value is unique and an instance's
+	// values increase. (A name's values need not: Replace runs the new
+	// instance, with a lane of its own, before it stops the old one.)
+	var instances atomic.Int64
+	idleAdapter := func(n int) Adapter[int64] {
+		inst := instances.Add(1)
+		return AdapterFunc(fmt.Sprintf("i%06d", n), func(ctx context.Context, s Sink[int64]) error {
+			if n%50 == 0 {
+				id := inst<<32 | 1
+				if s.TrySend(id) == nil {
+					accepted.add(id)
+				}
+			}
+			<-ctx.Done()
+			return nil
+		})
+	}
+	busyAdapter := func(n int) Adapter[int64] {
+		inst := instances.Add(1)
+		var seq int64 // one goroutine runs an instance at a time
+		return AdapterFunc(fmt.Sprintf("b%06d", n), func(ctx context.Context, s Sink[int64]) error {
+			for {
+				seq++
+				id := inst<<32 | seq
+				switch err := s.Send(ctx, id); {
+				case err == nil:
+					accepted.add(id)
+				case errors.Is(err, ErrClosed), errors.Is(err, context.Canceled):
+					return nil
+				default:
+					return fmt.Errorf("Send = %v", err)
+				}
+			}
+		})
+	}
+
+	var g Group[int64]
+	for n := range idle {
+		if err := g.Add(ctx, idleAdapter(n)); err != nil {
+			t.Fatalf("Add = %v, want nil", err)
+		}
+	}
+	for n := range busy {
+		if err := g.Add(ctx, busyAdapter(idle+n), WithLane(1+n*8, 1+n%3)); err != nil {
+			t.Fatalf("Add = %v, want nil", err)
+		}
+	}
+	stream, err := g.Start(ctx)
+	if err != nil {
+		t.Fatalf("Start = %v, want nil", err)
+	}
+
+	var received []int64
+	consumer := make(chan error, 1)
+	go func() {
+		for {
+			v, err := stream.Recv(ctx)
+			if err != nil {
+				if err != ErrClosed {
+					consumer <- err
+				} else {
+					consumer <- stream.Err()
+				}
+				return
+			}
+			received = append(received, v)
+		}
+	}()
+
+	// Two goroutines churn: each removes a random idle adapter and adds a
+	// new one, replaces a random idle adapter, and now and then replaces a
+	// busy one, whose replacement goes on with the name's sequence.
+	var churn sync.WaitGroup
+	var nextName atomic.Int64
+	nextName.Store(int64(idle + busy))
+	for w := range 2 {
+		churn.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 19))
+			for i := range churns / 2 {
+				victim := r.IntN(idle)
+				switch err := g.Remove(ctx, fmt.Sprintf("i%06d", victim)); {
+				case err == nil, errors.Is(err, ErrNoAdapter): // the other churner took it
+				default:
+					t.Errorf("Remove = %v", err)
+				}
+				if err := g.Add(ctx, idleAdapter(int(nextName.Add(1)))); err != nil {
+					t.Errorf("Add = %v, want nil", err)
+				}
+				if err := g.Replace(ctx, idleAdapter(r.IntN(idle))); err != nil && !errors.Is(err, ErrNoAdapter) {
+					t.Errorf("Replace = %v", err)
+				}
+				if i%10 == 0 {
+					n := idle + r.IntN(busy)
+					if err := g.Replace(ctx, busyAdapter(n), WithLane(1+r.IntN(16), 1+r.IntN(3))); err != nil && !errors.Is(err, ErrNoAdapter) {
+						t.Errorf("Replace = %v", err)
+					}
+				}
+			}
+		})
+	}
+	churn.Wait()
+	// Let values flow a little longer, with every lane in place.
+	deadline := time.Now().Add(time.Minute)
+	for g.Stats().Accepted < uint64(churns)*20 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // a wait for the flow, not a synchronisation
+	}
+	if err := g.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v, want nil", err)
+	}
+	if err := <-consumer; err != nil {
+		t.Fatalf("the consumer ended with %v, want ErrClosed and no failure", err)
+	}
+
+	accepted.mu.Lock()
+	defer accepted.mu.Unlock()
+	seen := make(map[int64]bool, len(received))
+	last := map[int64]int64{}
+	for _, v := range received {
+		if seen[v] {
+			t.Fatalf("value %#x received twice", v)
+		}
+		seen[v] = true
+		if !accepted.ids[v] {
+			t.Fatalf("value %#x received, but its send did not return nil", v)
+		}
+		inst, s := v>>32, v&(1<<32-1)
+		if s <= last[inst] {
+			t.Fatalf("instance %d: value %d received after %d", inst, s, last[inst])
+		}
+		last[inst] = s
+	}
+	for id := range accepted.ids {
+		if !seen[id] {
+			t.Fatalf("value %#x accepted (its send returned nil) but never received", id)
+		}
+	}
+	if st := g.Stats(); st.Accepted != uint64(len(received)) {
+		t.Errorf("Stats().Accepted = %d, want the %d received", st.Accepted, len(received))
+	}
+	if len(received) < churns*20 {
+		t.Errorf("received %d values, want at least %d: the flow stalled", len(received), churns*20)
+	}
+	t.Logf("%d idle adapters, %d churn steps, %d values received", idle, churns, len(received))
+}
