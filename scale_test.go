@@ -8,7 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // acceptLog records the values whose Send or TrySend returned nil.
@@ -186,4 +189,89 @@ func TestStressIdleAdaptersChurnDeliveredIffNil(t *testing.T) {
 		t.Errorf("received %d values, want at least %d: the flow stalled", len(received), churns*20)
 	}
 	t.Logf("%d idle adapters, %d churn steps, %d values received", idle, churns, len(received))
+}
+
+// TestStreamWeightedOrderAmongIdleLanes: 3,000 idle lanes between three
+// backlogged ones of weights 1, 2 and 3 change nothing in the order of
+// turns: each round, in slot order, a gives turn values, b 2*turn and c
+// 3*turn, exactly.
+func TestStreamWeightedOrderAmongIdleLanes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group[string]{}
+		idle := func(name string) Adapter[string] {
+			return AdapterFunc(name, func(ctx context.Context, s Sink[string]) error {
+				<-ctx.Done()
+				return nil
+			})
+		}
+		// Names sort as: a, idle, b, idle, c, idle.
+		for i := range 1000 {
+			mustAdd(t, g, idle(fmt.Sprintf("a-idle%04d", i)))
+			mustAdd(t, g, idle(fmt.Sprintf("b-idle%04d", i)))
+			mustAdd(t, g, idle(fmt.Sprintf("c-idle%04d", i)))
+		}
+		mustAdd(t, g, flooder("a"), WithLane(16, 1))
+		mustAdd(t, g, flooder("b"), WithLane(16, 2))
+		mustAdd(t, g, flooder("c"), WithLane(16, 3))
+		stream := mustGroupStart(t, g)
+		synctest.Wait() // every busy lane is full, every flooder blocked
+		var want, got []string
+		for range 3 {
+			for _, w := range []struct {
+				name   string
+				weight int
+			}{{"a", 1}, {"b", 2}, {"c", 3}} {
+				for range w.weight * turn {
+					want = append(want, w.name)
+				}
+			}
+		}
+		for range len(want) {
+			got = append(got, recv(t, stream))
+			synctest.Wait() // the flooder refills: every busy lane stays backlogged
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("order of three rounds (-want +got):\n%s", diff)
+		}
+		g.Shutdown(context.Background())
+		drainStream(stream)
+	})
+}
+
+// TestReadySetFind checks readySet.next against a plain scan, for random
+// sets across chunk boundaries, from every kind of starting slot.
+func TestReadySetFind(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 1))
+	for round := range 200 {
+		n := 1 + r.IntN(3*chunkSlots)
+		var rs readySet
+		rs.grow(n)
+		set := make([]bool, n)
+		for range r.IntN(8) {
+			i := r.IntN(n)
+			set[i] = true
+			rs.markFor(i, nil).setBits()
+		}
+		// Some bits set and cleared again leave stale summary bits.
+		for range r.IntN(4) {
+			i := r.IntN(n)
+			if !set[i] {
+				rs.markFor(i, nil).setBits()
+				rs.clear(i)
+			}
+		}
+		for range 20 {
+			pos := r.IntN(n)
+			want := -1
+			for k := 1; k <= n; k++ {
+				if i := (pos + k) % n; set[i] {
+					want = i
+					break
+				}
+			}
+			if got := rs.next(pos, n); got != want {
+				t.Fatalf("round %d: next(%d, %d) = %d, want %d", round, pos, n, got, want)
+			}
+		}
+	}
 }
