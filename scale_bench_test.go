@@ -147,3 +147,70 @@ func BenchmarkShutdownFloor(b *testing.B) {
 		wg.Wait()
 	}
 }
+
+// BenchmarkSenderPerProducer is BenchmarkSend's fanin case with each
+// producer goroutine sending through the Sender that Channel.Sender gave
+// it, as adapters do, beside a bare channel send: in a version where each
+// Sender counts its own calls in flight, producers on different cores do
+// not write one shared word.
+func BenchmarkSenderPerProducer(b *testing.B) {
+	for _, r := range []struct {
+		name        string
+		parallelism int
+	}{{"room", 1}, {"saturated", 4}} {
+		b.Run("regime="+r.name+"/impl=bare", func(b *testing.B) {
+			ch := make(chan int, DefaultCapacity)
+			benchProducers(b, ch, r.parallelism, func() func(int) error {
+				return func(v int) error { ch <- v; return nil }
+			})
+			close(ch)
+		})
+		b.Run("regime="+r.name+"/impl=sender", func(b *testing.B) {
+			c := New[int](DefaultCapacity)
+			stream, err := c.Start()
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			benchProducers(b, stream, r.parallelism, func() func(int) error {
+				s, err := c.Sender()
+				if err != nil {
+					b.Fatal(err)
+				}
+				return func(v int) error { return s.Send(ctx, v) }
+			})
+			c.Shutdown(ctx)
+		})
+	}
+}
+
+// benchProducers runs parallelism producers per P, each sending with the
+// function its newSend returns, into a stream that one goroutine drains.
+func benchProducers(b *testing.B, stream <-chan int, parallelism int, newSend func() func(int) error) {
+	var consumed sync.WaitGroup
+	stop := make(chan struct{})
+	consumed.Go(func() {
+		for {
+			select {
+			case <-stream:
+			case <-stop:
+				return
+			}
+		}
+	})
+	b.ReportAllocs()
+	b.SetParallelism(parallelism)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		send := newSend()
+		for i := 0; pb.Next(); i++ {
+			if err := send(i); err != nil {
+				b.Errorf("send = %v, want nil", err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	close(stop)
+	consumed.Wait()
+}

@@ -99,7 +99,7 @@ func (st *Stream[T]) newLane(capacity int, stats *counters, weight int) *Sender[
 		st.lanes = append(st.lanes, nil)
 		st.ready.grow(len(st.lanes))
 	}
-	s := newSender[T](capacity, stats, st.ready.markFor(slot, st.wake))
+	s := newSender[T](capacity, stats, st.ready.markFor(slot, st.wake), 1)
 	st.lanes[slot] = &lane[T]{s: s, weight: weight, slot: slot}
 	st.live++
 	return s
