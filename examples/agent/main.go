@@ -146,7 +146,11 @@ func run(runFor, think, drain time.Duration, addr string, in io.Reader, interact
 		}
 	})
 	callerStats := &callerCounts{}
-	wg.Go(func() { caller(ctx, hook, secret, callerStats) })
+	callerDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(callerDone)
+		caller(ctx, hook, secret, callerStats)
+	})
 
 	handled := map[string]int{}
 	err := g.Run(ctx, func(e Event) error { // the agent loop, one event at a time
@@ -162,6 +166,10 @@ func run(runFor, think, drain time.Duration, addr string, in io.Reader, interact
 		wg.Wait()
 		return 1
 	}
+	// The answer to the caller's last request may still be on its way
+	// back after its event was handled: count it before comparing.
+	cancel()
+	<-callerDone
 	counts.n["webhook"] = int(callerStats.accepted.Load())
 	// A terminal's reader may still wait for a line; a scripted one has
 	// ended with its input.
