@@ -8,11 +8,14 @@ import (
 	"time"
 )
 
-// Layout of Sender.state, one word so that "is the run stopping?", "count
-// me in" and "count me out, and count my value" are each one atomic step:
+// Layout of Sender.state, one word per Sender so that "is the run
+// stopping?", "count me in" and "count me out, and count my value" are
+// each one atomic step:
 //
 //	bit 63      stopping: set once by Shutdown; from then on no call may enter
-//	bit 62      finished: set once, by whoever closes the stream
+//	bit 62      finished: set once, by whoever leaves the Sender stopping
+//	            with nothing in flight; the last Sender of the run to finish
+//	            closes the stream
 //	bits 31-61  values placed in the stream (see fold for the top bit)
 //	bits 0-30   calls in flight
 //
