@@ -275,3 +275,122 @@ func TestReadySetFind(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamIdleReadyNeverLosesAWakeUp: two adapters each send one value,
+// then wait until the consumer has received it before they send the next,
+// so that their lanes turn ready and idle again on every value, and the
+// consumer finds a lane empty just as its sender places a value over and
+// over. A mark lost in that race would leave a value in a lane with the
+// consumer asleep: Recv would wait until its bound (a minute, far beyond
+// any scheduling delay) and the test fails.
+func TestStreamIdleReadyNeverLosesAWakeUp(t *testing.T) {
+	rounds := 20_000
+	if raceEnabled {
+		rounds = 5_000
+	}
+	ctx := context.Background()
+	var g Group[int]
+	acks := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	for a := range 2 {
+		mustAdd(t, &g, AdapterFunc(fmt.Sprint("p", a), func(ctx context.Context, s Sink[int]) error {
+			for i := range rounds {
+				if err := s.Send(ctx, a*rounds+i); err != nil {
+					return nil
+				}
+				select {
+				case <-acks[a]:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			<-ctx.Done()
+			return nil
+		}))
+	}
+	stream := mustGroupStart(t, &g)
+	next := [2]int{}
+	for range 2 * rounds {
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		v, err := stream.Recv(rctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("Recv = %v after %d values, want a value: a wake-up was lost", err, next[0]+next[1])
+		}
+		a := v / rounds
+		if v%rounds != next[a] {
+			t.Fatalf("adapter %d: received %d, want %d", a, v%rounds, next[a])
+		}
+		next[a]++
+		acks[a] <- struct{}{}
+	}
+	if err := g.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v, want nil", err)
+	}
+	if rest := drainStream(stream); len(rest) != 0 {
+		t.Errorf("%d values left after every one was received", len(rest))
+	}
+}
+
+// TestStreamIdleSeesWhatASenderPlacedWhileMarked plays the race between a
+// consumer that found a lane empty and a sender, one step at a time: the
+// sender places a value while the lane is still marked, so it does not
+// mark it again; the consumer's unmarking must then find that value. And
+// the same with the close: Shutdown closes the lane while it is marked, and
+// the unmarking must find the lane closed, or the stream would never end.
+func TestStreamIdleSeesWhatASenderPlacedWhileMarked(t *testing.T) {
+	ctx := context.Background()
+	var g Group[int]
+	sinks := make(chan Sink[int], 1)
+	mustAdd(t, &g, AdapterFunc("a", func(ctx context.Context, s Sink[int]) error {
+		sinks <- s
+		<-ctx.Done()
+		return nil
+	}))
+	st := mustGroupStart(t, &g)
+	sink := <-sinks
+	var l *lane[int]
+	st.mu.Lock()
+	for _, x := range st.lanes {
+		if x != nil && Sink[int](x.s) == sink {
+			l = x
+		}
+	}
+	st.mu.Unlock()
+	if l == nil {
+		t.Fatal("the adapter's lane is not in the stream")
+	}
+
+	if err := sink.Send(ctx, 1); err != nil {
+		t.Fatalf("Send = %v, want nil", err)
+	}
+	if v := recv(t, st); v != 1 { // the lane is empty now, and still marked
+		t.Fatalf("Recv = %d, want 1", v)
+	}
+	if err := sink.Send(ctx, 2); err != nil { // sees the mark: does not mark
+		t.Fatalf("Send = %v, want nil", err)
+	}
+	st.mu.Lock()
+	v, got, closed := st.idle(l)
+	st.mu.Unlock()
+	if !got || closed || v != 2 {
+		t.Fatalf("idle = %d, %v, %v; want 2, true, false: the value placed while the lane was marked", v, got, closed)
+	}
+	if !l.s.mark.ready.Load() {
+		t.Error("the lane is unmarked after idle found a value in it")
+	}
+
+	// Marked and empty again; Shutdown closes the lane, whose finish sees
+	// the mark and does not set it again.
+	if err := g.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v, want nil", err)
+	}
+	st.mu.Lock()
+	_, got, closed = st.idle(l)
+	st.mu.Unlock()
+	if got || !closed {
+		t.Fatalf("idle after Shutdown = %v, %v; want false, true: the close", got, closed)
+	}
+	if rest := drainStream(st); len(rest) != 0 {
+		t.Errorf("received %v after every value was taken, want none", rest)
+	}
+}

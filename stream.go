@@ -277,9 +277,20 @@ func (st *Stream[T]) nextLocked() (v T, ok, end bool) {
 // take receives a value from lane l without waiting. If l is empty it
 // unmarks l, and reports closed if l is closed and drained. It requires
 // that st.mu is held.
+func (st *Stream[T]) take(l *lane[T]) (v T, got, closed bool) {
+	select {
+	case v, open := <-l.stream():
+		return v, open, !open
+	default:
+	}
+	return st.idle(l)
+}
+
+// idle unmarks lane l, which take found empty, and then looks at it once
+// more. It requires that st.mu is held.
 //
 // Unmarking races with senders, who mark the lane after they placed a
-// value only if they see it unmarked. So take clears the ready bit, then
+// value only if they see it unmarked. So idle clears the ready bit, then
 // the flag, with a swap that reads the latest write to it, then loads the
 // sender's state word, and only then looks at the buffer again: a sender
 // whose count that load saw has its value visible to the second look; one
@@ -288,12 +299,7 @@ func (st *Stream[T]) nextLocked() (v T, ok, end bool) {
 // flag after it closed the stream, so either the second look sees the
 // close or finish marks the lane. A value or a close found on the second
 // look is taken here, and the lane marked again.
-func (st *Stream[T]) take(l *lane[T]) (v T, got, closed bool) {
-	select {
-	case v, open := <-l.stream():
-		return v, open, !open
-	default:
-	}
+func (st *Stream[T]) idle(l *lane[T]) (v T, got, closed bool) {
 	m := l.s.mark
 	st.ready.clear(l.slot)
 	m.ready.Swap(false)
