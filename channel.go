@@ -3,6 +3,7 @@ package fanin
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -79,10 +80,10 @@ func (c *Channel[T]) Start() (<-chan T, error) {
 		// The new run is complete before it is published, so no caller
 		// ever sees a half-made run, and a lost race to another Start costs
 		// only the discarded allocation.
-		s := newSender[T](c.Cap(), &c.stats, nil)
+		s := newSender[T](c.Cap(), &c.stats, nil, sendersPerRun())
 		if c.run.CompareAndSwap(old, s) {
 			c.stats.runs.Add(1)
-			return s.stream, nil
+			return s.stream(), nil
 		}
 	}
 }
@@ -138,6 +139,14 @@ func (c *Channel[T]) TrySend(v T) error {
 // Sender returns a handle bound to the current run. It returns
 // [ErrNotStarted] before the first Start and [ErrClosed] while the last run
 // is shut down and no new one has started.
+//
+// A run has a fixed set of Senders, one per P (GOMAXPROCS at Start, rounded
+// up to a power of two, at most 64), and Sender hands them out in turn,
+// the first being the one that [Channel.Send] uses. Each counts its own
+// calls in flight, so that producers that each keep the Sender they were
+// given do not all write one word on every send; Shutdown waits for every
+// Sender of the run. Sender allocates nothing, so it may be called per
+// request.
 func (c *Channel[T]) Sender() (*Sender[T], error) {
 	s := c.run.Load()
 	switch {
@@ -146,7 +155,20 @@ func (c *Channel[T]) Sender() (*Sender[T], error) {
 	case s.stopped():
 		return nil, ErrClosed
 	}
-	return s, nil
+	return s.sender(), nil
+}
+
+// maxSenders bounds the Senders of a Channel's run.
+const maxSenders = 64
+
+// sendersPerRun returns how many Senders a Channel's run gets: GOMAXPROCS
+// rounded up to a power of two, at most maxSenders.
+func sendersPerRun() int {
+	n := 1
+	for n < runtime.GOMAXPROCS(0) && n < maxSenders {
+		n *= 2
+	}
+	return n
 }
 
 // Len returns the number of values buffered in the current run's stream and
@@ -154,7 +176,7 @@ func (c *Channel[T]) Sender() (*Sender[T], error) {
 // a snapshot: other goroutines may change it at once.
 func (c *Channel[T]) Len() int {
 	if s := c.run.Load(); s != nil {
-		return len(s.stream)
+		return len(s.stream())
 	}
 	return 0
 }

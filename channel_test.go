@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -455,5 +456,208 @@ func TestStressDeliveredIffNil(t *testing.T) {
 	slices.Sort(delivered)
 	if diff := cmp.Diff(accepted, delivered); diff != "" {
 		t.Fatalf("delivered differs from accepted (-accepted +delivered):\n%s", diff)
+	}
+}
+
+// withSenders runs f with GOMAXPROCS set so that a run has n Senders.
+func withSenders(t *testing.T, n int) {
+	t.Helper()
+	old := runtime.GOMAXPROCS(n)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	if got := sendersPerRun(); got != n {
+		t.Fatalf("sendersPerRun() = %d with GOMAXPROCS %d, want %d", got, n, n)
+	}
+}
+
+// TestSenderHandsOutEachInTurn: a run has one Sender per P, handed out in
+// turn, the first being the one Channel.Send counts on; every one of them
+// is refused once Shutdown has returned.
+func TestSenderHandsOutEachInTurn(t *testing.T) {
+	withSenders(t, 4)
+	c := New[int](8)
+	stream := mustStart(t, c)
+	var got []*Sender[int]
+	for range 8 {
+		s, err := c.Sender()
+		if err != nil {
+			t.Fatalf("Sender() = %v, want nil", err)
+		}
+		got = append(got, s)
+	}
+	if got[0] != c.run.Load() {
+		t.Errorf("the first Sender is not the one Channel.Send uses")
+	}
+	for i := range 4 {
+		if got[i] != got[i+4] {
+			t.Errorf("Sender %d and %d differ, want the same: 4 are handed out in turn", i, i+4)
+		}
+		for j := range i {
+			if got[i] == got[j] {
+				t.Errorf("Sender %d and %d are the same, want 4 different ones", i, j)
+			}
+		}
+		if err := got[i].Send(context.Background(), i); err != nil {
+			t.Errorf("Send = %v, want nil", err)
+		}
+	}
+	mustShutdown(t, c)
+	for i, s := range got[:4] {
+		if err := s.TrySend(i); err != ErrClosed {
+			t.Errorf("TrySend after Shutdown = %v, want %v", err, ErrClosed)
+		}
+	}
+	if vs := drain(stream); len(vs) != 4 {
+		t.Errorf("received %v, want the 4 values accepted", vs)
+	}
+	if st := c.Stats(); st.Accepted != 4 || st.Closed != 4 {
+		t.Errorf("Stats() = %+v, want 4 accepted and 4 closed", st)
+	}
+}
+
+// TestShutdownWakesBlockedSendsOfEverySender: with the buffer full and
+// nobody reading, 100 sends block on each of 8 Senders. Shutdown returns
+// without any fake time passing, every blocked send returns ErrClosed, and
+// the stream then gives exactly the values accepted and ends.
+func TestShutdownWakesBlockedSendsOfEverySender(t *testing.T) {
+	withSenders(t, 8)
+	synctest.Test(t, func(t *testing.T) {
+		c := New[int](4)
+		stream := mustStart(t, c)
+		fill(t, c)
+		var closed atomic.Int64
+		var wg sync.WaitGroup
+		for range 8 {
+			s, _ := c.Sender()
+			for i := range 100 {
+				wg.Go(func() {
+					if err := s.Send(context.Background(), i); err != ErrClosed {
+						t.Errorf("Send = %v, want %v", err, ErrClosed)
+					}
+					closed.Add(1)
+				})
+			}
+		}
+		synctest.Wait() // all 800 are blocked
+		if st := c.Stats(); st.Blocked != 800 {
+			t.Fatalf("Stats().Blocked = %d, want 800", st.Blocked)
+		}
+		start := time.Now()
+		mustShutdown(t, c)
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Shutdown took %v of fake time, want 0", d)
+		}
+		wg.Wait()
+		if closed.Load() != 800 {
+			t.Errorf("%d sends returned, want 800", closed.Load())
+		}
+		if vs := drain(stream); len(vs) != 4 {
+			t.Errorf("received %v, want the 4 values that filled the buffer", vs)
+		}
+	})
+}
+
+// TestStressSendersDeliveredIffNil is TestStressDeliveredIffNil with every
+// producer sending through a Sender of its own (8 to a run, more than the
+// machine's cores), taking a new one from each run: the stream is closed
+// only once no send is in flight in any of them, and the values received
+// are exactly those whose send returned nil.
+func TestStressSendersDeliveredIffNil(t *testing.T) {
+	withSenders(t, 8)
+	const producers = 16
+	restarts := 200
+	if testing.Short() {
+		restarts = 20
+	}
+	c := New[int](4)
+	var (
+		mu                  sync.Mutex
+		delivered, accepted []int
+		closed              int
+	)
+	var consumers sync.WaitGroup
+	consume := func(stream <-chan int) {
+		consumers.Go(func() {
+			got := drain(stream)
+			mu.Lock()
+			delivered = append(delivered, got...)
+			mu.Unlock()
+		})
+	}
+	consume(mustStart(t, c))
+	stop := make(chan struct{})
+	var prod sync.WaitGroup
+	for p := range producers {
+		prod.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(p), 2))
+			var mine []int
+			var s *Sender[int]
+			nclosed := 0
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					mu.Lock()
+					accepted = append(accepted, mine...)
+					closed += nclosed
+					mu.Unlock()
+					return
+				default:
+				}
+				if s == nil {
+					var err error
+					if s, err = c.Sender(); err != nil {
+						runtime.Gosched() // between runs
+						continue
+					}
+				}
+				v := i*producers + p
+				var err error
+				if rng.IntN(4) == 0 {
+					err = s.TrySend(v)
+				} else {
+					err = s.Send(context.Background(), v)
+				}
+				switch err {
+				case nil:
+					mine = append(mine, v)
+				case ErrClosed:
+					nclosed++
+					s = nil // that run is over: take a Sender of the next
+				case ErrFull:
+				default:
+					t.Errorf("Send(%d) = %v, want nil, ErrClosed or ErrFull", v, err)
+				}
+			}
+		})
+	}
+	rng := rand.New(rand.NewPCG(98, 1))
+	for range restarts {
+		for range rng.IntN(2000) {
+			runtime.Gosched()
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if rng.IntN(3) == 0 {
+			cancel() // the stream is then closed by the last sender to leave
+		}
+		if err := c.Shutdown(ctx); err != nil && err != context.Canceled {
+			t.Errorf("Shutdown = %v, want nil or %v", err, context.Canceled)
+		}
+		cancel()
+		consume(mustStart(t, c))
+	}
+	close(stop)
+	prod.Wait()
+	mustShutdown(t, c)
+	consumers.Wait()
+	t.Logf("%d restarts, %d delivered, %d refused as closed", restarts, len(delivered), closed)
+	if len(accepted) == 0 || closed == 0 {
+		t.Errorf("accepted %d and closed %d, want both > 0: the test exercised nothing", len(accepted), closed)
+	}
+	slices.Sort(accepted)
+	slices.Sort(delivered)
+	if diff := cmp.Diff(accepted, delivered); diff != "" {
+		t.Fatalf("delivered differs from accepted (-accepted +delivered):\n%s", diff)
+	}
+	if st := c.Stats(); st.Accepted != uint64(len(delivered)) {
+		t.Errorf("Stats().Accepted = %d, want the %d delivered", st.Accepted, len(delivered))
 	}
 }

@@ -95,6 +95,7 @@
 // send never finished, so shutdown and restart could never take the write
 // lock, and a write-preferring lock (sync.RWMutex is one) then also blocked
 // every new sender: the whole process froze. fanin publishes each run in an
-// atomic pointer and counts sends in flight in an atomic word instead, and
-// Shutdown wakes blocked senders through a channel that it closes.
+// atomic pointer and counts sends in flight in an atomic word per Sender
+// instead, and Shutdown wakes blocked senders through a channel that it
+// closes.
 package fanin

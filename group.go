@@ -253,6 +253,7 @@ type groupRun[T any] struct {
 	inject   *Sender[T]
 	launches map[*launch[T]]struct{} // launches not yet ended; guarded by Group.mu
 	lanes    []*Sender[T]            // lanes of the run that may hold values; guarded by Group.mu
+	pruned   int                     // len(lanes) after launchLocked last pruned them; guarded by Group.mu
 	endedAt  time.Time               // when the run ended (ctx canceled); guarded by Group.mu
 	err      *AdapterError           // the failure that ended the run, if one did; guarded by Group.mu
 
@@ -299,9 +300,8 @@ const (
 func (g *Group[T]) newRun() *groupRun[T] {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &groupRun[T]{ctx: ctx, cancel: cancel, stream: newStream[T](), launches: map[*launch[T]]struct{}{}}
-	r.inject = newSender[T](DefaultCapacity, &g.inject, r.stream.wake)
+	r.inject = r.stream.newLane(DefaultCapacity, &g.inject, DefaultWeight)
 	r.lanes = append(r.lanes, r.inject)
-	r.stream.add(&lane[T]{r.inject, DefaultWeight})
 	g.inject.runs.Add(1)
 	g.injLanes = append(pruneLanes(g.injLanes), r.inject)
 	g.last = r
@@ -323,7 +323,7 @@ func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg 
 	}
 	l := &launch[T]{
 		m: m, adapter: a, cfg: cfg, run: r, gen: gen, ctx: ctx, cancel: cancel, kind: kind,
-		lane:    newSender[T](cfg.capacity, &m.stats, r.stream.wake),
+		lane:    r.stream.newLane(cfg.capacity, &m.stats, cfg.weight),
 		state:   Starting,
 		started: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -347,9 +347,14 @@ func (g *Group[T]) launchLocked(r *groupRun[T], m *member[T], a Adapter[T], cfg 
 	m.launches = append(m.launches, l)
 	// Lanes that are closed and drained are dropped as new ones come, so
 	// that a long run of Replaces holds only the lanes that matter.
-	r.lanes = append(pruneLanes(r.lanes), l.lane)
+	if len(r.lanes) >= 2*r.pruned {
+		// Only when the lanes have doubled, so that adding n adapters
+		// costs O(n), not O(n²).
+		r.lanes = pruneLanes(r.lanes)
+		r.pruned = max(len(r.lanes), 8)
+	}
+	r.lanes = append(r.lanes, l.lane)
 	m.lanes = append(pruneLanes(m.lanes), l.lane)
-	r.stream.add(&lane[T]{l.lane, cfg.weight})
 	go g.supervise(l, startCtx)
 	return l
 }
@@ -1283,7 +1288,7 @@ func liveLanes[T any](st *Stats, lanes []*Sender[T]) []*Sender[T] {
 func pruneLanes[T any](lanes []*Sender[T]) []*Sender[T] {
 	keep := lanes[:0]
 	for _, s := range lanes {
-		if !s.isFinished() || len(s.stream) > 0 {
+		if !s.isFinished() || len(s.stream()) > 0 {
 			keep = append(keep, s)
 		}
 	}

@@ -8,11 +8,14 @@ import (
 	"time"
 )
 
-// Layout of Sender.state, one word so that "is the run stopping?", "count
-// me in" and "count me out, and count my value" are each one atomic step:
+// Layout of Sender.state, one word per Sender so that "is the run
+// stopping?", "count me in" and "count me out, and count my value" are
+// each one atomic step:
 //
 //	bit 63      stopping: set once by Shutdown; from then on no call may enter
-//	bit 62      finished: set once, by whoever closes the stream
+//	bit 62      finished: set once, by whoever leaves the Sender stopping
+//	            with nothing in flight; the last Sender of the run to finish
+//	            closes the stream
 //	bits 31-61  values placed in the stream (see fold for the top bit)
 //	bits 0-30   calls in flight
 //
@@ -41,36 +44,18 @@ const (
 // the Channel has been started again. A Sender never delivers into a later
 // run. A Sender is a [Sink].
 //
+// Each Sender counts its own calls in flight, so that producers on
+// different cores that each keep their own Sender do not all update one
+// word on every send; see [Channel.Sender].
+//
 // A Sender is safe for simultaneous use by multiple goroutines. Its zero
 // value is not bound to any run: its Send and TrySend return [ErrNotStarted]
 // and its Done returns nil.
 type Sender[T any] struct {
-	// stream is the run's buffered Go channel. It is closed exactly once, by
-	// whoever sets finished, and only when no call is in flight, so a send
-	// on it can never panic.
-	stream chan T
+	*runState[T] // nil for the zero Sender
 
-	// done is closed by the Shutdown that sets stopping. Every blocked Send
-	// selects on it, which is how Shutdown wakes them without touching the
-	// stream.
-	done chan struct{}
-
-	// drained is closed right after stream: Shutdown waits on it.
-	drained chan struct{}
-
-	// wake, if not nil, receives a token, without blocking, after every
-	// value placed and once the stream is closed. A Group's consumer reads
-	// many runs (its lanes) and waits on their shared wake channel.
-	wake chan struct{}
-
-	// stats collects the refusals and waits of this run, and its accepted
-	// count once it finishes; it is shared with the runs before and after.
-	stats *counters
-
-	stopOnce sync.Once // runs stop's steps once
-
-	// state holds the stopping and finished bits, the accepted count and
-	// the number of calls in flight; see the layout above. Every call adds
+	// state holds this Sender's stopping and finished bits, its accepted
+	// count and its calls in flight; see the layout above. Every call adds
 	// one before it looks at the stream and removes it when it no longer
 	// will, so no call can slip past a Shutdown.
 	//
@@ -82,16 +67,116 @@ type Sender[T any] struct {
 	// folds is a sequence number: odd while a fold is moving 2^30 accepted
 	// values out of state, and twice the number of folds done otherwise.
 	folds atomic.Uint64
+
+	// The Senders of a run lie side by side in one slice; the padding
+	// keeps each one's state on a cache line of its own.
+	_ [104]byte
 }
 
-func newSender[T any](capacity int, stats *counters, wake chan struct{}) *Sender[T] {
-	return &Sender[T]{
-		stream:  make(chan T, capacity),
-		done:    make(chan struct{}),
-		drained: make(chan struct{}),
-		wake:    wake,
-		stats:   stats,
+// runState is what the Senders of one run share.
+type runState[T any] struct {
+	// buf holds the run's buffered Go channel. A Channel's run makes it at
+	// once, since Start returns it; a Group's lane makes it at its first
+	// send, so that an adapter that never sends holds no buffer (10,000
+	// idle adapters with lanes of 256 values of 128 bytes would otherwise
+	// hold 330 MB of empty buffers). Only a call in flight makes it, and
+	// finish, when none is, so it is made once and never replaced. It is
+	// closed exactly once, by finish, and only when no call is in flight
+	// in any of the run's Senders, so a send on it can never panic.
+	//
+	// A lane that could also give its buffer back once drained was
+	// rejected: a sender that loaded the old buffer could still send into
+	// it after the swap, unless every send took a lock.
+	buf      atomic.Pointer[chan T]
+	capacity int
+
+	// done is closed by the Shutdown that sets stopping. Every blocked Send
+	// selects on it, which is how Shutdown wakes them without touching the
+	// stream.
+	done chan struct{}
+
+	// drained is closed right after the stream: Shutdown waits on it.
+	drained chan struct{}
+
+	// mark, if not nil, tells a Group's consumer that this lane holds
+	// values: it is set after a value is placed while the lane was idle,
+	// and once the stream is closed; see readyMark.
+	mark *readyMark
+
+	// stats collects the refusals and waits of this run, and its accepted
+	// count once it finishes; it is shared with the runs before and after.
+	stats *counters
+
+	stopOnce sync.Once // runs stop's steps once
+
+	// senders are the run's Senders, each with its own count of calls in
+	// flight. senders[0] is the one Channel.Send uses and Channel.Sender
+	// hands out first; a lane has only that one. open counts those not yet
+	// finished (stopping with nothing in flight); the one that brings it
+	// to zero closes the stream. handed counts the Senders handed out.
+	//
+	// Shutdown sets stopping in each Sender in turn, so a send that
+	// begins after Shutdown returned is refused whichever Sender it uses.
+	// One word for the whole run was the design before: it made every
+	// send on every core add to and subtract from one cache line.
+	senders []Sender[T]
+	open    atomic.Int32
+	handed  atomic.Uint32
+	over    atomic.Bool // set once, by finish, before the stream is closed
+}
+
+// newSender returns a run with a buffer of capacity values and n Senders,
+// n a power of two, and returns the first. A Channel's run (mark is nil)
+// makes its buffer now; a lane (mark is set) at its first send.
+func newSender[T any](capacity int, stats *counters, mark *readyMark, n int) *Sender[T] {
+	r := &runState[T]{
+		capacity: capacity,
+		done:     make(chan struct{}),
+		drained:  make(chan struct{}),
+		mark:     mark,
+		stats:    stats,
+		senders:  make([]Sender[T], n),
 	}
+	for i := range r.senders {
+		r.senders[i].runState = r
+	}
+	r.open.Store(int32(n))
+	if mark == nil {
+		r.makeBuf()
+	}
+	return &r.senders[0]
+}
+
+// sender returns one of the run's Senders, in turn.
+func (r *runState[T]) sender() *Sender[T] {
+	return &r.senders[(r.handed.Add(1)-1)&uint32(len(r.senders)-1)]
+}
+
+// stream returns the run's buffer, or nil for a lane that has not made it
+// yet: len and cap of nil are 0, and a receive from it in a select with a
+// default never proceeds, so a consumer sees an empty, open lane.
+func (s *runState[T]) stream() chan T {
+	if p := s.buf.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// ensure returns the run's buffer, making it if need be. Only a call in
+// flight (or finish, when none is) may call it.
+func (s *runState[T]) ensure() chan T {
+	if p := s.buf.Load(); p != nil {
+		return *p
+	}
+	return s.makeBuf()
+}
+
+func (s *runState[T]) makeBuf() chan T {
+	ch := make(chan T, s.capacity)
+	if s.buf.CompareAndSwap(nil, &ch) {
+		return ch
+	}
+	return *s.buf.Load() // a concurrent send made it first
 }
 
 // Send places v in the run's stream, blocking while the buffer is full.
@@ -104,7 +189,7 @@ func newSender[T any](capacity int, stats *counters, wake chan struct{}) *Sender
 // complete or return ErrClosed; one that starts after Shutdown has returned
 // always returns ErrClosed. No lock is held while Send waits.
 func (s *Sender[T]) Send(ctx context.Context, v T) error {
-	if s == nil || s.done == nil {
+	if s == nil || s.runState == nil {
 		return ErrNotStarted
 	}
 	if s.enter() {
@@ -123,24 +208,25 @@ func (s *Sender[T]) Send(ctx context.Context, v T) error {
 	}
 	// The common case, room in the buffer, costs one non-blocking send; the
 	// select below, with its extra channels, runs only when we must wait.
+	ch := s.ensure()
 	select {
-	case s.stream <- v:
+	case ch <- v:
 		s.placed()
 		return nil
 	default:
 	}
-	return s.wait(ctx, v)
+	return s.wait(ctx, ch, v)
 }
 
 // wait is the slow path of Send: the buffer was full. It is kept apart so
 // that the fast path stays small; the time it measures is spent blocked.
-func (s *Sender[T]) wait(ctx context.Context, v T) error {
+func (s *Sender[T]) wait(ctx context.Context, ch chan T, v T) error {
 	st := s.stats
 	st.blocked.Add(1)
 	start := time.Now()
 	var err error
 	select {
-	case s.stream <- v:
+	case ch <- v:
 	case <-s.done:
 		err = ErrClosed
 	case <-ctx.Done():
@@ -169,14 +255,14 @@ func (s *Sender[T]) wait(ctx context.Context, v T) error {
 // for the zero Sender. An adapter that must answer at once, such as an HTTP
 // handler, turns ErrFull into a "busy" reply.
 func (s *Sender[T]) TrySend(v T) error {
-	if s == nil || s.done == nil {
+	if s == nil || s.runState == nil {
 		return ErrNotStarted
 	}
 	if s.enter() {
 		return ErrClosed
 	}
 	select {
-	case s.stream <- v:
+	case s.ensure() <- v:
 		s.placed()
 		return nil
 	default:
@@ -192,7 +278,7 @@ func (s *Sender[T]) TrySend(v T) error {
 // then received); once Shutdown has returned, every send is refused. It
 // returns nil for the zero Sender.
 func (s *Sender[T]) Done() <-chan struct{} {
-	if s == nil {
+	if s == nil || s.runState == nil {
 		return nil
 	}
 	return s.done
@@ -210,8 +296,8 @@ func (s *Sender[T]) enter() (stopped bool) {
 	return false
 }
 
-// exit counts a call out. The call that leaves the run stopping with
-// nothing in flight closes the stream.
+// exit counts a call out. The call that leaves its Sender stopping with
+// nothing in flight finishes it.
 func (s *Sender[T]) exit() {
 	if s.state.Add(^uint64(0))&closable == stopping {
 		s.finish()
@@ -219,17 +305,17 @@ func (s *Sender[T]) exit() {
 }
 
 // placed counts a call out whose value is in the stream, in the same atomic
-// step, and wakes the consumer of a Group.
+// step, and marks a Group's lane ready if it was idle. The mark comes after
+// the count: a consumer that finds the lane empty and unmarks it reads the
+// count next, so either it sees this value or this call sees the lane
+// unmarked and marks it again (see Stream.take).
 func (s *Sender[T]) placed() {
 	n := s.state.Add(oneAccepted - 1)
 	if n&acceptFoldBit != 0 {
 		s.fold(n)
 	}
-	if s.wake != nil {
-		select {
-		case s.wake <- struct{}{}:
-		default: // a token is already waiting: the consumer will look
-		}
+	if s.mark != nil {
+		s.mark.set()
 	}
 	if n&closable == stopping {
 		s.finish()
@@ -250,8 +336,8 @@ func (s *Sender[T]) fold(n uint64) {
 	s.folds.Add(1)
 }
 
-// accepted returns the number of values placed in the stream so far.
-func (s *Sender[T]) accepted() uint64 {
+// own returns the number of values placed in the stream through s.
+func (s *Sender[T]) own() uint64 {
 	for {
 		f := s.folds.Load()
 		n := s.state.Load()
@@ -262,24 +348,39 @@ func (s *Sender[T]) accepted() uint64 {
 	}
 }
 
+// accepted returns the number of values placed in the run's stream so far,
+// through any of its Senders.
+func (r *runState[T]) accepted() uint64 {
+	var n uint64
+	for i := range r.senders {
+		n += r.senders[i].own()
+	}
+	return n
+}
+
 // stop marks the run stopping and wakes every blocked Send. It never
 // blocks for long: a concurrent stop waits only for the first to finish
-// these three steps, so that whichever Shutdown returns, Done is closed.
-func (s *Sender[T]) stop() {
-	s.stopOnce.Do(func() {
+// these steps, so that whichever Shutdown returns, Done is closed and no
+// Sender admits a call.
+func (r *runState[T]) stop() {
+	r.stopOnce.Do(func() {
 		// done is closed first, so that the stream (and drained) can
 		// never be closed before it.
-		close(s.done)
-		s.state.Or(stopping)
-		// Calls in flight see the stream closed by the last of them to
-		// leave; if there are none, nobody else will close it.
-		s.finish()
+		close(r.done)
+		for i := range r.senders {
+			s := &r.senders[i]
+			s.state.Or(stopping)
+			// Calls in flight see the Sender finished by the last of
+			// them to leave; if there are none, nobody else will.
+			s.finish()
+		}
 	})
 }
 
-// finish closes the stream if the run is stopping, nothing is in flight and
-// nobody closed it yet. The compare-and-swap makes the close happen once,
-// although the in-flight count may fall to zero many times after stopping
+// finish marks s finished if the run is stopping, nothing is in flight in
+// s and nobody finished it yet; the last Sender of the run to finish closes
+// the stream. The compare-and-swap makes this happen once per Sender,
+// although its in-flight count may fall to zero many times after stopping
 // (each late call enters, sees stopping and leaves).
 func (s *Sender[T]) finish() {
 	for {
@@ -291,32 +392,46 @@ func (s *Sender[T]) finish() {
 			break
 		}
 	}
-	// Nothing can be placed any more: the count is final. It joins the
-	// totals before drained is closed, so that Stats after Shutdown has
-	// returned is exact.
-	s.stats.accepted.Add(s.accepted())
-	close(s.stream)
-	close(s.drained)
-	if s.wake != nil {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+	if s.open.Add(-1) == 0 {
+		s.runState.finish()
+	}
+}
+
+// finish closes the stream: every Sender of the run is finished, so
+// nothing can be placed any more.
+func (r *runState[T]) finish() {
+	r.over.Store(true)
+	// The count is final. It joins the totals before drained is closed, so
+	// that Stats after Shutdown has returned is exact.
+	r.stats.accepted.Add(r.accepted())
+	ch := r.stream()
+	if ch == nil {
+		// A lane that nothing was sent to closes an empty channel without
+		// a buffer: nobody can send any more, and the consumer needs only
+		// to see it closed.
+		ch = make(chan T)
+		r.buf.Store(&ch)
+	}
+	close(ch)
+	close(r.drained)
+	if r.mark != nil {
+		r.mark.force() // the consumer must look once more, to see the end
 	}
 }
 
 func (s *Sender[T]) countRateLimited() {
-	if s != nil && s.stats != nil { // the zero Sender counts nothing
+	if s != nil && s.runState != nil { // the zero Sender counts nothing
 		s.stats.rateLimited.Add(1)
 	}
 }
 
 // stopped reports whether Shutdown has marked this run stopping.
-func (s *Sender[T]) stopped() bool {
-	return s.state.Load()&stopping != 0
+func (r *runState[T]) stopped() bool {
+	return r.senders[0].state.Load()&stopping != 0 // stop marks it first
 }
 
-// isFinished reports whether the stream has been closed.
-func (s *Sender[T]) isFinished() bool {
-	return s.state.Load()&finished != 0
+// isFinished reports whether the run's count is final: the stream is
+// closed, or about to be.
+func (r *runState[T]) isFinished() bool {
+	return r.over.Load()
 }

@@ -66,8 +66,8 @@ func (c *counters) snapshot() Stats {
 // The totals in st must have been read before s's state: a run that
 // finishes in between is then missed for a moment, never counted twice.
 func addRun[T any](st *Stats, s *Sender[T]) {
-	st.Capacity += cap(s.stream)
-	st.Len += len(s.stream) // a finished run may still hold values for the consumer
+	st.Capacity += s.capacity
+	st.Len += len(s.stream()) // a finished run may still hold values for the consumer
 	if !s.isFinished() {
 		st.Accepted += s.accepted()
 	}

@@ -1,6 +1,7 @@
 package fanin
 
 import (
+	"container/heap"
 	"context"
 	"iter"
 	"sync"
@@ -24,10 +25,10 @@ import (
 // one consumer is the usual design: the order is fair per Recv call, not
 // per goroutine.
 type Stream[T any] struct {
-	// wake holds a token when a lane may have changed since the consumer
-	// last looked: senders add one after each value, and lanes add one when
-	// they close. One slot suffices, because a consumer that takes the
-	// token looks at every lane.
+	// wake holds a token when a lane may have turned ready since the
+	// consumer last looked: a lane's mark adds one when it marks an idle
+	// lane ready, and when the lane closes. One slot suffices, because a
+	// consumer that takes the token looks at every ready lane.
 	wake chan struct{}
 
 	// waiting counts Recv calls blocked on wake. A Recv that takes a value
@@ -36,51 +37,85 @@ type Stream[T any] struct {
 	waiting atomic.Int32
 
 	mu       sync.Mutex
-	lanes    []*lane[T] // not yet closed and drained; guarded by mu
-	cur      int        // the lane whose turn it is; guarded by mu
+	ready    readySet   // which slots may hold values; the set's growth is guarded by mu
+	lanes    []*lane[T] // by slot, nil where free; guarded by mu
+	free     slotHeap   // free slots below len(lanes); guarded by mu
+	live     int        // lanes in the merge: not yet closed and drained; guarded by mu
+	pruned   int        // live after newLane last let go of closed lanes; guarded by mu
+	cur      *lane[T]   // the lane whose turn it is; nil once that turn ended; guarded by mu
+	pos      int        // the slot of the latest turn; guarded by mu
 	credit   int        // values cur may still give in its turn; guarded by mu
 	stopping bool       // no lane will be added; guarded by mu
 	err      error      // the failure that ended the run; guarded by mu
 }
 
-// A lane is one adapter's (or the injection point's) buffer in a run.
+// A lane is one adapter's (or the injection point's) buffer in a run, at
+// one slot of the Stream: lanes take their turns in the order of their
+// slots, and a new lane takes the lowest free one.
 type lane[T any] struct {
 	s      *Sender[T]
 	weight int
+	slot   int
+	ch     chan T // s's buffer once made; guarded by Stream.mu
+}
+
+// stream returns l's buffer, or nil while its sender has not made it. The
+// consumer keeps its own copy, so that a receive does not first read the
+// Sender, whose state word its senders write on every send: the cache line
+// would then move between their cores on every value. It requires that
+// Stream.mu is held.
+func (l *lane[T]) stream() chan T {
+	if l.ch == nil {
+		l.ch = l.s.stream()
+	}
+	return l.ch
 }
 
 func newStream[T any]() *Stream[T] {
 	return &Stream[T]{wake: make(chan struct{}, 1)}
 }
 
-// add adds a lane to the merge. It also lets go of lanes that are closed
-// and drained, which the consumer would drop when it next looked, so that
-// a run with many Replaces and a consumer that is not reading holds only
-// the lanes that matter.
-func (st *Stream[T]) add(l *lane[T]) {
+// newLane adds a lane of the given capacity and weight to the merge and
+// returns its Sender, whose counters are stats. It also lets go of lanes
+// that are closed and drained, which the consumer would drop when it next
+// looked, so that a run with many Replaces and a consumer that is not
+// reading holds only the lanes that matter: it looks each time the number
+// of lanes has doubled, so that adding n lanes costs O(n) and not O(n²).
+func (st *Stream[T]) newLane(capacity int, stats *counters, weight int) *Sender[T] {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	keep := st.lanes[:0]
-	turnMoved := false
-	for i, x := range st.lanes {
-		if x.s.isFinished() && len(x.s.stream) == 0 {
-			switch {
-			case i < st.cur:
-				st.cur--
-			case i == st.cur:
-				turnMoved = true // the next lane inherits the turn, afresh
+	if st.live >= 2*st.pruned {
+		for _, l := range st.lanes {
+			if l != nil && l.s.isFinished() && len(l.s.stream()) == 0 {
+				st.remove(l)
 			}
-			continue
 		}
-		keep = append(keep, x)
+		st.pruned = max(st.live, 8)
 	}
-	clear(st.lanes[len(keep):])
-	if st.cur >= len(keep) {
-		st.cur, turnMoved = 0, true
+	slot := len(st.lanes)
+	if st.free.Len() > 0 {
+		slot = heap.Pop(&st.free).(int)
+	} else {
+		st.lanes = append(st.lanes, nil)
+		st.ready.grow(len(st.lanes))
 	}
-	st.lanes = append(keep, l)
-	if turnMoved {
-		st.credit = st.lanes[st.cur].weight * turn
+	s := newSender[T](capacity, stats, st.ready.markFor(slot, st.wake), 1)
+	st.lanes[slot] = &lane[T]{s: s, weight: weight, slot: slot}
+	st.live++
+	return s
+}
+
+// remove takes lane l out of the merge and frees its slot. A mark that l's
+// sender sets later (the one after its stream closed) then marks a free
+// slot, or a later lane's, which costs that lane one look. It requires
+// that st.mu is held.
+func (st *Stream[T]) remove(l *lane[T]) {
+	st.ready.clear(l.slot)
+	st.lanes[l.slot] = nil
+	heap.Push(&st.free, l.slot)
+	st.live--
+	if st.cur == l {
+		st.cur = nil // the next ready lane takes the turn, afresh
 	}
 }
 
@@ -183,7 +218,9 @@ func (st *Stream[T]) Len() int {
 	defer st.mu.Unlock()
 	n := 0
 	for _, l := range st.lanes {
-		n += len(l.s.stream)
+		if l != nil {
+			n += len(l.s.stream())
+		}
 	}
 	return n
 }
@@ -192,45 +229,90 @@ func (st *Stream[T]) Len() int {
 // It reports end once the run is stopping and every lane is drained.
 //
 // The lane whose turn it is gives up to weight*turn values in a row; an
-// empty lane passes its turn at once. So while every lane has values
-// waiting, lane i receives weight_i*turn of every sum(weight)*turn values,
-// and a lane with nothing to give costs the others nothing.
+// empty lane passes its turn at once, to the next lane in slot order that
+// is marked ready. So while every lane has values waiting, lane i receives
+// weight_i*turn of every sum(weight)*turn values, and a lane with nothing
+// to give costs the others nothing: an idle lane is not looked at, so the
+// cost of a value does not grow with the number of idle adapters.
+//
+// The design this replaced looked at every lane in turn, and an empty lane
+// still cost a look: with 10,000 idle lanes beside one busy one, a value
+// cost about 100 times as much as with none (BenchmarkIdleLanes). A queue of ready lanes in the
+// order they turned ready was rejected because it changes the order of
+// turns with the timing of the senders; the marks keep the slot order.
 func (st *Stream[T]) next() (v T, ok, end bool) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	for looked := 0; looked <= len(st.lanes) && len(st.lanes) > 0; {
-		l := st.lanes[st.cur]
-		// An empty lane that is still open passes its turn without a
-		// channel operation: len is one load. A value placed just after
-		// is seen on the next look; its sender's token sees to that.
-		if st.credit > 0 && (len(l.s.stream) > 0 || l.s.isFinished()) {
-			select {
-			case v, open := <-l.s.stream:
-				if open {
-					st.credit--
-					return v, true, false
-				}
-				// Closed and drained: the lane leaves the merge, and the
-				// turn passes to the lane that takes its place.
-				st.lanes = append(st.lanes[:st.cur], st.lanes[st.cur+1:]...)
-				if st.cur >= len(st.lanes) {
-					st.cur = 0
-				}
-				if len(st.lanes) > 0 {
-					st.credit = st.lanes[st.cur].weight * turn
-				}
-				continue
-			default:
+	v, ok, end = st.nextLocked()
+	st.mu.Unlock() // without defer: nothing under the lock can panic
+	return v, ok, end
+}
+
+// nextLocked is next with st.mu held.
+func (st *Stream[T]) nextLocked() (v T, ok, end bool) {
+	for {
+		if l := st.cur; l != nil && st.credit > 0 {
+			v, got, closed := st.take(l)
+			if got {
+				st.credit--
+				return v, true, false
 			}
+			if closed {
+				st.remove(l) // closed and drained: the lane leaves the merge
+			}
+			st.cur = nil // idle or gone: its turn ends
 		}
-		st.cur++
-		if st.cur >= len(st.lanes) {
-			st.cur = 0
+		i := st.ready.next(st.pos, len(st.lanes))
+		if i < 0 {
+			return v, false, st.stopping && st.live == 0
 		}
-		st.credit = st.lanes[st.cur].weight * turn
-		looked++
+		l := st.lanes[i]
+		if l == nil {
+			st.ready.clear(i) // a late mark of a lane that has left
+			continue
+		}
+		st.cur, st.pos, st.credit = l, i, l.weight*turn
 	}
-	return v, false, st.stopping && len(st.lanes) == 0
+}
+
+// take receives a value from lane l without waiting. If l is empty it
+// unmarks l, and reports closed if l is closed and drained. It requires
+// that st.mu is held.
+func (st *Stream[T]) take(l *lane[T]) (v T, got, closed bool) {
+	select {
+	case v, open := <-l.stream():
+		return v, open, !open
+	default:
+	}
+	return st.idle(l)
+}
+
+// idle unmarks lane l, which take found empty, and then looks at it once
+// more. It requires that st.mu is held.
+//
+// Unmarking races with senders, who mark the lane after they placed a
+// value only if they see it unmarked. So idle clears the ready bit, then
+// the flag, with a swap that reads the latest write to it, then loads the
+// sender's state word, and only then looks at the buffer again: a sender
+// whose count that load saw has its value visible to the second look; one
+// whose count it missed counts after the swap, and so sees the flag clear
+// and marks the lane itself. The same holds for the close: finish swaps the
+// flag after it closed the stream, so either the second look sees the
+// close or finish marks the lane. A value or a close found on the second
+// look is taken here, and the lane marked again.
+func (st *Stream[T]) idle(l *lane[T]) (v T, got, closed bool) {
+	m := l.s.mark
+	st.ready.clear(l.slot)
+	m.ready.Swap(false)
+	l.s.state.Load()
+	select {
+	case v, open := <-l.stream():
+		if open {
+			m.rearm()
+		}
+		return v, open, !open
+	default:
+	}
+	return v, false, false
 }
 
 // turn is how many values a lane of weight 1 gives in a row; weight w gives

@@ -178,7 +178,9 @@ func WithFailFast() Option {
 // fair order. Lanes take turns; in its turn a lane of weight w gives up to
 // 16·w values, and a lane with nothing waiting passes at once. So while
 // several lanes hold values, an adapter of weight w receives w times the
-// share of an adapter of weight 1. The defaults are [DefaultCapacity] (256)
+// share of an adapter of weight 1. A lane allocates its buffer at its
+// first send and keeps it until the run ends, so capacity costs nothing
+// for an adapter that has not sent. The defaults are [DefaultCapacity] (256)
 // and [DefaultWeight] (1). WithLane panics if capacity is not in
 // [1, MaxCapacity] or weight is not in [1, MaxWeight], so that no lane
 // that cannot work is ever made.

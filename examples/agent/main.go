@@ -178,7 +178,11 @@ func run(runFor, think, drain time.Duration, addr, metricsAddr string, in io.Rea
 		}
 	})
 	callerStats := &callerCounts{}
-	wg.Go(func() { caller(ctx, hook, secret, callerStats) })
+	callerDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(callerDone)
+		caller(ctx, hook, secret, callerStats)
+	})
 
 	handled := map[string]int{}
 	err = g.Run(ctx, func(e Event) error { // the agent loop, one event at a time
@@ -196,6 +200,10 @@ func run(runFor, think, drain time.Duration, addr, metricsAddr string, in io.Rea
 		wg.Wait()
 		return 1
 	}
+	// The answer to the caller's last request may still be on its way
+	// back after its event was handled: count it before comparing.
+	cancel()
+	<-callerDone
 	if !scraped {
 		return 1
 	}
