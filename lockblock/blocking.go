@@ -90,7 +90,7 @@ type blocker struct {
 func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 	switch in := instr.(type) {
 	case *ssa.Send:
-		if freshSend(in) {
+		if freshSend(in) || c.givesBack(in) {
 			break
 		}
 		return c.direct("channel send", "send", in.Pos()), true

@@ -50,7 +50,7 @@ func union(dst, src *state) (*state, bool) {
 		return src.clone(), true
 	}
 	locks, c1 := unionLocks(dst.locks, src.locks)
-	unlocks, c2 := meetCounts(dst.unlocks, src.unlocks)
+	unlocks, c2 := meetUnlocks(dst, src)
 	pending, c3 := unionPending(dst.pending, src.pending)
 	if !c1 && !c2 && !c3 {
 		return dst, false
@@ -71,7 +71,10 @@ func unionLocks(dst, src lockset) (lockset, bool) {
 				// either may be false while it is held.
 				m.cond = nil
 			}
-			if m == d {
+			// Held on both paths: only the branch conditions both
+			// paths took still hold wherever it is held.
+			m.lits = commonLits(d.lits, h.lits)
+			if sameHeld(m, d) {
 				continue
 			}
 			h = m
@@ -107,6 +110,54 @@ func meetCounts(dst, src map[string]int) (map[string]int, bool) {
 	}
 	if out == nil {
 		return dst, false
+	}
+	return out, true
+}
+
+// meetUnlocks merges the deferred unlocks of two paths: an unlock counts
+// if it was deferred on both, or on one path while the other does not hold
+// the lock at all. The second is the shape
+//
+//	if c {
+//		mu.Lock()
+//		defer mu.Unlock()
+//	}
+//
+// where the lock and its deferred unlock go together: on the path that
+// skipped both, there is nothing for the unlock to release.
+func meetUnlocks(dst, src *state) (map[string]int, bool) {
+	var out map[string]int
+	set := func(k string, n int) {
+		if out == nil {
+			out = cloneMap(dst.unlocks)
+		}
+		if n == 0 {
+			delete(out, k)
+		} else {
+			out[k] = n
+		}
+	}
+	for k, n := range dst.unlocks {
+		m, ok := src.unlocks[k]
+		if !ok {
+			if _, held := src.locks[k]; !held {
+				continue
+			}
+		}
+		if m < n {
+			set(k, m)
+		}
+	}
+	for k, m := range src.unlocks {
+		if _, ok := dst.unlocks[k]; ok {
+			continue
+		}
+		if _, held := dst.locks[k]; !held {
+			set(k, m)
+		}
+	}
+	if out == nil {
+		return dst.unlocks, false
 	}
 	return out, true
 }
@@ -444,7 +495,9 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 					}
 				}
 			case opLock, opRLock:
-				acquire(cur, ref.key, f.c.lockAt(ref, in.Pos(), ref.op == opRLock))
+				h := f.c.lockAt(ref, in.Pos(), ref.op == opRLock)
+				h.lits = f.c.branchLits(b)
+				acquire(cur, ref.key, h)
 			case opUnlock, opRUnlock:
 				f.release(cur, ref.key, ref.name, ref.op == opRUnlock)
 			case opTryLock, opTryRLock:
@@ -474,6 +527,99 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 	return outs
 }
 
+// branchLits returns the branch conditions that had a known value on every
+// path into b: for each block that dominates b and is entered only from
+// one edge of an If, that If's condition and the edge's value. A value
+// computed inside a loop is left out: the value tested by a later If in
+// the next turn may be another one.
+func (c *checker) branchLits(b *ssa.BasicBlock) []lit {
+	var lits []lit
+	for d := b; d != nil; d = d.Idom() {
+		if len(d.Preds) != 1 {
+			continue
+		}
+		p := d.Preds[0]
+		iff, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+		if !ok || p.Succs[0] == p.Succs[1] {
+			continue
+		}
+		if instr, ok := iff.Cond.(ssa.Instruction); ok && c.inLoop(instr.Block()) {
+			continue
+		}
+		lits = append(lits, lit{v: iff.Cond, neg: d == p.Succs[1]})
+	}
+	return lits
+}
+
+// inLoop reports whether b is on a cycle of its function's control flow.
+func (c *checker) inLoop(b *ssa.BasicBlock) bool {
+	fn := b.Parent()
+	loops, ok := c.loops[fn]
+	if !ok {
+		loops = cyclic(fn)
+		c.loops[fn] = loops
+	}
+	return loops[b.Index]
+}
+
+// cyclic returns, by block index, which blocks of fn lie on a cycle: those
+// in a strongly connected component of more than one block, or with an
+// edge to themselves (Tarjan's algorithm).
+func cyclic(fn *ssa.Function) []bool {
+	n := len(fn.Blocks)
+	out := make([]bool, n)
+	index := make([]int, n)
+	low := make([]int, n)
+	on := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int
+	next := 0
+	var strong func(v int)
+	strong = func(v int) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		on[v] = true
+		for _, s := range fn.Blocks[v].Succs {
+			w := s.Index
+			if w == v {
+				out[v] = true
+			}
+			if index[w] < 0 {
+				strong(w)
+				low[v] = min(low[v], low[w])
+			} else if on[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var comp []int
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				on[w] = false
+				comp = append(comp, w)
+				if w == v {
+					break
+				}
+			}
+			if len(comp) > 1 {
+				for _, w := range comp {
+					out[w] = true
+				}
+			}
+		}
+	}
+	for v := range n {
+		if index[v] < 0 {
+			strong(v)
+		}
+	}
+	return out
+}
+
 // acquire adds a lock to cur, or a read lock once more. One held already
 // is held whatever a TryLock returns now.
 func acquire(cur *state, key string, h held) {
@@ -482,6 +628,7 @@ func acquire(cur *state, key string, h held) {
 	if old, ok := cur.locks[mk]; ok {
 		h = old
 		h.cond = nil
+		h.lits = nil
 		if h.read {
 			h.count = min(h.count+1, maxCount)
 		}
@@ -490,9 +637,11 @@ func acquire(cur *state, key string, h held) {
 }
 
 // edge returns the state on the edge from b, whose state at its end is
-// cur, to its i'th successor s. A lock held only where a value is true is
-// dropped on the branch where the If that ends b shows that value false,
-// and follows the value into a phi of s that it flows into.
+// cur, to its i'th successor s. A lock held only where a value is true (a
+// TryLock's result) or only where branch conditions had given values (one
+// taken inside an if) is dropped on the branch where the If that ends b
+// shows otherwise; a TryLock's result follows the value into a phi of s
+// that it flows into.
 func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
 	var iff *ssa.If
 	if n := len(b.Instrs); n > 0 {
@@ -501,14 +650,17 @@ func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
 	pred := slices.Index(s.Preds, b)
 	out := cur
 	for mk, h := range cur.locks {
-		if h.cond == nil {
+		if h.cond == nil && len(h.lits) == 0 {
 			continue
 		}
-		if iff != nil && refutes(iff.Cond, i == 0, h.cond) {
+		if iff != nil && refuted(iff.Cond, i == 0, h) {
 			if out == cur {
 				out = cur.clone()
 			}
 			delete(out.locks, mk)
+			continue
+		}
+		if h.cond == nil {
 			continue
 		}
 		for _, instr := range s.Instrs {
@@ -529,15 +681,35 @@ func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
 	return out
 }
 
-// refutes reports whether cond having the value truth shows v false.
-func refutes(cond ssa.Value, truth bool, v ssa.Value) bool {
+// refuted reports whether cond having the value truth shows that h is not
+// held: its TryLock result false, or one of its branch conditions the
+// other way.
+func refuted(cond ssa.Value, truth bool, h held) bool {
+	if h.cond != nil {
+		if v, ok := implied(cond, truth, h.cond); ok && !v {
+			return true
+		}
+	}
+	for _, l := range h.lits {
+		if v, ok := implied(cond, truth, l.v); ok && v == l.neg {
+			return true
+		}
+	}
+	return false
+}
+
+// implied returns the value that cond having the value truth gives v, if
+// it gives one: v itself, !v, v == false, v != true and the like.
+func implied(cond ssa.Value, truth bool, v ssa.Value) (bool, bool) {
+	if cond == v {
+		return truth, true
+	}
 	switch c := cond.(type) {
 	case *ssa.UnOp:
 		if c.Op == token.NOT {
-			return refutes(c.X, !truth, v)
+			return implied(c.X, !truth, v)
 		}
 	case *ssa.BinOp:
-		// v == false, v != true and the like.
 		if c.Op != token.EQL && c.Op != token.NEQ {
 			break
 		}
@@ -551,9 +723,9 @@ func refutes(cond ssa.Value, truth bool, v ssa.Value) bool {
 		}
 		// cond is true exactly when x == want.
 		want := constant.BoolVal(kc.Value) == (c.Op == token.EQL)
-		return refutes(x, want == truth, v)
+		return implied(x, want == truth, v)
 	}
-	return cond == v && !truth
+	return false, false
 }
 
 // deferCall registers a deferred call: an unlock, or a release by a

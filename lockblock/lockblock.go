@@ -186,6 +186,14 @@ type checker struct {
 	// condG maps a package variable of type sync.Cond or *sync.Cond to its
 	// lock, a package variable too.
 	condG map[*ssa.Global]condLock
+
+	// tokens holds the struct fields of channel type that a loop of the
+	// package fills while the channel is new: the tokens of a semaphore
+	// or the items of a pool, whose sends give back what was taken.
+	tokens map[*types.Var]bool
+
+	// loops holds, by function, which blocks lie on a cycle.
+	loops map[*ssa.Function][]bool
 }
 
 // funcInfo is what a checker knows of one function of its package.
@@ -216,6 +224,8 @@ func run(pass *analysis.Pass) (any, error) {
 		funcs:    map[*ssa.Function]*funcInfo{},
 		condL:    map[*types.Var]condLock{},
 		condG:    map[*ssa.Global]condLock{},
+		loops:    map[*ssa.Function][]bool{},
+		tokens:   map[*types.Var]bool{},
 	}
 	c.scanSyntax()
 	for _, fn := range ssaRes.SrcFuncs {
@@ -228,6 +238,7 @@ func run(pass *analysis.Pass) (any, error) {
 			}
 		}
 	}
+	c.findTokens(ssaRes.SrcFuncs)
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
 	c.findCondLocks(ssaRes.SrcFuncs)

@@ -23,5 +23,6 @@ func TestAnalyzer(t *testing.T) {
 		"generic",
 		"closure",
 		"methodvalue",
+		"pathsense", // conditional pairs, two roots of one lock, channels with room
 	)
 }

@@ -126,6 +126,36 @@ type held struct {
 	// cond, if not nil, is a bool value (a TryLock's result, or a value
 	// it flowed into) that is true wherever the lock is held.
 	cond ssa.Value
+	// lits are branch conditions with the values they had on every path
+	// to where the lock was taken (inside if c { mu.Lock() }, c was
+	// true), so wherever it is held; a later if on the same value drops
+	// the lock on the other branch.
+	lits []lit
+}
+
+// A lit is a bool value that was true (neg false) or false (neg true).
+type lit struct {
+	v   ssa.Value
+	neg bool
+}
+
+func sameHeld(a, b held) bool {
+	return a.name == b.name && a.pos == b.pos && a.read == b.read && a.count == b.count &&
+		a.cond == b.cond && slices.Equal(a.lits, b.lits)
+}
+
+// commonLits returns the literals of a that b has too.
+func commonLits(a, b []lit) []lit {
+	if slices.Equal(a, b) {
+		return a
+	}
+	var out []lit
+	for _, l := range a {
+		if slices.Contains(b, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // A lockset maps the key of each lock that may be held to how it was
@@ -287,6 +317,24 @@ func (c *checker) bind(s site, e effect) (key, name string, ok bool) {
 	default:
 		return "", "", false
 	}
+	if alloc, ok := arg.(*ssa.Alloc); ok {
+		// A helper's tx.db.mu, at a call with a new tx := &Tx{db: db}.
+		field, rest, _ := strings.Cut(strings.TrimPrefix(e.suffix, "."), "^")
+		if s := structOf(alloc.Type()); s != nil && strings.HasPrefix(e.suffix, ".") {
+			for i := range s.NumFields() {
+				if s.Field(i).Name() != field {
+					continue
+				}
+				if val := storedOnce(alloc, i); val != nil {
+					key, name = c.path(val)
+					if name == "" {
+						return key + rest, e.name, true
+					}
+					return key + rest, name + strings.ReplaceAll(rest, "^", ""), true
+				}
+			}
+		}
+	}
 	key, name = c.path(arg)
 	if name == "" {
 		return key + e.suffix, e.name, true
@@ -366,6 +414,14 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		return key + "." + f, join(name, f)
 	case *ssa.UnOp:
 		if v.Op == token.MUL {
+			if fa, ok := v.X.(*ssa.FieldAddr); ok {
+				if alloc, ok := fa.X.(*ssa.Alloc); ok {
+					if val := storedOnce(alloc, fa.Field); val != nil {
+						// tx := &Tx{db: db}; tx.db.mu is db.mu.
+						return c.path(val)
+					}
+				}
+			}
 			key, name := c.path(v.X)
 			return key + "^", name
 		}
@@ -391,6 +447,27 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		}
 	}
 	return "v" + v.Name(), ""
+}
+
+// storedOnce returns the value stored in field i of alloc, a struct made in
+// the function, if it is stored exactly once; or nil.
+func storedOnce(alloc *ssa.Alloc, i int) ssa.Value {
+	var val ssa.Value
+	for _, ref := range *alloc.Referrers() {
+		fa, ok := ref.(*ssa.FieldAddr)
+		if !ok || fa.Field != i {
+			continue
+		}
+		for _, fr := range *fa.Referrers() {
+			if st, ok := fr.(*ssa.Store); ok && st.Addr == fa {
+				if val != nil {
+					return nil
+				}
+				val = st.Val
+			}
+		}
+	}
+	return val
 }
 
 // callKey returns a key for the result of a call: the function and the
