@@ -148,11 +148,19 @@ var Analyzer = &analysis.Analyzer{
 // mayBlock is the fact exported for a function that may block on some
 // path. Why names the operation at the root of the chain and where it is,
 // as "channel send at sender.go:95".
-type mayBlock struct{ Why string }
+//
+// IO is the same for a function that may wait for I/O, with the category
+// at the end: "call to net.conn.Write at c.go:9 [I/O: network write]".
+type mayBlock struct{ Why, IO string }
 
 func (*mayBlock) AFact() {}
 
-func (f *mayBlock) String() string { return "mayBlock(" + f.Why + ")" }
+func (f *mayBlock) String() string {
+	if f.IO == "" {
+		return "mayBlock(" + f.Why + ")"
+	}
+	return "mayBlock(" + f.Why + "; " + f.IO + ")"
+}
 
 // checker holds the state of one pass.
 type checker struct {
@@ -192,13 +200,18 @@ type checker struct {
 	// or the items of a pool, whose sends give back what was taken.
 	tokens map[*types.Var]bool
 
+	// cfg is what the command line sets; decls, what directives declare.
+	cfg   config
+	decls map[*types.Func]declaration
+
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool
 }
 
 // funcInfo is what a checker knows of one function of its package.
 type funcInfo struct {
-	why     string          // non-empty once the function is known to block
+	summary                 // how it may block, once known
+	never   bool            // declared never to block
 	callers []*ssa.Function // functions of this package that call it
 
 	flow     *flow           // the lock-set analysis; nil if no lock is taken
@@ -226,7 +239,10 @@ func run(pass *analysis.Pass) (any, error) {
 		condG:    map[*ssa.Global]condLock{},
 		loops:    map[*ssa.Function][]bool{},
 		tokens:   map[*types.Var]bool{},
+		cfg:      currentConfig(),
+		decls:    map[*types.Func]declaration{},
 	}
+	c.parseDeclarations()
 	c.scanSyntax()
 	for _, fn := range ssaRes.SrcFuncs {
 		c.funcs[fn] = &funcInfo{}
@@ -286,8 +302,8 @@ func (c *checker) exportFacts(fns []*ssa.Function) {
 		if !ok || !obj.Exported() || obj.Pkg() != c.pass.Pkg {
 			continue
 		}
-		if why := c.funcs[fn].why; why != "" {
-			c.pass.ExportObjectFact(obj, &mayBlock{Why: why})
+		if sum := c.funcs[fn].summary; sum.why != "" || sum.ioWhy != "" {
+			c.pass.ExportObjectFact(obj, &mayBlock{Why: sum.why, IO: sum.ioWhy})
 		}
 	}
 }

@@ -24,5 +24,7 @@ func TestAnalyzer(t *testing.T) {
 		"closure",
 		"methodvalue",
 		"pathsense", // conditional pairs, two roots of one lock, channels with room
+		"iokind",    // waits for the network and the disk
+		"declared",  // //lockblock:blocking and //lockblock:nonblocking
 	)
 }

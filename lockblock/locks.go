@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
 )
 
@@ -564,11 +565,11 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 			deferred[d], _ = unionLocks(deferred[d], locks)
 			return
 		}
-		c.pass.Reportf(bl.pos, "%s", c.message(bl, locks))
+		c.pass.Report(c.diagnostic(bl, locks))
 	})
 	for _, d := range slices.SortedFunc(maps.Keys(deferred), func(a, b *ssa.Defer) int { return cmp.Compare(a.Pos(), b.Pos()) }) {
 		bl, _ := c.blocking(d)
-		c.pass.Reportf(bl.pos, "%s", c.message(bl, deferred[d]))
+		c.pass.Report(c.diagnostic(bl, deferred[d]))
 	}
 }
 
@@ -585,12 +586,18 @@ func (c *checker) blockedAt(instr ssa.Instruction, cur lockset) (blocker, lockse
 	return bl, c.heldAcross(instr, bl, cur)
 }
 
-// message says what blocks, which locks may be held and where they were
-// taken, and how to fix it, in one line.
-func (c *checker) message(bl blocker, locks lockset) string {
+// maxNamed is how many locks a message names; the others are counted.
+const maxNamed = 2
+
+// diagnostic says what blocks, which locks may be held and where they were
+// taken, and how to fix it, in one line; the lock sites and the site of
+// the operation that waits (when it is in this package) are its related
+// positions. Locks are named in the order they were taken.
+func (c *checker) diagnostic(bl blocker, locks lockset) analysis.Diagnostic {
 	hs := slices.SortedFunc(maps.Values(locks), func(a, b held) int {
-		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.name, b.name))
+		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.name, b.name), boolCmp(a.read, b.read))
 	})
+	hs = slices.CompactFunc(hs, func(a, b held) bool { return a.pos == b.pos && a.name == b.name && a.read == b.read })
 	taken := func(h held) string {
 		if h.read {
 			return "read-locked at " + c.where(h.pos)
@@ -601,11 +608,44 @@ func (c *checker) message(bl blocker, locks lockset) string {
 	if len(hs) == 1 {
 		which = fmt.Sprintf("%s may be held (%s)", hs[0].name, taken(hs[0]))
 	} else {
-		parts := make([]string, len(hs))
+		var parts []string
 		for i, h := range hs {
-			parts[i] = fmt.Sprintf("%s (%s)", h.name, taken(h))
+			if i == maxNamed {
+				parts = append(parts, fmt.Sprintf("%d more", len(hs)-maxNamed))
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%s (%s)", h.name, taken(h)))
 		}
 		which = strings.Join(parts, " and ") + " may be held"
 	}
-	return fmt.Sprintf("%s while %s: copy what you need out of the lock and unlock it before the %s", bl.what, which, bl.noun)
+	d := analysis.Diagnostic{
+		Pos:     bl.pos,
+		Message: fmt.Sprintf("%s while %s: copy what you need out of the lock and unlock it before the %s", bl.what, which, bl.noun),
+	}
+	if bl.io != "" {
+		d.Category = "io"
+	} else {
+		d.Category = "wait"
+	}
+	for _, h := range hs {
+		verb := "locked here"
+		if h.read {
+			verb = "read-locked here"
+		}
+		d.Related = append(d.Related, analysis.RelatedInformation{Pos: h.pos, Message: h.name + " " + verb})
+	}
+	if bl.root.IsValid() && bl.root != bl.pos {
+		d.Related = append(d.Related, analysis.RelatedInformation{Pos: bl.root, Message: "waits here"})
+	}
+	return d
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }

@@ -190,7 +190,7 @@ func (t *T) helperThatFlushes() { t.flushLocked() }
 func (t *T) callsBlocking() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.helperThatFlushes() // want `^call to reported\.T\.helperThatFlushes, which may block \(reported\.T\.flushLocked → channel send at reported\.go:186\) while t\.mu may be held`
+	t.helperThatFlushes() // want `^call to reported\.T\.helperThatFlushes, which may block \(channel send at reported\.go:186\) while t\.mu may be held`
 }
 
 // Recursion does not stop the summary.
@@ -206,7 +206,7 @@ func pong(n int, ch chan int) { ping(n, ch) }
 
 func (t *T) recursive() {
 	t.mu.Lock()
-	pong(3, t.ch) // want `^call to reported\.pong, which may block \(reported\.ping → channel send at reported\.go:199\)`
+	pong(3, t.ch) // want `^call to reported\.pong, which may block \(channel send at reported\.go:199\)`
 	t.mu.Unlock()
 }
 
