@@ -301,7 +301,7 @@ func (c *checker) shown(why string) string {
 // for I/O (ioWhy), each "" if it cannot; and where each operation is, if
 // it is in this package.
 type summary struct {
-	why, ioWhy  string
+	why, ioWhy   string
 	root, ioRoot token.Pos
 }
 

@@ -47,7 +47,9 @@ func TestDeclareFlags(t *testing.T) {
 // quiet collects what analysistest would report as errors.
 type quiet struct{ errs []string }
 
-func (q *quiet) Errorf(format string, args ...any) { q.errs = append(q.errs, fmt.Sprintf(format, args...)) }
+func (q *quiet) Errorf(format string, args ...any) {
+	q.errs = append(q.errs, fmt.Sprintf(format, args...))
+}
 
 // TestIOFlag checks that -io=false drops every wait for I/O and only
 // those: the package of I/O waits gives nothing, and its wants are all
