@@ -402,6 +402,9 @@ func (c *checker) summarize(fns []*ssa.Function) {
 				if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
 					continue
 				}
+				if bl.io != "" && !c.keepsIO() {
+					continue
+				}
 				if bl.io == "" && info.why == "" {
 					info.why, info.root = bl.why, bl.root
 				} else if bl.io != "" && info.ioWhy == "" {
@@ -418,6 +421,20 @@ func (c *checker) summarize(fns []*ssa.Function) {
 	}
 	c.spread(work, func(s *summary) (*string, *token.Pos) { return &s.why, &s.root })
 	c.spread(ioWork, func(s *summary) (*string, *token.Pos) { return &s.ioWhy, &s.ioRoot })
+}
+
+// keepsIO reports whether the I/O that the functions of this package do
+// makes them count as waiting for I/O. In the standard library only the
+// network packages' does: the rest reads small local files once (time
+// zones, /dev/urandom when getrandom is missing, /etc/passwd), which is
+// not the wait this analysis is for. The listed calls themselves count
+// wherever they are called from other code.
+func (c *checker) keepsIO() bool {
+	if !c.inGOROOT {
+		return true
+	}
+	path := c.pass.Pkg.Path()
+	return path == "net" || strings.HasPrefix(path, "net/") || path == "crypto/tls"
 }
 
 // ioWhy returns the reason an I/O operation gives its function: the chain

@@ -51,7 +51,7 @@ func union(dst, src *state) (*state, bool) {
 	}
 	locks, c1 := unionLocks(dst.locks, src.locks)
 	unlocks, c2 := meetUnlocks(dst, src)
-	pending, c3 := unionPending(dst.pending, src.pending)
+	pending, c3 := unionPending(dst, src)
 	if !c1 && !c2 && !c3 {
 		return dst, false
 	}
@@ -126,10 +126,17 @@ func meetCounts(dst, src map[string]int) (map[string]int, bool) {
 // where the lock and its deferred unlock go together: on the path that
 // skipped both, there is nothing for the unlock to release.
 func meetUnlocks(dst, src *state) (map[string]int, bool) {
+	return meetHeld(dst.unlocks, dst.locks, src.unlocks, src.locks)
+}
+
+// meetHeld merges counts of deferred unlocks, dst's on a path where dstLocks
+// may be held and src's on one where srcLocks may be: see meetUnlocks. It
+// copies dst if it changes it.
+func meetHeld(dst map[string]int, dstLocks lockset, src map[string]int, srcLocks lockset) (map[string]int, bool) {
 	var out map[string]int
 	set := func(k string, n int) {
 		if out == nil {
-			out = cloneMap(dst.unlocks)
+			out = cloneMap(dst)
 		}
 		if n == 0 {
 			delete(out, k)
@@ -137,10 +144,10 @@ func meetUnlocks(dst, src *state) (map[string]int, bool) {
 			out[k] = n
 		}
 	}
-	for k, n := range dst.unlocks {
-		m, ok := src.unlocks[k]
+	for k, n := range dst {
+		m, ok := src[k]
 		if !ok {
-			if _, held := src.locks[k]; !held {
+			if _, held := srcLocks[k]; !held {
 				continue
 			}
 		}
@@ -148,36 +155,39 @@ func meetUnlocks(dst, src *state) (map[string]int, bool) {
 			set(k, m)
 		}
 	}
-	for k, m := range src.unlocks {
-		if _, ok := dst.unlocks[k]; ok {
+	for k, m := range src {
+		if _, ok := dst[k]; ok {
 			continue
 		}
-		if _, held := dst.locks[k]; !held {
+		if _, held := dstLocks[k]; !held {
 			set(k, m)
 		}
 	}
 	if out == nil {
-		return dst.unlocks, false
+		return dst, false
 	}
 	return out, true
 }
 
-func unionPending(dst, src map[*ssa.Defer]map[string]int) (map[*ssa.Defer]map[string]int, bool) {
+// unionPending merges the deferred calls that may block of two paths, with
+// the unlocks deferred after each, as meetUnlocks merges those of the
+// function.
+func unionPending(dst, src *state) (map[*ssa.Defer]map[string]int, bool) {
 	var out map[*ssa.Defer]map[string]int
-	for d, after := range src {
-		prev, ok := dst[d]
+	for d, after := range src.pending {
+		prev, ok := dst.pending[d]
 		if ok {
-			if after, ok = meetCounts(prev, after); !ok {
+			if after, ok = meetHeld(prev, dst.locks, after, src.locks); !ok {
 				continue
 			}
 		}
 		if out == nil {
-			out = cloneMap(dst)
+			out = cloneMap(dst.pending)
 		}
 		out[d] = after
 	}
 	if out == nil {
-		return dst, false
+		return dst.pending, false
 	}
 	return out, true
 }

@@ -11,6 +11,7 @@ package lockblock
 
 import (
 	"go/ast"
+	"go/build"
 	"go/token"
 	"go/types"
 	"path/filepath"
@@ -200,6 +201,9 @@ type checker struct {
 	// or the items of a pool, whose sends give back what was taken.
 	tokens map[*types.Var]bool
 
+	// inGOROOT is whether the package is of the standard library.
+	inGOROOT bool
+
 	// cfg is what the command line sets; decls, what directives declare.
 	cfg   config
 	decls map[*types.Func]declaration
@@ -243,6 +247,10 @@ func run(pass *analysis.Pass) (any, error) {
 		decls:    map[*types.Func]declaration{},
 	}
 	c.parseDeclarations()
+	if len(pass.Files) > 0 {
+		root := filepath.Join(build.Default.GOROOT, "src") + string(filepath.Separator)
+		c.inGOROOT = build.Default.GOROOT != "" && strings.HasPrefix(pass.Fset.File(pass.Files[0].Pos()).Name(), root)
+	}
 	c.scanSyntax()
 	for _, fn := range ssaRes.SrcFuncs {
 		c.funcs[fn] = &funcInfo{}

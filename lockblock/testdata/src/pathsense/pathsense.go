@@ -193,3 +193,19 @@ func (s *S) giveBack() {
 	s.cache["v"] = v
 	s.ch <- v
 }
+
+// deferredAfterCondLock defers a call that blocks, then takes a second
+// lock and defers its unlock only where it took it: the unlocks run
+// first, so the deferred call runs with no lock held.
+func (s *S) deferredAfterCondLock(e *sync.Mutex) {
+	defer func() {
+		s.ch <- 6
+	}()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e != nil {
+		e.Lock()
+		defer e.Unlock()
+	}
+	s.cache["e"] = 6
+}
