@@ -227,11 +227,13 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 				io:   io,
 			}
 		}
-		switch {
-		case c.cfg.nonblocking[key]:
+		switch c.cfg.declares(obj) {
+		case declNonblocking:
 			return blocker{}, false
-		case c.cfg.blocking[key]:
+		case declBlocking:
 			return listedCall("is declared blocking", ""), true
+		}
+		switch {
 		case listed[key] != "":
 			b := listedCall(listed[key], "")
 			if key == "sync.Cond.Wait" && len(call.Args) == 1 {

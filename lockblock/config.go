@@ -45,8 +45,8 @@ func init() {
 	fs := &Analyzer.Flags
 	fs.BoolVar(&flags.io, "io", true, "report reads, writes, accepts, dials and DNS lookups of concrete net, crypto/tls and os types, and net/http client calls, as waits for I/O")
 	fs.BoolVar(&flags.chain, "chain", false, "show the whole chain of calls down to the operation that waits, not only the operation")
-	fs.Var(&flags.blocking, "blocking", "comma-separated functions that block, as import/path.Func or import/path.Type.Method (an interface method too)")
-	fs.Var(&flags.nonblocking, "nonblocking", "comma-separated functions that never block, as import/path.Func or import/path.Type.Method")
+	fs.Var(&flags.blocking, "blocking", "comma-separated functions that block: import/path.Func, import/path.Type.Method (an interface method too), import/path.Type for all its methods, or import/path for the whole package")
+	fs.Var(&flags.nonblocking, "nonblocking", "comma-separated functions that never block, named as for -blocking; it wins over -blocking")
 }
 
 func currentConfig() config {
@@ -115,11 +115,36 @@ func (c *checker) declared(fn *ssa.Function) declaration {
 	if d := c.decls[obj]; d != declNone {
 		return d
 	}
-	switch key := funcKey(obj); {
-	case c.cfg.nonblocking[key]:
-		return declNonblocking
-	case c.cfg.blocking[key]:
-		return declBlocking
+	return c.cfg.declares(obj)
+}
+
+// declares returns what -blocking and -nonblocking say of fn: a name
+// matches the function (import/path.Func, import/path.Type.Method), every
+// method of a type (import/path.Type), or every function of a package
+// (import/path). A name given to both flags is taken not to block.
+func (cfg *config) declares(fn *types.Func) declaration {
+	if len(cfg.blocking) == 0 && len(cfg.nonblocking) == 0 {
+		return declNone
+	}
+	key := funcKey(fn)
+	names := []string{key}
+	if fn.Pkg() != nil {
+		if recv := fn.Signature().Recv(); recv != nil {
+			if n := recvName(recv.Type()); n != "" {
+				names = append(names, fn.Pkg().Path()+"."+n)
+			}
+		}
+		names = append(names, fn.Pkg().Path())
+	}
+	for _, n := range names {
+		if cfg.nonblocking[n] {
+			return declNonblocking
+		}
+	}
+	for _, n := range names {
+		if cfg.blocking[n] {
+			return declBlocking
+		}
 	}
 	return declNone
 }

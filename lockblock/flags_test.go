@@ -40,7 +40,7 @@ func TestChainFlag(t *testing.T) {
 // method, and -nonblocking.
 func TestDeclareFlags(t *testing.T) {
 	setFlag(t, "blocking", "declaredflags.Park,io.Writer.Write")
-	setFlag(t, "nonblocking", "declaredflags.Pool.put")
+	setFlag(t, "nonblocking", "declaredflags.Pool")
 	analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, "declaredflags")
 }
 
