@@ -253,6 +253,9 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 		return blocker{}, false
 	}
 	sum := c.calleeWhy(callee)
+	if local, consts := c.constArgs(call, nil, nil); len(consts) > 0 {
+		sum = c.specWhy(local, consts, 0)
+	}
 	why, io := sum.why, ""
 	root := sum.root
 	if why == "" && c.cfg.io && sum.ioWhy != "" {
@@ -369,6 +372,11 @@ func (c *checker) localCallee(call *ssa.CallCommon) *ssa.Function {
 // //lockblock:blocking or -blocking always may.
 func (c *checker) summarize(fns []*ssa.Function) {
 	var work, ioWork []*ssa.Function
+	type constEdge struct {
+		caller *ssa.Function
+		call   *ssa.CallCommon
+	}
+	var constEdges []constEdge
 	for _, fn := range fns {
 		info := c.funcs[fn]
 		switch c.declared(fn) {
@@ -390,10 +398,15 @@ func (c *checker) summarize(fns []*ssa.Function) {
 				}
 				if call := callOf(instr); call != nil {
 					if callee := c.localCallee(call); callee != nil {
-						if !c.dirs.silenced(c.pass.Fset, instr.Pos()) {
-							ci := c.funcs[callee]
-							ci.callers = append(ci.callers, fn)
+						if c.dirs.silenced(c.pass.Fset, instr.Pos()) {
+							continue
 						}
+						if _, consts := c.constArgs(call, fn, nil); len(consts) > 0 {
+							constEdges = append(constEdges, constEdge{fn, call})
+							continue
+						}
+						ci := c.funcs[callee]
+						ci.callers = append(ci.callers, fn)
 						continue
 					}
 				}
@@ -421,8 +434,37 @@ func (c *checker) summarize(fns []*ssa.Function) {
 			ioWork = append(ioWork, fn)
 		}
 	}
-	c.spread(work, func(s *summary) (*string, *token.Pos) { return &s.why, &s.root })
-	c.spread(ioWork, func(s *summary) (*string, *token.Pos) { return &s.ioWhy, &s.ioRoot })
+	why := func(s *summary) (*string, *token.Pos) { return &s.why, &s.root }
+	ioWhy := func(s *summary) (*string, *token.Pos) { return &s.ioWhy, &s.ioRoot }
+	for {
+		c.spread(work, why)
+		c.spread(ioWork, ioWhy)
+		// A call with constant arguments gives its caller what the
+		// callee does for those values, which depends on the summaries
+		// so far: repeat until nothing changes.
+		work, ioWork = nil, nil
+		clear(c.spec)
+		for _, e := range constEdges {
+			ci := c.funcs[e.caller]
+			if ci.never || (ci.why != "" && ci.ioWhy != "") {
+				continue
+			}
+			callee, consts := c.constArgs(e.call, e.caller, nil)
+			s := c.specWhy(callee, consts, 0)
+			m := merged(ci.summary, s, c.funcDesc(callee), c)
+			if m.why != ci.why {
+				work = append(work, e.caller)
+			}
+			if m.ioWhy != ci.ioWhy {
+				ioWork = append(ioWork, e.caller)
+			}
+			ci.summary = m
+		}
+		if len(work) == 0 && len(ioWork) == 0 {
+			clear(c.spec)
+			return
+		}
+	}
 }
 
 // keepsIO reports whether the I/O that the functions of this package do

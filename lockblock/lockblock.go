@@ -208,6 +208,10 @@ type checker struct {
 	cfg   config
 	decls map[*types.Func]declaration
 
+	// spec holds the summaries of functions of the package for constant
+	// bool arguments; see specWhy.
+	spec map[specKey]summary
+
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool
 }
@@ -245,6 +249,7 @@ func run(pass *analysis.Pass) (any, error) {
 		tokens:   map[*types.Var]bool{},
 		cfg:      currentConfig(),
 		decls:    map[*types.Func]declaration{},
+		spec:     map[specKey]summary{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {

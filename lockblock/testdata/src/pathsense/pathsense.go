@@ -209,3 +209,26 @@ func (s *S) deferredAfterCondLock(e *sync.Mutex) {
 	}
 	s.cache["e"] = 6
 }
+
+// enqueue sends only when asked to flush: a caller that passes false, a
+// constant or its own constant, never waits there.
+func (s *S) enqueue(v int, flush bool) {
+	s.cache["q"] = v
+	if flush {
+		s.ch <- v
+	}
+}
+
+func (s *S) enqueueOnly(v int) { s.enqueue(v, false) }
+
+func (s *S) enqueueUnless(v int, noFlush bool) { s.enqueue(v, !noFlush) }
+
+func (s *S) useEnqueue() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enqueueOnly(1)
+	s.enqueue(2, false)
+	s.enqueueUnless(3, true)
+	s.enqueue(4, true)        // want `call to pathsense\.S\.enqueue, which may block \(channel send at pathsense\.go:\d+\) while s\.mu may be held`
+	s.enqueueUnless(5, false) // want `call to pathsense\.S\.enqueueUnless, which may block`
+}
