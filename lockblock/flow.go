@@ -1,6 +1,7 @@
 package lockblock
 
 import (
+	"cmp"
 	"go/constant"
 	"go/token"
 	"go/types"
@@ -295,7 +296,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 			continue
 		}
 		key := strings.TrimSuffix(mk, "#r")
-		if e, ok := c.effectOf(f.fn, key, h.name, h.read); ok {
+		if e, ok := c.effectOf(f.fn, key, h.name, h.read, h.field); ok {
 			e.result = f.resultFor(mk, rets)
 			eff.acquired = append(eff.acquired, e)
 		}
@@ -306,7 +307,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	}
 	entry := &state{locks: lockset{}}
 	for _, e := range eff.drops {
-		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read, count: 1}
+		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read, count: 1, field: e.field}
 	}
 	g := c.newFlow(f.fn)
 	g.solve(entry)
@@ -509,7 +510,7 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 				h.lits = f.c.branchLits(b)
 				acquire(cur, ref.key, h)
 			case opUnlock, opRUnlock:
-				f.release(cur, ref.key, ref.name, ref.op == opRUnlock)
+				f.release(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field)
 			case opTryLock, opTryRLock:
 				// Held where the call returned true.
 				h := f.c.lockAt(ref, in.Pos(), ref.op == opTryRLock)
@@ -744,13 +745,13 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 	call := d.Common()
 	switch ref := f.c.lockCall(call); ref.op {
 	case opUnlock, opRUnlock:
-		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock)
+		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field)
 		return
 	case notLockOp:
 		if eff, st := f.c.effectsAt(call); eff != nil {
 			for _, e := range eff.released {
 				if key, name, ok := f.c.bind(st, e); ok {
-					f.deferUnlock(cur, key, name, e.read)
+					f.deferUnlock(cur, key, name, e.read, e.field)
 				}
 			}
 		}
@@ -774,14 +775,14 @@ func (f *flow) condWait(call *ssa.CallCommon, cur *state) {
 		return
 	}
 	if _, held := cur.locks[mk]; !held {
-		f.noteRelease(strings.TrimSuffix(mk, "#r"), name, strings.HasSuffix(mk, "#r"))
+		f.noteRelease(strings.TrimSuffix(mk, "#r"), name, strings.HasSuffix(mk, "#r"), nil)
 	}
 }
 
 // release removes a lock from cur, or records a release for the caller
 // when the function did not take it.
-func (f *flow) release(cur *state, key, name string, read bool) {
-	mk := modeKey(key, read)
+func (f *flow) release(cur *state, key, name string, read bool, field *types.Var) {
+	mk := sameLock(cur, modeKey(key, read), read, field)
 	if h, ok := cur.locks[mk]; ok {
 		if h.count > 1 {
 			h.count--
@@ -791,16 +792,37 @@ func (f *flow) release(cur *state, key, name string, read bool) {
 		}
 		return
 	}
-	f.noteRelease(key, name, read)
+	f.noteRelease(key, name, read, field)
+}
+
+// sameLock returns the key in cur of the lock that an unlock of mk, a lock
+// of the struct field given, releases: mk itself if it may be held; else
+// the only lock held of the same field, reached through another root (a
+// lock taken as db.mu and released as tx.db.mu, where tx.db is db); else
+// mk.
+func sameLock(cur *state, mk string, read bool, field *types.Var) string {
+	if _, ok := cur.locks[mk]; ok || field == nil {
+		return mk
+	}
+	found := ""
+	for k, h := range cur.locks {
+		if h.field == field && h.read == read {
+			if found != "" {
+				return mk
+			}
+			found = k
+		}
+	}
+	return cmp.Or(found, mk)
 }
 
 // deferUnlock registers a deferred unlock of a lock, which runs at return
 // and before every deferred call registered so far; one of a lock the
 // function does not hold is a release for the caller.
-func (f *flow) deferUnlock(cur *state, key, name string, read bool) {
-	mk := modeKey(key, read)
+func (f *flow) deferUnlock(cur *state, key, name string, read bool, field *types.Var) {
+	mk := sameLock(cur, modeKey(key, read), read, field)
 	if _, ok := cur.locks[mk]; !ok {
-		f.noteRelease(key, name, read)
+		f.noteRelease(key, name, read, field)
 	}
 	cur.unlocks[mk] = min(cur.unlocks[mk]+1, maxCount)
 	for d, after := range cur.pending {
@@ -812,11 +834,11 @@ func (f *flow) deferUnlock(cur *state, key, name string, read bool) {
 
 // noteRelease records a release of a lock the function did not take, for
 // its caller; in a loop body, for the caller of the enclosing function.
-func (f *flow) noteRelease(key, name string, read bool) {
+func (f *flow) noteRelease(key, name string, read bool, field *types.Var) {
 	for f.outer != nil {
 		f = f.outer
 	}
-	if e, ok := f.c.effectOf(f.fn, key, name, read); ok {
+	if e, ok := f.c.effectOf(f.fn, key, name, read, field); ok {
 		f.released[modeKey(key, read)] = e
 	}
 }
@@ -830,12 +852,12 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 	}
 	for _, e := range eff.released {
 		if key, name, ok := f.c.bind(st, e); ok {
-			f.release(cur, key, name, e.read)
+			f.release(cur, key, name, e.read, e.field)
 		}
 	}
 	for _, e := range eff.acquired {
 		if key, name, ok := f.c.bind(st, e); ok {
-			acquire(cur, key, held{name: name, pos: call.Pos(), read: e.read, cond: result(call, e.result)})
+			acquire(cur, key, held{name: name, pos: call.Pos(), read: e.read, field: e.field, cond: result(call, e.result)})
 		}
 	}
 }

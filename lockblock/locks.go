@@ -46,9 +46,10 @@ var lockMethods = map[string]lockOp{
 
 // A lockRef is what a call does to a lock, and the lock.
 type lockRef struct {
-	op   lockOp
-	key  string
-	name string
+	op    lockOp
+	key   string
+	name  string
+	field *types.Var // the struct field that is the lock, if it is one
 }
 
 // lockCall returns what call does to a lock, and the lock.
@@ -87,7 +88,7 @@ func (c *checker) lockCall(call *ssa.CallCommon) lockRef {
 			op = opRUnlock
 		}
 	}
-	return lockRef{op: op, key: key, name: name}
+	return lockRef{op: op, key: key, name: name, field: lockField(recv)}
 }
 
 // lockOf returns the key and name of the lock that v, the receiver of a
@@ -118,12 +119,31 @@ func (c *checker) lockOf(v ssa.Value) (key, name string, read bool) {
 	return key, name, false
 }
 
+// lockField returns the struct field that v, the receiver of a Lock-like
+// call, addresses, or nil.
+func lockField(v ssa.Value) *types.Var {
+	for {
+		switch x := v.(type) {
+		case *ssa.MakeInterface:
+			v = x.X
+			continue
+		case *ssa.ChangeType:
+			v = x.X
+			continue
+		case *ssa.FieldAddr:
+			return fieldVar(x.X.Type(), x.Field)
+		}
+		return nil
+	}
+}
+
 // held is one lock that may be held.
 type held struct {
 	name  string    // as the message names it: "s.mu"
 	pos   token.Pos // where it was taken
 	read  bool      // by RLock or TryRLock
 	count int       // how many times it may be held (read locks nest), at most maxCount
+	field *types.Var // the struct field that is the lock, if it is one
 	// cond, if not nil, is a bool value (a TryLock's result, or a value
 	// it flowed into) that is true wherever the lock is held.
 	cond ssa.Value
@@ -141,7 +161,7 @@ type lit struct {
 }
 
 func sameHeld(a, b held) bool {
-	return a.name == b.name && a.pos == b.pos && a.read == b.read && a.count == b.count &&
+	return a.name == b.name && a.pos == b.pos && a.read == b.read && a.count == b.count && a.field == b.field &&
 		a.cond == b.cond && slices.Equal(a.lits, b.lits)
 }
 
@@ -181,6 +201,7 @@ type effect struct {
 	nameSuffix string
 	name       string // the whole name in the function, for a caller that has none
 	read       bool
+	field      *types.Var // the struct field that is the lock, if it is one
 	// result is 1 + the index of a bool result that is true wherever the
 	// lock is left held (a TryLock helper); 0 if there is none.
 	result int
@@ -201,7 +222,7 @@ func sortEffects(es []effect) {
 
 // effectOf returns the effect for a lock of fn with the given key and
 // name, if the caller can name it.
-func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effect, bool) {
+func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool, field *types.Var) (effect, bool) {
 	root := rootOf(key)
 	var rootName string
 	switch {
@@ -228,6 +249,7 @@ func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effec
 		nameSuffix: strings.TrimPrefix(name, rootName),
 		name:       name,
 		read:       read,
+		field:      field,
 	}, true
 }
 
@@ -366,7 +388,7 @@ func (c *checker) lockAt(ref lockRef, pos token.Pos, read bool) held {
 	if name == "" {
 		name = "a mutex"
 	}
-	return held{name: name, pos: pos, read: read, count: 1}
+	return held{name: name, pos: pos, read: read, count: 1, field: ref.field}
 }
 
 // path returns a key that identifies the lock that v points to within

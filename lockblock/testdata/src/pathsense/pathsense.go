@@ -232,3 +232,20 @@ func (s *S) useEnqueue() {
 	s.enqueue(4, true)        // want `call to pathsense\.S\.enqueue, which may block \(channel send at pathsense\.go:\d+\) while s\.mu may be held`
 	s.enqueueUnless(5, false) // want `call to pathsense\.S\.enqueueUnless, which may block`
 }
+
+// beginTx returns a Tx that holds db.mu, which the Tx releases as
+// tx.db.mu: the unlock names the same lock through another root.
+func (db *DB) beginTx() *Tx {
+	db.mu.Lock()
+	return &Tx{db: db}
+}
+
+func (db *DB) view() {
+	tx := db.beginTx()
+	defer tx.rollback()
+}
+
+func (db *DB) useView() {
+	db.view()
+	db.ch <- 3
+}
