@@ -201,6 +201,9 @@ type flow struct {
 	in       []*state          // entry state of each block; nil if not reached
 	released map[string]effect // by modeKey
 	outer    *flow             // for a loop body, the analysis of the function; nil otherwise
+	// env holds constant values of bool parameters, for the analysis of
+	// a call that passes them: branches they rule out are not taken.
+	env bindings
 }
 
 func (c *checker) newFlow(fn *ssa.Function) *flow {
@@ -275,6 +278,23 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 	return f
 }
 
+// specEffects returns what fn does to its caller's locks when its bool
+// parameters have the values of env: Begin(true) takes the writer's lock
+// and not the readers'.
+func (c *checker) specEffects(fn *ssa.Function, env bindings) *lockEffects {
+	k := specKey{fn, env.key()}
+	if e, ok := c.specEff[k]; ok {
+		return e
+	}
+	c.specEff[k] = c.funcs[fn].effects // what a recursive call sees
+	f := c.newFlow(fn)
+	f.env = env
+	f.solve(&state{})
+	e := c.effectsOf(f)
+	c.specEff[k] = e
+	return e
+}
+
 // effectsOf returns what the function of f, solved from an empty entry
 // state, does to its caller's locks, and records which of them it may block
 // holding. A lock that it unlocks without having locked it is one its
@@ -310,6 +330,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read, count: 1, field: e.field}
 	}
 	g := c.newFlow(f.fn)
+	g.env = f.env
 	g.solve(entry)
 	holding := map[string]bool{}
 	g.visit(func(instr ssa.Instruction, cur lockset) {
@@ -320,7 +341,9 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 			}
 		}
 	})
-	c.funcs[f.fn].holding = holding
+	if f.env == nil {
+		c.funcs[f.fn].holding = holding
+	}
 	gRets := g.returns()
 	for _, e := range eff.drops {
 		mk := modeKey(e.root+e.suffix, e.read)
@@ -454,7 +477,13 @@ func (c *checker) effectsAt(call *ssa.CallCommon) (*lockEffects, site) {
 		return nil, site{}
 	}
 	c.analyze(st.fn)
-	return c.funcs[st.fn].effects, st
+	eff := c.funcs[st.fn].effects
+	if eff != nil && (len(eff.acquired) > 0 || len(eff.drops) > 0) {
+		if _, consts := c.constArgs(call, nil, nil); len(consts) > 0 {
+			eff = c.specEffects(st.fn, consts)
+		}
+	}
+	return eff, st
 }
 
 // solve computes the entry state of each block, from entry at the first.
@@ -472,6 +501,9 @@ func (f *flow) solve(entry *state) {
 		queued[b.Index] = false
 		outs := f.transfer(b, f.in[b.Index], nil)
 		for i, s := range b.Succs {
+			if f.ruledOut(b, i) {
+				continue
+			}
 			merged, changed := union(f.in[s.Index], outs[i])
 			if !changed {
 				continue
@@ -483,6 +515,20 @@ func (f *flow) solve(entry *state) {
 			}
 		}
 	}
+}
+
+// ruledOut reports whether the constant parameters of f rule out the edge
+// from b to its i'th successor.
+func (f *flow) ruledOut(b *ssa.BasicBlock, i int) bool {
+	if f.env == nil || len(b.Instrs) == 0 {
+		return false
+	}
+	iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If)
+	if !ok {
+		return false
+	}
+	v, ok := evalBool(iff.Cond, f.fn, f.env)
+	return ok && v != (i == 0)
 }
 
 // transfer runs block b from entry state in and returns the state on each

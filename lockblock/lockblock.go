@@ -211,6 +211,9 @@ type checker struct {
 	// spec holds the summaries of functions of the package for constant
 	// bool arguments; see specWhy.
 	spec map[specKey]summary
+	// specEff holds the effects of functions of the package for constant
+	// bool arguments; see specEffects.
+	specEff map[specKey]*lockEffects
 
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool
@@ -250,6 +253,7 @@ func run(pass *analysis.Pass) (any, error) {
 		cfg:      currentConfig(),
 		decls:    map[*types.Func]declaration{},
 		spec:     map[specKey]summary{},
+		specEff:  map[specKey]*lockEffects{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {

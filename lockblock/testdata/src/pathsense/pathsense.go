@@ -249,3 +249,25 @@ func (db *DB) useView() {
 	db.view()
 	db.ch <- 3
 }
+
+// begin takes the writer's lock or the readers' as asked; a caller that
+// asks for a writer holds only the writer's lock.
+type Store2 struct {
+	rw     sync.Mutex
+	readMu sync.RWMutex
+	ch     chan int
+}
+
+func (st *Store2) begin(writable bool) {
+	if writable {
+		st.rw.Lock()
+	} else {
+		st.readMu.RLock()
+	}
+}
+
+func (st *Store2) update() {
+	st.begin(true)
+	st.rw.Unlock()
+	st.ch <- 1
+}

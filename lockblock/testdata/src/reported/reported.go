@@ -238,9 +238,18 @@ func (t *T) lockMaybeDeferred(x bool) {
 	}
 }
 
-func (t *T) afterMaybeDeferred() {
-	t.lockMaybeDeferred(true)
+func (t *T) afterMaybeDeferred(x bool) {
+	t.lockMaybeDeferred(x)
 	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
+}
+
+// With a constant argument, only the branch it takes counts: true defers
+// the unlock, false keeps the lock.
+func (t *T) afterDeferredConst() {
+	t.lockMaybeDeferred(true)
+	t.ch <- 1
+	t.lockMaybeDeferred(false)
+	t.ch <- 2 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
 }
 
 // A helper that blocks before it unlocks blocks under the caller's lock.
