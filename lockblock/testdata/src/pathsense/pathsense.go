@@ -271,3 +271,20 @@ func (st *Store2) update() {
 	st.rw.Unlock()
 	st.ch <- 1
 }
+
+// beginLogged captures its parameter in a closure, which keeps it in a
+// cell: the branch on it is still ruled by the constant argument.
+func (st *Store2) beginLogged(writable bool) {
+	defer func() { _ = writable }()
+	if writable {
+		st.rw.Lock()
+	} else {
+		st.readMu.RLock()
+	}
+}
+
+func (st *Store2) updateLogged() {
+	st.beginLogged(true)
+	st.rw.Unlock()
+	st.ch <- 2
+}
