@@ -91,30 +91,6 @@ func unionLocks(dst, src lockset) (lockset, bool) {
 	return out, true
 }
 
-// meetCounts lowers each count of dst to that of src, copying dst if it
-// changes, and reports whether it did.
-func meetCounts(dst, src map[string]int) (map[string]int, bool) {
-	var out map[string]int
-	for k, n := range dst {
-		m := src[k]
-		if m >= n {
-			continue
-		}
-		if out == nil {
-			out = cloneMap(dst)
-		}
-		if m == 0 {
-			delete(out, k)
-		} else {
-			out[k] = m
-		}
-	}
-	if out == nil {
-		return dst, false
-	}
-	return out, true
-}
-
 // meetUnlocks merges the deferred unlocks of two paths: an unlock counts
 // if it was deferred on both, or on one path while the other does not hold
 // the lock at all. The second is the shape

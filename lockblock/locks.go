@@ -139,10 +139,10 @@ func lockField(v ssa.Value) *types.Var {
 
 // held is one lock that may be held.
 type held struct {
-	name  string    // as the message names it: "s.mu"
-	pos   token.Pos // where it was taken
-	read  bool      // by RLock or TryRLock
-	count int       // how many times it may be held (read locks nest), at most maxCount
+	name  string     // as the message names it: "s.mu"
+	pos   token.Pos  // where it was taken
+	read  bool       // by RLock or TryRLock
+	count int        // how many times it may be held (read locks nest), at most maxCount
 	field *types.Var // the struct field that is the lock, if it is one
 	// cond, if not nil, is a bool value (a TryLock's result, or a value
 	// it flowed into) that is true wherever the lock is held.
