@@ -96,12 +96,16 @@ const maxMessage = 300
 // positions.
 func TestMessages(t *testing.T) {
 	pkgs := []string{"reported", "pathsense", "limiter", "closure", "factb"}
-	first := render(analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, pkgs...))
+	results := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, pkgs...)
+	first := render(results)
 	second := render(analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, pkgs...))
 	if first != second {
 		t.Fatalf("two runs differ:\n--- first\n%s--- second\n%s", first, second)
 	}
-	for _, r := range analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, pkgs...) {
+	if first == "" {
+		t.Fatal("no diagnostics to compare")
+	}
+	for _, r := range results {
 		for _, d := range r.Diagnostics {
 			if len(d.Message) > maxMessage {
 				t.Errorf("%v: message of %d bytes, want at most %d: %s", r.Pass.Fset.Position(d.Pos), len(d.Message), maxMessage, d.Message)
