@@ -340,18 +340,6 @@ func (c *checker) bind(s site, e effect) (key, name string, ok bool) {
 	default:
 		return "", "", false
 	}
-	if cell, ok := arg.(*ssa.Alloc); ok && strings.HasPrefix(e.suffix, "^") {
-		// A closure's captured variable is a cell; one that holds a
-		// parameter is named by the parameter, as path names it.
-		switch val := storedInCell(cell).(type) {
-		case *ssa.Parameter, *ssa.FreeVar:
-			key, name = c.path(val)
-			if name == "" {
-				return key + e.suffix[1:], e.name, true
-			}
-			return key + e.suffix[1:], name + e.nameSuffix, true
-		}
-	}
 	if alloc, ok := arg.(*ssa.Alloc); ok {
 		// A helper's tx.db.mu, at a call with a new tx := &Tx{db: db}.
 		field, rest, _ := strings.Cut(strings.TrimPrefix(e.suffix, "."), "^")
@@ -449,16 +437,6 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		return key + "." + f, join(name, f)
 	case *ssa.UnOp:
 		if v.Op == token.MUL {
-			if cell, ok := v.X.(*ssa.Alloc); ok {
-				// A parameter that a closure captures lives in a cell
-				// that holds the parameter and nothing else.
-				if val := storedInCell(cell); val != nil {
-					switch val.(type) {
-					case *ssa.Parameter, *ssa.FreeVar:
-						return c.path(val)
-					}
-				}
-			}
 			if fa, ok := v.X.(*ssa.FieldAddr); ok {
 				if alloc, ok := fa.X.(*ssa.Alloc); ok {
 					if val := storedOnce(alloc, fa.Field); val != nil {
@@ -510,21 +488,6 @@ func storedOnce(alloc *ssa.Alloc, i int) ssa.Value {
 				}
 				val = st.Val
 			}
-		}
-	}
-	return val
-}
-
-// storedInCell returns the value stored in cell, the cell of a captured
-// variable, if exactly one is; or nil.
-func storedInCell(cell *ssa.Alloc) ssa.Value {
-	var val ssa.Value
-	for _, ref := range *cell.Referrers() {
-		if st, ok := ref.(*ssa.Store); ok && st.Addr == cell {
-			if val != nil {
-				return nil
-			}
-			val = st.Val
 		}
 	}
 	return val

@@ -91,7 +91,16 @@ func evalBool(v ssa.Value, fn *ssa.Function, env bindings) (bool, bool) {
 		if cell, ok := v.X.(*ssa.Alloc); ok && v.Op == token.MUL {
 			// A parameter that a closure captures is kept in a cell:
 			// its value is the parameter's if nothing else is stored.
-			if p, ok := storedInCell(cell).(*ssa.Parameter); ok {
+			var only ssa.Value
+			for _, ref := range *cell.Referrers() {
+				if st, ok := ref.(*ssa.Store); ok && st.Addr == cell {
+					if only != nil {
+						return false, false
+					}
+					only = st.Val
+				}
+			}
+			if p, ok := only.(*ssa.Parameter); ok {
 				return evalBool(p, fn, env)
 			}
 		}

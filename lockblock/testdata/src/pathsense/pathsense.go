@@ -4,10 +4,7 @@
 // Each clean function must stay clean; each want must stay reported.
 package pathsense
 
-import (
-	"sync"
-	"time"
-)
+import "sync"
 
 type S struct {
 	mu    sync.RWMutex
@@ -290,27 +287,4 @@ func (st *Store2) updateLogged() {
 	st.beginLogged(true)
 	st.rw.Unlock()
 	st.ch <- 2
-}
-
-// waitProgress unlocks its caller's lock before each sleep and takes it
-// back after; its receiver, captured by a closure, lives in a cell, which
-// still names the caller's lock.
-func (s *S) waitProgress() bool {
-	done := func() { s.cache["done"] = 1 }
-	defer done()
-	for range 10 {
-		s.mu.Unlock()
-		time.Sleep(time.Millisecond)
-		s.mu.Lock()
-		if len(s.cache) > 1 {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *S) healthy() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.waitProgress()
 }
