@@ -35,6 +35,43 @@ var listed = map[string]string{
 	faninPath + ".Pending.Request":  "waits for the reply",
 }
 
+// ioListed holds the calls that wait for the network or the disk, by
+// funcKey, with the category a message names. Methods of net.TCPConn,
+// net.UDPConn, net.UnixConn and net.IPConn that they share are those of
+// their embedded net.conn. Interfaces (net.Conn, io.Writer) are not
+// listed: what stands behind one is not known; -blocking adds them.
+var ioListed = map[string]string{}
+
+func init() {
+	add := func(category, pkg string, names ...string) {
+		for _, n := range names {
+			ioListed[pkg+"."+n] = category
+		}
+	}
+	add("network read", "net", "conn.Read", "TCPConn.ReadFrom", "UDPConn.ReadFrom",
+		"UDPConn.ReadFromUDP", "UDPConn.ReadFromUDPAddrPort", "UDPConn.ReadMsgUDP", "UDPConn.ReadMsgUDPAddrPort",
+		"UnixConn.ReadFrom", "UnixConn.ReadFromUnix", "UnixConn.ReadMsgUnix", "IPConn.ReadFrom", "IPConn.ReadFromIP", "IPConn.ReadMsgIP")
+	add("network write", "net", "conn.Write", "TCPConn.WriteTo", "UDPConn.WriteTo", "UDPConn.WriteToUDP",
+		"UDPConn.WriteToUDPAddrPort", "UDPConn.WriteMsgUDP", "UDPConn.WriteMsgUDPAddrPort", "UnixConn.WriteTo",
+		"UnixConn.WriteToUnix", "UnixConn.WriteMsgUnix", "IPConn.WriteTo", "IPConn.WriteToIP", "IPConn.WriteMsgIP", "Buffers.WriteTo")
+	add("accept", "net", "TCPListener.Accept", "TCPListener.AcceptTCP", "UnixListener.Accept", "UnixListener.AcceptUnix")
+	add("dial", "net", "Dial", "DialTimeout", "DialTCP", "DialUDP", "DialUnix", "DialIP", "Dialer.Dial", "Dialer.DialContext")
+	add("DNS lookup", "net", "LookupHost", "LookupIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS",
+		"LookupSRV", "LookupTXT", "LookupPort", "Resolver.LookupHost", "Resolver.LookupIP", "Resolver.LookupIPAddr",
+		"Resolver.LookupNetIP", "Resolver.LookupAddr", "Resolver.LookupCNAME", "Resolver.LookupMX", "Resolver.LookupNS",
+		"Resolver.LookupSRV", "Resolver.LookupTXT", "Resolver.LookupPort")
+	add("network read", "crypto/tls", "Conn.Read")
+	add("network write", "crypto/tls", "Conn.Write")
+	add("TLS handshake", "crypto/tls", "Conn.Handshake", "Conn.HandshakeContext")
+	add("dial", "crypto/tls", "Dial", "DialWithDialer", "Dialer.Dial", "Dialer.DialContext")
+	add("file read", "os", "File.Read", "File.ReadAt", "File.ReadFrom", "File.ReadDir", "File.Readdir",
+		"File.Readdirnames", "File.WriteTo", "ReadFile", "ReadDir")
+	add("file write", "os", "File.Write", "File.WriteAt", "File.WriteString", "WriteFile")
+	add("file sync", "os", "File.Sync")
+	add("HTTP request", "net/http", "Get", "Head", "Post", "PostForm", "Client.Do", "Client.Get", "Client.Head",
+		"Client.Post", "Client.PostForm", "Transport.RoundTrip")
+}
+
 // funcKey returns "path.Name" for a function and "path.Type.Name" for a
 // method (of a named type, or of a named interface), the key of listed.
 func funcKey(fn *types.Func) string {
@@ -54,6 +91,40 @@ func funcKey(fn *types.Func) string {
 		return fn.Pkg().Path() + ".?." + fn.Name()
 	}
 	return fn.Pkg().Path() + "." + fn.Name()
+}
+
+// promotedFrom returns the name of the type whose embedded field a static
+// method call's receiver is, or "": SSA calls the promoted method of the
+// field directly.
+func promotedFrom(call *ssa.CallCommon) string {
+	if call.IsInvoke() || len(call.Args) == 0 || call.Signature().Recv() == nil {
+		return ""
+	}
+	name := ""
+	for v := call.Args[0]; ; {
+		fa, ok := v.(*ssa.FieldAddr)
+		if !ok {
+			return name
+		}
+		s := structOf(fa.X.Type())
+		if s == nil || !s.Field(fa.Field).Embedded() {
+			return name
+		}
+		name = recvName(fa.X.Type())
+		v = fa.X
+	}
+}
+
+// recvName returns the name of the named type that t is or points to, or "".
+func recvName(t types.Type) string {
+	t = types.Unalias(t)
+	if p, ok := t.(*types.Pointer); ok {
+		t = types.Unalias(p.Elem())
+	}
+	if n, ok := t.(*types.Named); ok {
+		return n.Obj().Name()
+	}
+	return ""
 }
 
 // funcName returns how a message names a function: pkg.Name or
@@ -83,6 +154,12 @@ type blocker struct {
 	why  string    // how it blocks, for the summary of its function: "a.F → channel send at a.go:5"
 	pos  token.Pos // where it is
 	cond ssa.Value // the *sync.Cond of a Cond.Wait; nil otherwise
+	// io is the category of I/O it waits for ("network write"), or ""
+	// if it waits for another goroutine.
+	io string
+	// root is where the operation at the end of the chain is, if it is
+	// in this package; pos for an operation of the function itself.
+	root token.Pos
 }
 
 // blocking reports whether instr may block, and how. A deferred call
@@ -90,7 +167,7 @@ type blocker struct {
 func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 	switch in := instr.(type) {
 	case *ssa.Send:
-		if freshSend(in) {
+		if freshSend(in) || c.givesBack(in) {
 			break
 		}
 		return c.direct("channel send", "send", in.Pos()), true
@@ -115,7 +192,7 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 }
 
 func (c *checker) direct(what, noun string, pos token.Pos) blocker {
-	return blocker{what: what, noun: noun, why: what + " at " + c.where(pos), pos: pos}
+	return blocker{what: what, noun: noun, why: what + " at " + c.where(pos), pos: pos, root: pos}
 }
 
 // callBlocks reports whether a call may block.
@@ -133,18 +210,41 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 		obj, _ = callee.Object().(*types.Func)
 	}
 	if obj != nil {
-		if phrase := listed[funcKey(obj)]; phrase != "" {
-			name := funcName(obj)
-			b := blocker{
+		key := funcKey(obj)
+		name := funcName(obj)
+		if n := promotedFrom(call); n != "" && obj.Pkg() != nil {
+			// A method promoted from an embedded field is named by the
+			// type it is called on: net.TCPConn.Read, not net.conn.Read.
+			name = obj.Pkg().Name() + "." + n + "." + obj.Name()
+		}
+		listedCall := func(phrase, io string) blocker {
+			return blocker{
 				what: "call to " + name + ", which " + phrase,
 				noun: "call",
 				why:  "call to " + name + " at " + c.where(pos),
 				pos:  pos,
+				root: pos,
+				io:   io,
 			}
-			if funcKey(obj) == "sync.Cond.Wait" && len(call.Args) == 1 {
+		}
+		switch c.cfg.declares(obj) {
+		case declNonblocking:
+			return blocker{}, false
+		case declBlocking:
+			return listedCall("is declared blocking", ""), true
+		}
+		switch {
+		case listed[key] != "":
+			b := listedCall(listed[key], "")
+			if key == "sync.Cond.Wait" && len(call.Args) == 1 {
 				b.cond = call.Args[0]
 			}
 			return b, true
+		case ioListed[key] != "":
+			if !c.cfg.io {
+				return blocker{}, false
+			}
+			return listedCall("waits for I/O ("+ioListed[key]+")", ioListed[key]), true
 		}
 	}
 	if callee == nil {
@@ -152,22 +252,66 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 		// and most never block.
 		return blocker{}, false
 	}
-	_, why := c.calleeWhy(callee)
+	sum := c.calleeWhy(callee)
+	if local, consts := c.constArgs(call, nil, nil); len(consts) > 0 {
+		sum = c.specWhy(local, consts, 0)
+	}
+	why, io := sum.why, ""
+	root := sum.root
+	if why == "" && c.cfg.io && sum.ioWhy != "" {
+		why, io, root = sum.ioWhy, ioCategory(sum.ioWhy), sum.ioRoot
+	}
 	if why == "" {
 		return blocker{}, false
 	}
 	desc := c.funcDesc(callee)
+	what := "call to " + desc + ", which may block (" + c.shown(why) + ")"
+	if io != "" {
+		shown, _, _ := strings.Cut(c.shown(why), " [I/O: ")
+		what = "call to " + desc + ", which may wait for I/O (" + io + ": " + shown + ")"
+	}
 	return blocker{
-		what: "call to " + desc + ", which may block (" + why + ")",
+		what: what,
 		noun: "call",
-		why:  via(desc, why),
+		why:  c.via(desc, why),
 		pos:  pos,
+		io:   io,
+		root: root,
 	}, true
 }
 
-// calleeWhy returns the function that callee stands for, if it has one,
-// and the reason it may block, or "" if it cannot.
-func (c *checker) calleeWhy(callee *ssa.Function) (*types.Func, string) {
+// ioCategory returns the category of I/O that a chain ends in: the chain
+// ends in "call to net.conn.Write at x.go:1" and ioListed knows the name.
+func ioCategory(why string) string {
+	parts := strings.Split(why, " → ")
+	last := parts[len(parts)-1]
+	if i := strings.Index(last, " [I/O: "); i >= 0 {
+		return strings.TrimSuffix(last[i+len(" [I/O: "):], "]")
+	}
+	return "I/O"
+}
+
+// shown returns how a message shows a chain: all of it with -chain, else
+// its last link, the operation that waits.
+func (c *checker) shown(why string) string {
+	if c.cfg.chain {
+		return why
+	}
+	parts := strings.Split(why, " → ")
+	return parts[len(parts)-1]
+}
+
+// A summary is what is known of whether a function may block: how, by an
+// operation that waits for another goroutine (why) and by one that waits
+// for I/O (ioWhy), each "" if it cannot; and where each operation is, if
+// it is in this package.
+type summary struct {
+	why, ioWhy   string
+	root, ioRoot token.Pos
+}
+
+// calleeWhy returns how callee may block.
+func (c *checker) calleeWhy(callee *ssa.Function) summary {
 	if o := callee.Origin(); o != nil {
 		callee = o
 	}
@@ -175,26 +319,26 @@ func (c *checker) calleeWhy(callee *ssa.Function) (*types.Func, string) {
 	if obj == nil {
 		// A func literal: summarized with its enclosing function.
 		if info := c.funcs[callee]; info != nil {
-			return nil, info.why
+			return info.summary
 		}
-		return nil, ""
+		return summary{}
 	}
 	obj = obj.Origin()
 	if obj.Pkg() != c.pass.Pkg {
 		var f mayBlock
 		if c.pass.ImportObjectFact(obj, &f) {
-			return obj, f.Why
+			return summary{why: f.Why, ioWhy: f.IO}
 		}
-		return obj, ""
+		return summary{}
 	}
 	// A method wrapper or bound method of this package stands for the
 	// declared function.
 	if decl := c.prog.FuncValue(obj); decl != nil {
 		if info := c.funcs[decl]; info != nil {
-			return obj, info.why
+			return info.summary
 		}
 	}
-	return obj, ""
+	return summary{}
 }
 
 // localCallee returns the function of this package that a call runs, or
@@ -222,11 +366,27 @@ func (c *checker) localCallee(call *ssa.CallCommon) *ssa.Function {
 }
 
 // summarize finds which functions of the package may block: those with a
-// blocking operation of their own, then their callers, transitively.
+// blocking operation of their own, then their callers, transitively; and,
+// apart from those, which may wait for I/O. A function declared with
+// //lockblock:nonblocking or -nonblocking never blocks; one declared with
+// //lockblock:blocking or -blocking always may.
 func (c *checker) summarize(fns []*ssa.Function) {
-	var work []*ssa.Function
+	var work, ioWork []*ssa.Function
+	type constEdge struct {
+		caller *ssa.Function
+		call   *ssa.CallCommon
+	}
+	var constEdges []constEdge
 	for _, fn := range fns {
 		info := c.funcs[fn]
+		switch c.declared(fn) {
+		case declNonblocking:
+			info.never = true
+			continue
+		case declBlocking:
+			info.why = "declared blocking at " + c.where(fn.Pos())
+			info.root = fn.Pos()
+		}
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				if mc := yieldClosure(instr); mc != nil {
@@ -238,36 +398,117 @@ func (c *checker) summarize(fns []*ssa.Function) {
 				}
 				if call := callOf(instr); call != nil {
 					if callee := c.localCallee(call); callee != nil {
-						if !c.dirs.silenced(c.pass.Fset, instr.Pos()) {
-							ci := c.funcs[callee]
-							ci.callers = append(ci.callers, fn)
+						if c.dirs.silenced(c.pass.Fset, instr.Pos()) {
+							continue
 						}
+						if _, consts := c.constArgs(call, fn, nil); len(consts) > 0 {
+							constEdges = append(constEdges, constEdge{fn, call})
+							continue
+						}
+						ci := c.funcs[callee]
+						ci.callers = append(ci.callers, fn)
 						continue
 					}
 				}
-				if info.why != "" {
+				if info.why != "" && info.ioWhy != "" {
 					continue
 				}
-				if bl, ok := c.blocking(instr); ok && !c.dirs.silenced(c.pass.Fset, bl.pos) {
-					info.why = bl.why
+				bl, ok := c.blocking(instr)
+				if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
+					continue
+				}
+				if bl.io != "" && !c.keepsIO() {
+					continue
+				}
+				if bl.io == "" && info.why == "" {
+					info.why, info.root = bl.why, bl.root
+				} else if bl.io != "" && info.ioWhy == "" {
+					info.ioWhy, info.ioRoot = ioWhy(bl), bl.root
 				}
 			}
 		}
 		if info.why != "" {
 			work = append(work, fn)
 		}
+		if info.ioWhy != "" {
+			ioWork = append(ioWork, fn)
+		}
 	}
+	why := func(s *summary) (*string, *token.Pos) { return &s.why, &s.root }
+	ioWhy := func(s *summary) (*string, *token.Pos) { return &s.ioWhy, &s.ioRoot }
+	for {
+		c.spread(work, why)
+		c.spread(ioWork, ioWhy)
+		// A call with constant arguments gives its caller what the
+		// callee does for those values, which depends on the summaries
+		// so far: repeat until nothing changes.
+		work, ioWork = nil, nil
+		clear(c.spec)
+		for _, e := range constEdges {
+			ci := c.funcs[e.caller]
+			if ci.never || (ci.why != "" && ci.ioWhy != "") {
+				continue
+			}
+			callee, consts := c.constArgs(e.call, e.caller, nil)
+			s := c.specWhy(callee, consts, 0)
+			m := merged(ci.summary, s, c.funcDesc(callee), c)
+			if m.why != ci.why {
+				work = append(work, e.caller)
+			}
+			if m.ioWhy != ci.ioWhy {
+				ioWork = append(ioWork, e.caller)
+			}
+			ci.summary = m
+		}
+		if len(work) == 0 && len(ioWork) == 0 {
+			clear(c.spec)
+			return
+		}
+	}
+}
+
+// keepsIO reports whether the I/O that the functions of this package do
+// makes them count as waiting for I/O. In the standard library only the
+// network packages' does: the rest reads small local files once (time
+// zones, /dev/urandom when getrandom is missing, /etc/passwd), which is
+// not the wait this analysis is for. The listed calls themselves count
+// wherever they are called from other code.
+func (c *checker) keepsIO() bool {
+	if !c.inGOROOT {
+		return true
+	}
+	path := c.pass.Pkg.Path()
+	return path == "net" || strings.HasPrefix(path, "net/") || path == "crypto/tls"
+}
+
+// ioWhy returns the reason an I/O operation gives its function: the chain
+// with the category at its end, so that callers in other packages see it.
+func ioWhy(bl blocker) string {
+	if strings.HasSuffix(bl.why, "]") {
+		return bl.why
+	}
+	return bl.why + " [I/O: " + bl.io + "]"
+}
+
+// spread gives each caller of a function in work the reason that field
+// selects, if it has none yet, and goes on to its callers.
+func (c *checker) spread(work []*ssa.Function, field func(*summary) (*string, *token.Pos)) {
 	for len(work) > 0 {
 		fn := work[len(work)-1]
 		work = work[:len(work)-1]
-		why := via(c.funcDesc(fn), c.funcs[fn].why)
+		fw, fr := field(&c.funcs[fn].summary)
+		why := c.via(c.funcDesc(fn), *fw)
 		if c.yields[fn] != nil {
 			// A loop body is part of its function, not a call.
-			why = c.funcs[fn].why
+			why = *fw
 		}
 		for _, caller := range c.funcs[fn].callers {
-			if ci := c.funcs[caller]; ci.why == "" {
-				ci.why = why
+			ci := c.funcs[caller]
+			if ci.never {
+				continue
+			}
+			if cw, cr := field(&ci.summary); *cw == "" {
+				*cw, *cr = why, *fr
 				work = append(work, caller)
 			}
 		}
@@ -288,10 +529,10 @@ func (c *checker) funcDesc(fn *ssa.Function) string {
 
 // via returns the reason a caller of fn blocks, given fn's name and the
 // reason fn blocks: the chain of calls to the blocking operation, with
-// its middle left out past four links.
-func via(fn, why string) string {
+// its middle left out past four links unless -chain asks for all.
+func (c *checker) via(fn, why string) string {
 	parts := append([]string{fn}, strings.Split(why, " → ")...)
-	if len(parts) > 4 {
+	if len(parts) > 4 && !c.cfg.chain {
 		parts = append(parts[:2:2], "…", parts[len(parts)-2], parts[len(parts)-1])
 	}
 	return strings.Join(parts, " → ")

@@ -24,8 +24,16 @@ type directive struct {
 // directives holds the //lockblock:ignore comments of a package by file
 // name and line.
 type directives struct {
-	byLine  map[string]map[int]directive
-	missing []token.Pos // directives without a reason, in source order
+	byLine      map[string]map[int]directive
+	missing     []token.Pos   // directives without a reason, in source order
+	missingDecl []missingDecl // declarations without a reason, in source order
+}
+
+// missingDecl is a //lockblock:blocking or //lockblock:nonblocking
+// directive without a reason.
+type missingDecl struct {
+	pos    token.Pos
+	prefix string
 }
 
 func parseDirectives(pass *analysis.Pass) *directives {
@@ -99,5 +107,8 @@ func (d *directives) silenced(fset *token.FileSet, pos token.Pos) bool {
 func (d *directives) reportMissingReasons(pass *analysis.Pass) {
 	for _, pos := range d.missing {
 		pass.Reportf(pos, "%s needs a reason: say why the operation cannot block while the lock is held", directivePrefix)
+	}
+	for _, m := range d.missingDecl {
+		pass.Reportf(m.pos, "%s needs a reason: say why the function does or does not block", m.prefix)
 	}
 }

@@ -1,6 +1,7 @@
 package lockblock
 
 import (
+	"cmp"
 	"go/constant"
 	"go/token"
 	"go/types"
@@ -50,8 +51,8 @@ func union(dst, src *state) (*state, bool) {
 		return src.clone(), true
 	}
 	locks, c1 := unionLocks(dst.locks, src.locks)
-	unlocks, c2 := meetCounts(dst.unlocks, src.unlocks)
-	pending, c3 := unionPending(dst.pending, src.pending)
+	unlocks, c2 := meetUnlocks(dst, src)
+	pending, c3 := unionPending(dst, src)
 	if !c1 && !c2 && !c3 {
 		return dst, false
 	}
@@ -71,7 +72,10 @@ func unionLocks(dst, src lockset) (lockset, bool) {
 				// either may be false while it is held.
 				m.cond = nil
 			}
-			if m == d {
+			// Held on both paths: only the branch conditions both
+			// paths took still hold wherever it is held.
+			m.lits = commonLits(d.lits, h.lits)
+			if sameHeld(m, d) {
 				continue
 			}
 			h = m
@@ -87,22 +91,53 @@ func unionLocks(dst, src lockset) (lockset, bool) {
 	return out, true
 }
 
-// meetCounts lowers each count of dst to that of src, copying dst if it
-// changes, and reports whether it did.
-func meetCounts(dst, src map[string]int) (map[string]int, bool) {
+// meetUnlocks merges the deferred unlocks of two paths: an unlock counts
+// if it was deferred on both, or on one path while the other does not hold
+// the lock at all. The second is the shape
+//
+//	if c {
+//		mu.Lock()
+//		defer mu.Unlock()
+//	}
+//
+// where the lock and its deferred unlock go together: on the path that
+// skipped both, there is nothing for the unlock to release.
+func meetUnlocks(dst, src *state) (map[string]int, bool) {
+	return meetHeld(dst.unlocks, dst.locks, src.unlocks, src.locks)
+}
+
+// meetHeld merges counts of deferred unlocks, dst's on a path where dstLocks
+// may be held and src's on one where srcLocks may be: see meetUnlocks. It
+// copies dst if it changes it.
+func meetHeld(dst map[string]int, dstLocks lockset, src map[string]int, srcLocks lockset) (map[string]int, bool) {
 	var out map[string]int
-	for k, n := range dst {
-		m := src[k]
-		if m >= n {
-			continue
-		}
+	set := func(k string, n int) {
 		if out == nil {
 			out = cloneMap(dst)
 		}
-		if m == 0 {
+		if n == 0 {
 			delete(out, k)
 		} else {
-			out[k] = m
+			out[k] = n
+		}
+	}
+	for k, n := range dst {
+		m, ok := src[k]
+		if !ok {
+			if _, held := srcLocks[k]; !held {
+				continue
+			}
+		}
+		if m < n {
+			set(k, m)
+		}
+	}
+	for k, m := range src {
+		if _, ok := dst[k]; ok {
+			continue
+		}
+		if _, held := dstLocks[k]; !held {
+			set(k, m)
 		}
 	}
 	if out == nil {
@@ -111,22 +146,25 @@ func meetCounts(dst, src map[string]int) (map[string]int, bool) {
 	return out, true
 }
 
-func unionPending(dst, src map[*ssa.Defer]map[string]int) (map[*ssa.Defer]map[string]int, bool) {
+// unionPending merges the deferred calls that may block of two paths, with
+// the unlocks deferred after each, as meetUnlocks merges those of the
+// function.
+func unionPending(dst, src *state) (map[*ssa.Defer]map[string]int, bool) {
 	var out map[*ssa.Defer]map[string]int
-	for d, after := range src {
-		prev, ok := dst[d]
+	for d, after := range src.pending {
+		prev, ok := dst.pending[d]
 		if ok {
-			if after, ok = meetCounts(prev, after); !ok {
+			if after, ok = meetHeld(prev, dst.locks, after, src.locks); !ok {
 				continue
 			}
 		}
 		if out == nil {
-			out = cloneMap(dst)
+			out = cloneMap(dst.pending)
 		}
 		out[d] = after
 	}
 	if out == nil {
-		return dst, false
+		return dst.pending, false
 	}
 	return out, true
 }
@@ -139,6 +177,9 @@ type flow struct {
 	in       []*state          // entry state of each block; nil if not reached
 	released map[string]effect // by modeKey
 	outer    *flow             // for a loop body, the analysis of the function; nil otherwise
+	// env holds constant values of bool parameters, for the analysis of
+	// a call that passes them: branches they rule out are not taken.
+	env bindings
 }
 
 func (c *checker) newFlow(fn *ssa.Function) *flow {
@@ -213,6 +254,23 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 	return f
 }
 
+// specEffects returns what fn does to its caller's locks when its bool
+// parameters have the values of env: Begin(true) takes the writer's lock
+// and not the readers'.
+func (c *checker) specEffects(fn *ssa.Function, env bindings) *lockEffects {
+	k := specKey{fn, env.key()}
+	if e, ok := c.specEff[k]; ok {
+		return e
+	}
+	c.specEff[k] = c.funcs[fn].effects // what a recursive call sees
+	f := c.newFlow(fn)
+	f.env = env
+	f.solve(&state{})
+	e := c.effectsOf(f)
+	c.specEff[k] = e
+	return e
+}
+
 // effectsOf returns what the function of f, solved from an empty entry
 // state, does to its caller's locks, and records which of them it may block
 // holding. A lock that it unlocks without having locked it is one its
@@ -234,7 +292,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 			continue
 		}
 		key := strings.TrimSuffix(mk, "#r")
-		if e, ok := c.effectOf(f.fn, key, h.name, h.read); ok {
+		if e, ok := c.effectOf(f.fn, key, h.name, h.read, h.field); ok {
 			e.result = f.resultFor(mk, rets)
 			eff.acquired = append(eff.acquired, e)
 		}
@@ -245,9 +303,10 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	}
 	entry := &state{locks: lockset{}}
 	for _, e := range eff.drops {
-		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read, count: 1}
+		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read, count: 1, field: e.field}
 	}
 	g := c.newFlow(f.fn)
+	g.env = f.env
 	g.solve(entry)
 	holding := map[string]bool{}
 	g.visit(func(instr ssa.Instruction, cur lockset) {
@@ -258,7 +317,9 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 			}
 		}
 	})
-	c.funcs[f.fn].holding = holding
+	if f.env == nil {
+		c.funcs[f.fn].holding = holding
+	}
 	gRets := g.returns()
 	for _, e := range eff.drops {
 		mk := modeKey(e.root+e.suffix, e.read)
@@ -392,7 +453,13 @@ func (c *checker) effectsAt(call *ssa.CallCommon) (*lockEffects, site) {
 		return nil, site{}
 	}
 	c.analyze(st.fn)
-	return c.funcs[st.fn].effects, st
+	eff := c.funcs[st.fn].effects
+	if eff != nil && (len(eff.acquired) > 0 || len(eff.drops) > 0) {
+		if _, consts := c.constArgs(call, nil, nil); len(consts) > 0 {
+			eff = c.specEffects(st.fn, consts)
+		}
+	}
+	return eff, st
 }
 
 // solve computes the entry state of each block, from entry at the first.
@@ -410,6 +477,9 @@ func (f *flow) solve(entry *state) {
 		queued[b.Index] = false
 		outs := f.transfer(b, f.in[b.Index], nil)
 		for i, s := range b.Succs {
+			if f.ruledOut(b, i) {
+				continue
+			}
 			merged, changed := union(f.in[s.Index], outs[i])
 			if !changed {
 				continue
@@ -421,6 +491,20 @@ func (f *flow) solve(entry *state) {
 			}
 		}
 	}
+}
+
+// ruledOut reports whether the constant parameters of f rule out the edge
+// from b to its i'th successor.
+func (f *flow) ruledOut(b *ssa.BasicBlock, i int) bool {
+	if f.env == nil || len(b.Instrs) == 0 {
+		return false
+	}
+	iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If)
+	if !ok {
+		return false
+	}
+	v, ok := evalBool(iff.Cond, f.fn, f.env)
+	return ok && v != (i == 0)
 }
 
 // transfer runs block b from entry state in and returns the state on each
@@ -444,9 +528,11 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 					}
 				}
 			case opLock, opRLock:
-				acquire(cur, ref.key, f.c.lockAt(ref, in.Pos(), ref.op == opRLock))
+				h := f.c.lockAt(ref, in.Pos(), ref.op == opRLock)
+				h.lits = f.c.branchLits(b)
+				acquire(cur, ref.key, h)
 			case opUnlock, opRUnlock:
-				f.release(cur, ref.key, ref.name, ref.op == opRUnlock)
+				f.release(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field)
 			case opTryLock, opTryRLock:
 				// Held where the call returned true.
 				h := f.c.lockAt(ref, in.Pos(), ref.op == opTryRLock)
@@ -474,6 +560,99 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 	return outs
 }
 
+// branchLits returns the branch conditions that had a known value on every
+// path into b: for each block that dominates b and is entered only from
+// one edge of an If, that If's condition and the edge's value. A value
+// computed inside a loop is left out: the value tested by a later If in
+// the next turn may be another one.
+func (c *checker) branchLits(b *ssa.BasicBlock) []lit {
+	var lits []lit
+	for d := b; d != nil; d = d.Idom() {
+		if len(d.Preds) != 1 {
+			continue
+		}
+		p := d.Preds[0]
+		iff, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+		if !ok || p.Succs[0] == p.Succs[1] {
+			continue
+		}
+		if instr, ok := iff.Cond.(ssa.Instruction); ok && c.inLoop(instr.Block()) {
+			continue
+		}
+		lits = append(lits, lit{v: iff.Cond, neg: d == p.Succs[1]})
+	}
+	return lits
+}
+
+// inLoop reports whether b is on a cycle of its function's control flow.
+func (c *checker) inLoop(b *ssa.BasicBlock) bool {
+	fn := b.Parent()
+	loops, ok := c.loops[fn]
+	if !ok {
+		loops = cyclic(fn)
+		c.loops[fn] = loops
+	}
+	return loops[b.Index]
+}
+
+// cyclic returns, by block index, which blocks of fn lie on a cycle: those
+// in a strongly connected component of more than one block, or with an
+// edge to themselves (Tarjan's algorithm).
+func cyclic(fn *ssa.Function) []bool {
+	n := len(fn.Blocks)
+	out := make([]bool, n)
+	index := make([]int, n)
+	low := make([]int, n)
+	on := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int
+	next := 0
+	var strong func(v int)
+	strong = func(v int) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		on[v] = true
+		for _, s := range fn.Blocks[v].Succs {
+			w := s.Index
+			if w == v {
+				out[v] = true
+			}
+			if index[w] < 0 {
+				strong(w)
+				low[v] = min(low[v], low[w])
+			} else if on[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var comp []int
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				on[w] = false
+				comp = append(comp, w)
+				if w == v {
+					break
+				}
+			}
+			if len(comp) > 1 {
+				for _, w := range comp {
+					out[w] = true
+				}
+			}
+		}
+	}
+	for v := range n {
+		if index[v] < 0 {
+			strong(v)
+		}
+	}
+	return out
+}
+
 // acquire adds a lock to cur, or a read lock once more. One held already
 // is held whatever a TryLock returns now.
 func acquire(cur *state, key string, h held) {
@@ -482,6 +661,7 @@ func acquire(cur *state, key string, h held) {
 	if old, ok := cur.locks[mk]; ok {
 		h = old
 		h.cond = nil
+		h.lits = nil
 		if h.read {
 			h.count = min(h.count+1, maxCount)
 		}
@@ -490,9 +670,11 @@ func acquire(cur *state, key string, h held) {
 }
 
 // edge returns the state on the edge from b, whose state at its end is
-// cur, to its i'th successor s. A lock held only where a value is true is
-// dropped on the branch where the If that ends b shows that value false,
-// and follows the value into a phi of s that it flows into.
+// cur, to its i'th successor s. A lock held only where a value is true (a
+// TryLock's result) or only where branch conditions had given values (one
+// taken inside an if) is dropped on the branch where the If that ends b
+// shows otherwise; a TryLock's result follows the value into a phi of s
+// that it flows into.
 func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
 	var iff *ssa.If
 	if n := len(b.Instrs); n > 0 {
@@ -501,14 +683,17 @@ func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
 	pred := slices.Index(s.Preds, b)
 	out := cur
 	for mk, h := range cur.locks {
-		if h.cond == nil {
+		if h.cond == nil && len(h.lits) == 0 {
 			continue
 		}
-		if iff != nil && refutes(iff.Cond, i == 0, h.cond) {
+		if iff != nil && refuted(iff.Cond, i == 0, h) {
 			if out == cur {
 				out = cur.clone()
 			}
 			delete(out.locks, mk)
+			continue
+		}
+		if h.cond == nil {
 			continue
 		}
 		for _, instr := range s.Instrs {
@@ -529,15 +714,35 @@ func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
 	return out
 }
 
-// refutes reports whether cond having the value truth shows v false.
-func refutes(cond ssa.Value, truth bool, v ssa.Value) bool {
+// refuted reports whether cond having the value truth shows that h is not
+// held: its TryLock result false, or one of its branch conditions the
+// other way.
+func refuted(cond ssa.Value, truth bool, h held) bool {
+	if h.cond != nil {
+		if v, ok := implied(cond, truth, h.cond); ok && !v {
+			return true
+		}
+	}
+	for _, l := range h.lits {
+		if v, ok := implied(cond, truth, l.v); ok && v == l.neg {
+			return true
+		}
+	}
+	return false
+}
+
+// implied returns the value that cond having the value truth gives v, if
+// it gives one: v itself, !v, v == false, v != true and the like.
+func implied(cond ssa.Value, truth bool, v ssa.Value) (bool, bool) {
+	if cond == v {
+		return truth, true
+	}
 	switch c := cond.(type) {
 	case *ssa.UnOp:
 		if c.Op == token.NOT {
-			return refutes(c.X, !truth, v)
+			return implied(c.X, !truth, v)
 		}
 	case *ssa.BinOp:
-		// v == false, v != true and the like.
 		if c.Op != token.EQL && c.Op != token.NEQ {
 			break
 		}
@@ -551,9 +756,9 @@ func refutes(cond ssa.Value, truth bool, v ssa.Value) bool {
 		}
 		// cond is true exactly when x == want.
 		want := constant.BoolVal(kc.Value) == (c.Op == token.EQL)
-		return refutes(x, want == truth, v)
+		return implied(x, want == truth, v)
 	}
-	return cond == v && !truth
+	return false, false
 }
 
 // deferCall registers a deferred call: an unlock, or a release by a
@@ -562,13 +767,13 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 	call := d.Common()
 	switch ref := f.c.lockCall(call); ref.op {
 	case opUnlock, opRUnlock:
-		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock)
+		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field)
 		return
 	case notLockOp:
 		if eff, st := f.c.effectsAt(call); eff != nil {
 			for _, e := range eff.released {
 				if key, name, ok := f.c.bind(st, e); ok {
-					f.deferUnlock(cur, key, name, e.read)
+					f.deferUnlock(cur, key, name, e.read, e.field)
 				}
 			}
 		}
@@ -592,14 +797,14 @@ func (f *flow) condWait(call *ssa.CallCommon, cur *state) {
 		return
 	}
 	if _, held := cur.locks[mk]; !held {
-		f.noteRelease(strings.TrimSuffix(mk, "#r"), name, strings.HasSuffix(mk, "#r"))
+		f.noteRelease(strings.TrimSuffix(mk, "#r"), name, strings.HasSuffix(mk, "#r"), nil)
 	}
 }
 
 // release removes a lock from cur, or records a release for the caller
 // when the function did not take it.
-func (f *flow) release(cur *state, key, name string, read bool) {
-	mk := modeKey(key, read)
+func (f *flow) release(cur *state, key, name string, read bool, field *types.Var) {
+	mk := sameLock(cur, modeKey(key, read), read, field)
 	if h, ok := cur.locks[mk]; ok {
 		if h.count > 1 {
 			h.count--
@@ -609,16 +814,37 @@ func (f *flow) release(cur *state, key, name string, read bool) {
 		}
 		return
 	}
-	f.noteRelease(key, name, read)
+	f.noteRelease(key, name, read, field)
+}
+
+// sameLock returns the key in cur of the lock that an unlock of mk, a lock
+// of the struct field given, releases: mk itself if it may be held; else
+// the only lock held of the same field, reached through another root (a
+// lock taken as db.mu and released as tx.db.mu, where tx.db is db); else
+// mk.
+func sameLock(cur *state, mk string, read bool, field *types.Var) string {
+	if _, ok := cur.locks[mk]; ok || field == nil {
+		return mk
+	}
+	found := ""
+	for k, h := range cur.locks {
+		if h.field == field && h.read == read {
+			if found != "" {
+				return mk
+			}
+			found = k
+		}
+	}
+	return cmp.Or(found, mk)
 }
 
 // deferUnlock registers a deferred unlock of a lock, which runs at return
 // and before every deferred call registered so far; one of a lock the
 // function does not hold is a release for the caller.
-func (f *flow) deferUnlock(cur *state, key, name string, read bool) {
-	mk := modeKey(key, read)
+func (f *flow) deferUnlock(cur *state, key, name string, read bool, field *types.Var) {
+	mk := sameLock(cur, modeKey(key, read), read, field)
 	if _, ok := cur.locks[mk]; !ok {
-		f.noteRelease(key, name, read)
+		f.noteRelease(key, name, read, field)
 	}
 	cur.unlocks[mk] = min(cur.unlocks[mk]+1, maxCount)
 	for d, after := range cur.pending {
@@ -630,11 +856,11 @@ func (f *flow) deferUnlock(cur *state, key, name string, read bool) {
 
 // noteRelease records a release of a lock the function did not take, for
 // its caller; in a loop body, for the caller of the enclosing function.
-func (f *flow) noteRelease(key, name string, read bool) {
+func (f *flow) noteRelease(key, name string, read bool, field *types.Var) {
 	for f.outer != nil {
 		f = f.outer
 	}
-	if e, ok := f.c.effectOf(f.fn, key, name, read); ok {
+	if e, ok := f.c.effectOf(f.fn, key, name, read, field); ok {
 		f.released[modeKey(key, read)] = e
 	}
 }
@@ -648,12 +874,12 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 	}
 	for _, e := range eff.released {
 		if key, name, ok := f.c.bind(st, e); ok {
-			f.release(cur, key, name, e.read)
+			f.release(cur, key, name, e.read, e.field)
 		}
 	}
 	for _, e := range eff.acquired {
 		if key, name, ok := f.c.bind(st, e); ok {
-			acquire(cur, key, held{name: name, pos: call.Pos(), read: e.read, cond: result(call, e.result)})
+			acquire(cur, key, held{name: name, pos: call.Pos(), read: e.read, field: e.field, cond: result(call, e.result)})
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"go/constant"
 	"go/token"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -30,6 +31,12 @@ func freshSend(send *ssa.Send) bool {
 	load, ok := ch.(*ssa.UnOp)
 	if !ok || load.Op != token.MUL {
 		return false
+	}
+	if cell, ok := load.X.(*ssa.Alloc); ok {
+		// A local variable that a closure captures lives in a cell:
+		// out := make(chan T, n), filled here, read by a func literal
+		// made after the sends.
+		return onlyMakeChanCell(cell) && !escapesBefore(cell, cell, send)
 	}
 	fa, ok := load.X.(*ssa.FieldAddr)
 	if !ok {
@@ -66,6 +73,14 @@ func harmless(v ssa.Value, ref, def, instr ssa.Instruction) bool {
 	case *ssa.Send:
 		return r.Chan == v && r.X != v
 	case *ssa.UnOp:
+		if _, isCell := v.(*ssa.Alloc); isCell && r.Op == token.MUL {
+			// A load of the channel out of the cell of a captured
+			// variable: harmless if what is loaded stays home.
+			if _, ok := r.Type().Underlying().(*types.Chan); ok {
+				return !escapesBefore(r, def, instr)
+			}
+			return false
+		}
 		// A receive from the channel; a load of a whole struct could
 		// copy the channel out.
 		return isChan && r.Op == token.ARROW
@@ -80,8 +95,30 @@ func harmless(v ssa.Value, ref, def, instr ssa.Instruction) bool {
 		}
 	case *ssa.FieldAddr:
 		return fieldStaysHome(r, def, instr)
+	case *ssa.Store:
+		// A new channel stored into the cell of a captured variable.
+		_, isCell := v.(*ssa.Alloc)
+		return isCell && r.Addr == v
 	}
 	return false
+}
+
+// onlyMakeChanCell reports whether cell, the cell of a variable of channel
+// type, is only ever given new channels.
+func onlyMakeChanCell(cell *ssa.Alloc) bool {
+	if _, ok := cell.Type().Underlying().(*types.Pointer).Elem().Underlying().(*types.Chan); !ok {
+		return false
+	}
+	found := false
+	for _, ref := range *cell.Referrers() {
+		if st, ok := ref.(*ssa.Store); ok && st.Addr == cell {
+			if _, ok := st.Val.(*ssa.MakeChan); !ok {
+				return false
+			}
+			found = true
+		}
+	}
+	return found
 }
 
 // fieldStaysHome reports whether every use of field address fa only
@@ -233,6 +270,72 @@ func justMade(fa *ssa.FieldAddr, send *ssa.Send) bool {
 		}
 		blk = blk.Preds[0]
 		idx = len(blk.Instrs)
+	}
+	return false
+}
+
+// findTokens records the channel fields that a loop fills while the
+// channel is new, as a semaphore is made full of tokens:
+//
+//	s := &sem{ch: make(chan struct{}, n)}
+//	for range n {
+//		s.ch <- struct{}{}
+//	}
+func (c *checker) findTokens(fns []*ssa.Function) {
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				send, ok := instr.(*ssa.Send)
+				if !ok {
+					continue
+				}
+				fa := fieldOfChan(send.Chan)
+				if fa == nil || !c.inLoop(b) || !freshSend(send) {
+					continue
+				}
+				if v := fieldVar(fa.X.Type(), fa.Field); v != nil {
+					c.tokens[v] = true
+				}
+			}
+		}
+	}
+}
+
+// fieldOfChan returns the field address that ch is loaded from, or nil.
+func fieldOfChan(ch ssa.Value) *ssa.FieldAddr {
+	if load, ok := ch.(*ssa.UnOp); ok && load.Op == token.MUL {
+		fa, _ := load.X.(*ssa.FieldAddr)
+		return fa
+	}
+	return nil
+}
+
+// givesBack reports whether send returns to its channel what was taken
+// from it, so that it has room: a send into a token field (see
+// findTokens), or one that every path reaches through a receive from the
+// same channel in the same function (take a token, work, give it back).
+func (c *checker) givesBack(send *ssa.Send) bool {
+	if fa := fieldOfChan(send.Chan); fa != nil {
+		if v := fieldVar(fa.X.Type(), fa.Field); v != nil && c.tokens[v] {
+			return true
+		}
+	}
+	key, _ := c.path(send.Chan)
+	if strings.HasPrefix(key, "v") {
+		// Not a path that names one channel.
+		return false
+	}
+	for d := send.Block(); d != nil; d = d.Idom() {
+		for i, instr := range d.Instrs {
+			if d == send.Block() && i >= index(send) {
+				break
+			}
+			if r, ok := instr.(*ssa.UnOp); ok && r.Op == token.ARROW {
+				if k, _ := c.path(r.X); k == key {
+					return true
+				}
+			}
+		}
 	}
 	return false
 }

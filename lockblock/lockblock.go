@@ -11,6 +11,7 @@ package lockblock
 
 import (
 	"go/ast"
+	"go/build"
 	"go/token"
 	"go/types"
 	"path/filepath"
@@ -70,6 +71,43 @@ These operations block:
     do one of the above on some path. The property crosses packages as an
     analysis fact, so go vet -vettool finds it too.
 
+Waits for I/O are a kind of their own, reported with their category:
+reads, writes, accepts and dials of the concrete types of net (TCPConn,
+UDPConn, UnixConn, IPConn, TCPListener, UnixListener, Dialer) and
+crypto/tls (Conn, Dialer), DNS lookups, reads, writes and syncs of
+os.File, os.ReadFile, os.WriteFile, os.ReadDir, and the client calls of
+net/http (Get, Post, Head, PostForm, Client.Do and the like,
+Transport.RoundTrip); and calls of functions that may do one of these.
+The interfaces net.Conn and io.Writer are not counted: what stands behind
+one is not known. -io=false drops every I/O finding and keeps the rest. In
+the standard library only the network packages pass I/O on to their
+callers: the rest reads small local files once (time zones, /dev/urandom),
+which is not the wait this analysis is for.
+
+A function that blocks only for some arguments is analysed again for a
+call that passes constant bool arguments, following only the branches
+they take: enqueue(p, false) does not flush when only enqueue(p, true)
+does, and Begin(true) takes only the lock that its writable branch takes.
+The constants flow through the caller's own bool parameters and through
+a parameter that a closure captures.
+
+Within a function, a lock taken inside if c { ... } is held only where c
+was true: a later if c { mu.Unlock() } releases it on one branch and
+finds it not held on the other, and the same holds for the negation of
+c, for nested conditions, and for an unlock deferred inside the if. A
+lock reached through a struct the function made (tx := &Tx{db: db};
+tx.db.mu is db.mu) is the lock it was stored from, and an unlock of a lock
+that is not held releases the one held lock of the same struct field, if
+there is exactly one (taken as db.mu, released as tx.db.mu).
+
+A send cannot block when its channel has room: a channel made in the
+function that no other goroutine can reach yet (kept in a local variable,
+in a captured variable that the closure reads only after the sends, or in
+a field of a new struct); a field that a loop of the package fills while
+the channel is new (the tokens of a semaphore, whose sends give tokens
+back); and a channel that the function received from earlier on every
+path (take a token, work, give it back).
+
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
 c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
 package variable, or from the first two in the same function; the Cond of
@@ -97,13 +135,22 @@ or Unlock; wait; Lock) does not block under the caller's lock. Two calls
 of one function with the same arguments are taken to return the same
 lock, so c.lockFor(k).Lock() is undone by c.lockFor(k).Unlock().
 
-Reports on calls name the chain of calls down to the operation that waits,
-with its middle left out when long:
+Reports on calls name the operation at the end of the chain of calls:
+
+	call to a.F, which may block (channel receive at h.go:12)
+
+and with -chain the whole chain:
 
 	call to a.F, which may block (a.g → b.H → channel receive at h.go:12)
 
-The analysis follows static calls only and does not depend on arguments:
-a function that blocks only for some inputs is taken to block for all. It
+A message names at most two locks and counts the others. Each finding
+carries, as related positions, where each lock was taken and, when it is
+in the package, where the operation at the end of the chain waits.
+Findings are the same, byte for byte, from one run to the next.
+
+The analysis follows static calls only and, but for constant bool
+arguments, does not depend on arguments or on the state of objects: a
+function that blocks only for some inputs is taken to block for all. It
 does not model a deferred Lock (Unlock, then defer Lock to take the lock
 back at return): after such a function its caller counts the lock as
 released. Deferred calls are checked at returns and at calls of panic,
@@ -130,7 +177,23 @@ A directive at the end of a line of code covers that line only.
 
 The directive needs a reason; one without a reason is itself reported and
 silences nothing. A silenced operation also no longer makes its function
-count as blocking for callers.`
+count as blocking for callers.
+
+What the analysis cannot know about a whole function, declare in the
+function's doc comment, with a reason:
+
+	//lockblock:nonblocking the pool is made with room for every buffer
+	func (p *Pool) put(b []byte) { p.items <- b }
+
+	//lockblock:blocking parks the goroutine until the platform wakes it
+	func park()
+
+A nonblocking function never makes its callers block (its own body is
+still checked); a blocking one always does. The same for functions of
+other modules, with -nonblocking and -blocking: comma-separated names,
+import/path.Func, import/path.Type.Method (an interface method too, such
+as io.Writer.Write), import/path.Type for every method of the type, or
+import/path for every function of the package; -nonblocking wins.`
 
 // Analyzer reports a sync.Mutex or sync.RWMutex held across an operation
 // that can block. Its Doc is the manual. It exports a fact for each
@@ -148,11 +211,19 @@ var Analyzer = &analysis.Analyzer{
 // mayBlock is the fact exported for a function that may block on some
 // path. Why names the operation at the root of the chain and where it is,
 // as "channel send at sender.go:95".
-type mayBlock struct{ Why string }
+//
+// IO is the same for a function that may wait for I/O, with the category
+// at the end: "call to net.conn.Write at c.go:9 [I/O: network write]".
+type mayBlock struct{ Why, IO string }
 
 func (*mayBlock) AFact() {}
 
-func (f *mayBlock) String() string { return "mayBlock(" + f.Why + ")" }
+func (f *mayBlock) String() string {
+	if f.IO == "" {
+		return "mayBlock(" + f.Why + ")"
+	}
+	return "mayBlock(" + f.Why + "; " + f.IO + ")"
+}
 
 // checker holds the state of one pass.
 type checker struct {
@@ -186,11 +257,34 @@ type checker struct {
 	// condG maps a package variable of type sync.Cond or *sync.Cond to its
 	// lock, a package variable too.
 	condG map[*ssa.Global]condLock
+
+	// tokens holds the struct fields of channel type that a loop of the
+	// package fills while the channel is new: the tokens of a semaphore
+	// or the items of a pool, whose sends give back what was taken.
+	tokens map[*types.Var]bool
+
+	// inGOROOT is whether the package is of the standard library.
+	inGOROOT bool
+
+	// cfg is what the command line sets; decls, what directives declare.
+	cfg   config
+	decls map[*types.Func]declaration
+
+	// spec holds the summaries of functions of the package for constant
+	// bool arguments; see specWhy.
+	spec map[specKey]summary
+	// specEff holds the effects of functions of the package for constant
+	// bool arguments; see specEffects.
+	specEff map[specKey]*lockEffects
+
+	// loops holds, by function, which blocks lie on a cycle.
+	loops map[*ssa.Function][]bool
 }
 
 // funcInfo is what a checker knows of one function of its package.
 type funcInfo struct {
-	why     string          // non-empty once the function is known to block
+	summary                 // how it may block, once known
+	never   bool            // declared never to block
 	callers []*ssa.Function // functions of this package that call it
 
 	flow     *flow           // the lock-set analysis; nil if no lock is taken
@@ -216,6 +310,17 @@ func run(pass *analysis.Pass) (any, error) {
 		funcs:    map[*ssa.Function]*funcInfo{},
 		condL:    map[*types.Var]condLock{},
 		condG:    map[*ssa.Global]condLock{},
+		loops:    map[*ssa.Function][]bool{},
+		tokens:   map[*types.Var]bool{},
+		cfg:      currentConfig(),
+		decls:    map[*types.Func]declaration{},
+		spec:     map[specKey]summary{},
+		specEff:  map[specKey]*lockEffects{},
+	}
+	c.parseDeclarations()
+	if len(pass.Files) > 0 {
+		root := filepath.Join(build.Default.GOROOT, "src") + string(filepath.Separator)
+		c.inGOROOT = build.Default.GOROOT != "" && strings.HasPrefix(pass.Fset.File(pass.Files[0].Pos()).Name(), root)
 	}
 	c.scanSyntax()
 	for _, fn := range ssaRes.SrcFuncs {
@@ -228,6 +333,7 @@ func run(pass *analysis.Pass) (any, error) {
 			}
 		}
 	}
+	c.findTokens(ssaRes.SrcFuncs)
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
 	c.findCondLocks(ssaRes.SrcFuncs)
@@ -275,8 +381,8 @@ func (c *checker) exportFacts(fns []*ssa.Function) {
 		if !ok || !obj.Exported() || obj.Pkg() != c.pass.Pkg {
 			continue
 		}
-		if why := c.funcs[fn].why; why != "" {
-			c.pass.ExportObjectFact(obj, &mayBlock{Why: why})
+		if sum := c.funcs[fn].summary; sum.why != "" || sum.ioWhy != "" {
+			c.pass.ExportObjectFact(obj, &mayBlock{Why: sum.why, IO: sum.ioWhy})
 		}
 	}
 }

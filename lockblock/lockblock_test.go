@@ -23,5 +23,8 @@ func TestAnalyzer(t *testing.T) {
 		"generic",
 		"closure",
 		"methodvalue",
+		"pathsense", // conditional pairs, two roots of one lock, channels with room
+		"iokind",    // waits for the network and the disk
+		"declared",  // //lockblock:blocking and //lockblock:nonblocking
 	)
 }

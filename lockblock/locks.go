@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
 )
 
@@ -45,9 +46,10 @@ var lockMethods = map[string]lockOp{
 
 // A lockRef is what a call does to a lock, and the lock.
 type lockRef struct {
-	op   lockOp
-	key  string
-	name string
+	op    lockOp
+	key   string
+	name  string
+	field *types.Var // the struct field that is the lock, if it is one
 }
 
 // lockCall returns what call does to a lock, and the lock.
@@ -86,7 +88,7 @@ func (c *checker) lockCall(call *ssa.CallCommon) lockRef {
 			op = opRUnlock
 		}
 	}
-	return lockRef{op: op, key: key, name: name}
+	return lockRef{op: op, key: key, name: name, field: lockField(recv)}
 }
 
 // lockOf returns the key and name of the lock that v, the receiver of a
@@ -117,15 +119,64 @@ func (c *checker) lockOf(v ssa.Value) (key, name string, read bool) {
 	return key, name, false
 }
 
+// lockField returns the struct field that v, the receiver of a Lock-like
+// call, addresses, or nil.
+func lockField(v ssa.Value) *types.Var {
+	for {
+		switch x := v.(type) {
+		case *ssa.MakeInterface:
+			v = x.X
+			continue
+		case *ssa.ChangeType:
+			v = x.X
+			continue
+		case *ssa.FieldAddr:
+			return fieldVar(x.X.Type(), x.Field)
+		}
+		return nil
+	}
+}
+
 // held is one lock that may be held.
 type held struct {
-	name  string    // as the message names it: "s.mu"
-	pos   token.Pos // where it was taken
-	read  bool      // by RLock or TryRLock
-	count int       // how many times it may be held (read locks nest), at most maxCount
+	name  string     // as the message names it: "s.mu"
+	pos   token.Pos  // where it was taken
+	read  bool       // by RLock or TryRLock
+	count int        // how many times it may be held (read locks nest), at most maxCount
+	field *types.Var // the struct field that is the lock, if it is one
 	// cond, if not nil, is a bool value (a TryLock's result, or a value
 	// it flowed into) that is true wherever the lock is held.
 	cond ssa.Value
+	// lits are branch conditions with the values they had on every path
+	// to where the lock was taken (inside if c { mu.Lock() }, c was
+	// true), so wherever it is held; a later if on the same value drops
+	// the lock on the other branch.
+	lits []lit
+}
+
+// A lit is a bool value that was true (neg false) or false (neg true).
+type lit struct {
+	v   ssa.Value
+	neg bool
+}
+
+func sameHeld(a, b held) bool {
+	return a.name == b.name && a.pos == b.pos && a.read == b.read && a.count == b.count && a.field == b.field &&
+		a.cond == b.cond && slices.Equal(a.lits, b.lits)
+}
+
+// commonLits returns the literals of a that b has too.
+func commonLits(a, b []lit) []lit {
+	if slices.Equal(a, b) {
+		return a
+	}
+	var out []lit
+	for _, l := range a {
+		if slices.Contains(b, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // A lockset maps the key of each lock that may be held to how it was
@@ -150,6 +201,7 @@ type effect struct {
 	nameSuffix string
 	name       string // the whole name in the function, for a caller that has none
 	read       bool
+	field      *types.Var // the struct field that is the lock, if it is one
 	// result is 1 + the index of a bool result that is true wherever the
 	// lock is left held (a TryLock helper); 0 if there is none.
 	result int
@@ -170,7 +222,7 @@ func sortEffects(es []effect) {
 
 // effectOf returns the effect for a lock of fn with the given key and
 // name, if the caller can name it.
-func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effect, bool) {
+func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool, field *types.Var) (effect, bool) {
 	root := rootOf(key)
 	var rootName string
 	switch {
@@ -197,6 +249,7 @@ func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool) (effec
 		nameSuffix: strings.TrimPrefix(name, rootName),
 		name:       name,
 		read:       read,
+		field:      field,
 	}, true
 }
 
@@ -287,6 +340,24 @@ func (c *checker) bind(s site, e effect) (key, name string, ok bool) {
 	default:
 		return "", "", false
 	}
+	if alloc, ok := arg.(*ssa.Alloc); ok {
+		// A helper's tx.db.mu, at a call with a new tx := &Tx{db: db}.
+		field, rest, _ := strings.Cut(strings.TrimPrefix(e.suffix, "."), "^")
+		if s := structOf(alloc.Type()); s != nil && strings.HasPrefix(e.suffix, ".") {
+			for i := range s.NumFields() {
+				if s.Field(i).Name() != field {
+					continue
+				}
+				if val := storedOnce(alloc, i); val != nil {
+					key, name = c.path(val)
+					if name == "" {
+						return key + rest, e.name, true
+					}
+					return key + rest, name + strings.ReplaceAll(rest, "^", ""), true
+				}
+			}
+		}
+	}
 	key, name = c.path(arg)
 	if name == "" {
 		return key + e.suffix, e.name, true
@@ -317,7 +388,7 @@ func (c *checker) lockAt(ref lockRef, pos token.Pos, read bool) held {
 	if name == "" {
 		name = "a mutex"
 	}
-	return held{name: name, pos: pos, read: read, count: 1}
+	return held{name: name, pos: pos, read: read, count: 1, field: ref.field}
 }
 
 // path returns a key that identifies the lock that v points to within
@@ -366,6 +437,14 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		return key + "." + f, join(name, f)
 	case *ssa.UnOp:
 		if v.Op == token.MUL {
+			if fa, ok := v.X.(*ssa.FieldAddr); ok {
+				if alloc, ok := fa.X.(*ssa.Alloc); ok {
+					if val := storedOnce(alloc, fa.Field); val != nil {
+						// tx := &Tx{db: db}; tx.db.mu is db.mu.
+						return c.path(val)
+					}
+				}
+			}
 			key, name := c.path(v.X)
 			return key + "^", name
 		}
@@ -391,6 +470,27 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		}
 	}
 	return "v" + v.Name(), ""
+}
+
+// storedOnce returns the value stored in field i of alloc, a struct made in
+// the function, if it is stored exactly once; or nil.
+func storedOnce(alloc *ssa.Alloc, i int) ssa.Value {
+	var val ssa.Value
+	for _, ref := range *alloc.Referrers() {
+		fa, ok := ref.(*ssa.FieldAddr)
+		if !ok || fa.Field != i {
+			continue
+		}
+		for _, fr := range *fa.Referrers() {
+			if st, ok := fr.(*ssa.Store); ok && st.Addr == fa {
+				if val != nil {
+					return nil
+				}
+				val = st.Val
+			}
+		}
+	}
+	return val
 }
 
 // callKey returns a key for the result of a call: the function and the
@@ -487,11 +587,11 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 			deferred[d], _ = unionLocks(deferred[d], locks)
 			return
 		}
-		c.pass.Reportf(bl.pos, "%s", c.message(bl, locks))
+		c.pass.Report(c.diagnostic(bl, locks))
 	})
 	for _, d := range slices.SortedFunc(maps.Keys(deferred), func(a, b *ssa.Defer) int { return cmp.Compare(a.Pos(), b.Pos()) }) {
 		bl, _ := c.blocking(d)
-		c.pass.Reportf(bl.pos, "%s", c.message(bl, deferred[d]))
+		c.pass.Report(c.diagnostic(bl, deferred[d]))
 	}
 }
 
@@ -508,12 +608,18 @@ func (c *checker) blockedAt(instr ssa.Instruction, cur lockset) (blocker, lockse
 	return bl, c.heldAcross(instr, bl, cur)
 }
 
-// message says what blocks, which locks may be held and where they were
-// taken, and how to fix it, in one line.
-func (c *checker) message(bl blocker, locks lockset) string {
+// maxNamed is how many locks a message names; the others are counted.
+const maxNamed = 2
+
+// diagnostic says what blocks, which locks may be held and where they were
+// taken, and how to fix it, in one line; the lock sites and the site of
+// the operation that waits (when it is in this package) are its related
+// positions. Locks are named in the order they were taken.
+func (c *checker) diagnostic(bl blocker, locks lockset) analysis.Diagnostic {
 	hs := slices.SortedFunc(maps.Values(locks), func(a, b held) int {
-		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.name, b.name))
+		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.name, b.name), boolCmp(a.read, b.read))
 	})
+	hs = slices.CompactFunc(hs, func(a, b held) bool { return a.pos == b.pos && a.name == b.name && a.read == b.read })
 	taken := func(h held) string {
 		if h.read {
 			return "read-locked at " + c.where(h.pos)
@@ -524,11 +630,44 @@ func (c *checker) message(bl blocker, locks lockset) string {
 	if len(hs) == 1 {
 		which = fmt.Sprintf("%s may be held (%s)", hs[0].name, taken(hs[0]))
 	} else {
-		parts := make([]string, len(hs))
+		var parts []string
 		for i, h := range hs {
-			parts[i] = fmt.Sprintf("%s (%s)", h.name, taken(h))
+			if i == maxNamed {
+				parts = append(parts, fmt.Sprintf("%d more", len(hs)-maxNamed))
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%s (%s)", h.name, taken(h)))
 		}
 		which = strings.Join(parts, " and ") + " may be held"
 	}
-	return fmt.Sprintf("%s while %s: copy what you need out of the lock and unlock it before the %s", bl.what, which, bl.noun)
+	d := analysis.Diagnostic{
+		Pos:     bl.pos,
+		Message: fmt.Sprintf("%s while %s: copy what you need out of the lock and unlock it before the %s", bl.what, which, bl.noun),
+	}
+	if bl.io != "" {
+		d.Category = "io"
+	} else {
+		d.Category = "wait"
+	}
+	for _, h := range hs {
+		verb := "locked here"
+		if h.read {
+			verb = "read-locked here"
+		}
+		d.Related = append(d.Related, analysis.RelatedInformation{Pos: h.pos, Message: h.name + " " + verb})
+	}
+	if bl.root.IsValid() && bl.root != bl.pos {
+		d.Related = append(d.Related, analysis.RelatedInformation{Pos: bl.root, Message: "waits here"})
+	}
+	return d
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }

@@ -18,7 +18,7 @@ func (s *S) F() { // want F:`mayBlock\(facta\.Blocks → channel send at facta\.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	facta.Blocks(s.ch)      // want `^call to facta\.Blocks, which may block \(channel send at facta\.go:10\) while s\.mu may be held \(locked at factb\.go:18\)`
-	facta.Indirect(s.ch)    // want `^call to facta\.Indirect, which may block \(facta\.Blocks → channel send at facta\.go:10\)`
+	facta.Indirect(s.ch)    // want `^call to facta\.Indirect, which may block \(channel send at facta\.go:10\)`
 	s.p.Drain()             // want `^call to facta\.Pool\.Drain, which may block \(call to sync\.WaitGroup\.Wait at facta\.go:31\)`
 	facta.Nap()             // want `^call to facta\.Nap, which may block`
 	facta.NonBlocking(s.ch) // cannot block

@@ -190,7 +190,7 @@ func (t *T) helperThatFlushes() { t.flushLocked() }
 func (t *T) callsBlocking() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.helperThatFlushes() // want `^call to reported\.T\.helperThatFlushes, which may block \(reported\.T\.flushLocked → channel send at reported\.go:186\) while t\.mu may be held`
+	t.helperThatFlushes() // want `^call to reported\.T\.helperThatFlushes, which may block \(channel send at reported\.go:186\) while t\.mu may be held`
 }
 
 // Recursion does not stop the summary.
@@ -206,7 +206,7 @@ func pong(n int, ch chan int) { ping(n, ch) }
 
 func (t *T) recursive() {
 	t.mu.Lock()
-	pong(3, t.ch) // want `^call to reported\.pong, which may block \(reported\.ping → channel send at reported\.go:199\)`
+	pong(3, t.ch) // want `^call to reported\.pong, which may block \(channel send at reported\.go:199\)`
 	t.mu.Unlock()
 }
 
@@ -238,9 +238,18 @@ func (t *T) lockMaybeDeferred(x bool) {
 	}
 }
 
-func (t *T) afterMaybeDeferred() {
-	t.lockMaybeDeferred(true)
+func (t *T) afterMaybeDeferred(x bool) {
+	t.lockMaybeDeferred(x)
 	t.ch <- 1 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
+}
+
+// With a constant argument, only the branch it takes counts: true defers
+// the unlock, false keeps the lock.
+func (t *T) afterDeferredConst() {
+	t.lockMaybeDeferred(true)
+	t.ch <- 1
+	t.lockMaybeDeferred(false)
+	t.ch <- 2 // want `^channel send while t\.mu may be held \(locked at reported\.go:\d+\)`
 }
 
 // A helper that blocks before it unlocks blocks under the caller's lock.

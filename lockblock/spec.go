@@ -1,0 +1,240 @@
+package lockblock
+
+import (
+	"go/constant"
+	"go/token"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// Summaries for constant arguments.
+//
+// A function's summary says whether it may block for some arguments. Many
+// functions block only for some: enqueueAndFlush(p, doFlush bool) writes
+// to the socket only when doFlush is true, and a caller that passes false
+// never waits there. A call of a function of the package that passes a
+// constant bool (or a bool parameter of the caller that is constant in
+// the case at hand) is summarised again, following only the branches that
+// the constants take.
+
+// A bindings maps the index of a bool parameter to its constant value.
+type bindings map[int]bool
+
+func (b bindings) key() string {
+	idx := make([]int, 0, len(b))
+	for i := range b {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	var s strings.Builder
+	for _, i := range idx {
+		s.WriteString(strconv.Itoa(i))
+		if b[i] {
+			s.WriteString("t")
+		} else {
+			s.WriteString("f")
+		}
+	}
+	return s.String()
+}
+
+type specKey struct {
+	fn     *ssa.Function
+	consts string
+}
+
+// maxSpecDepth bounds how deep specialised summaries nest.
+const maxSpecDepth = 8
+
+// constArgs returns the constant bool values that call passes to the
+// parameters of the function of this package that it runs, given env, the
+// constant parameters of the calling function; nil if there are none.
+func (c *checker) constArgs(call *ssa.CallCommon, caller *ssa.Function, env bindings) (*ssa.Function, bindings) {
+	st, ok := c.siteOf(call)
+	if !ok || len(st.params) != len(st.fn.Params) {
+		return nil, nil
+	}
+	var out bindings
+	for i, v := range st.params {
+		if b, ok := evalBool(v, caller, env); ok {
+			if out == nil {
+				out = bindings{}
+			}
+			out[i] = b
+		}
+	}
+	return st.fn, out
+}
+
+// evalBool returns the value of v, a bool, if it is constant given env.
+func evalBool(v ssa.Value, fn *ssa.Function, env bindings) (bool, bool) {
+	switch v := v.(type) {
+	case *ssa.Const:
+		if v.Value != nil && v.Value.Kind() == constant.Bool {
+			return constant.BoolVal(v.Value), true
+		}
+	case *ssa.Parameter:
+		if fn != nil && env != nil {
+			if i := slices.Index(fn.Params, v); i >= 0 {
+				b, ok := env[i]
+				return b, ok
+			}
+		}
+	case *ssa.UnOp:
+		if v.Op == token.NOT {
+			b, ok := evalBool(v.X, fn, env)
+			return !b, ok
+		}
+		if cell, ok := v.X.(*ssa.Alloc); ok && v.Op == token.MUL {
+			// A parameter that a closure captures is kept in a cell:
+			// its value is the parameter's if nothing else is stored.
+			var only ssa.Value
+			for _, ref := range *cell.Referrers() {
+				if st, ok := ref.(*ssa.Store); ok && st.Addr == cell {
+					if only != nil {
+						return false, false
+					}
+					only = st.Val
+				}
+			}
+			if p, ok := only.(*ssa.Parameter); ok {
+				return evalBool(p, fn, env)
+			}
+		}
+	case *ssa.BinOp:
+		if v.Op != token.EQL && v.Op != token.NEQ {
+			break
+		}
+		x, okx := evalBool(v.X, fn, env)
+		y, oky := evalBool(v.Y, fn, env)
+		if okx && oky {
+			return (x == y) == (v.Op == token.EQL), true
+		}
+	}
+	return false, false
+}
+
+// specWhy returns how fn may block when its parameters have the constant
+// values of env: only the branches that those values take are followed.
+func (c *checker) specWhy(fn *ssa.Function, env bindings, depth int) summary {
+	info := c.funcs[fn]
+	if info == nil || info.never {
+		return summary{}
+	}
+	if len(env) == 0 || depth > maxSpecDepth {
+		return info.summary
+	}
+	if c.declared(fn) == declBlocking {
+		return info.summary
+	}
+	k := specKey{fn, env.key()}
+	if s, ok := c.spec[k]; ok {
+		return s
+	}
+	c.spec[k] = summary{} // a recursive call adds nothing
+	var out summary
+	for _, b := range reachable(fn, env) {
+		for _, instr := range b.Instrs {
+			if out.why != "" && out.ioWhy != "" {
+				break
+			}
+			if mc := yieldClosure(instr); mc != nil {
+				if bi := c.funcs[mc.Fn.(*ssa.Function)]; bi != nil {
+					out = merged(out, bi.summary, "", c)
+				}
+			}
+			if call := callOf(instr); call != nil {
+				if callee := c.localCallee(call); callee != nil {
+					if c.dirs.silenced(c.pass.Fset, instr.Pos()) {
+						continue
+					}
+					s := c.funcs[callee].summary
+					if c.funcs[callee].never {
+						s = summary{}
+					} else if _, consts := c.constArgs(call, fn, env); len(consts) > 0 {
+						s = c.specWhy(callee, consts, depth+1)
+					}
+					name := c.funcDesc(callee)
+					if c.yields[callee] != nil {
+						name = ""
+					}
+					out = merged(out, s, name, c)
+					continue
+				}
+			}
+			bl, ok := c.blocking(instr)
+			if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) || (bl.io != "" && !c.keepsIO()) {
+				continue
+			}
+			if bl.io == "" && out.why == "" {
+				out.why, out.root = bl.why, bl.root
+			} else if bl.io != "" && out.ioWhy == "" {
+				out.ioWhy, out.ioRoot = ioWhy(bl), bl.root
+			}
+		}
+	}
+	c.spec[k] = out
+	return out
+}
+
+// merged adds to out what a call of the function named name, which may
+// block as s says, gives its caller; name is "" for a loop body, which
+// is part of its function.
+func merged(out, s summary, name string, c *checker) summary {
+	chain := func(why string) string {
+		if name == "" {
+			return why
+		}
+		return c.via(name, why)
+	}
+	if out.why == "" && s.why != "" {
+		out.why, out.root = chain(s.why), s.root
+	}
+	if out.ioWhy == "" && s.ioWhy != "" {
+		out.ioWhy, out.ioRoot = chain(s.ioWhy), s.ioRoot
+	}
+	return out
+}
+
+// reachable returns the blocks of fn that its entry reaches when its
+// parameters have the values of env, in the order of fn.Blocks.
+func reachable(fn *ssa.Function, env bindings) []*ssa.BasicBlock {
+	if len(fn.Blocks) == 0 {
+		return nil
+	}
+	seen := make([]bool, len(fn.Blocks))
+	work := []*ssa.BasicBlock{fn.Blocks[0]}
+	seen[0] = true
+	for len(work) > 0 {
+		b := work[len(work)-1]
+		work = work[:len(work)-1]
+		succs := b.Succs
+		if n := len(b.Instrs); n > 0 {
+			if iff, ok := b.Instrs[n-1].(*ssa.If); ok {
+				if v, ok := evalBool(iff.Cond, fn, env); ok {
+					if v {
+						succs = succs[:1]
+					} else {
+						succs = succs[1:]
+					}
+				}
+			}
+		}
+		for _, s := range succs {
+			if !seen[s.Index] {
+				seen[s.Index] = true
+				work = append(work, s)
+			}
+		}
+	}
+	var out []*ssa.BasicBlock
+	for _, b := range fn.Blocks {
+		if seen[b.Index] {
+			out = append(out, b)
+		}
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+// Package iokind holds waits for the network and the disk under a lock:
+// each is reported as I/O, with its category, and none is reported with
+// -io=false (TestIOFlag).
+package iokind
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+)
+
+type Client struct {
+	mu   sync.Mutex
+	conn *net.TCPConn
+	tc   *tls.Conn
+	f    *os.File
+	ln   *net.TCPListener
+	addr string
+	c    net.Conn
+}
+
+func (c *Client) read(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn.Read(b) // want `^call to net\.TCPConn\.Read, which waits for I/O \(network read\) while c\.mu may be held`
+}
+
+func (c *Client) write(b []byte) {
+	c.mu.Lock()
+	c.conn.Write(b) // want `waits for I/O \(network write\) while c\.mu may be held`
+	c.mu.Unlock()
+}
+
+// dialLocked dials and shakes hands with the lock held, as a client that
+// connects under its connection lock does.
+func (c *Client) dialLocked() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	conn, err := net.Dial("tcp", c.addr) // want `^call to net\.Dial, which waits for I/O \(dial\)`
+	if err != nil {
+		return err
+	}
+	c.c = conn
+	c.tc = tls.Client(conn, &tls.Config{})
+	return c.tc.Handshake() // want `waits for I/O \(TLS handshake\)`
+}
+
+func (c *Client) accept() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ln.Accept() // want `waits for I/O \(accept\)`
+}
+
+func (c *Client) file(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.f.Read(b)  // want `waits for I/O \(file read\)`
+	c.f.Write(b) // want `waits for I/O \(file write\)`
+	c.f.Sync()   // want `waits for I/O \(file sync\)`
+}
+
+func (c *Client) get() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	http.Get(c.addr) // want `waits for I/O \(HTTP request\)`
+}
+
+// flush writes through a helper: the caller's message names the category.
+func (c *Client) flush(b []byte) { c.conn.Write(b) }
+
+func (c *Client) flushLocked(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flush(b) // want `^call to iokind\.Client\.flush, which may wait for I/O \(network write: call to net\.TCPConn\.Write at iokind\.go:\d+\)`
+}
+
+// Not reported: the I/O runs after the unlock, and a write through the
+// net.Conn interface is not known to be a socket.
+func (c *Client) unlocked(b []byte) {
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	conn.Write(b)
+}
+
+func (c *Client) viaInterface(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.c.Write(b)
+}
