@@ -81,6 +81,10 @@ func (c *Channel[T]) Start() (<-chan T, error) {
 		// ever sees a half-made run, and a lost race to another Start costs
 		// only the discarded allocation.
 		s := newSender[T](c.Cap(), &c.stats, nil, sendersPerRun())
+		if old != nil {
+			s.prev.Store(old)
+			s.earlier(func(*Sender[T]) {}) // keeps only runs still counting
+		}
 		if c.run.CompareAndSwap(old, s) {
 			c.stats.runs.Add(1)
 			return s.stream(), nil
@@ -185,10 +189,14 @@ func (c *Channel[T]) Len() int {
 // Counting costs a send that finds room nothing beyond the atomic step it
 // already takes; see [Stats] for how exact a snapshot is.
 func (c *Channel[T]) Stats() Stats {
-	st := c.stats.snapshot()
-	if s := c.run.Load(); s != nil {
-		addRun(&st, s)
-	}
+	st := c.stats.read(func(st *Stats) {
+		if s := c.run.Load(); s != nil {
+			addRun(st, s)
+			// An earlier run with sends still in flight is counted too,
+			// or its count would vanish from Accepted until it finished.
+			s.earlier(func(p *Sender[T]) { st.Accepted += p.accepted() })
+		}
+	})
 	st.Capacity = c.Cap()
 	return st
 }

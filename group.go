@@ -1231,8 +1231,7 @@ func (g *Group[T]) Stats() GroupStats {
 		if m.cur != nil {
 			as.State, as.Degraded = m.cur.state, m.cur.degraded
 		}
-		as.Stats = m.stats.snapshot()
-		m.lanes = liveLanes(&as.Stats, m.lanes)
+		as.Stats = m.stats.read(func(st *Stats) { m.lanes = liveLanes(st, m.lanes) })
 		gs.Stats.add(as.Stats)
 		gs.Adapters = append(gs.Adapters, as)
 	}
@@ -1240,14 +1239,11 @@ func (g *Group[T]) Stats() GroupStats {
 
 	g.pruneRetiredLocked()
 	for _, m := range g.retired {
-		st := m.stats.snapshot()
-		m.lanes = liveLanes(&st, m.lanes)
-		gs.Stats.add(st)
+		gs.Stats.add(m.stats.read(func(st *Stats) { m.lanes = liveLanes(st, m.lanes) }))
 	}
 	gs.Stats.add(g.retiredStats)
 
-	gs.Injected = g.inject.snapshot()
-	g.injLanes = liveLanes(&gs.Injected, g.injLanes)
+	gs.Injected = g.inject.read(func(st *Stats) { g.injLanes = liveLanes(st, g.injLanes) })
 	gs.Stats.add(gs.Injected)
 	gs.Runs = g.runs
 	gs.EventsDropped = g.dropped.Load()
@@ -1262,12 +1258,14 @@ func (g *Group[T]) Stats() GroupStats {
 func (g *Group[T]) pruneRetiredLocked() {
 	keep := g.retired[:0]
 	for _, m := range g.retired {
-		m.lanes = pruneLanes(m.lanes)
+		// A lane is pruned once it is finished, which it is a moment
+		// before its count has joined m.stats: read waits for that.
+		st := m.stats.read(func(*Stats) { m.lanes = pruneLanes(m.lanes) })
 		if len(m.lanes) > 0 || len(m.launches) > 0 {
 			keep = append(keep, m)
 			continue
 		}
-		g.retiredStats.add(m.stats.snapshot())
+		g.retiredStats.add(st)
 	}
 	clear(g.retired[len(keep):])
 	g.retired = keep

@@ -123,6 +123,30 @@ type runState[T any] struct {
 	open    atomic.Int32
 	handed  atomic.Uint32
 	over    atomic.Bool // set once, by finish, before the stream is closed
+
+	// prev is the run of the same Channel before this one, if it had not
+	// finished when this one began: a Shutdown whose ctx ended, or a Start
+	// beside a Shutdown, can leave sends in flight in it. Its count is
+	// still its own, so Channel.Stats adds it; see earlier.
+	prev atomic.Pointer[Sender[T]]
+}
+
+// earlier calls f for each run before s, newest first, that has not
+// finished, and unlinks those that have, so that a Channel holds on to no
+// finished run but its current one.
+func (s *Sender[T]) earlier(f func(*Sender[T])) {
+	for p := s; p != nil; {
+		q := p.prev.Load()
+		if q == nil {
+			return
+		}
+		if q.isFinished() {
+			p.prev.CompareAndSwap(q, q.prev.Load())
+			continue
+		}
+		f(q)
+		p = q
+	}
 }
 
 // newSender returns a run with a buffer of capacity values and n Senders,
@@ -400,10 +424,10 @@ func (s *Sender[T]) finish() {
 // finish closes the stream: every Sender of the run is finished, so
 // nothing can be placed any more.
 func (r *runState[T]) finish() {
-	r.over.Store(true)
 	// The count is final. It joins the totals before drained is closed, so
-	// that Stats after Shutdown has returned is exact.
-	r.stats.accepted.Add(r.accepted())
+	// that Stats after Shutdown has returned is exact, and in one step for
+	// a concurrent Stats, so that the run is never missed nor counted twice.
+	r.stats.moveAccepted(func() { r.over.Store(true) }, r.accepted)
 	ch := r.stream()
 	if ch == nil {
 		// A lane that nothing was sent to closes an empty channel without

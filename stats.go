@@ -1,6 +1,7 @@
 package fanin
 
 import (
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -45,6 +46,48 @@ type counters struct {
 	waited      atomic.Uint64
 	waitNanos   atomic.Int64
 	blocked     atomic.Int64
+
+	// A run that finishes moves its accepted count into accepted. A
+	// snapshot that saw the run finished but read accepted before the move
+	// would miss the whole run for a moment, and a counter that dips reads
+	// as a reset to whoever computes a rate. So finish counts itself in
+	// finishing for the move and then bumps finishes, and read retries
+	// while a move is under way or happened during its reads: a seqlock
+	// that admits several writers, which runs sharing these counters are.
+	finishing atomic.Int64
+	finishes  atomic.Uint64
+}
+
+// moveAccepted adds n, the final count of a run that is being marked
+// finished by mark, to the totals, as one step for read.
+func (c *counters) moveAccepted(mark func(), n func() uint64) {
+	c.finishing.Add(1)
+	mark()
+	c.accepted.Add(n())
+	c.finishes.Add(1)
+	c.finishing.Add(-1)
+}
+
+// read returns the counters as a Stats, with live adding what runs not yet
+// finished hold, such that no run is counted twice or missed: it retries
+// while a run is moving its count into the totals. A move is two atomic
+// steps, so a retry waits at most for a finishing goroutine to be
+// scheduled again.
+func (c *counters) read(live func(*Stats)) Stats {
+	for {
+		gen := c.finishes.Load()
+		if c.finishing.Load() != 0 {
+			runtime.Gosched()
+			continue
+		}
+		st := c.snapshot()
+		if live != nil {
+			live(&st)
+		}
+		if c.finishing.Load() == 0 && c.finishes.Load() == gen {
+			return st
+		}
+	}
 }
 
 // snapshot returns the counters as a Stats, without the gauges of a run.
@@ -63,8 +106,8 @@ func (c *counters) snapshot() Stats {
 }
 
 // addRun adds the gauges and the not yet finished count of run s to st.
-// The totals in st must have been read before s's state: a run that
-// finishes in between is then missed for a moment, never counted twice.
+// It is called within counters.read, which sees to it that a run that
+// finishes meanwhile is neither missed nor counted twice.
 func addRun[T any](st *Stats, s *Sender[T]) {
 	st.Capacity += s.capacity
 	st.Len += len(s.stream()) // a finished run may still hold values for the consumer
