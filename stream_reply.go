@@ -366,4 +366,5 @@ func (rd *ReplyReader[C]) Close() {
 	st.n = 0
 	st.mu.Unlock()
 	rd.finish()
+	st.signal() // a Next waiting in another goroutine returns ErrReplyEnded
 }

@@ -348,3 +348,41 @@ func TestStreamReplyConcurrent(t *testing.T) {
 		t.Errorf("Len = %d, want 0", n)
 	}
 }
+
+// TestStreamReplyCloseWakesNext: Close from another goroutine wakes a Next
+// that waits for a chunk, which returns ErrReplyEnded; so does
+// PendingStreams.Close, with ErrClosed.
+func TestStreamReplyCloseWakesNext(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		close func(*PendingStreams[string], *ReplyReader[string])
+		want  error
+	}{
+		{"ReplyReader.Close", func(_ *PendingStreams[string], rd *ReplyReader[string]) { rd.Close() }, ErrReplyEnded},
+		{"PendingStreams.Close", func(p *PendingStreams[string], _ *ReplyReader[string]) { p.Close() }, ErrClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := NewPendingStreams[string](1, 4)
+				var h StreamReply[string]
+				rd, _ := p.Open(func(r StreamReply[string]) error { h = r; return nil })
+				var err error
+				returned := make(chan struct{})
+				go func() {
+					_, err = rd.Next(context.Background())
+					close(returned)
+				}()
+				synctest.Wait() // Next waits for a chunk
+				tc.close(p, rd)
+				<-returned // a Next that is not woken deadlocks the bubble
+				if !errors.Is(err, tc.want) {
+					t.Errorf("Next = %v, want %v", err, tc.want)
+				}
+				<-h.Done()
+				if h.Received() || p.Len() != 0 {
+					t.Errorf("Received %v, Len %d; want false, 0", h.Received(), p.Len())
+				}
+			})
+		})
+	}
+}
