@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -137,8 +138,9 @@ func spend(bands []band, tats []time.Duration, at time.Duration) {
 // A Limiter keeps time as nanoseconds since [NewLimiter]; it grants no
 // token for a time 2^62ns (about 146 years) or more after that.
 //
-// [Limiter.Stats] counts the tokens kept and the refusals, under the lock
-// a take already holds.
+// [Limiter.Stats] counts the tokens kept and the refusals: a refusal under
+// the lock a take already holds, a token once it can no longer be given
+// back, so that neither count ever falls.
 //
 // The zero Limiter, and a nil *Limiter, have no bands and allow every event.
 // A Limiter is safe for simultaneous use by multiple goroutines and must not
@@ -149,8 +151,12 @@ type Limiter struct {
 
 	mu      sync.Mutex
 	tats    []time.Duration // per band; guarded by mu
-	allowed uint64          // tokens taken and not given back; guarded by mu
 	refused uint64          // takes refused: no token in time; guarded by mu
+
+	// allowed counts tokens kept: a token that may still be given back
+	// (Wait's before it returns, SendBatch's before its value is placed)
+	// is counted only once it is kept, so that the counter never falls.
+	allowed atomic.Uint64
 }
 
 // LimiterStats are the counts of a [Limiter] or a [KeyedLimiter] since it
@@ -203,7 +209,8 @@ type grant struct {
 
 // take takes a token for the first time at or after now at which every
 // band has one, if that time is at most limit, and returns that time. If
-// prev is not nil it receives each band's tat from before, for giveBack.
+// prev is not nil it receives each band's tat from before, for giveBack,
+// and the caller counts the token with kept once it cannot be given back.
 // A refused take changes no band; it is counted.
 func (l *Limiter) take(now, limit time.Duration, prev []time.Duration) (at time.Duration, ok bool) {
 	// Allow comes here for every event, so the lock is released without a
@@ -217,7 +224,9 @@ func (l *Limiter) take(now, limit time.Duration, prev []time.Duration) (at time.
 			copy(prev, l.tats)
 		}
 		spend(l.bands, l.tats, at)
-		l.allowed++
+		if prev == nil {
+			l.allowed.Add(1) // nothing can give this token back
+		}
 	} else {
 		l.refused++
 	}
@@ -252,8 +261,6 @@ func (l *Limiter) giveBack(g grant) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// The event did not happen, whether or not the token comes back.
-	l.allowed--
 	for i, b := range l.bands {
 		if l.tats[i] != max(g.prev[i], g.at)+b.emission {
 			return false
@@ -284,7 +291,15 @@ func (l *Limiter) Stats() LimiterStats {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return LimiterStats{Allowed: l.allowed, RateLimited: l.refused}
+	return LimiterStats{Allowed: l.allowed.Load(), RateLimited: l.refused}
+}
+
+// kept counts a token taken with a grant, once it can no longer be given
+// back.
+func (l *Limiter) kept() {
+	if l != nil && l.bands != nil {
+		l.allowed.Add(1)
+	}
 }
 
 // allow is Allow that records in g, made by newGrant, the token it takes.
@@ -308,7 +323,11 @@ func (l *Limiter) allow(g *grant) bool {
 func (l *Limiter) Wait(ctx context.Context) error {
 	var buf [4]time.Duration
 	g := l.newGrant(buf[:])
-	return l.wait(ctx, nil, &g)
+	err := l.wait(ctx, nil, &g)
+	if err == nil {
+		l.kept()
+	}
+	return err
 }
 
 // wait is Wait that also ends, with ErrClosed, when stop is closed, and
@@ -403,6 +422,7 @@ func SendBatch[T any](ctx context.Context, s Sink[T], lim *Limiter, batch []T, p
 			lim.giveBack(g)
 			return i, err
 		}
+		lim.kept()
 	}
 	return len(batch), nil
 }

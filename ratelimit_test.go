@@ -1483,11 +1483,37 @@ func TestLimiterStatsCountWhatHappened(t *testing.T) {
 		done := make(chan error)
 		go func() { done <- lim.Wait(ctx) }()
 		synctest.Wait()
+		// While it waits, its token is not counted: it may yet be given
+		// back, and Allowed is a counter, which must never fall.
+		if got := lim.Stats().Allowed; got != 2 {
+			t.Errorf("Allowed while a Wait waits = %d, want 2", got)
+		}
 		cancel()
 		if err := <-done; err != context.Canceled {
 			t.Fatalf("Wait = %v, want context.Canceled", err)
 		}
-		want := LimiterStats{Allowed: 2, RateLimited: 2}
+		// SendBatch's token for a value the sink refused is not counted,
+		// at any moment; the token of a value sent is.
+		time.Sleep(2 * time.Second) // the fake clock: the bucket refills
+		c := New[int](1)
+		if _, err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := c.Sender()
+		batchDone := make(chan error)
+		go func() {
+			_, err := SendBatch(t.Context(), s, lim, []int{1, 2}, WaitForTokens)
+			batchDone <- err
+		}()
+		synctest.Wait() // 1 is in the buffer; 2 has its token and waits for room
+		if got := lim.Stats().Allowed; got != 3 {
+			t.Errorf("Allowed while SendBatch waits for room = %d, want 3", got)
+		}
+		c.Shutdown(t.Context())
+		if err := <-batchDone; err != ErrClosed {
+			t.Fatalf("SendBatch = %v, want ErrClosed", err)
+		}
+		want := LimiterStats{Allowed: 3, RateLimited: 2}
 		if got := lim.Stats(); got != want {
 			t.Errorf("Stats() = %+v, want %+v", got, want)
 		}
