@@ -38,7 +38,8 @@
 // Lane and adapter instruments carry fanin.adapter.name, bounded as
 // package faninprom bounds its adapter label: the first
 // [DefaultMaxAdapters] names (see [MaxAdapters]) keep their own, the rest
-// are reported together as "(other)"; "(injected)" is the lane of
+// (and one whose own name is one of the three below) are reported
+// together as "(other)"; "(injected)" is the lane of
 // Group.Sender and "(removed)" what removed adapters counted. A Channel
 // reports the lane instruments under the name given; a limiter
 // fanin.limiter.allowed, fanin.limiter.refused and fanin.limiter.keys with

@@ -26,12 +26,14 @@
 // The adapter label is the adapter's name; "(injected)" for the lane of
 // Group.Sender; "(removed)" for what adapters removed from the group
 // counted (it appears once there is something); and "(other)" for the
-// adapters beyond the limit. The first [DefaultMaxAdapters] names a
+// adapters beyond the limit and for an adapter whose own name is one of
+// these three, so that no two series share a label. The first [DefaultMaxAdapters] names a
 // collector sees (see [MaxAdapters]) keep their own series for as long as
 // the collector lives; later names are folded into "(other)", so that the
 // series of a group stay bounded however many adapters come and go. The
 // lanes of every series add up to the group's totals. An adapter that
-// moves into "(removed)" takes its counts with it, which a rate() over
+// moves into "(removed)" takes its lane counts with it (its
+// fanin_adapter_* series end with it), which a rate() over
 // "(removed)" sees as a jump; an adapter folded into "(other)" that is
 // removed makes "(other)" fall, which rate() sees as a counter reset.
 //

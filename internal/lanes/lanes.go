@@ -75,7 +75,11 @@ func (f *Folder) Rows(gs fanin.GroupStats) []Row {
 	for _, a := range gs.Adapters {
 		sub(&rest, a.Stats)
 		r := &other
-		if f.named[a.Name] || len(f.named) < f.max {
+		// A name that is one of the rows' own is folded, or the two
+		// would be one series, counted twice.
+		if reserved(a.Name) {
+			folded = true
+		} else if f.named[a.Name] || len(f.named) < f.max {
 			f.named[a.Name] = true
 			rows = append(rows, Row{Name: a.Name, Adapter: true})
 			r = &rows[len(rows)-1]
@@ -107,6 +111,12 @@ func (f *Folder) Rows(gs fanin.GroupStats) []Row {
 		rows = append(rows, Row{Name: Removed, Stats: rest})
 	}
 	return rows
+}
+
+// reserved reports whether name is the name of a row that is not an
+// adapter's own.
+func reserved(name string) bool {
+	return name == Injected || name == Other || name == Removed
 }
 
 func add(st *fanin.Stats, o fanin.Stats) {

@@ -53,3 +53,39 @@ func TestRowsFoldBeyondTheLimitAndKeepNames(t *testing.T) {
 		t.Errorf("rows after a change of adapters (-want +got):\n%s", d)
 	}
 }
+
+// TestRowsFoldNamesOfTheirOwnRows checks that an adapter named like one of
+// the rows that are not an adapter's own is folded into Other, so that no
+// two rows share a name (a registry refuses two series with the same
+// labels, and an OpenTelemetry SDK silently adds them up), and that the
+// rows still add up to the group's totals.
+func TestRowsFoldNamesOfTheirOwnRows(t *testing.T) {
+	for _, name := range []string{Injected, Other, Removed} {
+		t.Run(name, func(t *testing.T) {
+			f := NewFolder(100)
+			gs := fanin.GroupStats{
+				Stats:    fanin.Stats{Accepted: 1 + 2 + 10 + 100, Len: 2, Capacity: 4 * 3},
+				Injected: lane(10, 0),
+				Adapters: []fanin.AdapterStats{
+					{Name: name, State: fanin.Running, Stats: lane(1, 1)},
+					{Name: "a", State: fanin.Running, Stats: lane(2, 1)},
+				},
+			}
+			seen := map[string]bool{}
+			var sum uint64
+			for _, r := range f.Rows(gs) {
+				if seen[r.Name] {
+					t.Errorf("two rows named %q", r.Name)
+				}
+				seen[r.Name] = true
+				sum += r.Accepted
+				if r.Name == Other && r.Accepted != 1 {
+					t.Errorf("Other row Accepted = %d, want 1: the adapter named %q", r.Accepted, name)
+				}
+			}
+			if !seen[Other] || !seen[Removed] || sum != gs.Accepted {
+				t.Errorf("rows %v add up to %d, want an Other and a Removed row and %d", seen, sum, gs.Accepted)
+			}
+		})
+	}
+}
