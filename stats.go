@@ -11,10 +11,11 @@ import (
 // spirit of database/sql's DBStats: counters that only grow, and gauges of
 // the moment.
 //
-// The values sent by a run are counted in Accepted as they are placed; a
-// run that has been shut down but still has sends in flight while a newer
-// run begins may have its last values counted a moment late. Once Shutdown
-// has returned and no run is active, every counter is exact.
+// The values sent by a run are counted in Accepted as they are placed,
+// including those of a run that has been shut down but still has sends in
+// flight while a newer run begins, and a counter never falls between two
+// snapshots. Once Shutdown has returned and no run is active, every counter
+// is exact.
 type Stats struct {
 	Capacity int // buffer size of the current run (for a Group: summed over its lanes)
 	Len      int // values buffered now and not yet received
