@@ -38,8 +38,11 @@ var listed = map[string]string{
 // ioListed holds the calls that wait for the network or the disk, by
 // funcKey, with the category a message names. Methods of net.TCPConn,
 // net.UDPConn, net.UnixConn and net.IPConn that they share are those of
-// their embedded net.conn. Interfaces (net.Conn, io.Writer) are not
-// listed: what stands behind one is not known; -blocking adds them.
+// their embedded net.conn. The interfaces of net are listed too: a
+// net.Conn, net.Listener or net.PacketConn waits for its peer by
+// contract (that is what its deadlines are for), whatever stands behind
+// it, even net.Pipe. io.Reader and io.Writer are not: most of what stands
+// behind them is memory; -blocking adds them.
 var ioListed = map[string]string{}
 
 func init() {
@@ -54,7 +57,9 @@ func init() {
 	add("network write", "net", "conn.Write", "TCPConn.WriteTo", "UDPConn.WriteTo", "UDPConn.WriteToUDP",
 		"UDPConn.WriteToUDPAddrPort", "UDPConn.WriteMsgUDP", "UDPConn.WriteMsgUDPAddrPort", "UnixConn.WriteTo",
 		"UnixConn.WriteToUnix", "UnixConn.WriteMsgUnix", "IPConn.WriteTo", "IPConn.WriteToIP", "IPConn.WriteMsgIP", "Buffers.WriteTo")
-	add("accept", "net", "TCPListener.Accept", "TCPListener.AcceptTCP", "UnixListener.Accept", "UnixListener.AcceptUnix")
+	add("network read", "net", "Conn.Read", "PacketConn.ReadFrom")
+	add("network write", "net", "Conn.Write", "PacketConn.WriteTo")
+	add("accept", "net", "Listener.Accept", "TCPListener.Accept", "TCPListener.AcceptTCP", "UnixListener.Accept", "UnixListener.AcceptUnix")
 	add("dial", "net", "Dial", "DialTimeout", "DialTCP", "DialUDP", "DialUnix", "DialIP", "Dialer.Dial", "Dialer.DialContext")
 	add("DNS lookup", "net", "LookupHost", "LookupIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS",
 		"LookupSRV", "LookupTXT", "LookupPort", "Resolver.LookupHost", "Resolver.LookupIP", "Resolver.LookupIPAddr",
