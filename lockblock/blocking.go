@@ -188,10 +188,8 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 		if in.Blocking {
 			return c.direct("select without a default case", "select", in.Pos()), true
 		}
-	case *ssa.Call:
-		return c.callBlocks(in.Common(), in.Pos())
-	case *ssa.Defer:
-		return c.callBlocks(in.Common(), in.Pos())
+	case *ssa.Call, *ssa.Defer:
+		return c.callBlocks(c.callOf(in), in.Pos())
 	}
 	return blocker{}, false
 }
@@ -401,7 +399,7 @@ func (c *checker) summarize(fns []*ssa.Function) {
 						bi.callers = append(bi.callers, fn)
 					}
 				}
-				if call := callOf(instr); call != nil {
+				if call := c.callOf(instr); call != nil {
 					if callee := c.localCallee(call); callee != nil {
 						if c.dirs.silenced(c.pass.Fset, instr.Pos()) {
 							continue
@@ -544,13 +542,13 @@ func (c *checker) via(fn, why string) string {
 }
 
 // callOf returns the call that instr makes now or at return: that of a
-// call or a defer statement, or nil.
-func callOf(instr ssa.Instruction) *ssa.CallCommon {
+// call or a defer statement, as runs resolves it, or nil.
+func (c *checker) callOf(instr ssa.Instruction) *ssa.CallCommon {
 	switch in := instr.(type) {
 	case *ssa.Call:
-		return in.Common()
+		return c.runs(in.Common())
 	case *ssa.Defer:
-		return in.Common()
+		return c.runs(in.Common())
 	}
 	return nil
 }
