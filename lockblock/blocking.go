@@ -98,9 +98,9 @@ func funcKey(fn *types.Func) string {
 	return fn.Pkg().Path() + "." + fn.Name()
 }
 
-// promotedFrom returns the name of the type whose embedded field a static
-// method call's receiver is, or "": SSA calls the promoted method of the
-// field directly.
+// promotedFrom returns the qualified name of the type whose embedded field
+// a static method call's receiver is ("amqp091.consumers"), or "": SSA
+// calls the promoted method of the field directly.
 func promotedFrom(call *ssa.CallCommon) string {
 	if call.IsInvoke() || len(call.Args) == 0 || call.Signature().Recv() == nil {
 		return ""
@@ -115,9 +115,22 @@ func promotedFrom(call *ssa.CallCommon) string {
 		if s == nil || !s.Field(fa.Field).Embedded() {
 			return name
 		}
-		name = recvName(fa.X.Type())
+		name = qualifiedRecvName(fa.X.Type())
 		v = fa.X
 	}
+}
+
+// qualifiedRecvName returns pkg.Name of the named type that t is or
+// points to, or "".
+func qualifiedRecvName(t types.Type) string {
+	t = types.Unalias(t)
+	if p, ok := t.(*types.Pointer); ok {
+		t = types.Unalias(p.Elem())
+	}
+	if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil {
+		return n.Obj().Pkg().Name() + "." + n.Obj().Name()
+	}
+	return ""
 }
 
 // recvName returns the name of the named type that t is or points to, or "".
@@ -215,10 +228,10 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 	if obj != nil {
 		key := funcKey(obj)
 		name := funcName(obj)
-		if n := promotedFrom(call); n != "" && obj.Pkg() != nil {
+		if n := promotedFrom(call); n != "" {
 			// A method promoted from an embedded field is named by the
 			// type it is called on: net.TCPConn.Read, not net.conn.Read.
-			name = obj.Pkg().Name() + "." + n + "." + obj.Name()
+			name = n + "." + obj.Name()
 		}
 		listedCall := func(phrase, io string) blocker {
 			return blocker{
