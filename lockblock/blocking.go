@@ -102,6 +102,11 @@ func funcKey(fn *types.Func) string {
 // a static method call's receiver is ("amqp091.consumers"), or "": SSA
 // calls the promoted method of the field directly.
 func promotedFrom(call *ssa.CallCommon) string {
+	if _, ok := call.Value.(*ssa.MakeClosure); ok {
+		// A func value, which has no receiver; runs makes some with no
+		// type, so its Signature is not asked.
+		return ""
+	}
 	if call.IsInvoke() || len(call.Args) == 0 || call.Signature().Recv() == nil {
 		return ""
 	}

@@ -60,3 +60,20 @@ func (s *S) onceWait(once *sync.Once) {
 	defer s.mu.Unlock()
 	once.Do(func() { <-s.ch }) // want `call to the func literal at funcvalue\.go:\d+, which may block \(channel receive`
 }
+
+// waiter returns a func that receives n values from ch.
+func waiter(ch chan int) func(n int) {
+	return func(n int) {
+		for range n {
+			<-ch
+		}
+	}
+}
+
+// A returned closure that waits, called with an argument under the lock.
+func (s *S) closureWithArgs() {
+	wait := waiter(s.ch)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wait(2) // want `call to the func literal at funcvalue\.go:\d+, which may block \(channel receive`
+}
