@@ -73,6 +73,16 @@ func init() {
 		"File.Readdirnames", "File.WriteTo", "ReadFile", "ReadDir")
 	add("file write", "os", "File.Write", "File.WriteAt", "File.WriteString", "WriteFile")
 	add("file sync", "os", "File.Sync")
+	// database/sql waits for the database through its driver's
+	// interfaces, which are not followed: its calls that reach the
+	// database are listed.
+	add("database call", "database/sql", "DB.Begin", "DB.BeginTx", "DB.Conn", "DB.Exec", "DB.ExecContext",
+		"DB.Ping", "DB.PingContext", "DB.Prepare", "DB.PrepareContext", "DB.Query", "DB.QueryContext",
+		"DB.QueryRow", "DB.QueryRowContext", "Conn.BeginTx", "Conn.ExecContext", "Conn.PingContext",
+		"Conn.PrepareContext", "Conn.QueryContext", "Conn.QueryRowContext", "Conn.Raw", "Tx.Commit",
+		"Tx.Rollback", "Tx.Exec", "Tx.ExecContext", "Tx.Prepare", "Tx.PrepareContext", "Tx.Query",
+		"Tx.QueryContext", "Tx.QueryRow", "Tx.QueryRowContext", "Stmt.Exec", "Stmt.ExecContext", "Stmt.Query",
+		"Stmt.QueryContext", "Stmt.QueryRow", "Stmt.QueryRowContext", "Rows.Next", "Rows.NextResultSet", "Row.Scan")
 	add("HTTP request", "net/http", "Get", "Head", "Post", "PostForm", "Client.Do", "Client.Get", "Client.Head",
 		"Client.Post", "Client.PostForm", "Transport.RoundTrip")
 }

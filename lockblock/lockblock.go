@@ -77,7 +77,10 @@ UDPConn, UnixConn, IPConn, TCPListener, UnixListener, Dialer) and
 crypto/tls (Conn, Dialer), DNS lookups, reads, writes and syncs of
 os.File, os.ReadFile, os.WriteFile, os.ReadDir, and the client calls of
 net/http (Get, Post, Head, PostForm, Client.Do and the like,
-Transport.RoundTrip); reads, writes and accepts through the interfaces
+Transport.RoundTrip); the calls of database/sql that reach the
+database (DB.Query, Exec, Begin, Tx.Commit, Stmt.Query, Rows.Next,
+Row.Scan and the like, whose wait is behind the driver's interfaces);
+reads, writes and accepts through the interfaces
 of net (Conn, Listener, PacketConn), since whatever stands behind one
 waits for its peer; and calls of functions that may do one of these.
 io.Reader and io.Writer are not counted: most of what stands behind one

@@ -4,7 +4,9 @@
 package iokind
 
 import (
+	"context"
 	"crypto/tls"
+	"database/sql"
 	"net"
 	"net/http"
 	"os"
@@ -109,4 +111,17 @@ func acceptAny(mu *sync.Mutex, ln net.Listener, pc net.PacketConn, b []byte) {
 	defer mu.Unlock()
 	ln.Accept()    // want `^call to net\.Listener\.Accept, which waits for I/O \(accept\)`
 	pc.ReadFrom(b) // want `waits for I/O \(network read\)`
+}
+
+// A query waits for the database, behind the driver's interfaces.
+func query(ctx context.Context, mu *sync.Mutex, db *sql.DB) {
+	mu.Lock()
+	defer mu.Unlock()
+	rows, err := db.QueryContext(ctx, "SELECT 1") // want `^call to sql\.DB\.QueryContext, which waits for I/O \(database call\)`
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() { // want `waits for I/O \(database call\)`
+	}
 }
