@@ -38,8 +38,11 @@ var listed = map[string]string{
 // ioListed holds the calls that wait for the network or the disk, by
 // funcKey, with the category a message names. Methods of net.TCPConn,
 // net.UDPConn, net.UnixConn and net.IPConn that they share are those of
-// their embedded net.conn. Interfaces (net.Conn, io.Writer) are not
-// listed: what stands behind one is not known; -blocking adds them.
+// their embedded net.conn. The interfaces of net are listed too: a
+// net.Conn, net.Listener or net.PacketConn waits for its peer by
+// contract (that is what its deadlines are for), whatever stands behind
+// it, even net.Pipe. io.Reader and io.Writer are not: most of what stands
+// behind them is memory; -blocking adds them.
 var ioListed = map[string]string{}
 
 func init() {
@@ -54,7 +57,9 @@ func init() {
 	add("network write", "net", "conn.Write", "TCPConn.WriteTo", "UDPConn.WriteTo", "UDPConn.WriteToUDP",
 		"UDPConn.WriteToUDPAddrPort", "UDPConn.WriteMsgUDP", "UDPConn.WriteMsgUDPAddrPort", "UnixConn.WriteTo",
 		"UnixConn.WriteToUnix", "UnixConn.WriteMsgUnix", "IPConn.WriteTo", "IPConn.WriteToIP", "IPConn.WriteMsgIP", "Buffers.WriteTo")
-	add("accept", "net", "TCPListener.Accept", "TCPListener.AcceptTCP", "UnixListener.Accept", "UnixListener.AcceptUnix")
+	add("network read", "net", "Conn.Read", "PacketConn.ReadFrom")
+	add("network write", "net", "Conn.Write", "PacketConn.WriteTo")
+	add("accept", "net", "Listener.Accept", "TCPListener.Accept", "TCPListener.AcceptTCP", "UnixListener.Accept", "UnixListener.AcceptUnix")
 	add("dial", "net", "Dial", "DialTimeout", "DialTCP", "DialUDP", "DialUnix", "DialIP", "Dialer.Dial", "Dialer.DialContext")
 	add("DNS lookup", "net", "LookupHost", "LookupIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS",
 		"LookupSRV", "LookupTXT", "LookupPort", "Resolver.LookupHost", "Resolver.LookupIP", "Resolver.LookupIPAddr",
@@ -68,6 +73,16 @@ func init() {
 		"File.Readdirnames", "File.WriteTo", "ReadFile", "ReadDir")
 	add("file write", "os", "File.Write", "File.WriteAt", "File.WriteString", "WriteFile")
 	add("file sync", "os", "File.Sync")
+	// database/sql waits for the database through its driver's
+	// interfaces, which are not followed: its calls that reach the
+	// database are listed.
+	add("database call", "database/sql", "DB.Begin", "DB.BeginTx", "DB.Conn", "DB.Exec", "DB.ExecContext",
+		"DB.Ping", "DB.PingContext", "DB.Prepare", "DB.PrepareContext", "DB.Query", "DB.QueryContext",
+		"DB.QueryRow", "DB.QueryRowContext", "Conn.BeginTx", "Conn.ExecContext", "Conn.PingContext",
+		"Conn.PrepareContext", "Conn.QueryContext", "Conn.QueryRowContext", "Conn.Raw", "Tx.Commit",
+		"Tx.Rollback", "Tx.Exec", "Tx.ExecContext", "Tx.Prepare", "Tx.PrepareContext", "Tx.Query",
+		"Tx.QueryContext", "Tx.QueryRow", "Tx.QueryRowContext", "Stmt.Exec", "Stmt.ExecContext", "Stmt.Query",
+		"Stmt.QueryContext", "Stmt.QueryRow", "Stmt.QueryRowContext", "Rows.Next", "Rows.NextResultSet", "Row.Scan")
 	add("HTTP request", "net/http", "Get", "Head", "Post", "PostForm", "Client.Do", "Client.Get", "Client.Head",
 		"Client.Post", "Client.PostForm", "Transport.RoundTrip")
 }
@@ -93,10 +108,15 @@ func funcKey(fn *types.Func) string {
 	return fn.Pkg().Path() + "." + fn.Name()
 }
 
-// promotedFrom returns the name of the type whose embedded field a static
-// method call's receiver is, or "": SSA calls the promoted method of the
-// field directly.
+// promotedFrom returns the qualified name of the type whose embedded field
+// a static method call's receiver is ("amqp091.consumers"), or "": SSA
+// calls the promoted method of the field directly.
 func promotedFrom(call *ssa.CallCommon) string {
+	if _, ok := call.Value.(*ssa.MakeClosure); ok {
+		// A func value, which has no receiver; runs makes some with no
+		// type, so its Signature is not asked.
+		return ""
+	}
 	if call.IsInvoke() || len(call.Args) == 0 || call.Signature().Recv() == nil {
 		return ""
 	}
@@ -110,9 +130,22 @@ func promotedFrom(call *ssa.CallCommon) string {
 		if s == nil || !s.Field(fa.Field).Embedded() {
 			return name
 		}
-		name = recvName(fa.X.Type())
+		name = qualifiedRecvName(fa.X.Type())
 		v = fa.X
 	}
+}
+
+// qualifiedRecvName returns pkg.Name of the named type that t is or
+// points to, or "".
+func qualifiedRecvName(t types.Type) string {
+	t = types.Unalias(t)
+	if p, ok := t.(*types.Pointer); ok {
+		t = types.Unalias(p.Elem())
+	}
+	if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil {
+		return n.Obj().Pkg().Name() + "." + n.Obj().Name()
+	}
+	return ""
 }
 
 // recvName returns the name of the named type that t is or points to, or "".
@@ -183,10 +216,8 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 		if in.Blocking {
 			return c.direct("select without a default case", "select", in.Pos()), true
 		}
-	case *ssa.Call:
-		return c.callBlocks(in.Common(), in.Pos())
-	case *ssa.Defer:
-		return c.callBlocks(in.Common(), in.Pos())
+	case *ssa.Call, *ssa.Defer:
+		return c.callBlocks(c.callOf(in), in.Pos())
 	}
 	return blocker{}, false
 }
@@ -212,10 +243,10 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 	if obj != nil {
 		key := funcKey(obj)
 		name := funcName(obj)
-		if n := promotedFrom(call); n != "" && obj.Pkg() != nil {
+		if n := promotedFrom(call); n != "" {
 			// A method promoted from an embedded field is named by the
 			// type it is called on: net.TCPConn.Read, not net.conn.Read.
-			name = obj.Pkg().Name() + "." + n + "." + obj.Name()
+			name = n + "." + obj.Name()
 		}
 		listedCall := func(phrase, io string) blocker {
 			return blocker{
@@ -396,7 +427,7 @@ func (c *checker) summarize(fns []*ssa.Function) {
 						bi.callers = append(bi.callers, fn)
 					}
 				}
-				if call := callOf(instr); call != nil {
+				if call := c.callOf(instr); call != nil {
 					if callee := c.localCallee(call); callee != nil {
 						if c.dirs.silenced(c.pass.Fset, instr.Pos()) {
 							continue
@@ -539,13 +570,13 @@ func (c *checker) via(fn, why string) string {
 }
 
 // callOf returns the call that instr makes now or at return: that of a
-// call or a defer statement, or nil.
-func callOf(instr ssa.Instruction) *ssa.CallCommon {
+// call or a defer statement, as runs resolves it, or nil.
+func (c *checker) callOf(instr ssa.Instruction) *ssa.CallCommon {
 	switch in := instr.(type) {
 	case *ssa.Call:
-		return in.Common()
+		return c.runs(in.Common())
 	case *ssa.Defer:
-		return in.Common()
+		return c.runs(in.Common())
 	}
 	return nil
 }

@@ -385,7 +385,7 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) loc
 	if bl.cond != nil {
 		locks = c.withoutCondLock(bl.cond, locks)
 	}
-	call := callOf(instr)
+	call := c.callOf(instr)
 	if call == nil || len(locks) == 0 {
 		return locks
 	}
@@ -421,7 +421,7 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) loc
 func (c *checker) touchesLocks(fn *ssa.Function) bool {
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
-			call := callOf(instr)
+			call := c.callOf(instr)
 			if call == nil {
 				continue
 			}
@@ -518,7 +518,7 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 		}
 		switch in := instr.(type) {
 		case *ssa.Call:
-			switch ref := f.c.lockCall(in.Common()); ref.op {
+			switch ref := f.c.lockCall(f.c.callOf(in)); ref.op {
 			case notLockOp:
 				f.applyEffects(in, cur)
 				f.condWait(in.Common(), cur)
@@ -764,7 +764,7 @@ func implied(cond ssa.Value, truth bool, v ssa.Value) (bool, bool) {
 // deferCall registers a deferred call: an unlock, or a release by a
 // helper, runs at return; a call that may block is pending until then.
 func (f *flow) deferCall(d *ssa.Defer, cur *state) {
-	call := d.Common()
+	call := f.c.callOf(d)
 	switch ref := f.c.lockCall(call); ref.op {
 	case opUnlock, opRUnlock:
 		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field)
@@ -868,7 +868,7 @@ func (f *flow) noteRelease(key, name string, read bool, field *types.Var) {
 // applyEffects applies to cur the locks that a call of a function of this
 // package leaves held or releases.
 func (f *flow) applyEffects(call *ssa.Call, cur *state) {
-	eff, st := f.c.effectsAt(call.Common())
+	eff, st := f.c.effectsAt(f.c.callOf(call))
 	if eff == nil {
 		return
 	}

@@ -77,9 +77,14 @@ UDPConn, UnixConn, IPConn, TCPListener, UnixListener, Dialer) and
 crypto/tls (Conn, Dialer), DNS lookups, reads, writes and syncs of
 os.File, os.ReadFile, os.WriteFile, os.ReadDir, and the client calls of
 net/http (Get, Post, Head, PostForm, Client.Do and the like,
-Transport.RoundTrip); and calls of functions that may do one of these.
-The interfaces net.Conn and io.Writer are not counted: what stands behind
-one is not known. -io=false drops every I/O finding and keeps the rest. In
+Transport.RoundTrip); the calls of database/sql that reach the
+database (DB.Query, Exec, Begin, Tx.Commit, Stmt.Query, Rows.Next,
+Row.Scan and the like, whose wait is behind the driver's interfaces);
+reads, writes and accepts through the interfaces
+of net (Conn, Listener, PacketConn), since whatever stands behind one
+waits for its peer; and calls of functions that may do one of these.
+io.Reader and io.Writer are not counted: most of what stands behind one
+is memory. -io=false drops every I/O finding and keeps the rest. In
 the standard library only the network packages pass I/O on to their
 callers: the rest reads small local files once (time zones, /dev/urandom),
 which is not the wait this analysis is for.
@@ -121,15 +126,20 @@ block under it; the guesses do not cross calls.
 These do not count: a select with a default case; a go statement (its
 work runs in a new goroutine, which does not hold the lock); a send into a
 channel that no other goroutine can reach yet, such as a new buffered
-channel being filled; a call through an interface other than fanin.Sink,
-or through a function value whose target is not known; Sender.TrySend,
+channel being filled; a call through an interface other than fanin.Sink
+and those of net, or through a function value whose target is not known;
+Sender.TrySend,
 Sink.TrySend and the other calls that never wait.
 
 A function of the package that locks or unlocks a lock reached from its
 parameters, captured variables or a package variable does so for its
 caller too, whether called directly, through a method value or through a
 method expression: after c.lock() the caller holds c.mu, after c.unlock()
-it does not. A helper that unlocks on some paths only leaves the lock
+it does not. So does a func value whose target is known: a closure the
+function made, the f of sync.OnceFunc(f), and the closure that a function
+of the package returns on every path, with the parameters it captures
+bound to the arguments of the call that made it (unlock :=
+unlockOnce(&mu); ...; unlock()). once.Do(f) runs f where it is called. A helper that unlocks on some paths only leaves the lock
 held for what follows; one that unlocks before it waits (updateAndUnlock,
 or Unlock; wait; Lock) does not block under the caller's lock. Two calls
 of one function with the same arguments are taken to return the same

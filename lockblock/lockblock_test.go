@@ -10,7 +10,9 @@ import (
 // TestAnalyzer checks every diagnostic and fact against the want comments
 // of the packages under testdata/src: an unexpected one fails as surely as
 // a missing one, so the packages without wants prove what is not
-// reported. The packages load together, sharing the standard library.
+// reported. The packages load and run together, in one pass over the
+// standard library they share: each run of analysistest analyses every
+// dependency again, which costs far more than the packages themselves.
 func TestAnalyzer(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer,
 		"inspiring",   // the read lock held across a send, and its fix
@@ -23,8 +25,22 @@ func TestAnalyzer(t *testing.T) {
 		"generic",
 		"closure",
 		"methodvalue",
-		"pathsense", // conditional pairs, two roots of one lock, channels with room
+		"pathsense", // conditional pairs, two roots of one lock, channels with room, unlocks through func values
 		"iokind",    // waits for the network and the disk
 		"declared",  // //lockblock:blocking and //lockblock:nonblocking
+		// Adversarial cases: each want states what the Doc and README
+		// promise.
+		"attackdefer",
+		"attacktry",
+		"attackhelper",
+		"attackcond",
+		"attackrange",
+		"attackfresh",
+		"attackdirective",
+		"attacklocker",
+		"attackheld",
+		"attackfacta",
+		"attackfactb",
+		"attackfanin",
 	)
 }

@@ -340,6 +340,18 @@ func (c *checker) bind(s site, e effect) (key, name string, ok bool) {
 	default:
 		return "", "", false
 	}
+	if cv, ok := arg.(cell); ok {
+		// A lock reached through the variable of a captured parameter.
+		rest, ok := strings.CutPrefix(e.suffix, "^")
+		if !ok {
+			return "", "", false
+		}
+		key, name = c.path(cv.Value)
+		if name == "" {
+			return key + rest, e.name, true
+		}
+		return key + rest, name + strings.ReplaceAll(rest, "^", ""), true
+	}
 	if alloc, ok := arg.(*ssa.Alloc); ok {
 		// A helper's tx.db.mu, at a call with a new tx := &Tx{db: db}.
 		field, rest, _ := strings.Cut(strings.TrimPrefix(e.suffix, "."), "^")

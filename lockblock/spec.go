@@ -146,7 +146,7 @@ func (c *checker) specWhy(fn *ssa.Function, env bindings, depth int) summary {
 					out = merged(out, bi.summary, "", c)
 				}
 			}
-			if call := callOf(instr); call != nil {
+			if call := c.callOf(instr); call != nil {
 				if callee := c.localCallee(call); callee != nil {
 					if c.dirs.silenced(c.pass.Fset, instr.Pos()) {
 						continue

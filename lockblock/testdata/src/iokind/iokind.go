@@ -4,7 +4,9 @@
 package iokind
 
 import (
+	"context"
 	"crypto/tls"
+	"database/sql"
 	"net"
 	"net/http"
 	"os"
@@ -76,8 +78,7 @@ func (c *Client) flushLocked(b []byte) {
 	c.flush(b) // want `^call to iokind\.Client\.flush, which may wait for I/O \(network write: call to net\.TCPConn\.Write at iokind\.go:\d+\)`
 }
 
-// Not reported: the I/O runs after the unlock, and a write through the
-// net.Conn interface is not known to be a socket.
+// Not reported: the I/O runs after the unlock.
 func (c *Client) unlocked(b []byte) {
 	c.mu.Lock()
 	conn := c.conn
@@ -85,8 +86,42 @@ func (c *Client) unlocked(b []byte) {
 	conn.Write(b)
 }
 
+// A net.Conn waits for its peer whatever stands behind it.
 func (c *Client) viaInterface(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.c.Write(b)
+	c.c.Write(b) // want `^call to net\.Conn\.Write, which waits for I/O \(network write\)`
+}
+
+// A connection dialed under the lock and written through the net.Conn it
+// returns.
+func (c *Client) dialWrite(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	conn, err := net.Dial("tcp", c.addr) // want `waits for I/O \(dial\)`
+	if err != nil {
+		return
+	}
+	conn.Write(b) // want `waits for I/O \(network write\)`
+}
+
+// A listener and a packet connection through their interfaces.
+func acceptAny(mu *sync.Mutex, ln net.Listener, pc net.PacketConn, b []byte) {
+	mu.Lock()
+	defer mu.Unlock()
+	ln.Accept()    // want `^call to net\.Listener\.Accept, which waits for I/O \(accept\)`
+	pc.ReadFrom(b) // want `waits for I/O \(network read\)`
+}
+
+// A query waits for the database, behind the driver's interfaces.
+func query(ctx context.Context, mu *sync.Mutex, db *sql.DB) {
+	mu.Lock()
+	defer mu.Unlock()
+	rows, err := db.QueryContext(ctx, "SELECT 1") // want `^call to sql\.DB\.QueryContext, which waits for I/O \(database call\)`
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() { // want `waits for I/O \(database call\)`
+	}
 }

@@ -353,3 +353,16 @@ func (t *T) deferredInLoop(wgs []*sync.WaitGroup) {
 		defer wg.Wait() // want `^call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while t\.mu may be held`
 	}
 }
+
+// waiters embeds its WaitGroup: the message names the method by the type
+// it is called on.
+type waiters struct {
+	sync.Mutex
+	sync.WaitGroup
+}
+
+func (w *waiters) close() {
+	w.Lock()
+	defer w.Unlock()
+	w.Wait() // want `^call to reported\.waiters\.Wait, which waits for the WaitGroup while w\.Mutex may be held`
+}
