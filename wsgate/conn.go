@@ -425,7 +425,19 @@ func (c *conn) write(f []byte) error {
 		c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteTimeout))
 	}
 	c.mu.Unlock()
-	return c.ws.Write(context.Background(), websocket.MessageText, f)
+	err := c.ws.Write(context.Background(), websocket.MessageText, f)
+	// The deadline is this frame's alone. Left on the socket, it would
+	// fail whatever the library writes next once it has passed (a ping,
+	// a pong, the echo of a close), and so drop a healthy connection that
+	// had been idle for WriteTimeout. The library bounds those writes
+	// itself, with contexts of 5 seconds. A close decided meanwhile has
+	// set its own deadline, which stays.
+	c.mu.Lock()
+	if !c.closing {
+		c.nc.SetWriteDeadline(time.Time{})
+	}
+	c.mu.Unlock()
+	return err
 }
 
 // ping checks that the client answers, in a goroutine of its own: the

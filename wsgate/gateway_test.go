@@ -1,6 +1,7 @@
 package wsgate
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -315,6 +316,10 @@ func TestSilentClients(t *testing.T) {
 
 	deaf := rawUpgrade(t, addr)
 	defer deaf.Close()
+	deaf.SetReadDeadline(time.Now().Add(patience))
+	if code, err := readClose(bufio.NewReader(deaf)); err != nil || code != websocket.StatusPolicyViolation {
+		t.Errorf("the deaf connection's close = %v, %v; want 1008 ping timeout", code, err)
+	}
 	eventually(t, "the deaf connection closed for its missing pong", func() bool { return s.gw.Stats().PingClosed == 1 })
 	eventually(t, "the deaf connection gone", func() bool { return s.gw.Stats().Conns == 0 })
 
@@ -349,4 +354,52 @@ func TestNewPanicsOnNegativeBounds(t *testing.T) {
 		}()
 	}
 	New(Config{ShutdownGrace: -1}) // negative means none: no panic
+}
+
+// TestIdleConnectionStaysOpen: a client that was answered and then idles
+// for longer than WriteTimeout is still pinged, its own ping is answered,
+// and its close is echoed. The deadline of the last frame written must not
+// fail the writes that come after it, the library's pings, pongs and close
+// among them.
+func TestIdleConnectionStaysOpen(t *testing.T) {
+	const writeTimeout = 50 * time.Millisecond
+	s := serve(t, Config{WriteTimeout: writeTimeout, PingInterval: 2 * writeTimeout}, streamWords)
+	var answered atomic.Int64 // when the reply ended, in UnixNano; 0 before
+	var late atomic.Int64     // pings received over writeTimeout after it
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool {
+			if a := answered.Load(); a != 0 && time.Since(time.Unix(0, a)) > writeTimeout {
+				late.Add(1)
+			}
+			return true
+		},
+	})
+	if err != nil {
+		t.Fatalf("Dial = %v", err)
+	}
+	defer c.CloseNow()
+	send(t, c, "a", "3")
+	if _, last := reply(t, c, "a"); last.Type != "end" {
+		t.Fatalf("reply ended with %+v, want end", last)
+	}
+	answered.Store(time.Now().UnixNano())
+	readCtx := c.CloseRead(ctx)
+	// The first late ping was received after the deadline of the last
+	// frame had passed; the second was written after the first's pong came
+	// back, so after that deadline too.
+	eventually(t, "two pings after the reply's write deadline", func() bool { return late.Load() >= 2 || readCtx.Err() != nil })
+	if readCtx.Err() != nil {
+		t.Fatalf("the idle connection was closed; Stats = %+v", s.gw.Stats())
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Errorf("the client's Ping = %v, want its pong", err)
+	}
+	if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Errorf("Close = %v, want the close echoed", err)
+	}
+	if st := s.gw.Stats(); st.PingClosed != 0 {
+		t.Errorf("Stats.PingClosed = %d, want 0", st.PingClosed)
+	}
 }
