@@ -354,6 +354,14 @@ func TestNewPanicsOnNegativeBounds(t *testing.T) {
 		}()
 	}
 	New(Config{ShutdownGrace: -1}) // negative means none: no panic
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "fanin: NewLimiter") {
+				t.Errorf("New with a RateLimit band of no events: panic = %v, want fanin.NewLimiter's", r)
+			}
+		}()
+		New(Config{RateLimit: []fanin.Band{{Events: 0, Interval: time.Second, Burst: 1}}})
+	}()
 }
 
 // TestIdleConnectionStaysOpen: a client that was answered and then idles
@@ -401,5 +409,41 @@ func TestIdleConnectionStaysOpen(t *testing.T) {
 	}
 	if st := s.gw.Stats(); st.PingClosed != 0 {
 		t.Errorf("Stats.PingClosed = %d, want 0", st.PingClosed)
+	}
+}
+
+// TestRateLimitIsPerConnection: connections closed for going over
+// RateLimit leave nothing behind. After more of them than twice MaxConns
+// (what a limiter of the whole gateway keyed by connection could hold),
+// a new client still sends its whole burst and is answered.
+func TestRateLimitIsPerConnection(t *testing.T) {
+	const burst = 2
+	s := serve(t, Config{
+		MaxConns:  1,
+		RateLimit: []fanin.Band{{Events: 1, Interval: time.Hour, Burst: burst}},
+	}, streamWords)
+	const flooders = 3
+	for i := range flooders {
+		c := dial(t, s.url, nil)
+		for j := range burst + 1 {
+			send(t, c, fmt.Sprint(j), "1")
+		}
+		if code, reason := closedWith(t, c); code != websocket.StatusPolicyViolation || reason != "rate limit exceeded" {
+			t.Errorf("flooder %d: close = %v %q, want 1008 rate limit exceeded", i, code, reason)
+		}
+		c.CloseNow()
+		eventually(t, "the flooder gone", func() bool { return s.gw.Stats().Conns == 0 })
+	}
+	c := dial(t, s.url, nil)
+	defer c.CloseNow()
+	for j := range burst {
+		id := fmt.Sprint("later", j)
+		send(t, c, id, "1")
+		if _, last := reply(t, c, id); last.Type != "end" {
+			t.Errorf("the later client's message %d: %+v, want its reply", j, last)
+		}
+	}
+	if st := s.gw.Stats(); st.RateClosed != flooders {
+		t.Errorf("Stats.RateClosed = %d, want %d", st.RateClosed, flooders)
 	}
 }
