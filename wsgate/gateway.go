@@ -130,7 +130,12 @@ type Config struct {
 	// client is sent an error "timeout".
 	ReplyTimeout time.Duration
 
-	// WriteTimeout bounds the write of one frame to a client.
+	// WriteTimeout bounds the write of one frame to a client (an answer's
+	// chunk, a push): the connection is dropped if the frame is not
+	// written within it. It also bounds the answer to a request that is
+	// not a WebSocket (the page, a refusal before the upgrade). The
+	// WebSocket library bounds the frames it writes itself (pings, pongs,
+	// the close) at 5 seconds each.
 	WriteTimeout time.Duration
 
 	// PingInterval is how often each connection is pinged, and
@@ -141,7 +146,9 @@ type Config struct {
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 
-	// HandshakeTimeout bounds reading the upgrade request's headers.
+	// HandshakeTimeout bounds reading a request, the upgrade request
+	// among them, and how long a connection may be idle between two
+	// requests that are not WebSockets.
 	HandshakeTimeout time.Duration
 
 	// ShutdownGrace is how long replies in progress may go on once Run's
@@ -372,7 +379,14 @@ func (g *Gateway) Run(ctx context.Context, s fanin.Sink[Message]) error {
 		Handler:           g.mux(),
 		ReadHeaderTimeout: g.cfg.HandshakeTimeout,
 		ReadTimeout:       g.cfg.HandshakeTimeout,
-		MaxHeaderBytes:    8 << 10,
+		// Bounds the answer to a plain HTTP request (the page, a refusal
+		// before the upgrade) to a client that reads it slowly or not at
+		// all; such a connection is not counted in MaxConns, so only time
+		// bounds it. An upgraded connection does not keep it: net/http
+		// clears a connection's deadlines when it is hijacked, and the
+		// writer sets a deadline for each frame.
+		WriteTimeout:   g.cfg.WriteTimeout,
+		MaxHeaderBytes: 8 << 10,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if tc, ok := c.(*net.TCPConn); ok && g.cfg.WriteBuffer > 0 {
 				tc.SetWriteBuffer(g.cfg.WriteBuffer)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -446,4 +448,51 @@ func TestRateLimitIsPerConnection(t *testing.T) {
 	if st := s.gw.Stats(); st.RateClosed != flooders {
 		t.Errorf("Stats.RateClosed = %d, want %d", st.RateClosed, flooders)
 	}
+}
+
+// TestPlainHTTPRequestsAreBounded: a connection that is not a WebSocket
+// is bounded by time alone (it is not counted in MaxConns): a client that
+// asks for the page again and again and reads none of it is closed once
+// an answer has waited WriteTimeout, and one that is idle after the page
+// once HandshakeTimeout passes.
+func TestPlainHTTPRequestsAreBounded(t *testing.T) {
+	s := serve(t, Config{HandshakeTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond, WriteBuffer: 16 << 10}, streamWords)
+	addr := s.gw.Addr().String()
+	t.Run("never read", func(t *testing.T) {
+		nc := deafDial(t, addr)
+		defer nc.Close()
+		req := []byte("GET / HTTP/1.1\r\nHost: " + addr + "\r\n\r\n")
+		// The writes block once the answers fill both sides' buffers and
+		// the server, stuck writing, reads no more requests; they fail
+		// once the server gives the connection up.
+		nc.SetWriteDeadline(time.Now().Add(patience))
+		var err error
+		for err == nil {
+			_, err = nc.Write(req)
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("a client that never reads its answers was held for %v", patience)
+		}
+	})
+	t.Run("idle after the page", func(t *testing.T) {
+		nc := rawDial(t, addr)
+		defer nc.Close()
+		fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		nc.SetReadDeadline(time.Now().Add(patience))
+		br := bufio.NewReader(nc)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("ReadResponse = %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("the page: status %d, want 200", resp.StatusCode)
+		}
+		if n, err := br.Read(make([]byte, 1)); err == nil {
+			t.Errorf("read %d bytes more, want the connection closed", n)
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("an idle connection after the page was held for %v", patience)
+		}
+	})
 }
