@@ -135,6 +135,10 @@ func TestOriginAndAuthentication(t *testing.T) {
 		{"same origin", "?token=a", "http://" + s.gw.Addr().String(), 0},
 		{"allowed origin", "?token=a", "https://chat.example.com", 0},
 		{"cross-site origin", "?token=a", "https://evil.example", http.StatusForbidden},
+		{"the gateway's host as a prefix", "?token=a", "http://" + s.gw.Addr().String() + ".evil.example", http.StatusForbidden},
+		{"the allowed host as a prefix", "?token=a", "https://chat.example.com.evil.example", http.StatusForbidden},
+		{"a subdomain of the allowed host", "?token=a", "https://x.chat.example.com", http.StatusForbidden},
+		{"an opaque origin", "?token=a", "null", http.StatusForbidden},
 		{"no token", "", "", http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -164,8 +168,8 @@ func TestOriginAndAuthentication(t *testing.T) {
 			}
 		})
 	}
-	if got := s.gw.Stats().Refused; got != 2 {
-		t.Errorf("Stats.Refused = %d, want 2", got)
+	if got := s.gw.Stats().Refused; got != 6 {
+		t.Errorf("Stats.Refused = %d, want 6", got)
 	}
 }
 
@@ -495,4 +499,116 @@ func TestPlainHTTPRequestsAreBounded(t *testing.T) {
 			t.Errorf("an idle connection after the page was held for %v", patience)
 		}
 	})
+}
+
+// TestRunAgainAfterStart: a gateway serves a second run after a new Start.
+func TestRunAgainAfterStart(t *testing.T) {
+	gw := New(Config{Addr: "127.0.0.1:0"})
+	for round := range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := gw.Start(ctx); err != nil {
+			t.Fatalf("round %d: Start = %v", round, err)
+		}
+		ch := fanin.New[Message](4)
+		stream, err := ch.Start()
+		if err != nil {
+			t.Fatalf("Channel.Start = %v", err)
+		}
+		snd, _ := ch.Sender()
+		ran := make(chan error, 1)
+		go func() { ran <- gw.Run(ctx, snd) }()
+		consumed := make(chan struct{})
+		go func() {
+			defer close(consumed)
+			for m := range stream {
+				m.Reply.Send(fmt.Sprint("round ", round))
+				m.Reply.End()
+			}
+		}()
+		c := dial(t, "ws://"+gw.Addr().String()+"/ws", nil)
+		send(t, c, "r", "x")
+		if chunks, last := reply(t, c, "r"); len(chunks) != 1 || chunks[0] != fmt.Sprint("round ", round) || last.Type != "end" {
+			t.Errorf("round %d: reply %q then %+v", round, chunks, last)
+		}
+		cancel()
+		if code, _ := closedWith(t, c); code != websocket.StatusGoingAway {
+			t.Errorf("round %d: close = %v, want 1001", round, code)
+		}
+		if err := <-ran; err != nil {
+			t.Errorf("round %d: Run = %v, want nil", round, err)
+		}
+		sctx, scancel := context.WithTimeout(context.Background(), patience)
+		if err := ch.Shutdown(sctx); err != nil {
+			t.Errorf("Shutdown = %v", err)
+		}
+		scancel()
+		<-consumed
+	}
+}
+
+// TestEachInputAcceptedOrClosedWithItsCode sends, each on a connection of
+// its own, messages at the edges of what is accepted: each either reaches
+// the stream or closes its connection with the documented code, and
+// nothing refused reaches the stream.
+func TestEachInputAcceptedOrClosedWithItsCode(t *testing.T) {
+	s := serve(t, Config{}, func(m Message) { m.Reply.End() })
+	exact := `{"id":"e","text":"` + strings.Repeat("a", DefaultMaxMessageBytes-len(`{"id":"e","text":""}`)) + `"}`
+	fragmented := func(msg string, size int, ping bool) []byte {
+		var b []byte
+		for i := 0; i < len(msg); i += size {
+			op := byte(opContinuation)
+			if i == 0 {
+				op = opText
+			}
+			end := min(i+size, len(msg))
+			b = append(b, clientFrame(end == len(msg), op, []byte(msg[i:end]))...)
+			if ping && i == 0 {
+				b = append(b, clientFrame(true, opPing, []byte("p"))...)
+			}
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		code  websocket.StatusCode // 0: accepted
+	}{
+		{"exactly MaxMessageBytes", maskedText([]byte(exact)), 0},
+		{"one byte over", maskedText([]byte(exact[:len(exact)-2] + `a"}`)), websocket.StatusMessageTooBig},
+		{"an unknown field", maskedText([]byte(`{"id":"a","text":"b","x":1}`)), 0},
+		{"no id", maskedText([]byte(`{"text":"b"}`)), 0},
+		{"one byte at a time, UTF-8 split, a ping among them", fragmented(`{"id":"f","text":"héllo wörld"}`, 1, true), 0},
+		{"fragments over MaxMessageBytes", fragmented(`{"text":"`+strings.Repeat("a", DefaultMaxMessageBytes)+`"}`, 1000, false), websocket.StatusMessageTooBig},
+		{"text after the object", maskedText([]byte(`{"id":"a","text":"b"} x`)), websocket.StatusInvalidFramePayloadData},
+		{"two objects", maskedText([]byte(`{"id":"a","text":"b"}{"id":"c","text":"d"}`)), websocket.StatusInvalidFramePayloadData},
+		{"text null", maskedText([]byte(`{"id":"a","text":null}`)), websocket.StatusInvalidFramePayloadData},
+		{"text a number", maskedText([]byte(`{"id":"a","text":1}`)), websocket.StatusInvalidFramePayloadData},
+		{"an array", maskedText([]byte(`[]`)), websocket.StatusInvalidFramePayloadData},
+		{"empty", maskedText(nil), websocket.StatusInvalidFramePayloadData},
+		{"an id over 128 bytes", maskedText([]byte(`{"id":"` + strings.Repeat("i", maxIDBytes+1) + `","text":"b"}`)), websocket.StatusInvalidFramePayloadData},
+		{"an overlong UTF-8 encoding", maskedText([]byte("{\"text\":\"\xc0\xaf\"}")), websocket.StatusInvalidFramePayloadData},
+		{"a UTF-16 surrogate in UTF-8", maskedText([]byte("{\"text\":\"\xed\xa0\x80\"}")), websocket.StatusInvalidFramePayloadData},
+		{"binary", clientFrame(true, opBinary, []byte(`{"text":"b"}`)), websocket.StatusUnsupportedData},
+		{"a reserved opcode", clientFrame(true, 0x3, []byte("x")), websocket.StatusProtocolError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.gw.Stats().Messages
+			nc := rawUpgrade(t, s.gw.Addr().String())
+			defer nc.Close()
+			if _, err := nc.Write(tc.frame); err != nil {
+				t.Fatalf("Write = %v", err)
+			}
+			if tc.code == 0 {
+				eventually(t, "the message in the stream", func() bool { return s.gw.Stats().Messages == before+1 })
+				return
+			}
+			nc.SetReadDeadline(time.Now().Add(patience))
+			if code, err := readClose(bufio.NewReader(nc)); err != nil || code != tc.code {
+				t.Errorf("close = %v, %v; want %v", code, err, tc.code)
+			}
+			if n := s.gw.Stats().Messages; n != before {
+				t.Errorf("Stats.Messages went from %d to %d, want nothing placed", before, n)
+			}
+		})
+	}
 }
