@@ -37,6 +37,14 @@ type conn struct {
 	ws     *websocket.Conn
 	runCtx context.Context // Run's: ends at shutdown
 
+	// limiter is the connection's own bucket for Config.RateLimit, nil
+	// without it; only the reader uses it. One per connection, rather than
+	// a fanin.KeyedLimiter of the gateway keyed by connection, so that it
+	// goes with its connection: a keyed limiter cannot drop the bucket of
+	// a connection that has closed, and with its keys bounded, the buckets
+	// of connections that had left refused later ones.
+	limiter *fanin.Limiter
+
 	// hard ends the connection: the reader's Read (the library closes the
 	// connection when its context ends), the relays and the ping. Only
 	// the writer's exit and the reader's exit cancel it.
@@ -110,6 +118,9 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	g.stats.accepted.Add(1)
 	c.ws = ws
 	c.runCtx = runCtx
+	if len(g.cfg.RateLimit) > 0 {
+		c.limiter = fanin.NewLimiter(g.cfg.RateLimit...)
+	}
 	c.hard, c.cancel = context.WithCancel(context.Background())
 	c.serve()
 }
@@ -167,18 +178,11 @@ func (c *conn) receive(typ websocket.MessageType, data []byte) {
 		c.badInput(websocket.StatusInvalidFramePayloadData, `message is not {"id": "...", "text": "..."}`)
 		return
 	}
-	if g.limiter != nil {
-		switch _, err := g.limiter.Take(c.id); err {
-		case nil:
-		case fanin.ErrTooManyKeys:
-			c.closeWith(websocket.StatusTryAgainLater, "rate limiter full: try again later", true)
-			return
-		default:
-			if c.closeWith(websocket.StatusPolicyViolation, "rate limit exceeded", true) {
-				g.stats.rate.Add(1)
-			}
-			return
+	if !c.limiter.Allow() { // a nil limiter (no RateLimit) allows every message
+		if c.closeWith(websocket.StatusPolicyViolation, "rate limit exceeded", true) {
+			g.stats.rate.Add(1)
 		}
+		return
 	}
 	var id string
 	if in.ID != nil {
@@ -425,7 +429,19 @@ func (c *conn) write(f []byte) error {
 		c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteTimeout))
 	}
 	c.mu.Unlock()
-	return c.ws.Write(context.Background(), websocket.MessageText, f)
+	err := c.ws.Write(context.Background(), websocket.MessageText, f)
+	// The deadline is this frame's alone. Left on the socket, it would
+	// fail whatever the library writes next once it has passed (a ping,
+	// a pong, the echo of a close), and so drop a healthy connection that
+	// had been idle for WriteTimeout. The library bounds those writes
+	// itself, with contexts of 5 seconds. A close decided meanwhile has
+	// set its own deadline, which stays.
+	c.mu.Lock()
+	if !c.closing {
+		c.nc.SetWriteDeadline(time.Time{})
+	}
+	c.mu.Unlock()
+	return err
 }
 
 // ping checks that the client answers, in a goroutine of its own: the

@@ -61,23 +61,37 @@
 //	426  not a WebSocket upgrade request
 //	503  the gateway is shutting down
 //
-// and a connection that sends no whole upgrade request within
-// HandshakeTimeout (5 s) is closed. After the upgrade, with a close frame:
+// A connection that is not a WebSocket (the page, or any request before
+// the upgrade) is bounded by time, not counted in MaxConns: each request
+// must come whole within HandshakeTimeout (5 s) and its answer be written
+// within WriteTimeout (10 s), and the connection is closed when it is
+// idle for HandshakeTimeout between requests.
+//
+// After the upgrade, these are every close code the gateway sends, with
+// their reasons:
 //
 //	1013 "too many connections"         over MaxConns (1024)
 //	1009                                a message over MaxMessageBytes (4 KiB)
 //	1003 "binary messages ..."          a binary message
 //	1007 "message is not valid UTF-8"   a text message that is not UTF-8
 //	1007 "message is not {...}"         not the JSON shape above
-//	1008 "rate limit exceeded"          over RateLimit
+//	1002                                a frame that breaks RFC 6455 (an
+//	                                    unknown opcode, a fragmented control
+//	                                    frame, a bad close frame, ...)
+//	1008 "rate limit exceeded"          over RateLimit, a limit of the
+//	                                    connection's own
 //	1008 "too slow: outbox full"        the client does not read fast enough
 //	1008 "ping timeout"                 no pong within PongTimeout (10 s) of a
 //	                                    ping; pings go every PingInterval (30 s)
 //	1001 "server shutting down"         Run's context ended
+//	the client's own code               the client closed first: its close
+//	                                    is echoed
 //
 // A connection that has decided to close queues nothing more, sends what
 // it still holds (nothing, for a client closed for what it did) and its
 // close frame, and reads nothing but the client's close frame; it is
-// dropped if that does not complete within about 2 seconds. No refusal of
-// one client is seen by any other.
+// dropped if that does not complete within about 2 seconds. A connection
+// whose frame cannot be written within WriteTimeout, or whose socket
+// fails, is dropped without a close frame. No refusal of one client is
+// seen by any other.
 package wsgate

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,9 +88,14 @@ type Config struct {
 	// connection with 1009.
 	MaxMessageBytes int64
 
-	// RateLimit, if set, limits the messages of each connection, through a
-	// fanin.KeyedLimiter keyed by connection; a connection over it is
-	// closed with 1008 "rate limit exceeded".
+	// RateLimit, if set, limits the messages of each connection: every
+	// connection has a fanin.Limiter of its own with these bands, made
+	// full when it is accepted and gone with it, so that what one
+	// connection spends, or spent before it closed, never counts against
+	// another. A connection over it is closed with 1008 "rate limit
+	// exceeded". It limits a connection, not a person: a client that
+	// connects again starts with full buckets (Authenticate and the
+	// program's own limiter keyed by user can limit people).
 	RateLimit []fanin.Band
 
 	// MaxInflight bounds the messages of one connection whose replies have
@@ -124,7 +130,12 @@ type Config struct {
 	// client is sent an error "timeout".
 	ReplyTimeout time.Duration
 
-	// WriteTimeout bounds the write of one frame to a client.
+	// WriteTimeout bounds the write of one frame to a client (an answer's
+	// chunk, a push): the connection is dropped if the frame is not
+	// written within it. It also bounds the answer to a request that is
+	// not a WebSocket (the page, a refusal before the upgrade). The
+	// WebSocket library bounds the frames it writes itself (pings, pongs,
+	// the close) at 5 seconds each.
 	WriteTimeout time.Duration
 
 	// PingInterval is how often each connection is pinged, and
@@ -135,7 +146,9 @@ type Config struct {
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 
-	// HandshakeTimeout bounds reading the upgrade request's headers.
+	// HandshakeTimeout bounds reading a request, the upgrade request
+	// among them, and how long a connection may be idle between two
+	// requests that are not WebSockets.
 	HandshakeTimeout time.Duration
 
 	// ShutdownGrace is how long replies in progress may go on once Run's
@@ -194,7 +207,6 @@ type Stats struct {
 type Gateway struct {
 	cfg     Config
 	pending atomic.Pointer[fanin.PendingStreams[string]] // one per Run
-	limiter *fanin.KeyedLimiter[ConnID]
 	nextID  atomic.Uint64
 	sink    atomic.Pointer[fanin.Sink[Message]]
 
@@ -217,8 +229,8 @@ type counters struct {
 
 // New returns a Gateway with cfg, its zero fields set to their defaults.
 // It panics if a bound or a duration of cfg is negative (ShutdownGrace
-// excepted, where negative means none), since no gateway could work with
-// it.
+// excepted, where negative means none), or if a band of RateLimit is not
+// valid (as fanin.NewLimiter does), since no gateway could work with it.
 func New(cfg Config) *Gateway {
 	for name, v := range map[string]int64{
 		"MaxConns": int64(cfg.MaxConns), "MaxMessageBytes": cfg.MaxMessageBytes,
@@ -256,10 +268,11 @@ func New(cfg Config) *Gateway {
 		conns: map[ConnID]*conn{},
 	}
 	if len(cfg.RateLimit) > 0 {
-		// Twice MaxConns keys: the bucket of a connection that has closed
-		// is reused once it is full again, so only many connections
-		// closing within one refill can make a new one wait (1013).
-		g.limiter = fanin.NewKeyedLimiter[ConnID](2*cfg.MaxConns, cfg.RateLimit...)
+		// Each connection makes its limiter from these bands: a copy, so
+		// that the caller's slice may change, checked here, so that a bad
+		// band panics in New rather than in a connection's handler.
+		g.cfg.RateLimit = slices.Clone(cfg.RateLimit)
+		fanin.NewLimiter(g.cfg.RateLimit...)
 	}
 	return g
 }
@@ -366,7 +379,14 @@ func (g *Gateway) Run(ctx context.Context, s fanin.Sink[Message]) error {
 		Handler:           g.mux(),
 		ReadHeaderTimeout: g.cfg.HandshakeTimeout,
 		ReadTimeout:       g.cfg.HandshakeTimeout,
-		MaxHeaderBytes:    8 << 10,
+		// Bounds the answer to a plain HTTP request (the page, a refusal
+		// before the upgrade) to a client that reads it slowly or not at
+		// all; such a connection is not counted in MaxConns, so only time
+		// bounds it. An upgraded connection does not keep it: net/http
+		// clears a connection's deadlines when it is hijacked, and the
+		// writer sets a deadline for each frame.
+		WriteTimeout:   g.cfg.WriteTimeout,
+		MaxHeaderBytes: 8 << 10,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if tc, ok := c.(*net.TCPConn); ok && g.cfg.WriteBuffer > 0 {
 				tc.SetWriteBuffer(g.cfg.WriteBuffer)

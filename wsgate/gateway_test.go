@@ -1,9 +1,12 @@
 package wsgate
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -132,6 +135,10 @@ func TestOriginAndAuthentication(t *testing.T) {
 		{"same origin", "?token=a", "http://" + s.gw.Addr().String(), 0},
 		{"allowed origin", "?token=a", "https://chat.example.com", 0},
 		{"cross-site origin", "?token=a", "https://evil.example", http.StatusForbidden},
+		{"the gateway's host as a prefix", "?token=a", "http://" + s.gw.Addr().String() + ".evil.example", http.StatusForbidden},
+		{"the allowed host as a prefix", "?token=a", "https://chat.example.com.evil.example", http.StatusForbidden},
+		{"a subdomain of the allowed host", "?token=a", "https://x.chat.example.com", http.StatusForbidden},
+		{"an opaque origin", "?token=a", "null", http.StatusForbidden},
 		{"no token", "", "", http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,8 +168,8 @@ func TestOriginAndAuthentication(t *testing.T) {
 			}
 		})
 	}
-	if got := s.gw.Stats().Refused; got != 2 {
-		t.Errorf("Stats.Refused = %d, want 2", got)
+	if got := s.gw.Stats().Refused; got != 6 {
+		t.Errorf("Stats.Refused = %d, want 6", got)
 	}
 }
 
@@ -315,6 +322,10 @@ func TestSilentClients(t *testing.T) {
 
 	deaf := rawUpgrade(t, addr)
 	defer deaf.Close()
+	deaf.SetReadDeadline(time.Now().Add(patience))
+	if code, err := readClose(bufio.NewReader(deaf)); err != nil || code != websocket.StatusPolicyViolation {
+		t.Errorf("the deaf connection's close = %v, %v; want 1008 ping timeout", code, err)
+	}
 	eventually(t, "the deaf connection closed for its missing pong", func() bool { return s.gw.Stats().PingClosed == 1 })
 	eventually(t, "the deaf connection gone", func() bool { return s.gw.Stats().Conns == 0 })
 
@@ -349,4 +360,255 @@ func TestNewPanicsOnNegativeBounds(t *testing.T) {
 		}()
 	}
 	New(Config{ShutdownGrace: -1}) // negative means none: no panic
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "fanin: NewLimiter") {
+				t.Errorf("New with a RateLimit band of no events: panic = %v, want fanin.NewLimiter's", r)
+			}
+		}()
+		New(Config{RateLimit: []fanin.Band{{Events: 0, Interval: time.Second, Burst: 1}}})
+	}()
+}
+
+// TestIdleConnectionStaysOpen: a client that was answered and then idles
+// for longer than WriteTimeout is still pinged, its own ping is answered,
+// and its close is echoed. The deadline of the last frame written must not
+// fail the writes that come after it, the library's pings, pongs and close
+// among them.
+func TestIdleConnectionStaysOpen(t *testing.T) {
+	const writeTimeout = 50 * time.Millisecond
+	s := serve(t, Config{WriteTimeout: writeTimeout, PingInterval: 2 * writeTimeout}, streamWords)
+	var answered atomic.Int64 // when the reply ended, in UnixNano; 0 before
+	var late atomic.Int64     // pings received over writeTimeout after it
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool {
+			if a := answered.Load(); a != 0 && time.Since(time.Unix(0, a)) > writeTimeout {
+				late.Add(1)
+			}
+			return true
+		},
+	})
+	if err != nil {
+		t.Fatalf("Dial = %v", err)
+	}
+	defer c.CloseNow()
+	send(t, c, "a", "3")
+	if _, last := reply(t, c, "a"); last.Type != "end" {
+		t.Fatalf("reply ended with %+v, want end", last)
+	}
+	answered.Store(time.Now().UnixNano())
+	readCtx := c.CloseRead(ctx)
+	// The first late ping was received after the deadline of the last
+	// frame had passed; the second was written after the first's pong came
+	// back, so after that deadline too.
+	eventually(t, "two pings after the reply's write deadline", func() bool { return late.Load() >= 2 || readCtx.Err() != nil })
+	if readCtx.Err() != nil {
+		t.Fatalf("the idle connection was closed; Stats = %+v", s.gw.Stats())
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Errorf("the client's Ping = %v, want its pong", err)
+	}
+	if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Errorf("Close = %v, want the close echoed", err)
+	}
+	if st := s.gw.Stats(); st.PingClosed != 0 {
+		t.Errorf("Stats.PingClosed = %d, want 0", st.PingClosed)
+	}
+}
+
+// TestRateLimitIsPerConnection: connections closed for going over
+// RateLimit leave nothing behind. After more of them than twice MaxConns
+// (what a limiter of the whole gateway keyed by connection could hold),
+// a new client still sends its whole burst and is answered.
+func TestRateLimitIsPerConnection(t *testing.T) {
+	const burst = 2
+	s := serve(t, Config{
+		MaxConns:  1,
+		RateLimit: []fanin.Band{{Events: 1, Interval: time.Hour, Burst: burst}},
+	}, streamWords)
+	const flooders = 3
+	for i := range flooders {
+		c := dial(t, s.url, nil)
+		for j := range burst + 1 {
+			send(t, c, fmt.Sprint(j), "1")
+		}
+		if code, reason := closedWith(t, c); code != websocket.StatusPolicyViolation || reason != "rate limit exceeded" {
+			t.Errorf("flooder %d: close = %v %q, want 1008 rate limit exceeded", i, code, reason)
+		}
+		c.CloseNow()
+		eventually(t, "the flooder gone", func() bool { return s.gw.Stats().Conns == 0 })
+	}
+	c := dial(t, s.url, nil)
+	defer c.CloseNow()
+	for j := range burst {
+		id := fmt.Sprint("later", j)
+		send(t, c, id, "1")
+		if _, last := reply(t, c, id); last.Type != "end" {
+			t.Errorf("the later client's message %d: %+v, want its reply", j, last)
+		}
+	}
+	if st := s.gw.Stats(); st.RateClosed != flooders {
+		t.Errorf("Stats.RateClosed = %d, want %d", st.RateClosed, flooders)
+	}
+}
+
+// TestPlainHTTPRequestsAreBounded: a connection that is not a WebSocket
+// is bounded by time alone (it is not counted in MaxConns): a client that
+// asks for the page again and again and reads none of it is closed once
+// an answer has waited WriteTimeout, and one that is idle after the page
+// once HandshakeTimeout passes.
+func TestPlainHTTPRequestsAreBounded(t *testing.T) {
+	s := serve(t, Config{HandshakeTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond, WriteBuffer: 16 << 10}, streamWords)
+	addr := s.gw.Addr().String()
+	t.Run("never read", func(t *testing.T) {
+		nc := deafDial(t, addr)
+		defer nc.Close()
+		req := []byte("GET / HTTP/1.1\r\nHost: " + addr + "\r\n\r\n")
+		// The writes block once the answers fill both sides' buffers and
+		// the server, stuck writing, reads no more requests; they fail
+		// once the server gives the connection up.
+		nc.SetWriteDeadline(time.Now().Add(patience))
+		var err error
+		for err == nil {
+			_, err = nc.Write(req)
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("a client that never reads its answers was held for %v", patience)
+		}
+	})
+	t.Run("idle after the page", func(t *testing.T) {
+		nc := rawDial(t, addr)
+		defer nc.Close()
+		fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		nc.SetReadDeadline(time.Now().Add(patience))
+		br := bufio.NewReader(nc)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("ReadResponse = %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("the page: status %d, want 200", resp.StatusCode)
+		}
+		if n, err := br.Read(make([]byte, 1)); err == nil {
+			t.Errorf("read %d bytes more, want the connection closed", n)
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("an idle connection after the page was held for %v", patience)
+		}
+	})
+}
+
+// TestRunAgainAfterStart: a gateway serves a second run after a new Start.
+func TestRunAgainAfterStart(t *testing.T) {
+	gw := New(Config{Addr: "127.0.0.1:0"})
+	for round := range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := gw.Start(ctx); err != nil {
+			t.Fatalf("round %d: Start = %v", round, err)
+		}
+		ch := fanin.New[Message](4)
+		stream, err := ch.Start()
+		if err != nil {
+			t.Fatalf("Channel.Start = %v", err)
+		}
+		snd, _ := ch.Sender()
+		ran := make(chan error, 1)
+		go func() { ran <- gw.Run(ctx, snd) }()
+		consumed := make(chan struct{})
+		go func() {
+			defer close(consumed)
+			for m := range stream {
+				m.Reply.Send(fmt.Sprint("round ", round))
+				m.Reply.End()
+			}
+		}()
+		c := dial(t, "ws://"+gw.Addr().String()+"/ws", nil)
+		send(t, c, "r", "x")
+		if chunks, last := reply(t, c, "r"); len(chunks) != 1 || chunks[0] != fmt.Sprint("round ", round) || last.Type != "end" {
+			t.Errorf("round %d: reply %q then %+v", round, chunks, last)
+		}
+		cancel()
+		if code, _ := closedWith(t, c); code != websocket.StatusGoingAway {
+			t.Errorf("round %d: close = %v, want 1001", round, code)
+		}
+		if err := <-ran; err != nil {
+			t.Errorf("round %d: Run = %v, want nil", round, err)
+		}
+		sctx, scancel := context.WithTimeout(context.Background(), patience)
+		if err := ch.Shutdown(sctx); err != nil {
+			t.Errorf("Shutdown = %v", err)
+		}
+		scancel()
+		<-consumed
+	}
+}
+
+// TestEachInputAcceptedOrClosedWithItsCode sends, each on a connection of
+// its own, messages at the edges of what is accepted: each either reaches
+// the stream or closes its connection with the documented code, and
+// nothing refused reaches the stream.
+func TestEachInputAcceptedOrClosedWithItsCode(t *testing.T) {
+	s := serve(t, Config{}, func(m Message) { m.Reply.End() })
+	exact := `{"id":"e","text":"` + strings.Repeat("a", DefaultMaxMessageBytes-len(`{"id":"e","text":""}`)) + `"}`
+	fragmented := func(msg string, size int, ping bool) []byte {
+		var b []byte
+		for i := 0; i < len(msg); i += size {
+			op := byte(opContinuation)
+			if i == 0 {
+				op = opText
+			}
+			end := min(i+size, len(msg))
+			b = append(b, clientFrame(end == len(msg), op, []byte(msg[i:end]))...)
+			if ping && i == 0 {
+				b = append(b, clientFrame(true, opPing, []byte("p"))...)
+			}
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		code  websocket.StatusCode // 0: accepted
+	}{
+		{"exactly MaxMessageBytes", maskedText([]byte(exact)), 0},
+		{"one byte over", maskedText([]byte(exact[:len(exact)-2] + `a"}`)), websocket.StatusMessageTooBig},
+		{"an unknown field", maskedText([]byte(`{"id":"a","text":"b","x":1}`)), 0},
+		{"no id", maskedText([]byte(`{"text":"b"}`)), 0},
+		{"one byte at a time, UTF-8 split, a ping among them", fragmented(`{"id":"f","text":"héllo wörld"}`, 1, true), 0},
+		{"fragments over MaxMessageBytes", fragmented(`{"text":"`+strings.Repeat("a", DefaultMaxMessageBytes)+`"}`, 1000, false), websocket.StatusMessageTooBig},
+		{"text after the object", maskedText([]byte(`{"id":"a","text":"b"} x`)), websocket.StatusInvalidFramePayloadData},
+		{"two objects", maskedText([]byte(`{"id":"a","text":"b"}{"id":"c","text":"d"}`)), websocket.StatusInvalidFramePayloadData},
+		{"text null", maskedText([]byte(`{"id":"a","text":null}`)), websocket.StatusInvalidFramePayloadData},
+		{"text a number", maskedText([]byte(`{"id":"a","text":1}`)), websocket.StatusInvalidFramePayloadData},
+		{"an array", maskedText([]byte(`[]`)), websocket.StatusInvalidFramePayloadData},
+		{"empty", maskedText(nil), websocket.StatusInvalidFramePayloadData},
+		{"an id over 128 bytes", maskedText([]byte(`{"id":"` + strings.Repeat("i", maxIDBytes+1) + `","text":"b"}`)), websocket.StatusInvalidFramePayloadData},
+		{"an overlong UTF-8 encoding", maskedText([]byte("{\"text\":\"\xc0\xaf\"}")), websocket.StatusInvalidFramePayloadData},
+		{"a UTF-16 surrogate in UTF-8", maskedText([]byte("{\"text\":\"\xed\xa0\x80\"}")), websocket.StatusInvalidFramePayloadData},
+		{"binary", clientFrame(true, opBinary, []byte(`{"text":"b"}`)), websocket.StatusUnsupportedData},
+		{"a reserved opcode", clientFrame(true, 0x3, []byte("x")), websocket.StatusProtocolError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.gw.Stats().Messages
+			nc := rawUpgrade(t, s.gw.Addr().String())
+			defer nc.Close()
+			if _, err := nc.Write(tc.frame); err != nil {
+				t.Fatalf("Write = %v", err)
+			}
+			if tc.code == 0 {
+				eventually(t, "the message in the stream", func() bool { return s.gw.Stats().Messages == before+1 })
+				return
+			}
+			nc.SetReadDeadline(time.Now().Add(patience))
+			if code, err := readClose(bufio.NewReader(nc)); err != nil || code != tc.code {
+				t.Errorf("close = %v, %v; want %v", code, err, tc.code)
+			}
+			if n := s.gw.Stats().Messages; n != before {
+				t.Errorf("Stats.Messages went from %d to %d, want nothing placed", before, n)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package wsgate
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,13 +42,20 @@ type server struct {
 // an agent that streams replies does. stop ends it all.
 func serve(t testing.TB, cfg Config, handle func(Message)) *server {
 	t.Helper()
+	return serveWith(t, cfg, 64, nil, handle)
+}
+
+// serveWith is serve with a stream of capacity values, whose consumer
+// takes nothing from it until hold is closed, if hold is not nil.
+func serveWith(t testing.TB, cfg Config, capacity int, hold <-chan struct{}, handle func(Message)) *server {
+	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	gw := New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := gw.Start(ctx); err != nil {
 		t.Fatalf("Start = %v", err)
 	}
-	ch := fanin.New[Message](64)
+	ch := fanin.New[Message](capacity)
 	stream, err := ch.Start()
 	if err != nil {
 		t.Fatalf("Channel.Start = %v", err)
@@ -57,6 +65,9 @@ func serve(t testing.TB, cfg Config, handle func(Message)) *server {
 	go func() { s.ran <- gw.Run(ctx, snd) }()
 	go func() {
 		defer close(s.done)
+		if hold != nil {
+			<-hold
+		}
 		var wg sync.WaitGroup
 		for m := range stream {
 			wg.Go(func() { handle(m) })
@@ -206,9 +217,23 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // client that will never read, or never answer a ping.
 func rawUpgrade(t testing.TB, addr string) net.Conn {
 	t.Helper()
-	// A small receive buffer, set before connecting so that the window is
-	// small from the start: the client's side fills after kilobytes, not
-	// megabytes.
+	nc := deafDial(t, addr)
+	fmt.Fprintf(nc, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+	nc.SetReadDeadline(time.Now().Add(patience))
+	buf := make([]byte, 1024)
+	n, err := nc.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 101") {
+		t.Fatalf("handshake: %q, %v", buf[:n], err)
+	}
+	nc.SetReadDeadline(time.Time{})
+	return nc
+}
+
+// deafDial opens a TCP connection with a small receive buffer, set before
+// connecting so that the window is small from the start: the client's side
+// fills after kilobytes, not megabytes.
+func deafDial(t testing.TB, addr string) net.Conn {
+	t.Helper()
 	d := net.Dialer{Timeout: patience, Control: func(_, _ string, rc syscall.RawConn) error {
 		var err error
 		rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) })
@@ -218,14 +243,6 @@ func rawUpgrade(t testing.TB, addr string) net.Conn {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	fmt.Fprintf(nc, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
-	nc.SetReadDeadline(time.Now().Add(patience))
-	buf := make([]byte, 1024)
-	n, err := nc.Read(buf)
-	if err != nil || !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 101") {
-		t.Fatalf("handshake: %q, %v", buf[:n], err)
-	}
-	nc.SetReadDeadline(time.Time{})
 	return nc
 }
 
@@ -239,10 +256,37 @@ func rawDial(t testing.TB, addr string) net.Conn {
 }
 
 // maskedText is a client's text frame (masked, as RFC 6455 requires) with
-// payload p, of at most 125 bytes.
-func maskedText(p []byte) []byte {
+// payload p.
+func maskedText(p []byte) []byte { return clientFrame(true, opText, p) }
+
+// Frame opcodes of RFC 6455.
+const (
+	opContinuation = 0x0
+	opText         = 0x1
+	opBinary       = 0x2
+	opPing         = 0x9
+)
+
+// clientFrame is a client's frame, masked, with opcode op and payload p;
+// fin marks the last frame of a message.
+func clientFrame(fin bool, op byte, p []byte) []byte {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	b := []byte{b0}
+	switch n := len(p); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x80|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
 	key := [4]byte{1, 2, 3, 4}
-	b := []byte{0x81, 0x80 | byte(len(p)), key[0], key[1], key[2], key[3]}
+	b = append(b, key[:]...)
 	for i, c := range p {
 		b = append(b, c^key[i%4])
 	}

@@ -1,7 +1,9 @@
 package wsgate
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +210,74 @@ func TestShutdownWithAStalledClientIsBounded(t *testing.T) {
 	}
 	if s.gw.Stats().SlowClosed != 0 {
 		t.Error("the outbox overflowed: the test no longer blocks the writer on the socket")
+	}
+}
+
+// TestShutdownWhileMessagesWaitForRoom: messages waiting for room in a
+// full stream hold Run no longer than its bound, however long SendTimeout
+// is, and each of them is refused "going_away" and never reaches the
+// stream; the one message that found room was answered "accepted" and is
+// there.
+func TestShutdownWhileMessagesWaitForRoom(t *testing.T) {
+	const clients = 5
+	hold := make(chan struct{})
+	got := make(chan string, clients)
+	s := serveWith(t, Config{SendTimeout: 2 * patience, PongTimeout: 3 * patience, ShutdownGrace: -1}, 1, hold,
+		func(m Message) { got <- m.ID })
+	answers := make([]chan frame, clients) // each client's frames, until its close
+	for i := range clients {
+		c := dial(t, s.url, nil)
+		defer c.CloseNow()
+		send(t, c, fmt.Sprint("m", i), "x")
+		answers[i] = make(chan frame, 8)
+		go func() {
+			defer close(answers[i])
+			for {
+				f, err := next(c)
+				if err != nil {
+					return
+				}
+				answers[i] <- f
+			}
+		}()
+	}
+	// One message in the stream, the others waiting for room in it.
+	eventually(t, "every message in flight", func() bool { return s.gw.pending.Load().Len() == clients })
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.ran:
+		if err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	case <-time.After(patience):
+		t.Fatalf("Run did not return within %v with messages waiting for room (SendTimeout %v)", patience, 2*patience)
+	}
+	var accepted []string
+	for i, frames := range answers {
+		id := fmt.Sprint("m", i)
+		for f := range frames {
+			switch {
+			case f.Type == "accepted":
+				accepted = append(accepted, id)
+			case f.Type == "refused" && f.Error != "going_away":
+				t.Errorf("%s refused %q, want going_away", id, f.Error)
+			}
+		}
+	}
+	close(hold)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := s.ch.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+	<-s.done
+	close(got)
+	var inStream []string
+	for id := range got {
+		inStream = append(inStream, id)
+	}
+	if len(accepted) != 1 || len(inStream) != 1 || accepted[0] != inStream[0] {
+		t.Errorf("accepted %q, in the stream %q: want the same one message", accepted, inStream)
 	}
 }
