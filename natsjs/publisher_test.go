@@ -400,7 +400,7 @@ func TestEncodeJSONChecksOnlyTypesThatCanHoldAHandle(t *testing.T) {
 		ID    string
 		Tags  []string
 		Inner struct{ N map[string]int }
-		next  *plain
+		Next  *plain // a recursive type ends the search
 	}
 	type open struct {
 		ID      string
