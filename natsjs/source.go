@@ -131,9 +131,10 @@ type SourceConfig struct {
 // has more than that many of the consumer's deliveries unsettled, so the
 // Source pulls only what the window allows. While Run runs, the Source
 // sends InProgress for each delivery it pulled and that is not settled, every
-// AckWait/3, up to MaxExtension after receipt; the AckWait is the
-// consumer's current one, re-read every second (see the package
-// documentation for one changed by another Start). When Run's context ends or
+// AckWait/3 (a third of the shortest BackOff step, if shorter), up to
+// MaxExtension after receipt, also while the delivery waits to be decoded;
+// the AckWait is the consumer's current one, re-read every second (see the
+// package documentation for one changed by another Start). When Run's context ends or
 // the sink is shut down, Run stops pulling, naks what it pulled but did not
 // hand over (after the pull is closed, so that the server redelivers it to
 // another pull at once), and returns nil. The server redelivers what was
@@ -198,7 +199,9 @@ type SourceStats struct {
 }
 
 // NewSource returns a Source configured by cfg that decodes each payload
-// with decode. It dials nothing until Start or Run. NewSource panics if
+// with decode. Each Run calls decode from one goroutine of its own, one
+// payload at a time, in the order of the deliveries. It dials nothing until
+// Start or Run. NewSource panics if
 // decode is nil, URL, Stream or Consumer.Durable is empty, AckPolicy is
 // not explicit, AckWait, MaxAckPending or MaxExtension is negative, or
 // Heartbeat is neither 0 nor within 500 ms to 15 s.
@@ -653,8 +656,8 @@ type consumption[M any] struct {
 	wake chan struct{} // a token for the sender: the queue has work
 
 	// sendErr is why the sink refused a value for a reason other than
-	// its shutdown; written by the callback or the sender before they
-	// end the run, read by serve after both stopped.
+	// its shutdown; written by the sender before it ends the run, read by
+	// serve after it stopped.
 	sendErr error
 
 	mu sync.Mutex
@@ -662,8 +665,8 @@ type consumption[M any] struct {
 	// first; its head is the one the sender is decoding or sending.
 	// Guarded by mu.
 	queue []*delivery
-	// back holds the deliveries taken after the run ended or refused by
-	// the sink, to be given back; guarded by mu.
+	// back holds the deliveries refused by the sink, to be given back;
+	// guarded by mu.
 	back []*delivery
 	// finished is set by finish: from then on the callback gives back
 	// what it receives itself. Guarded by mu.
