@@ -110,7 +110,10 @@ func TestShutdownUnderLoadLosesNothing(t *testing.T) {
 	ackAll(r.stream, 100)
 	// The program pauses: the window fills, 16 in the buffer, one in
 	// Send, the rest held. Then Run is stopped, with publishers going on.
-	eventually(t, "a full window", func() bool { return src.Stats().Unsettled == 32 })
+	eventually(t, "a full window and buffer", func() bool {
+		st := src.Stats()
+		return st.Unsettled == 32 && st.HandedOver == 100+16
+	})
 	r.cancel()
 	if err := r.wait(); err != nil {
 		t.Fatalf("Run under load = %v, want nil", err)
