@@ -97,7 +97,7 @@ func TestAckSyncFailureLeavesUnsettled(t *testing.T) {
 }
 
 // TestOrderKeptWhileSendWaits reads slowly from a small buffer, so that
-// most deliveries pass through the held list while Send waits: they must
+// most deliveries wait in the Source's queue while Send waits: they must
 // still arrive in stream order, each once.
 func TestOrderKeptWhileSendWaits(t *testing.T) {
 	f := newFixture(t)

@@ -327,10 +327,12 @@ func (d *delivery) extend() error {
 // stream after its adapters stop). Then the last settling call closes the
 // connection. Source.Close settles the rest and closes it earlier.
 type session struct {
-	src     *sourceState
-	cons    jetstream.Consumer
-	ackWait time.Duration // the consumer's AckWait when Start bound it
-	// readAckWait asks the server for the consumer's AckWait now; nil
+	src  *sourceState
+	cons jetstream.Consumer
+	// ackWait is the consumer's ackDeadline (its AckWait, or its shortest
+	// BackOff step) when Start bound it.
+	ackWait time.Duration
+	// readAckWait asks the server for the consumer's ackDeadline now; nil
 	// where there is no server to ask.
 	readAckWait func(context.Context) (time.Duration, error)
 	window      int    // the consumer's MaxAckPending

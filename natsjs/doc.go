@@ -125,11 +125,19 @@
 // is given back when it stops.
 //
 // While [Source.Run] runs, the Source sends InProgress for each unsettled
-// delivery every AckWait/3, whether it waits in the lane or is being
-// handled, for up to MaxExtension (10 minutes by default) after it was
-// received. So a delivery is not redelivered for waiting behind a slow
-// agent, and a crashed process's deliveries come back AckWait after its
-// last InProgress. The AckWait is the consumer's current one, which the
+// delivery every AckWait/3, whether it waits to be decoded, waits in the
+// lane or is being handled, for up to MaxExtension (10 minutes by
+// default) after it was received. So a delivery is not redelivered for
+// waiting behind a slow decode function or a slow agent, and a crashed
+// process's deliveries come back AckWait after its last InProgress. (The
+// Source receives each delivery on nats.go's callback, which only records
+// and queues it; one goroutine per Run decodes the queued deliveries, in
+// stream order, and hands them over.) A consumer with a BackOff has the
+// server wait BackOff[n-1] rather than AckWait for the n-th delivery of a
+// message (the last step for every later one), so there "AckWait" means
+// the shortest of AckWait and the BackOff steps: the Source extends every
+// delivery at a third of that, which with short steps costs more
+// InProgress. The AckWait is the consumer's current one, which the
 // Source re-reads every second: another Start on the same durable may
 // change it (a rolling deploy), and a Run follows within a second. The
 // server applies a lowered AckWait at once to the deliveries already out,

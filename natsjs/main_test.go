@@ -244,17 +244,31 @@ func (r *run) wait() error {
 	}
 }
 
-// recv receives one delivery, failing the test after wait.
+// recvWait bounds the wait for one delivery. The server sends at once, but
+// a test that reads many deliveries in a row on a loaded machine (other
+// test binaries, the race detector) can see one take seconds; a stall
+// that this does not cover is a bug, and recv says whether Run ended.
+const recvWait = 30 * time.Second
+
+// recv receives one delivery, failing the test after recvWait, with Run's
+// error if it has returned.
 func (r *run) recv() Delivery[string] {
 	r.t.Helper()
+	t := time.NewTimer(recvWait)
+	defer t.Stop()
 	select {
 	case d, ok := <-r.stream:
 		if !ok {
 			r.t.Fatalf("stream closed, want a delivery")
 		}
 		return d
-	case <-time.After(wait):
-		r.t.Fatalf("no delivery within %v", wait)
+	case <-t.C:
+		select {
+		case err := <-r.errc:
+			r.t.Fatalf("no delivery within %v; Run returned %v", recvWait, err)
+		default:
+			r.t.Fatalf("no delivery within %v; Run is still running", recvWait)
+		}
 		return Delivery[string]{}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +110,10 @@ func TestShutdownUnderLoadLosesNothing(t *testing.T) {
 	ackAll(r.stream, 100)
 	// The program pauses: the window fills, 16 in the buffer, one in
 	// Send, the rest held. Then Run is stopped, with publishers going on.
-	eventually(t, "a full window", func() bool { return src.Stats().Unsettled == 32 })
+	eventually(t, "a full window and buffer", func() bool {
+		st := src.Stats()
+		return st.Unsettled == 32 && st.HandedOver == 100+16
+	})
 	r.cancel()
 	if err := r.wait(); err != nil {
 		t.Fatalf("Run under load = %v, want nil", err)
@@ -203,6 +207,89 @@ func TestNoRedeliveryWhileBufferedOrSlow(t *testing.T) {
 	}
 	if st := src.Stats(); st.Received != 8 {
 		t.Errorf("Received = %d, want 8", st.Received)
+	}
+}
+
+// TestNoRedeliveryBehindASlowDecode: the decode function takes 100 ms a
+// payload (as one that validates a schema or decompresses may), so the
+// last of 32 deliveries is decoded 3.2 s after it arrived, past the
+// AckWait of 2 s. Every delivery is tracked and extended from its receipt,
+// not from its decode: none is redelivered, and they come in stream order.
+func TestNoRedeliveryBehindASlowDecode(t *testing.T) {
+	f := newFixture(t)
+	ids := f.publish("m", 32)
+	src := NewSource(f.config(func(cfg *SourceConfig) {
+		cfg.Consumer.AckWait = 2 * time.Second
+		cfg.Consumer.MaxAckPending = 32
+	}), func(b []byte) (string, error) {
+		time.Sleep(100 * time.Millisecond) // the decoder's work
+		return decodeString(b)
+	})
+	t.Cleanup(func() {
+		if err := src.Close(context.Background()); err != nil {
+			t.Errorf("Close = %v, want nil", err)
+		}
+	})
+	r := startRun(t, src, 32)
+	var got []string
+	for range ids {
+		d := r.recv()
+		got = append(got, d.Meta.ID)
+		if d.Meta.NumDelivered != 1 {
+			t.Errorf("%s: NumDelivered = %d, want 1", d.Meta.ID, d.Meta.NumDelivered)
+		}
+		if err := d.AckSync(context.Background()); err != nil {
+			t.Fatalf("AckSync = %v, want nil", err)
+		}
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("delivered %v, want %v", got, ids)
+	}
+	if info := f.consumerInfo(); info.Delivered.Consumer != 32 || info.NumAckPending != 0 {
+		t.Errorf("consumer: %d deliveries, %d ack pending; want 32 and 0", info.Delivered.Consumer, info.NumAckPending)
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if st := src.Stats(); st.Redelivered != 0 || st.Extended == 0 {
+		t.Errorf("Stats = %+v, want none redelivered and some extended", st)
+	}
+}
+
+// TestExtensionFollowsTheShortestBackOffStep: a consumer with AckWait 6 s
+// and BackOff [6 s, 1 s] gives a redelivered message 1 s from its last
+// InProgress, not 6 s. The Source extends at a third of the shortest step,
+// so a second delivery held by the program over two of those seconds is
+// not delivered a third time.
+func TestExtensionFollowsTheShortestBackOffStep(t *testing.T) {
+	f := newFixture(t)
+	f.publish("m", 1)
+	src := f.source(func(cfg *SourceConfig) {
+		cfg.Consumer.AckWait = 6 * time.Second
+		cfg.Consumer.BackOff = []time.Duration{6 * time.Second, time.Second}
+		cfg.Consumer.MaxDeliver = 10
+	})
+	r := startRun(t, src, 8)
+	if err := r.recv().Nak(0); err != nil {
+		t.Fatalf("Nak = %v, want nil", err)
+	}
+	d := r.recv()
+	if d.Meta.NumDelivered != 2 {
+		t.Fatalf("NumDelivered = %d after a Nak, want 2", d.Meta.NumDelivered)
+	}
+	// Six rounds of InProgress, each at most two ticks of 333 ms apart,
+	// cover two BackOff steps of 1 s; at a third of the AckWait of 6 s, not
+	// even one round fits in a step.
+	before := src.Stats().Extended
+	eventually(t, "6 extensions", func() bool { return src.Stats().Extended >= before+6 })
+	if info := f.consumerInfo(); info.Delivered.Consumer != 2 {
+		t.Errorf("consumer: %d deliveries while the second was held, want 2", info.Delivered.Consumer)
+	}
+	if err := d.AckSync(context.Background()); err != nil {
+		t.Fatalf("AckSync = %v, want nil", err)
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
 	}
 }
 

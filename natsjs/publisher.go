@@ -142,11 +142,20 @@ func NewPublisher[M any](js jetstream.JetStream, subject string, maxInFlight int
 //
 // Publish returns [fanin.ErrClosed] after Close, and if Close is called
 // while it waits for a slot; the encode error, [ErrEmptyID] or
-// [ErrInvalidID], at once;
-// ctx.Err() if ctx ends before a slot is free; and otherwise the last
-// publish error (wrapped; the context's error if ctx ended during
-// retries). An error means the message may or may not be stored; see
-// [Publisher].
+// [ErrInvalidID], at once; ctx.Err() if ctx ends before a slot is free;
+// and otherwise the last publish error (wrapped; the context's error if
+// ctx ended during retries). An error means the message may or may not be
+// stored; see [Publisher].
+//
+// The errors that the same message would meet again, whenever it was
+// sent, match fanin.ErrRefused, so that a webhook handler answers them 422
+// refused rather than as a failure of its own: an error of the encode
+// function (wrapped; errors.Is and errors.As still find it), which is
+// taken as the message's fault; [ErrReplyWanted], [ErrEmptyID] and
+// [ErrInvalidID]; and a message larger than the server's max_payload
+// (nats.ErrMaxPayload, 1 MiB by default) or the stream's MaxMsgSize
+// (jetstream.ErrStreamMessageExceedsMaximum), wrapped. None of them
+// stores anything.
 func (p *Publisher[M]) Publish(ctx context.Context, m M) (*jetstream.PubAck, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
@@ -279,7 +288,10 @@ func (p *Publisher[M]) exit() {
 func (p *Publisher[M]) message(m M) (string, *nats.Msg, error) {
 	id, data, err := p.encode(m)
 	if err != nil {
-		return "", nil, fmt.Errorf("natsjs: encode: %w", err)
+		if errors.Is(err, fanin.ErrRefused) {
+			return "", nil, err
+		}
+		return "", nil, refuse("natsjs: encode", err)
 	}
 	if err := checkID(id); err != nil {
 		return "", nil, err
@@ -327,6 +339,10 @@ func (p *Publisher[M]) publish(ctx context.Context, id string, msg *nats.Msg) (*
 			p.failed.Add(1)
 			return nil, fmt.Errorf("natsjs: publish %q: %w (last attempt: %v)", id, ctx.Err(), err)
 		}
+		if tooLarge(err) {
+			p.failed.Add(1)
+			return nil, refuse(fmt.Sprintf("natsjs: publish %q", id), err)
+		}
 		if !transient(err) {
 			p.failed.Add(1)
 			return nil, fmt.Errorf("natsjs: publish %q: %w", id, err)
@@ -367,6 +383,14 @@ func (p *Publisher[M]) Stats() PublisherStats {
 	}
 }
 
+// tooLarge reports whether a publish failed because the message is larger
+// than the server's max_payload (the client refuses it before sending) or
+// the stream's MaxMsgSize: it can never be stored, so the failure is the
+// message's, and the stream cannot hold it.
+func tooLarge(err error) bool {
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum)
+}
+
 // transient reports whether a publish that failed with err may succeed if
 // sent again: no answer in time, nobody answering (the stream is being
 // restored or its leader elected), or a connection that is reconnecting.
@@ -382,95 +406,214 @@ func transient(err error) bool {
 
 // ErrReplyWanted is returned by the encode function of [EncodeJSON], and
 // so by [Publisher.Send], for a message that waits for a reply: one that
-// holds, as a field, a reply handle whose Wanted method reports true, such
-// as the fanin.Reply of a webhook.Message whose caller waits for the
-// agent's answer. The handle lives in the ingress process and cannot cross
-// the stream (it would be encoded as {}), so the caller would wait in vain.
-// Nothing is published. A program that carries replies across machines
-// its own way encodes with a function of its own. It matches
-// fanin.ErrRefused, so that a webhook handler answers such a request at
-// once with 422 refused and this error's text, not 500 or 503: the
-// request, not the service, is at fault, and a retry would fail alike.
+// holds, where its JSON encoding would reach it, a reply handle whose
+// Wanted method reports true, such as the fanin.Reply of a webhook.Message
+// whose caller waits for the agent's answer. The handle lives in the
+// ingress process and cannot cross the stream (it would be encoded as {}),
+// so the caller would wait in vain. Nothing is published. A program that
+// carries replies across machines its own way encodes with a function of
+// its own. It matches fanin.ErrRefused, so that a webhook handler answers
+// such a request at once with 422 refused and this error's text, not 500
+// or 503: the request, not the service, is at fault, and a retry would
+// fail alike.
 var ErrReplyWanted = refusal("natsjs: the message waits for a reply, which cannot cross the stream")
 
 // refusal returns a sentinel error with text msg that also matches
 // fanin.ErrRefused: a message refused for what it is, not for the state
 // of the stream. A pointer, so that each sentinel equals only itself.
-func refusal(msg string) error { return &refusedError{msg} }
+func refusal(msg string) error { return &refusedError{msg: msg} }
 
-type refusedError struct{ msg string }
+// refuse returns err, with msg before its text, as an error that also
+// matches fanin.ErrRefused: a failure that sending the same message again
+// would meet again. err stays matchable with errors.Is and errors.As.
+func refuse(msg string, err error) error { return &refusedError{msg: msg, err: err} }
 
-func (e *refusedError) Error() string        { return e.msg }
+type refusedError struct {
+	msg string
+	err error // the cause, if any
+}
+
+func (e *refusedError) Error() string {
+	if e.err == nil {
+		return e.msg
+	}
+	return e.msg + ": " + e.err.Error()
+}
 func (e *refusedError) Is(target error) bool { return target == fanin.ErrRefused }
+func (e *refusedError) Unwrap() error        { return e.err }
 
 // replyWanter is a reply handle, such as fanin.Reply.
 type replyWanter interface{ Wanted() bool }
 
 // EncodeJSON returns an encode function for [NewPublisher] that publishes
-// a message as its JSON encoding, with the id that id returns. It refuses
-// a message that waits for a reply with [ErrReplyWanted]: a message that
-// is itself a reply handle, or a struct (or pointer to one) with an
-// exported field that is one, whose Wanted method reports true.
+// a message as its JSON encoding, with the id that id returns.
+//
+// It refuses a message that waits for a reply with [ErrReplyWanted]: one
+// that holds a reply handle (a value with a method Wanted() bool, such as
+// fanin.Reply) whose Wanted reports true, anywhere its JSON encoding would
+// reach: the message itself, an exported field, a field promoted from an
+// exported embedded struct (such as a webhook.Message embedded in a struct
+// of the program's), through pointers, through interfaces (the value an
+// `any` holds is checked), and in the elements of slices, arrays and maps.
+// A handle that does not want a reply (the zero fanin.Reply) is encoded as
+// JSON encodes it, as {}. Not checked: fields promoted from an embedded
+// struct of an unexported type, which reflection cannot read, and what
+// lies more than 1000 pointers, interfaces or elements deep. The handles
+// a type can hold are found once per type, by reflection, so a message
+// type that can hold none (no handle, no interface among its fields)
+// costs nothing more than its encoding.
+//
+// A message that encoding/json cannot encode (a NaN, a channel, a cycle)
+// is refused with the encoding error wrapped in an error that also
+// matches fanin.ErrRefused.
 func EncodeJSON[M any](id func(M) string) func(M) (string, []byte, error) {
-	wants := replyCheck[M]()
+	check := checkerFor(reflect.TypeFor[M]())
 	return func(m M) (string, []byte, error) {
-		if wants(m) {
+		if check != nil && check(reflect.ValueOf(&m).Elem(), 0) {
 			return "", nil, ErrReplyWanted
 		}
 		data, err := json.Marshal(m)
-		return id(m), data, err
+		if err != nil {
+			return "", nil, refuse("natsjs: encode", err)
+		}
+		return id(m), data, nil
 	}
 }
 
-// replyCheck returns a function that reports whether a value of M waits
-// for a reply. It finds the reply handles of M once, by reflection, so
-// that the function costs a field read per handle.
-func replyCheck[M any]() func(M) bool {
-	wanter := reflect.TypeFor[replyWanter]()
-	t := reflect.TypeFor[M]()
-	if t.Implements(wanter) {
-		return func(m M) bool {
-			w, ok := any(m).(replyWanter)
-			return ok && w.Wanted()
-		}
+// A checker reports whether v, a value of the type it was made for, holds
+// a reply handle that wants a reply; depth counts the pointers,
+// interfaces and elements passed through to reach v.
+type checker func(v reflect.Value, depth int) bool
+
+// maxCheckDepth bounds the walk of a checker, so that a cyclic value ends
+// it; encoding/json refuses such a value anyway.
+const maxCheckDepth = 1000
+
+// checkers caches checkerFor by type: a *checker, nil for a type that can
+// hold no handle.
+var checkers sync.Map // reflect.Type -> *checker
+
+var wanterType = reflect.TypeFor[replyWanter]()
+
+// checkerFor returns the checker of values of type t, or nil if no value
+// of type t can hold a reply handle.
+func checkerFor(t reflect.Type) checker {
+	if c, ok := checkers.Load(t); ok {
+		return *c.(*checker)
 	}
-	ptr := t.Kind() == reflect.Pointer
-	if ptr {
-		t = t.Elem()
+	var c checker
+	if canHold(t, map[reflect.Type]bool{}) {
+		c = buildChecker(t)
 	}
-	if t.Kind() != reflect.Struct {
-		return func(M) bool { return false }
+	checkers.Store(t, &c)
+	return c
+}
+
+// canHold reports whether a value of type t can hold a reply handle where
+// JSON would reach it; seen holds the types already being looked at, so
+// that a recursive type ends the search.
+func canHold(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t.Kind() == reflect.Interface || t.Implements(wanterType) {
+		return true
 	}
-	var fields []int
-	for i := range t.NumField() {
-		if f := t.Field(i); f.IsExported() && f.Type.Implements(wanter) {
-			fields = append(fields, i)
-		}
+	if seen[t] {
+		return false
 	}
-	if len(fields) == 0 {
-		return func(M) bool { return false }
-	}
-	return func(m M) bool {
-		v := reflect.ValueOf(m)
-		if ptr {
-			if v.IsNil() {
-				return false
-			}
-			v = v.Elem()
-		}
-		for _, i := range fields {
-			f := v.Field(i)
-			if f.Kind() == reflect.Pointer || f.Kind() == reflect.Interface {
-				if f.IsNil() {
-					continue
-				}
-			}
-			if f.Interface().(replyWanter).Wanted() {
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return canHold(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && canHold(f.Type, seen) {
 				return true
 			}
 		}
-		return false
 	}
+	return false
+}
+
+// buildChecker makes the checker of t, which canHold. The checkers of the
+// types within t are looked up when a value is checked, not now, so that
+// a recursive type needs no special case.
+func buildChecker(t reflect.Type) checker {
+	var self checker
+	if t.Kind() != reflect.Interface && t.Implements(wanterType) {
+		self = func(v reflect.Value, _ int) bool {
+			if t.Kind() == reflect.Pointer && v.IsNil() {
+				return false
+			}
+			return v.Interface().(replyWanter).Wanted()
+		}
+	}
+	var inner checker
+	switch t.Kind() {
+	case reflect.Interface:
+		inner = func(v reflect.Value, depth int) bool {
+			if v.IsNil() || depth >= maxCheckDepth {
+				return false
+			}
+			e := v.Elem()
+			c := checkerFor(e.Type())
+			return c != nil && c(e, depth+1)
+		}
+	case reflect.Pointer:
+		inner = func(v reflect.Value, depth int) bool {
+			if v.IsNil() || depth >= maxCheckDepth {
+				return false
+			}
+			c := checkerFor(t.Elem())
+			return c != nil && c(v.Elem(), depth+1)
+		}
+	case reflect.Slice, reflect.Array:
+		inner = func(v reflect.Value, depth int) bool {
+			c := checkerFor(t.Elem())
+			if c == nil || depth >= maxCheckDepth {
+				return false
+			}
+			for i := range v.Len() {
+				if c(v.Index(i), depth+1) {
+					return true
+				}
+			}
+			return false
+		}
+	case reflect.Map:
+		inner = func(v reflect.Value, depth int) bool {
+			c := checkerFor(t.Elem())
+			if c == nil || depth >= maxCheckDepth {
+				return false
+			}
+			for it := v.MapRange(); it.Next(); {
+				if c(it.Value(), depth+1) {
+					return true
+				}
+			}
+			return false
+		}
+	case reflect.Struct:
+		var fields []int
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && canHold(f.Type, map[reflect.Type]bool{}) {
+				fields = append(fields, i)
+			}
+		}
+		inner = func(v reflect.Value, depth int) bool {
+			for _, i := range fields {
+				if c := checkerFor(t.Field(i).Type); c != nil && c(v.Field(i), depth) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	switch {
+	case self == nil:
+		return inner
+	case inner == nil:
+		return self
+	}
+	return func(v reflect.Value, depth int) bool { return self(v, depth) || inner(v, depth) }
 }
 
 // DecodeJSON is a decode function for [NewSource] that reads a payload

@@ -2,13 +2,17 @@ package natsjs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fanin-go/fanin"
+	"github.com/fanin-go/fanin/webhook"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -301,14 +305,28 @@ func TestCloseRefusesASendThatFindsASlotFree(t *testing.T) {
 }
 
 // TestEncodeJSONFindsTheReplyHandle: EncodeJSON refuses a message that
-// waits for a reply whether the message is a struct with a Reply field, a
-// pointer to one, or the handle itself, and encodes the same messages
+// waits for a reply wherever JSON would reach its handle (the message
+// itself, a field, a promoted field of an embedded struct, through
+// pointers, interfaces, slices and maps), and encodes the same messages
 // when their handle wants no reply.
 func TestEncodeJSONFindsTheReplyHandle(t *testing.T) {
 	type msg struct {
 		Text  string
 		Reply fanin.Reply[string]
 	}
+	type embedded struct {
+		webhook.Message
+		Kind string
+	}
+	type embeddedPtr struct{ *webhook.Message }
+	type embeddedReply struct {
+		fanin.Reply[string]
+		ID string
+	}
+	type ptrField struct{ Reply *fanin.Reply[string] }
+	type anyField struct{ Payload any }
+	type batch struct{ Messages []webhook.Message }
+	type byKey struct{ Messages map[string]*msg }
 	pending := fanin.NewPending[string](1)
 	defer pending.Close()
 	var wanted fanin.Reply[string]
@@ -319,34 +337,119 @@ func TestEncodeJSONFindsTheReplyHandle(t *testing.T) {
 	if !wanted.Wanted() {
 		t.Fatal("the handle of a request does not report Wanted")
 	}
-	check := func(name string, err error, want bool) {
-		t.Helper()
-		if got := errors.Is(err, ErrReplyWanted); got != want {
-			t.Errorf("%s: EncodeJSON = %v, want ErrReplyWanted %v", name, err, want)
+	// Each case encodes one message with its handle wanted (r = wanted)
+	// and the same message with the zero handle.
+	cases := []struct {
+		name   string
+		encode func(r fanin.Reply[string]) error
+	}{
+		{"struct", encodeWith(func(r fanin.Reply[string]) msg { return msg{Text: "x", Reply: r} })},
+		{"pointer", encodeWith(func(r fanin.Reply[string]) *msg { return &msg{Reply: r} })},
+		{"handle", encodeWith(func(r fanin.Reply[string]) fanin.Reply[string] { return r })},
+		{"embedded webhook.Message", encodeWith(func(r fanin.Reply[string]) embedded {
+			return embedded{Message: webhook.Message{ID: "x", Reply: r}}
+		})},
+		{"embedded *webhook.Message", encodeWith(func(r fanin.Reply[string]) embeddedPtr {
+			return embeddedPtr{&webhook.Message{ID: "x", Reply: r}}
+		})},
+		{"embedded handle", encodeWith(func(r fanin.Reply[string]) embeddedReply { return embeddedReply{Reply: r} })},
+		{"pointer field", encodeWith(func(r fanin.Reply[string]) ptrField { return ptrField{&r} })},
+		{"handle in an any field", encodeWith(func(r fanin.Reply[string]) anyField { return anyField{r} })},
+		{"message in an any field", encodeWith(func(r fanin.Reply[string]) anyField { return anyField{&msg{Reply: r}} })},
+		{"handle as any", encodeWith(func(r fanin.Reply[string]) any { return r })},
+		{"webhook.Message as any", encodeWith(func(r fanin.Reply[string]) any { return webhook.Message{ID: "x", Reply: r} })},
+		{"slice element", encodeWith(func(r fanin.Reply[string]) batch {
+			return batch{[]webhook.Message{{ID: "a"}, {ID: "b", Reply: r}}}
+		})},
+		{"map value", encodeWith(func(r fanin.Reply[string]) byKey { return byKey{map[string]*msg{"a": nil, "b": {Reply: r}}} })},
+	}
+	for _, c := range cases {
+		err := c.encode(wanted)
+		if !errors.Is(err, ErrReplyWanted) || !errors.Is(err, fanin.ErrRefused) {
+			t.Errorf("%s, wanted: EncodeJSON = %v, want ErrReplyWanted, matching fanin.ErrRefused", c.name, err)
+		}
+		if err := c.encode(fanin.Reply[string]{}); err != nil {
+			t.Errorf("%s, zero handle: EncodeJSON = %v, want nil", c.name, err)
 		}
 	}
-	byStruct := EncodeJSON(func(m msg) string { return "id" })
-	_, _, err := byStruct(msg{Text: "x", Reply: wanted})
-	check("struct, wanted", err, true)
-	_, _, err = byStruct(msg{Text: "x"})
-	check("struct, not wanted", err, false)
+	_, _, err := EncodeJSON(func(*msg) string { return "id" })(nil)
+	if err != nil {
+		t.Errorf("nil pointer: EncodeJSON = %v, want nil", err)
+	}
+	_, _, err = EncodeJSON(func(any) string { return "id" })(nil)
+	if err != nil {
+		t.Errorf("nil any: EncodeJSON = %v, want nil", err)
+	}
+}
 
-	byPointer := EncodeJSON(func(*msg) string { return "id" })
-	_, _, err = byPointer(&msg{Reply: wanted})
-	check("pointer, wanted", err, true)
-	_, _, err = byPointer(&msg{})
-	check("pointer, not wanted", err, false)
-	_, _, err = byPointer(nil)
-	check("nil pointer", err, false)
+// encodeWith returns a function that encodes with EncodeJSON the message
+// that build makes around a reply handle.
+func encodeWith[M any](build func(fanin.Reply[string]) M) func(fanin.Reply[string]) error {
+	encode := EncodeJSON(func(M) string { return "id" })
+	return func(r fanin.Reply[string]) error {
+		_, _, err := encode(build(r))
+		return err
+	}
+}
 
-	_, _, err = byStruct(msg{Text: "x", Reply: wanted})
-	if !errors.Is(err, fanin.ErrRefused) {
-		t.Errorf("EncodeJSON = %v, want an error matching fanin.ErrRefused, which a webhook answers 422", err)
+// TestEncodeJSONChecksOnlyTypesThatCanHoldAHandle: a message type with no
+// handle and no interface anywhere in it gets no checker, so EncodeJSON
+// costs it nothing but its encoding; one with an interface field does.
+func TestEncodeJSONChecksOnlyTypesThatCanHoldAHandle(t *testing.T) {
+	type plain struct {
+		ID    string
+		Tags  []string
+		Inner struct{ N map[string]int }
+		Next  *plain // a recursive type ends the search
+	}
+	type open struct {
+		ID      string
+		Payload any
+	}
+	if checkerFor(reflect.TypeFor[plain]()) != nil {
+		t.Errorf("checkerFor(plain) != nil, want nil: it can hold no handle")
+	}
+	if checkerFor(reflect.TypeFor[open]()) == nil {
+		t.Errorf("checkerFor(open) = nil, want a checker: its any may hold a handle")
+	}
+}
+
+// TestEncodeJSONRefusesWhatItCannotEncode: a value that encoding/json
+// cannot encode (a NaN, a cyclic value) is refused with an error that
+// matches fanin.ErrRefused and the encoding error, and the walk that
+// looks for reply handles ends on a cycle. Through a Publisher nothing is
+// published.
+func TestEncodeJSONRefusesWhatItCannotEncode(t *testing.T) {
+	type node struct {
+		Next    *node
+		Payload any
+	}
+	cyclic := &node{}
+	cyclic.Next = cyclic
+	_, _, err := EncodeJSON(func(*node) string { return "id" })(cyclic)
+	var unsupported *json.UnsupportedValueError
+	if !errors.Is(err, fanin.ErrRefused) || !errors.As(err, &unsupported) {
+		t.Errorf("EncodeJSON(cyclic) = %v, want an error matching fanin.ErrRefused and *json.UnsupportedValueError", err)
 	}
 
-	byHandle := EncodeJSON(func(fanin.Reply[string]) string { return "id" })
-	_, _, err = byHandle(wanted)
-	check("handle, wanted", err, true)
-	_, _, err = byHandle(fanin.Reply[string]{})
-	check("zero handle", err, false)
+	js := &countingJS{}
+	pub := NewPublisher(js, subject, 0, EncodeJSON(func(float64) string { return "nan" }))
+	defer pub.Close(context.Background())
+	err = pub.Send(context.Background(), math.NaN())
+	if !errors.Is(err, fanin.ErrRefused) || !errors.As(err, &unsupported) {
+		t.Errorf("Send(NaN) = %v, want an error matching fanin.ErrRefused and *json.UnsupportedValueError", err)
+	}
+	js.mu.Lock()
+	n := js.published
+	js.mu.Unlock()
+	if n != 0 {
+		t.Errorf("Send(NaN) published %d times, want 0", n)
+	}
+	// An error of any encode function is the message's fault.
+	bad := errors.New("bad message")
+	pub2 := NewPublisher(js, subject, 0, func(string) (string, []byte, error) { return "", nil, bad })
+	defer pub2.Close(context.Background())
+	if err := pub2.Send(context.Background(), "x"); !errors.Is(err, fanin.ErrRefused) || !errors.Is(err, bad) {
+		t.Errorf("Send with a failing encode = %v, want an error matching fanin.ErrRefused and the encode error", err)
+	}
 }

@@ -721,7 +721,11 @@ func TestAttackShutdownNaksWhatWasHeld(t *testing.T) {
 	})
 	defer src.Close(context.Background())
 	r := rvStartRun(t, src, 2)
-	rvUntil(t, "all 20 pulled", func() bool { return src.Stats().Received == 20 })
+	// The sender hands over after the receipt: wait for the lane too.
+	rvUntil(t, "all 20 pulled, 2 in the lane", func() bool {
+		st := src.Stats()
+		return st.Received == 20 && st.HandedOver == 2
+	})
 	if err := r.stop(); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}

@@ -131,9 +131,10 @@ type SourceConfig struct {
 // has more than that many of the consumer's deliveries unsettled, so the
 // Source pulls only what the window allows. While Run runs, the Source
 // sends InProgress for each delivery it pulled and that is not settled, every
-// AckWait/3, up to MaxExtension after receipt; the AckWait is the
-// consumer's current one, re-read every second (see the package
-// documentation for one changed by another Start). When Run's context ends or
+// AckWait/3 (a third of the shortest BackOff step, if shorter), up to
+// MaxExtension after receipt, also while the delivery waits to be decoded;
+// the AckWait is the consumer's current one, re-read every second (see the
+// package documentation for one changed by another Start). When Run's context ends or
 // the sink is shut down, Run stops pulling, naks what it pulled but did not
 // hand over (after the pull is closed, so that the server redelivers it to
 // another pull at once), and returns nil. The server redelivers what was
@@ -198,7 +199,9 @@ type SourceStats struct {
 }
 
 // NewSource returns a Source configured by cfg that decodes each payload
-// with decode. It dials nothing until Start or Run. NewSource panics if
+// with decode. Each Run calls decode from one goroutine of its own, one
+// payload at a time, in the order of the deliveries. It dials nothing until
+// Start or Run. NewSource panics if
 // decode is nil, URL, Stream or Consumer.Durable is empty, AckPolicy is
 // not explicit, AckWait, MaxAckPending or MaxExtension is negative, or
 // Heartbeat is neither 0 nor within 500 ms to 15 s.
@@ -402,13 +405,13 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 	sess := &session{
 		src:     s,
 		cons:    cons,
-		ackWait: cc.AckWait,
+		ackWait: ackDeadline(cc),
 		readAckWait: func(ctx context.Context) (time.Duration, error) {
 			info, err := cons.Info(ctx)
 			if err != nil {
 				return 0, err
 			}
-			return info.Config.AckWait, nil
+			return ackDeadline(info.Config), nil
 		},
 		window:   cc.MaxAckPending,
 		isClosed: nc.IsClosed,
@@ -426,6 +429,25 @@ func (s *sourceState) dial(ctx context.Context) (*session, error) {
 		return nil, ErrClosed
 	}
 	return sess, nil
+}
+
+// ackDeadline returns the shortest time the server waits for an ack of a
+// delivery of a consumer with configuration cc before it redelivers it:
+// its AckWait, or a shorter step of its BackOff, which the server applies
+// instead of AckWait to the delivery of that number (the last step to all
+// later ones), from the delivery or its last InProgress. The Source
+// extends every delivery at a third of it. The rejected design extended a
+// delivery at a third of the BackOff step of its own NumDelivered: fewer
+// InProgress, but one more thing to keep right per delivery, against one
+// cheap InProgress for a handful of deliveries.
+func ackDeadline(cc jetstream.ConsumerConfig) time.Duration {
+	w := cc.AckWait
+	for _, b := range cc.BackOff {
+		if b > 0 && b < w {
+			w = b
+		}
+	}
+	return w
 }
 
 // unreachable reports whether nats.Connect failed for want of a server:
@@ -520,22 +542,21 @@ func (s *Source[M]) Run(ctx context.Context, sink fanin.Sink[Delivery[M]]) error
 
 // serve is one Run on sess. It is built on the consumer's Consume
 // callback, which nats.go calls for each delivery on the subscription's
-// goroutine: the callback tracks the delivery, decodes it and hands it
-// over with TrySend, so that a delivery goes from nats.go's reader to that
-// goroutine and then through the lane to the program's handle, the path of
-// a program that used nats.go's callback and a channel of its own. When
-// the lane is full the callback does not wait: it queues the delivery for
-// a sender goroutine that waits in Send, and queues every later one behind
-// it, so that the order holds and every delivery is tracked (and extended)
-// from its receipt rather than sitting unseen in nats.go's buffer. A
-// keeper goroutine extends unsettled deliveries and ends the run when the
-// sink is shut down.
+// goroutine: the callback only tracks the delivery and queues it, and a
+// sender goroutine decodes the queued deliveries in order and hands each
+// over (TrySend, or Send when the lane is full), so that every delivery is
+// tracked (and extended) from its receipt, whatever decode and the lane
+// take, rather than sitting unseen in nats.go's buffer. A keeper goroutine
+// extends unsettled deliveries and ends the run when the sink is shut
+// down.
 //
-// The rejected design read the consumer's Messages iterator in Run's
-// goroutine. Its Next arms and stops a heartbeat timer for every
-// delivery, and with its options and context that cost 6 allocations a
-// delivery (36 against 30 now; 28 for the direct callback that acks in
-// place), and more CPU on the goroutine that every delivery crosses.
+// The rejected designs: reading the consumer's Messages iterator in Run's
+// goroutine, whose Next arms and stops a heartbeat timer for every
+// delivery (with its options and context, 6 allocations a delivery more);
+// and decoding and calling TrySend in the callback, queuing for the sender
+// only when the lane was full, which saved one goroutine hand-off per
+// delivery but let a slow decode hold the callback while the deliveries
+// behind it waited untracked until AckWait redelivered them.
 func (s *Source[M]) serve(ctx context.Context, sess *session, sink fanin.Sink[Delivery[M]]) error {
 	// run ends with ctx, when the sink is shut down, or with the failure
 	// of the pull or of a send as its cause.
@@ -635,18 +656,17 @@ type consumption[M any] struct {
 	wake chan struct{} // a token for the sender: the queue has work
 
 	// sendErr is why the sink refused a value for a reason other than
-	// its shutdown; written by the callback or the sender before they
-	// end the run, read by serve after both stopped.
+	// its shutdown; written by the sender before it ends the run, read by
+	// serve after it stopped.
 	sendErr error
 
 	mu sync.Mutex
-	// queue holds the deliveries waiting for room in the lane, oldest
-	// first; its head is the one the sender is sending. While it is not
-	// empty the callback queues behind it rather than TrySend, so the
-	// order holds. Guarded by mu.
-	queue []Delivery[M]
-	// back holds the deliveries taken after the run ended or refused by
-	// the sink, to be given back; guarded by mu.
+	// queue holds the deliveries received and not yet handed over, oldest
+	// first; its head is the one the sender is decoding or sending.
+	// Guarded by mu.
+	queue []*delivery
+	// back holds the deliveries refused by the sink, to be given back;
+	// guarded by mu.
 	back []*delivery
 	// finished is set by finish: from then on the callback gives back
 	// what it receives itself. Guarded by mu.
@@ -656,8 +676,14 @@ type consumption[M any] struct {
 }
 
 // receive is the Consume callback: nats.go calls it for each delivery, one
-// at a time, on a goroutine of its own. It never waits for room in the
-// lane.
+// at a time, on a goroutine of its own. It only tracks the delivery and
+// queues it for the sender goroutine, which decodes it and hands it over:
+// so the callback returns at once whatever decode and the lane do, and
+// every delivery is tracked, and extended, from its receipt. The rejected
+// design decoded and called TrySend here, queuing only when the lane was
+// full: a slow decode function (one that validates a schema, or
+// decompresses) then held the callback, and the deliveries behind it
+// waited in nats.go's buffer, untracked, until AckWait redelivered them.
 func (c *consumption[M]) receive(m jetstream.Msg) {
 	s := c.src
 	meta, metaErr := metaOf(m)
@@ -670,43 +696,13 @@ func (c *consumption[M]) receive(m jetstream.Msg) {
 	if metaErr == nil && meta.NumDelivered > 1 {
 		s.stats.redelivered.Add(1)
 	}
-	if c.run.Err() != nil {
-		c.giveBack(d)
-		return
-	}
-	v, err := s.decodeSafe(m.Data())
-	if err != nil {
-		reason := truncate("undecodable: "+err.Error(), maxReason)
-		d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, reason) })
-		return
-	}
-	if metaErr != nil {
-		// Not a JetStream delivery: nothing could ack it.
-		d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, "no metadata") })
-		return
-	}
-	dv := Delivery[M]{Value: v, Meta: meta, d: d}
-	c.mu.Lock()
-	queued := len(c.queue) > 0 || c.finished
-	c.mu.Unlock()
-	if !queued {
-		err := c.sink.TrySend(dv)
-		switch {
-		case err == nil:
-			s.stats.handed.Add(1)
-			return
-		case !errors.Is(err, fanin.ErrFull):
-			c.refused(d, err)
-			return
-		}
-	}
 	c.mu.Lock()
 	if c.finished {
 		c.mu.Unlock()
 		d.settle(&s.stats.returned, jetstream.Msg.Nak)
 		return
 	}
-	c.queue = append(c.queue, dv)
+	c.queue = append(c.queue, d)
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
@@ -746,8 +742,10 @@ func (c *consumption[M]) refused(d *delivery, err error) {
 	}
 }
 
-// sendQueued is the Run's sender goroutine: it sends the queued deliveries
-// into the sink, waiting for room, until the run ends.
+// sendQueued is the Run's sender goroutine: it takes the queued deliveries
+// in order, decodes each and sends it into the sink, waiting for room,
+// until the run ends. What it has not taken when the run ends stays in the
+// queue, to be given back.
 func (c *consumption[M]) sendQueued() {
 	for {
 		c.mu.Lock()
@@ -760,24 +758,59 @@ func (c *consumption[M]) sendQueued() {
 				return
 			}
 		}
-		dv := c.queue[0]
+		d := c.queue[0]
 		c.mu.Unlock()
-		if err := c.sink.Send(c.run, dv); err != nil {
-			// dv stays at the head of the queue, to be given back.
-			if c.run.Err() == nil && !errors.Is(err, fanin.ErrClosed) {
-				c.mu.Lock()
-				c.queue = c.queue[1:]
-				c.mu.Unlock()
-				c.refused(dv.d, err)
-			}
+		if c.run.Err() != nil {
+			return // d stays at the head of the queue, to be given back
+		}
+		if !c.hand(d) {
 			return
 		}
-		c.src.stats.handed.Add(1)
-		c.mu.Lock()
-		c.queue[0] = Delivery[M]{}
-		c.queue = c.queue[1:]
-		c.mu.Unlock()
 	}
+}
+
+// pop removes the head of the queue, which the sender has dealt with.
+func (c *consumption[M]) pop() {
+	c.mu.Lock()
+	c.queue[0] = nil
+	c.queue = c.queue[1:]
+	c.mu.Unlock()
+}
+
+// hand decodes d, the head of the queue, and sends it into the sink, then
+// pops it. It reports false if the run ends: d then stays at the head of
+// the queue to be given back, unless the sink refused it for good.
+func (c *consumption[M]) hand(d *delivery) bool {
+	s := c.src
+	v, err := s.decodeSafe(d.msg.Data())
+	if err != nil {
+		c.pop()
+		reason := truncate("undecodable: "+err.Error(), maxReason)
+		d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, reason) })
+		return true
+	}
+	if d.metaErr != nil {
+		// Not a JetStream delivery: nothing could ack it.
+		c.pop()
+		d.settle(&s.stats.poison, func(m jetstream.Msg) error { return term(m, "no metadata") })
+		return true
+	}
+	dv := Delivery[M]{Value: v, Meta: d.meta, d: d}
+	err = c.sink.TrySend(dv)
+	if errors.Is(err, fanin.ErrFull) {
+		err = c.sink.Send(c.run, dv)
+	}
+	if err != nil {
+		if c.run.Err() != nil || errors.Is(err, fanin.ErrClosed) {
+			return false
+		}
+		c.pop()
+		c.refused(d, err)
+		return false
+	}
+	s.stats.handed.Add(1)
+	c.pop()
+	return true
 }
 
 // pullFailed is the Consume error handler, called by nats.go on its own
@@ -817,9 +850,7 @@ func (c *consumption[M]) finish() []*delivery {
 	defer c.mu.Unlock()
 	c.finished = true
 	back := c.back
-	for _, dv := range c.queue {
-		back = append(back, dv.d)
-	}
+	back = append(back, c.queue...)
 	c.back, c.queue = nil, nil
 	return back
 }
@@ -840,7 +871,9 @@ func (s *Source[M]) decodeSafe(data []byte) (v M, err error) {
 // ends the run (end) when the sink is shut down. Each tick (AckWait/3) it
 // sends InProgress for the deliveries whose AckWait was last restarted a
 // tick or more ago and that were received less than MaxExtension ago. So
-// no delivery goes two thirds of its AckWait without an InProgress.
+// no delivery goes two thirds of its AckWait without an InProgress. With
+// a BackOff, "AckWait" here is the shortest of AckWait and the BackOff
+// steps (see ackDeadline), which the server may apply to a redelivery.
 //
 // The AckWait is the consumer's current one: another Start on the same
 // durable may change it while this Run runs, and the server applies a new

@@ -158,7 +158,11 @@ func TestCanceledMidFlightRedeliversEveryUnacked(t *testing.T) {
 		}
 	}
 	// 6 acked, so the window of 32 lets all but 2 of the other 34 out.
-	eventually(t, "38 received", func() bool { return src.Stats().Received == 38 })
+	// The sender hands over after the receipt: wait for the buffer too.
+	eventually(t, "38 received, 8 in the buffer", func() bool {
+		st := src.Stats()
+		return st.Received == 38 && st.HandedOver == 20
+	})
 	if err := r.stop(); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -123,37 +124,111 @@ func TestWebhookIngressAcceptsOnlyDurable(t *testing.T) {
 	f.up()
 }
 
+// event is a program's own message type that embeds the webhook message,
+// as a program that adds fields of its own with fanin.MapSink writes it.
+type event struct {
+	webhook.Message
+	Kind string
+}
+
 // TestEncodeJSONRefusesAMessageThatWantsAReply attaches a Publisher with a
-// plain EncodeJSON to a webhook handler: a caller that waits for the
-// agent's reply is refused at once with 422 refused and the reason, and
-// nothing is stored, instead of its
-// reply handle being stored as {} and the caller waiting in vain.
+// plain EncodeJSON to a webhook handler, directly and through
+// fanin.MapSink into message types that hold the webhook message (and so
+// its reply handle) embedded or behind an interface: a caller that waits
+// for the agent's reply is refused at once with 422 refused and the
+// reason, and nothing is stored, instead of its reply handle being stored
+// as {} and the caller waiting in vain.
 func TestEncodeJSONRefusesAMessageThatWantsAReply(t *testing.T) {
+	f := newFixture(t)
+	id := func(m webhook.Message) string { return m.ID }
+	for _, c := range []struct {
+		name   string
+		attach func(h *webhook.Handler) func(context.Context) error
+	}{
+		{"webhook.Message", func(h *webhook.Handler) func(context.Context) error {
+			pub := NewPublisher(f.js, "events.webhook", 0, EncodeJSON(id))
+			h.Attach(pub)
+			return pub.Close
+		}},
+		{"embedded webhook.Message", func(h *webhook.Handler) func(context.Context) error {
+			pub := NewPublisher(f.js, "events.webhook", 0, EncodeJSON(func(e event) string { return e.ID }))
+			h.Attach(fanin.MapSink(pub, func(m webhook.Message) event { return event{Message: m, Kind: "k"} }))
+			return pub.Close
+		}},
+		{"embedded *webhook.Message", func(h *webhook.Handler) func(context.Context) error {
+			type ptrEvent struct{ *webhook.Message }
+			pub := NewPublisher(f.js, "events.webhook", 0, EncodeJSON(func(e ptrEvent) string { return e.ID }))
+			h.Attach(fanin.MapSink(pub, func(m webhook.Message) ptrEvent { return ptrEvent{&m} }))
+			return pub.Close
+		}},
+		{"webhook.Message in an any", func(h *webhook.Handler) func(context.Context) error {
+			pub := NewPublisher(f.js, "events.webhook", 0, EncodeJSON(func(any) string { return "id" }))
+			h.Attach(fanin.MapSink(pub, func(m webhook.Message) any { return m }))
+			return pub.Close
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := webhook.New(webhook.Config{
+				Verifiers:       []webhook.Verifier{webhook.HMACSHA256("", secret)},
+				ResponseTimeout: 3 * time.Second,
+			})
+			closePub := c.attach(h)
+			defer closePub(context.Background())
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+
+			began := time.Now()
+			code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true})
+			if code != http.StatusUnprocessableEntity || answer["status"] != "refused" || !strings.Contains(answer["error"], ErrReplyWanted.Error()) {
+				t.Errorf("POST waiting for a reply = %d %v, want 422 refused saying %q", code, answer, ErrReplyWanted)
+			}
+			if took := time.Since(began); took >= 3*time.Second {
+				t.Errorf("POST waiting for a reply answered after %v, want at once", took)
+			}
+			if n := f.streamMsgs(); n != 0 {
+				t.Errorf("stream holds %d messages, want 0", n)
+			}
+		})
+	}
+	var m webhook.Message
+	m.ID = "m1"
+	if _, _, err := EncodeJSON(id)(m); err != nil {
+		t.Errorf("EncodeJSON of a message that wants no reply = %v, want nil", err)
+	}
+}
+
+// TestTooLargeMessageIsRefused posts a webhook message that the handler
+// accepts (its body and content limits raised to 4 MiB) but that exceeds the server's
+// max_payload of 1 MiB once published: the Publisher refuses it at once
+// with an error that matches both fanin.ErrRefused and nats.ErrMaxPayload,
+// the handler answers 422 refused, as a retry would fail alike, and
+// nothing is stored.
+func TestTooLargeMessageIsRefused(t *testing.T) {
 	f := newFixture(t)
 	pub := NewPublisher(f.js, "events.webhook", 0, EncodeJSON(func(m webhook.Message) string { return m.ID }))
 	defer pub.Close(context.Background())
 	h := webhook.New(webhook.Config{
 		Verifiers:       []webhook.Verifier{webhook.HMACSHA256("", secret)},
-		ResponseTimeout: 3 * time.Second,
+		MaxBodyBytes:    4 << 20,
+		MaxContentBytes: 4 << 20,
 	})
 	h.Attach(pub)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	began := time.Now()
-	code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "?", "wait_for_response": true})
-	if code != http.StatusUnprocessableEntity || answer["status"] != "refused" || !strings.Contains(answer["error"], ErrReplyWanted.Error()) {
-		t.Errorf("POST waiting for a reply = %d %v, want 422 refused saying %q", code, answer, ErrReplyWanted)
-	}
-	if took := time.Since(began); took >= 3*time.Second {
-		t.Errorf("POST waiting for a reply answered after %v, want at once", took)
+	big := strings.Repeat("x", 3<<19) // 1.5 MiB
+	code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": big})
+	if code != http.StatusUnprocessableEntity || answer["status"] != "refused" || !strings.Contains(answer["error"], nats.ErrMaxPayload.Error()) {
+		t.Errorf("POST of 1.5 MiB = %d %v, want 422 refused saying %q", code, answer, nats.ErrMaxPayload)
 	}
 	if n := f.streamMsgs(); n != 0 {
 		t.Errorf("stream holds %d messages, want 0", n)
 	}
-	var m webhook.Message
-	m.ID = "m1"
-	if _, _, err := EncodeJSON(func(m webhook.Message) string { return m.ID })(m); err != nil {
-		t.Errorf("EncodeJSON of a message that wants no reply = %v, want nil", err)
+	err := pub.Send(context.Background(), webhook.Message{ID: "big", Content: big})
+	if !errors.Is(err, fanin.ErrRefused) || !errors.Is(err, nats.ErrMaxPayload) {
+		t.Errorf("Send of 1.5 MiB = %v, want an error matching fanin.ErrRefused and nats.ErrMaxPayload", err)
+	}
+	if code, answer := post(t, srv.URL, map[string]any{"sender": "bob", "content": "small"}); code != http.StatusAccepted {
+		t.Errorf("POST of a small message after = %d %v, want 202", code, answer)
 	}
 }
