@@ -417,7 +417,7 @@ func TestRunHandleErrorAbandons(t *testing.T) {
 		mustAdd(t, g, burst("burst", 50, &accepted))
 		err := g.Run(context.Background(), func(v int) error {
 			if v == 0 {
-				time.Sleep(time.Second) // all 50 are in the lane by now
+				synctest.Wait() // the burst has placed all 50 and waits for its ctx
 			}
 			if v == 9 {
 				return errAgent
