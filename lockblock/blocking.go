@@ -264,6 +264,11 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 		case declBlocking:
 			return listedCall("is declared blocking", ""), true
 		}
+		if key == "sync.WaitGroup.Wait" {
+			if gs, ok := c.forkJoin(call); ok {
+				return c.joinBlocks(gs, pos)
+			}
+		}
 		switch {
 		case listed[key] != "":
 			b := listedCall(listed[key], "")
@@ -438,6 +443,16 @@ func (c *checker) summarize(fns []*ssa.Function) {
 						}
 						ci := c.funcs[callee]
 						ci.callers = append(ci.callers, fn)
+						continue
+					}
+				}
+				if call := c.callOf(instr); call != nil {
+					if gs, ok := c.forkJoin(call); ok {
+						// The Wait blocks if a goroutine it waits for does:
+						// it is a caller of each, for the summaries.
+						for _, g := range gs {
+							c.funcs[g].callers = append(c.funcs[g].callers, fn)
+						}
 						continue
 					}
 				}

@@ -293,7 +293,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 		}
 		key := strings.TrimSuffix(mk, "#r")
 		if e, ok := c.effectOf(f.fn, key, h.name, h.read, h.field); ok {
-			e.result = f.resultFor(mk, rets)
+			e.result, e.nilErr = f.resultFor(mk, rets)
 			eff.acquired = append(eff.acquired, e)
 		}
 	}
@@ -661,6 +661,7 @@ func acquire(cur *state, key string, h held) {
 	if old, ok := cur.locks[mk]; ok {
 		h = old
 		h.cond = nil
+		h.nilErr = nil
 		h.lits = nil
 		if h.read {
 			h.count = min(h.count+1, maxCount)
@@ -683,7 +684,7 @@ func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
 	pred := slices.Index(s.Preds, b)
 	out := cur
 	for mk, h := range cur.locks {
-		if h.cond == nil && len(h.lits) == 0 {
+		if h.cond == nil && len(h.lits) == 0 && h.nilErr == nil {
 			continue
 		}
 		if iff != nil && refuted(iff.Cond, i == 0, h) {
@@ -718,6 +719,11 @@ func edge(b *ssa.BasicBlock, i int, s *ssa.BasicBlock, cur *state) *state {
 // held: its TryLock result false, or one of its branch conditions the
 // other way.
 func refuted(cond ssa.Value, truth bool, h held) bool {
+	if h.nilErr != nil {
+		if isNil, ok := nilTest(cond, truth, h.nilErr); ok && !isNil {
+			return true
+		}
+	}
 	if h.cond != nil {
 		if v, ok := implied(cond, truth, h.cond); ok && !v {
 			return true
@@ -759,6 +765,49 @@ func implied(cond ssa.Value, truth bool, v ssa.Value) (bool, bool) {
 		return implied(x, want == truth, v)
 	}
 	return false, false
+}
+
+// nilTest returns whether v is nil, if cond having the value truth says:
+// cond is v != nil or v == nil.
+func nilTest(cond ssa.Value, truth bool, v ssa.Value) (isNil, ok bool) {
+	c, ok := cond.(*ssa.BinOp)
+	if !ok || (c.Op != token.EQL && c.Op != token.NEQ) {
+		return false, false
+	}
+	x, k := c.X, c.Y
+	if _, ok := x.(*ssa.Const); ok {
+		x, k = k, x
+	}
+	if kc, ok := k.(*ssa.Const); !ok || !kc.IsNil() || (x != v && !loadOf(x, v)) {
+		return false, false
+	}
+	return truth == (c.Op == token.EQL), true
+}
+
+// loadOf reports whether x loads v back from a variable that it was just
+// stored in, in the same block: the named result err of
+// if err = l.acquire(); err != nil.
+func loadOf(x, v ssa.Value) bool {
+	load, ok := x.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return false
+	}
+	addr, ok := load.X.(*ssa.Alloc)
+	if !ok {
+		return false
+	}
+	instrs := load.Block().Instrs
+	for i := slices.Index(instrs, ssa.Instruction(load)) - 1; i >= 0; i-- {
+		switch in := instrs[i].(type) {
+		case *ssa.Store:
+			if in.Addr == addr {
+				return in.Val == v
+			}
+		case *ssa.Call, *ssa.Defer, *ssa.Go:
+			return false
+		}
+	}
+	return false
 }
 
 // deferCall registers a deferred call: an unlock, or a release by a
@@ -879,7 +928,13 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 	}
 	for _, e := range eff.acquired {
 		if key, name, ok := f.c.bind(st, e); ok {
-			acquire(cur, key, held{name: name, pos: call.Pos(), read: e.read, field: e.field, cond: result(call, e.result)})
+			h := held{name: name, pos: call.Pos(), read: e.read, field: e.field}
+			if e.nilErr {
+				h.nilErr = result(call, e.result)
+			} else {
+				h.cond = result(call, e.result)
+			}
+			acquire(cur, key, h)
 		}
 	}
 }
@@ -927,10 +982,13 @@ func (f *flow) returns() []ret {
 	return rets
 }
 
-// resultFor returns 1 + the index of a bool result of f's function that is
-// true at every return where the lock mk may be held, the result of a
-// TryLock helper; or 0.
-func (f *flow) resultFor(mk string, rets []ret) int {
+// resultFor returns 1 + the index of a result of f's function that tells
+// whether the lock mk is held at its returns, the result of a TryLock
+// helper; or 0. It is a bool that is true at every return where the lock
+// may be held, or else (nilErr) an error that is nil at each of them: a
+// helper that locks, and unlocks again and returns the error when it
+// fails.
+func (f *flow) resultFor(mk string, rets []ret) (i int, nilErr bool) {
 	results := f.fn.Signature.Results()
 	for i := range results.Len() {
 		if b, ok := results.At(i).Type().Underlying().(*types.Basic); !ok || b.Kind() != types.Bool {
@@ -952,8 +1010,29 @@ func (f *flow) resultFor(mk string, rets []ret) int {
 			}
 		}
 		if ok {
-			return i + 1
+			return i + 1, false
 		}
 	}
-	return 0
+	for i := range results.Len() {
+		if !types.Identical(results.At(i).Type(), errorType) {
+			continue
+		}
+		ok, some := true, false
+		for _, r := range rets {
+			if _, held := r.st.locks[mk]; !held {
+				some = true
+				continue
+			}
+			if k, isConst := r.Results[i].(*ssa.Const); !isConst || !k.IsNil() {
+				ok = false
+				break
+			}
+		}
+		if ok && some {
+			return i + 1, true
+		}
+	}
+	return 0, false
 }
+
+var errorType = types.Universe.Lookup("error").Type()

@@ -39,7 +39,10 @@ that type, a type parameter constrained by it, or the Locker that RLocker
 returns). Read locks nest: after two RLocks, one RUnlock leaves one held.
 A TryLock's result is followed through variables and into the bool result
 of a function of the package that returns it (a tryLock helper), so the
-branch where it was false holds nothing.
+branch where it was false holds nothing. A helper that locks, or unlocks
+again and returns an error, holds the lock only where its error result is
+nil: after if err := l.acquire(); err != nil { return err }, the return
+holds nothing.
 
 The analysis follows every path through the function: a lock released on
 one path but not another is still reported. A deferred Unlock releases
@@ -60,7 +63,10 @@ These operations block:
 
   - a channel send or receive, and a for-range loop over a channel;
   - a select statement without a default case;
-  - sync.WaitGroup.Wait and time.Sleep;
+  - sync.WaitGroup.Wait and time.Sleep; but a Wait on a WaitGroup that
+    the function made and only adds to, waits on and hands to goroutines
+    it starts itself (a fork and join) blocks only if one of those
+    goroutines may block: otherwise it waits for their work alone;
   - sync.Cond.Wait on a Cond whose L is not the held lock (Wait releases
     its own lock while it waits, but no other);
   - the blocking calls of github.com/fanin-go/fanin: Channel.Send,
@@ -93,8 +99,12 @@ A function that blocks only for some arguments is analysed again for a
 call that passes constant bool arguments, following only the branches
 they take: enqueue(p, false) does not flush when only enqueue(p, true)
 does, and Begin(true) takes only the lock that its writable branch takes.
-The constants flow through the caller's own bool parameters and through
-a parameter that a closure captures.
+The same holds for a constant number or string passed to a parameter that
+the function (or one it passes it to) compares with a constant in an if or
+a switch: assign(assignKeep) does not stop what assign(assignPurge) stops,
+and label("") returns before the cache that label(name) fills. The
+constants flow through the caller's own parameters and through a
+parameter that a closure captures.
 
 Within a function, a lock taken inside if c { ... } is held only where c
 was true: a later if c { mu.Unlock() } releases it on one branch and
@@ -158,8 +168,9 @@ carries, as related positions, where each lock was taken and, when it is
 in the package, where the operation at the end of the chain waits.
 Findings are the same, byte for byte, from one run to the next.
 
-The analysis follows static calls only and, but for constant bool
-arguments, does not depend on arguments or on the state of objects: a
+The analysis follows static calls only and, but for constant arguments
+that choose branches, does not depend on arguments or on the state of
+objects: a
 function that blocks only for some inputs is taken to block for all. It
 does not model a deferred Lock (Unlock, then defer Lock to take the lock
 back at return): after such a function its caller counts the lock as

@@ -147,6 +147,9 @@ type held struct {
 	// cond, if not nil, is a bool value (a TryLock's result, or a value
 	// it flowed into) that is true wherever the lock is held.
 	cond ssa.Value
+	// nilErr, if not nil, is an error value (the result of a helper that
+	// locks or fails) that is nil wherever the lock is held.
+	nilErr ssa.Value
 	// lits are branch conditions with the values they had on every path
 	// to where the lock was taken (inside if c { mu.Lock() }, c was
 	// true), so wherever it is held; a later if on the same value drops
@@ -162,7 +165,7 @@ type lit struct {
 
 func sameHeld(a, b held) bool {
 	return a.name == b.name && a.pos == b.pos && a.read == b.read && a.count == b.count && a.field == b.field &&
-		a.cond == b.cond && slices.Equal(a.lits, b.lits)
+		a.cond == b.cond && a.nilErr == b.nilErr && slices.Equal(a.lits, b.lits)
 }
 
 // commonLits returns the literals of a that b has too.
@@ -203,8 +206,10 @@ type effect struct {
 	read       bool
 	field      *types.Var // the struct field that is the lock, if it is one
 	// result is 1 + the index of a bool result that is true wherever the
-	// lock is left held (a TryLock helper); 0 if there is none.
+	// lock is left held (a TryLock helper), or of an error result that is
+	// nil wherever it is (nilErr); 0 if there is none.
 	result int
+	nilErr bool
 }
 
 // lockEffects is what a function does to its caller's locks.

@@ -15,13 +15,16 @@ import (
 // A function's summary says whether it may block for some arguments. Many
 // functions block only for some: enqueueAndFlush(p, doFlush bool) writes
 // to the socket only when doFlush is true, and a caller that passes false
-// never waits there. A call of a function of the package that passes a
-// constant bool (or a bool parameter of the caller that is constant in
-// the case at hand) is summarised again, following only the branches that
-// the constants take.
+// never waits there; assign(how) with how == assignKeep never stops the
+// session that assign(assignInvalidate) waits for. A call of a function of
+// the package that passes a constant bool, or a constant number or string
+// that the function compares with a constant to choose a branch (an if or
+// a switch on it), or a parameter of the caller that is constant in the
+// case at hand, is summarised again, following only the branches that the
+// constants take.
 
-// A bindings maps the index of a bool parameter to its constant value.
-type bindings map[int]bool
+// A bindings maps the index of a parameter to its constant value.
+type bindings map[int]constant.Value
 
 func (b bindings) key() string {
 	idx := make([]int, 0, len(b))
@@ -32,11 +35,9 @@ func (b bindings) key() string {
 	var s strings.Builder
 	for _, i := range idx {
 		s.WriteString(strconv.Itoa(i))
-		if b[i] {
-			s.WriteString("t")
-		} else {
-			s.WriteString("f")
-		}
+		s.WriteString("=")
+		s.WriteString(b[i].ExactString())
+		s.WriteString(";")
 	}
 	return s.String()
 }
@@ -49,9 +50,11 @@ type specKey struct {
 // maxSpecDepth bounds how deep specialised summaries nest.
 const maxSpecDepth = 8
 
-// constArgs returns the constant bool values that call passes to the
+// constArgs returns the constant values that call passes to the
 // parameters of the function of this package that it runs, given env, the
-// constant parameters of the calling function; nil if there are none.
+// constant parameters of the calling function; nil if there are none. A
+// value other than a bool counts only for a parameter that chooses a
+// branch (see decides).
 func (c *checker) constArgs(call *ssa.CallCommon, caller *ssa.Function, env bindings) (*ssa.Function, bindings) {
 	st, ok := c.siteOf(call)
 	if !ok || len(st.params) != len(st.fn.Params) {
@@ -59,34 +62,94 @@ func (c *checker) constArgs(call *ssa.CallCommon, caller *ssa.Function, env bind
 	}
 	var out bindings
 	for i, v := range st.params {
-		if b, ok := evalBool(v, caller, env); ok {
-			if out == nil {
-				out = bindings{}
-			}
-			out[i] = b
+		k, ok := evalConst(v, caller, env)
+		if !ok || (k.Kind() != constant.Bool && !c.decides(st.fn.Params[i], maxDecidesDepth)) {
+			continue
 		}
+		if out == nil {
+			out = bindings{}
+		}
+		out[i] = k
 	}
 	return st.fn, out
 }
 
+// decides reports whether p, a parameter that is not a bool, is compared
+// for equality with a constant in a condition of its function (an if or a
+// case of a switch on it), or passed to a function of the package that
+// does so, at most depth calls away.
+func (c *checker) decides(p *ssa.Parameter, depth int) bool {
+	for _, ref := range *p.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.BinOp:
+			if ref.Op != token.EQL && ref.Op != token.NEQ {
+				continue
+			}
+			if _, ok := ref.X.(*ssa.Const); !ok {
+				if _, ok := ref.Y.(*ssa.Const); !ok {
+					continue
+				}
+			}
+			for _, use := range *ref.Referrers() {
+				if _, ok := use.(*ssa.If); ok {
+					return true
+				}
+			}
+		case *ssa.Call:
+			if depth == 0 {
+				continue
+			}
+			st, ok := c.siteOf(ref.Common())
+			if !ok || len(st.params) != len(st.fn.Params) {
+				continue
+			}
+			for i, v := range st.params {
+				if v == ssa.Value(p) && c.decides(st.fn.Params[i], depth-1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// maxDecidesDepth bounds how far decides follows a parameter.
+const maxDecidesDepth = 3
+
 // evalBool returns the value of v, a bool, if it is constant given env.
 func evalBool(v ssa.Value, fn *ssa.Function, env bindings) (bool, bool) {
+	k, ok := evalConst(v, fn, env)
+	if !ok || k.Kind() != constant.Bool {
+		return false, false
+	}
+	return constant.BoolVal(k), true
+}
+
+// evalConst returns the value of v if it is constant given env: a
+// constant, a parameter that env binds, the negation of a constant bool,
+// or the comparison of two constants for equality.
+func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, bool) {
 	switch v := v.(type) {
 	case *ssa.Const:
-		if v.Value != nil && v.Value.Kind() == constant.Bool {
-			return constant.BoolVal(v.Value), true
+		if v.Value != nil {
+			switch v.Value.Kind() {
+			case constant.Bool, constant.Int, constant.String:
+				return v.Value, true
+			}
 		}
 	case *ssa.Parameter:
 		if fn != nil && env != nil {
 			if i := slices.Index(fn.Params, v); i >= 0 {
-				b, ok := env[i]
-				return b, ok
+				k, ok := env[i]
+				return k, ok
 			}
 		}
 	case *ssa.UnOp:
 		if v.Op == token.NOT {
-			b, ok := evalBool(v.X, fn, env)
-			return !b, ok
+			if b, ok := evalBool(v.X, fn, env); ok {
+				return constant.MakeBool(!b), true
+			}
+			break
 		}
 		if cell, ok := v.X.(*ssa.Alloc); ok && v.Op == token.MUL {
 			// A parameter that a closure captures is kept in a cell:
@@ -95,26 +158,26 @@ func evalBool(v ssa.Value, fn *ssa.Function, env bindings) (bool, bool) {
 			for _, ref := range *cell.Referrers() {
 				if st, ok := ref.(*ssa.Store); ok && st.Addr == cell {
 					if only != nil {
-						return false, false
+						return nil, false
 					}
 					only = st.Val
 				}
 			}
 			if p, ok := only.(*ssa.Parameter); ok {
-				return evalBool(p, fn, env)
+				return evalConst(p, fn, env)
 			}
 		}
 	case *ssa.BinOp:
 		if v.Op != token.EQL && v.Op != token.NEQ {
 			break
 		}
-		x, okx := evalBool(v.X, fn, env)
-		y, oky := evalBool(v.Y, fn, env)
-		if okx && oky {
-			return (x == y) == (v.Op == token.EQL), true
+		x, okx := evalConst(v.X, fn, env)
+		y, oky := evalConst(v.Y, fn, env)
+		if okx && oky && x.Kind() == y.Kind() {
+			return constant.MakeBool(constant.Compare(x, v.Op, y)), true
 		}
 	}
-	return false, false
+	return nil, false
 }
 
 // specWhy returns how fn may block when its parameters have the constant
