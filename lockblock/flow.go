@@ -72,6 +72,9 @@ func unionLocks(dst, src lockset) (lockset, bool) {
 				// either may be false while it is held.
 				m.cond = nil
 			}
+			if d.nilErr != h.nilErr {
+				m.nilErr = nil
+			}
 			// Held on both paths: only the branch conditions both
 			// paths took still hold wherever it is held.
 			m.lits = commonLits(d.lits, h.lits)

@@ -34,10 +34,24 @@ func (c *checker) forkJoin(call *ssa.CallCommon) (gs []*ssa.Function, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	started := func(v ssa.Value) bool {
+	started := func(v ssa.Value, args []ssa.Value) bool {
 		g := c.goroutineFunc(v)
-		if g == nil {
+		if g == nil || !c.pureWork(g, map[*ssa.Function]bool{}) {
 			return false
+		}
+		// Inside the goroutine the WaitGroup is only marked done: one
+		// that adds to it, or hands it on, counts goroutines unseen here.
+		for i, a := range args {
+			if a == ssa.Value(alloc) && i < len(g.Params) && !onlyDone(g.Params[i]) {
+				return false
+			}
+		}
+		if mc, ok := v.(*ssa.MakeClosure); ok {
+			for i, b := range mc.Bindings {
+				if b == ssa.Value(alloc) && i < len(g.FreeVars) && !onlyDone(g.FreeVars[i]) {
+					return false
+				}
+			}
 		}
 		gs = append(gs, g)
 		return true
@@ -54,14 +68,14 @@ func (c *checker) forkJoin(call *ssa.CallCommon) (gs []*ssa.Function, ok bool) {
 			switch {
 			case isFunc(callee, "(*sync.WaitGroup).Add"), isFunc(callee, "(*sync.WaitGroup).Done"), isFunc(callee, "(*sync.WaitGroup).Wait"):
 			case isFunc(callee, "(*sync.WaitGroup).Go") && len(cc.Args) == 2:
-				if !started(cc.Args[1]) {
+				if !started(cc.Args[1], nil) {
 					return nil, false
 				}
 			default:
 				return nil, false
 			}
 		case *ssa.Go:
-			if !started(ref.Call.Value) {
+			if !started(ref.Call.Value, ref.Call.Args) {
 				return nil, false
 			}
 		case *ssa.MakeClosure:
@@ -71,13 +85,13 @@ func (c *checker) forkJoin(call *ssa.CallCommon) (gs []*ssa.Function, ok bool) {
 				switch use := use.(type) {
 				case *ssa.DebugRef:
 				case *ssa.Go:
-					if use.Call.Value != ssa.Value(ref) || !started(ref) {
+					if use.Call.Value != ssa.Value(ref) || !started(ref, use.Call.Args) {
 						return nil, false
 					}
 				case *ssa.Call:
 					cc := use.Common()
 					callee := cc.StaticCallee()
-					if callee == nil || !isFunc(callee, "(*sync.WaitGroup).Go") || len(cc.Args) != 2 || cc.Args[1] != ssa.Value(ref) || cc.Args[0] != alloc {
+					if callee == nil || !isFunc(callee, "(*sync.WaitGroup).Go") || len(cc.Args) != 2 || cc.Args[1] != ssa.Value(ref) || cc.Args[0] != alloc || !started(ref, nil) {
 						return nil, false
 					}
 				default:
@@ -143,4 +157,80 @@ func (c *checker) joinBlocks(gs []*ssa.Function, pos token.Pos) (blocker, bool) 
 		}
 	}
 	return blocker{}, false
+}
+
+// onlyDone reports whether v, a *sync.WaitGroup within a goroutine's
+// function, is only marked done there, directly or deferred.
+func onlyDone(v ssa.Value) bool {
+	for _, ref := range *v.Referrers() {
+		var cc *ssa.CallCommon
+		switch ref := ref.(type) {
+		case *ssa.DebugRef:
+			continue
+		case *ssa.Call:
+			cc = ref.Common()
+		case *ssa.Defer:
+			cc = ref.Common()
+		case *ssa.UnOp:
+			// The load of a captured variable.
+			if ref.Op == token.MUL && onlyDone(ref) {
+				continue
+			}
+			return false
+		default:
+			return false
+		}
+		callee := cc.StaticCallee()
+		if cc.IsInvoke() || callee == nil || !isFunc(callee, "(*sync.WaitGroup).Done") || len(cc.Args) != 1 || cc.Args[0] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// pureWork reports whether fn, run as a goroutine of a fork and join, only
+// computes as far as this package can see: it takes no lock (the waiter
+// may hold it: the join would then wait for ever), waits on no Cond, and
+// calls no function value or interface method whose target is unknown
+// (which may block unseen), itself or through the functions of this
+// package it calls. Whether it blocks otherwise is its summary's to say.
+func (c *checker) pureWork(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
+	if seen[fn] {
+		return true
+	}
+	seen[fn] = true
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			var call *ssa.CallCommon
+			switch in := instr.(type) {
+			case *ssa.Call:
+				call = c.runs(in.Common())
+			case *ssa.Defer:
+				call = c.runs(in.Common())
+			case *ssa.Go:
+				call = in.Common()
+			default:
+				continue
+			}
+			if call.IsInvoke() {
+				return false
+			}
+			if _, ok := call.Value.(*ssa.Builtin); ok {
+				continue
+			}
+			if call.StaticCallee() == nil {
+				return false
+			}
+			if c.lockCall(call).op != notLockOp {
+				return false
+			}
+			if _, ok := isCondWait(call); ok {
+				return false
+			}
+			if g := c.localCallee(call); g != nil && !c.pureWork(g, seen) {
+				return false
+			}
+		}
+	}
+	return true
 }

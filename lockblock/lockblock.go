@@ -65,8 +65,10 @@ These operations block:
   - a select statement without a default case;
   - sync.WaitGroup.Wait and time.Sleep; but a Wait on a WaitGroup that
     the function made and only adds to, waits on and hands to goroutines
-    it starts itself (a fork and join) blocks only if one of those
-    goroutines may block: otherwise it waits for their work alone;
+    it starts itself, which only mark it done, take no lock and call no
+    unknown func value or interface method (a fork and join), blocks only
+    if one of those goroutines may block: otherwise it waits for their
+    work alone;
   - sync.Cond.Wait on a Cond whose L is not the held lock (Wait releases
     its own lock while it waits, but no other);
   - the blocking calls of github.com/fanin-go/fanin: Channel.Send,
@@ -294,6 +296,10 @@ type checker struct {
 	// spec holds the summaries of functions of the package for constant
 	// bool arguments; see specWhy.
 	spec map[specKey]summary
+	// specBusy holds the summaries of spec being made; specGuessed
+	// counts the times one was read before it was done.
+	specBusy    map[specKey]bool
+	specGuessed int
 	// specEff holds the effects of functions of the package for constant
 	// bool arguments; see specEffects.
 	specEff map[specKey]*lockEffects
@@ -336,6 +342,7 @@ func run(pass *analysis.Pass) (any, error) {
 		cfg:      currentConfig(),
 		decls:    map[*types.Func]declaration{},
 		spec:     map[specKey]summary{},
+		specBusy: map[specKey]bool{},
 		specEff:  map[specKey]*lockEffects{},
 	}
 	c.parseDeclarations()

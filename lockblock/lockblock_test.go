@@ -42,5 +42,6 @@ func TestAnalyzer(t *testing.T) {
 		"attackfacta",
 		"attackfactb",
 		"attackfanin",
+		"attackspec", // constant arguments, error-result helpers and joins
 	)
 }

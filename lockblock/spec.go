@@ -153,14 +153,23 @@ func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, boo
 		}
 		if cell, ok := v.X.(*ssa.Alloc); ok && v.Op == token.MUL {
 			// A parameter that a closure captures is kept in a cell:
-			// its value is the parameter's if nothing else is stored.
+			// its value is the parameter's if nothing else is stored,
+			// here or in a closure, and its address goes nowhere else.
 			var only ssa.Value
 			for _, ref := range *cell.Referrers() {
-				if st, ok := ref.(*ssa.Store); ok && st.Addr == cell {
-					if only != nil {
+				switch ref := ref.(type) {
+				case *ssa.Store:
+					if ref.Addr != cell || only != nil {
 						return nil, false
 					}
-					only = st.Val
+					only = ref.Val
+				case *ssa.UnOp, *ssa.DebugRef:
+				case *ssa.MakeClosure:
+					if !onlyRead(ref, cell) {
+						return nil, false
+					}
+				default:
+					return nil, false
 				}
 			}
 			if p, ok := only.(*ssa.Parameter); ok {
@@ -180,6 +189,32 @@ func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, boo
 	return nil, false
 }
 
+// onlyRead reports whether the closure that mc makes only loads from the
+// variable v that it captures.
+func onlyRead(mc *ssa.MakeClosure, v ssa.Value) bool {
+	fn, ok := mc.Fn.(*ssa.Function)
+	if !ok {
+		return false
+	}
+	for i, b := range mc.Bindings {
+		if b != v || i >= len(fn.FreeVars) {
+			continue
+		}
+		for _, ref := range *fn.FreeVars[i].Referrers() {
+			switch ref := ref.(type) {
+			case *ssa.UnOp:
+				if ref.Op != token.MUL {
+					return false
+				}
+			case *ssa.DebugRef:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // specWhy returns how fn may block when its parameters have the constant
 // values of env: only the branches that those values take are followed.
 func (c *checker) specWhy(fn *ssa.Function, env bindings, depth int) summary {
@@ -195,9 +230,18 @@ func (c *checker) specWhy(fn *ssa.Function, env bindings, depth int) summary {
 	}
 	k := specKey{fn, env.key()}
 	if s, ok := c.spec[k]; ok {
+		if c.specBusy[k] {
+			c.specGuessed++
+		}
 		return s
 	}
-	c.spec[k] = summary{} // a recursive call adds nothing
+	// A recursive call adds nothing to the summary being made; but a
+	// summary of another call made meanwhile that saw this guess may lack
+	// what this one finds, and is not kept.
+	c.spec[k] = summary{}
+	c.specBusy[k] = true
+	guessed := c.specGuessed
+	defer delete(c.specBusy, k)
 	var out summary
 	for _, b := range reachable(fn, env) {
 		for _, instr := range b.Instrs {
@@ -238,6 +282,10 @@ func (c *checker) specWhy(fn *ssa.Function, env bindings, depth int) summary {
 				out.ioWhy, out.ioRoot = ioWhy(bl), bl.root
 			}
 		}
+	}
+	if c.specGuessed > guessed && len(c.specBusy) > 1 {
+		delete(c.spec, k)
+		return out
 	}
 	c.spec[k] = out
 	return out
