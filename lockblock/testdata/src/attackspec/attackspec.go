@@ -166,3 +166,23 @@ func captured() {
 	step(false)  // want `call to attackspec.step, which may block`
 	step2(false) // want `call to attackspec.step2, which may block`
 }
+
+// work is started with the WaitGroup and adds a goroutine of its own to
+// it, which waits.
+func work(wg *sync.WaitGroup) {
+	defer wg.Done()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ch
+	}()
+}
+
+func handedToWorker() {
+	mu.Lock()
+	defer mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go work(&wg)
+	wg.Wait() // want `call to sync.WaitGroup.Wait, which waits for the WaitGroup while mu may be held`
+}
