@@ -152,11 +152,40 @@ func fieldStaysHome(fa *ssa.FieldAddr, def, instr ssa.Instruction) bool {
 			if !fieldStaysHome(f, def, instr) {
 				return false
 			}
+		case *ssa.Call:
+			if !keepsReceiver(f.Common(), fa) {
+				return false
+			}
 		default:
 			return false
 		}
 	}
 	return true
+}
+
+// keepsReceiver reports whether call is a method of sync/atomic's types,
+// or a Lock or Unlock of sync's, on the field at fa: such a call touches
+// the field and hands the struct to no one (s.version.Store(-1) on a
+// struct still being built).
+func keepsReceiver(call *ssa.CallCommon, fa *ssa.FieldAddr) bool {
+	callee := call.StaticCallee()
+	if call.IsInvoke() || callee == nil || len(call.Args) == 0 || call.Args[0] != ssa.Value(fa) {
+		return false
+	}
+	obj, ok := callee.Object().(*types.Func)
+	if !ok || obj.Pkg() == nil || obj.Signature().Recv() == nil {
+		return false
+	}
+	switch obj.Pkg().Path() {
+	case "sync/atomic":
+		return true
+	case "sync":
+		switch obj.Name() {
+		case "Lock", "Unlock", "RLock", "RUnlock", "TryLock", "TryRLock":
+			return true
+		}
+	}
+	return false
 }
 
 // holdsChan reports whether a value of type t contains a channel in
