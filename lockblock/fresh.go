@@ -96,9 +96,15 @@ func harmless(v ssa.Value, ref, def, instr ssa.Instruction) bool {
 	case *ssa.FieldAddr:
 		return fieldStaysHome(r, def, instr)
 	case *ssa.Store:
-		// A new channel stored into the cell of a captured variable.
-		_, isCell := v.(*ssa.Alloc)
-		return isCell && r.Addr == v
+		// A new channel stored into the cell of a captured variable; not
+		// a whole struct stored into a new one, which may bring any
+		// channel with it.
+		cell, ok := v.(*ssa.Alloc)
+		if !ok || r.Addr != v {
+			return false
+		}
+		_, chanCell := cell.Type().Underlying().(*types.Pointer).Elem().Underlying().(*types.Chan)
+		return chanCell
 	}
 	return false
 }
@@ -303,13 +309,16 @@ func justMade(fa *ssa.FieldAddr, send *ssa.Send) bool {
 	return false
 }
 
-// findTokens records the channel fields that a loop fills while the
-// channel is new, as a semaphore is made full of tokens:
+// findTokens records the channel fields that a loop fills with constants
+// while the channel is new, as a semaphore is made full of tokens:
 //
 //	s := &sem{ch: make(chan struct{}, n)}
 //	for range n {
 //		s.ch <- struct{}{}
 //	}
+//
+// A loop that sends other values fills a queue with its first items, and
+// a later send into the queue waits when it is full.
 func (c *checker) findTokens(fns []*ssa.Function) {
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
@@ -319,7 +328,7 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 					continue
 				}
 				fa := fieldOfChan(send.Chan)
-				if fa == nil || !c.inLoop(b) || !freshSend(send) {
+				if _, token := send.X.(*ssa.Const); !token || fa == nil || !c.inLoop(b) || !freshSend(send) {
 					continue
 				}
 				if v := fieldVar(fa.X.Type(), fa.Field); v != nil {

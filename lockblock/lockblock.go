@@ -120,9 +120,10 @@ there is exactly one (taken as db.mu, released as tx.db.mu).
 A send cannot block when its channel has room: a channel made in the
 function that no other goroutine can reach yet (kept in a local variable,
 in a captured variable that the closure reads only after the sends, or in
-a field of a new struct); a field that a loop of the package fills while
-the channel is new (the tokens of a semaphore, whose sends give tokens
-back); and a channel that the function received from earlier on every
+a field of a new struct, even after an atomic method or a Lock on another
+of its fields); a field that a loop of the package fills with constants
+while the channel is new (the tokens of a semaphore, whose sends give
+tokens back); and a channel that the function received from earlier on every
 path (take a token, work, give it back).
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or

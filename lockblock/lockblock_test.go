@@ -43,5 +43,6 @@ func TestAnalyzer(t *testing.T) {
 		"attackfactb",
 		"attackfanin",
 		"attackspec", // constant arguments, error-result helpers and joins
+		"attackfresh2",
 	)
 }
