@@ -238,15 +238,71 @@ func (f *flow) rangeBody(mc *ssa.MakeClosure, cur *state, show func(ssa.Instruct
 // one held or releases one.
 func (c *checker) analyze(fn *ssa.Function) *flow {
 	info := c.funcs[fn]
-	if info == nil || info.visiting {
+	if info == nil {
+		return nil
+	}
+	if info.visiting {
+		// A recursive call: its caller reads the effects assumed for
+		// this round, which may yet change.
+		c.rec.guessed = true
 		return nil
 	}
 	if info.flow != nil || info.effects != nil {
 		return info.flow
 	}
+	if c.rec.depth > 0 {
+		return c.analyzeOne(fn)
+	}
+	// The outermost analysis: run it again, with the effects of the last
+	// round assumed for recursive calls, until they no longer change.
+	// Without this, functions that call each other (a close that flushes,
+	// a flush that closes on error) would see each other's effects as
+	// empty, and a lock one of them lets go before it waits would seem
+	// held across the wait.
+	assumed := map[*ssa.Function]*lockEffects{}
+	for round := 1; ; round++ {
+		c.rec.guessed, c.rec.done, c.rec.assumed = false, nil, assumed
+		c.rec.depth++
+		f := c.analyzeOne(fn)
+		c.rec.depth--
+		if !c.rec.guessed || round == maxRecRounds {
+			c.rec.assumed = nil
+			return f
+		}
+		changed := false
+		next := map[*ssa.Function]*lockEffects{}
+		for _, g := range c.rec.done {
+			e := c.funcs[g].effects
+			if a, ok := assumed[g]; !ok && !sameEffects(e, &lockEffects{}) || ok && !sameEffects(e, a) {
+				changed = true
+			}
+			next[g] = e
+		}
+		if !changed {
+			c.rec.assumed = nil
+			return f
+		}
+		for _, g := range c.rec.done {
+			gi := c.funcs[g]
+			gi.flow, gi.effects, gi.holding = nil, nil, nil
+		}
+		// Effects for constant arguments may have read a guess too.
+		clear(c.specEff)
+		assumed = next
+	}
+}
+
+// maxRecRounds bounds the rounds of analysis of functions that call each
+// other; effects settle in two or three.
+const maxRecRounds = 4
+
+// analyzeOne analyzes fn, within an outermost analysis.
+func (c *checker) analyzeOne(fn *ssa.Function) *flow {
+	info := c.funcs[fn]
 	info.visiting = true
 	defer func() { info.visiting = false }()
-	info.effects = &lockEffects{}
+	c.rec.done = append(c.rec.done, fn)
+	info.effects = cmp.Or(c.rec.assumed[fn], &lockEffects{})
 	if !c.touchesLocks(fn) {
 		return nil
 	}
@@ -255,6 +311,11 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 	info.flow = f
 	info.effects = c.effectsOf(f)
 	return f
+}
+
+// sameEffects reports whether a and b are the same effects.
+func sameEffects(a, b *lockEffects) bool {
+	return slices.Equal(a.acquired, b.acquired) && slices.Equal(a.released, b.released) && slices.Equal(a.drops, b.drops)
 }
 
 // specEffects returns what fn does to its caller's locks when its bool
@@ -306,7 +367,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	}
 	entry := &state{locks: lockset{}}
 	for _, e := range eff.drops {
-		entry.locks[modeKey(e.root+e.suffix, e.read)] = held{read: e.read, count: 1, field: e.field}
+		entry.locks[modeKey(e.key(), e.read)] = held{read: e.read, count: 1, field: e.field}
 	}
 	g := c.newFlow(f.fn)
 	g.env = f.env
@@ -325,7 +386,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	}
 	gRets := g.returns()
 	for _, e := range eff.drops {
-		mk := modeKey(e.root+e.suffix, e.read)
+		mk := modeKey(e.key(), e.read)
 		if !slices.ContainsFunc(gRets, func(r ret) bool { _, ok := r.st.locks[mk]; return ok }) {
 			eff.released = append(eff.released, e)
 		}
@@ -399,7 +460,7 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) loc
 	holding := c.funcs[st.fn].holding
 	var out lockset
 	for _, e := range eff.drops {
-		if holding[modeKey(e.root+e.suffix, e.read)] {
+		if holding[modeKey(e.key(), e.read)] {
 			continue
 		}
 		key, _, ok := c.bind(st, e)
@@ -912,7 +973,7 @@ func (f *flow) noteRelease(key, name string, read bool, field *types.Var) {
 	for f.outer != nil {
 		f = f.outer
 	}
-	if e, ok := f.c.effectOf(f.fn, key, name, read, field); ok {
+	if e, ok := f.c.releaseOf(f.fn, key, name, read, field); ok {
 		f.released[modeKey(key, read)] = e
 	}
 }
@@ -927,6 +988,21 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 	for _, e := range eff.released {
 		if key, name, ok := f.c.bind(st, e); ok {
 			f.release(cur, key, name, e.read, e.field)
+		}
+	}
+	// A lock that the callee unlocks for a while and takes again
+	// (Unlock; wait; Lock) is, if this function did not take it either,
+	// one of this function's caller's: it drops it too, so that the second
+	// analysis of effectsOf can say whether this function waits holding
+	// it, whatever the depth of the call that lets it go.
+	for _, e := range eff.drops {
+		if slices.Contains(eff.released, e) {
+			continue
+		}
+		if key, name, ok := f.c.bind(st, e); ok {
+			if _, held := cur.locks[sameLock(cur, modeKey(key, e.read), e.read, e.field)]; !held {
+				f.noteRelease(key, name, e.read, e.field)
+			}
 		}
 	}
 	for _, e := range eff.acquired {

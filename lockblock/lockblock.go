@@ -307,6 +307,14 @@ type checker struct {
 
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool
+
+	// rec is the state of the outermost analysis under way; see analyze.
+	rec struct {
+		depth   int                            // nesting of analyses
+		done    []*ssa.Function                // analyzed in this round
+		guessed bool                           // a recursive call read assumed effects
+		assumed map[*ssa.Function]*lockEffects // effects of the last round
+	}
 }
 
 // funcInfo is what a checker knows of one function of its package.

@@ -203,8 +203,12 @@ type effect struct {
 	suffix     string // the path from the root: ".mu"
 	nameSuffix string
 	name       string // the whole name in the function, for a caller that has none
-	read       bool
-	field      *types.Var // the struct field that is the lock, if it is one
+	// local is the key of the lock within the function, where it is not
+	// root+suffix: a parameter that a closure captures is reached through
+	// its cell (see releaseOf).
+	local string
+	read  bool
+	field *types.Var // the struct field that is the lock, if it is one
 	// result is 1 + the index of a bool result that is true wherever the
 	// lock is left held (a TryLock helper), or of an error result that is
 	// nil wherever it is (nilErr); 0 if there is none.
@@ -256,6 +260,46 @@ func (c *checker) effectOf(fn *ssa.Function, key, name string, read bool, field 
 		read:       read,
 		field:      field,
 	}, true
+}
+
+// key returns the key of the lock of e within its function.
+func (e effect) key() string {
+	return cmp.Or(e.local, e.root+e.suffix)
+}
+
+// releaseOf is effectOf for a lock that fn releases without having taken
+// it. Such a lock may be reached through the cell that SSA makes for a
+// parameter that a closure captures (a function that defers a closure
+// using its receiver, say); the caller names it through the parameter.
+// Only releases are named so: a lock taken through a cell and released
+// by a closure stays the function's own, because the conditions under
+// which closures take and release it are not followed.
+func (c *checker) releaseOf(fn *ssa.Function, key, name string, read bool, field *types.Var) (effect, bool) {
+	if e, ok := c.effectOf(fn, key, name, read, field); ok {
+		return e, true
+	}
+	root := rootOf(key)
+	rest, ok := strings.CutPrefix(key[len(root):], "^")
+	if !ok || !strings.HasPrefix(root, "a") {
+		return effect{}, false
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			alloc, ok := instr.(*ssa.Alloc)
+			if !ok || "a"+alloc.Name() != root {
+				continue
+			}
+			p := spilledParam(alloc)
+			i := slices.Index(fn.Params, p)
+			if p == nil || i < 0 {
+				return effect{}, false
+			}
+			e, ok := c.effectOf(fn, "p"+strconv.Itoa(i)+rest, name, read, field)
+			e.local = key
+			return e, ok
+		}
+	}
+	return effect{}, false
 }
 
 // A site is a call of a function of this package, with the values it
@@ -487,6 +531,66 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		}
 	}
 	return "v" + v.Name(), ""
+}
+
+// spilledParam returns the parameter that v, a cell of the function,
+// holds, if v is the cell that SSA makes for a parameter captured by a
+// closure, and nothing stores into it but that parameter: the closures
+// that capture it only read it, and its address goes nowhere else.
+func spilledParam(v ssa.Value) *ssa.Parameter {
+	alloc, ok := v.(*ssa.Alloc)
+	if !ok || !alloc.Heap {
+		return nil
+	}
+	var param *ssa.Parameter
+	for _, ref := range *alloc.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.Store:
+			p, ok := ref.Val.(*ssa.Parameter)
+			if !ok || ref.Addr != alloc || param != nil {
+				return nil
+			}
+			param = p
+		case *ssa.UnOp:
+			if ref.Op != token.MUL {
+				return nil
+			}
+		case *ssa.MakeClosure:
+			fn := ref.Fn.(*ssa.Function)
+			for i, b := range ref.Bindings {
+				if b == alloc && !onlyLoaded(fn.FreeVars[i]) {
+					return nil
+				}
+			}
+		case *ssa.DebugRef:
+		default:
+			return nil
+		}
+	}
+	return param
+}
+
+// onlyLoaded reports whether a closure only reads the cell fv.
+func onlyLoaded(fv *ssa.FreeVar) bool {
+	for _, ref := range *fv.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.UnOp:
+			if ref.Op != token.MUL {
+				return false
+			}
+		case *ssa.MakeClosure:
+			fn := ref.Fn.(*ssa.Function)
+			for i, b := range ref.Bindings {
+				if b == fv && !onlyLoaded(fn.FreeVars[i]) {
+					return false
+				}
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // storedOnce returns the value stored in field i of alloc, a struct made in
