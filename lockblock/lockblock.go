@@ -154,7 +154,11 @@ of the package returns on every path, with the parameters it captures
 bound to the arguments of the call that made it (unlock :=
 unlockOnce(&mu); ...; unlock()). once.Do(f) runs f where it is called. A helper that unlocks on some paths only leaves the lock
 held for what follows; one that unlocks before it waits (updateAndUnlock,
-or Unlock; wait; Lock) does not block under the caller's lock. Two calls
+or Unlock; wait; Lock) does not block under the caller's lock, and
+neither does a function that waits only in such a helper, however deep the
+call, also when the functions call each other (a flush that closes on
+error, a close that flushes) or a closure captures the receiver through
+which the helper unlocks. Two calls
 of one function with the same arguments are taken to return the same
 lock, so c.lockFor(k).Lock() is undone by c.lockFor(k).Unlock().
 
