@@ -300,7 +300,13 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 	if why == "" {
 		return blocker{}, false
 	}
-	desc := c.funcDesc(callee)
+	return c.callBlocker(c.funcDesc(callee), why, io, root, pos), true
+}
+
+// callBlocker returns the blocker of a call at pos of the function desc
+// names, which blocks as why says: for I/O of the category io, if io is
+// not "". root is where the operation at the end of why is.
+func (c *checker) callBlocker(desc, why, io string, root, pos token.Pos) blocker {
 	what := "call to " + desc + ", which may block (" + c.shown(why) + ")"
 	if io != "" {
 		shown, _, _ := strings.Cut(c.shown(why), " [I/O: ")
@@ -313,7 +319,7 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 		pos:  pos,
 		io:   io,
 		root: root,
-	}, true
+	}
 }
 
 // ioCategory returns the category of I/O that a chain ends in: the chain

@@ -253,32 +253,51 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 	if c.rec.depth > 0 {
 		return c.analyzeOne(fn)
 	}
-	// The outermost analysis: run it again, with the effects of the last
-	// round assumed for recursive calls, until they no longer change.
+	// The outermost analysis: run it again, with what the last round
+	// found assumed for recursive calls, until that no longer changes.
 	// Without this, functions that call each other (a close that flushes,
 	// a flush that closes on error) would see each other's effects as
 	// empty, and a lock one of them lets go before it waits would seem
-	// held across the wait.
-	assumed := map[*ssa.Function]*lockEffects{}
+	// held across the wait. The effects settle first; which let-go locks
+	// each function waits holding is then found again from nothing
+	// assumed, and grows round by round to what a wait really makes true:
+	// had it started from the first rounds, where a call back seemed to
+	// let go of nothing and so to wait holding everything, a cycle of
+	// functions that each call the next with the lock let go would keep
+	// that guess, each "holding" because the next one "does".
+	assumed := map[*ssa.Function]assumption{}
+	settled := false // the effects no longer change
 	for round := 1; ; round++ {
 		c.rec.guessed, c.rec.done, c.rec.assumed = false, nil, assumed
 		c.rec.depth++
 		f := c.analyzeOne(fn)
 		c.rec.depth--
-		if !c.rec.guessed || round == maxRecRounds {
+		if !c.rec.guessed || round == 2*maxRecRounds {
 			c.rec.assumed = nil
 			return f
 		}
-		changed := false
-		next := map[*ssa.Function]*lockEffects{}
+		effectsChanged, holdingChanged := false, false
+		next := map[*ssa.Function]assumption{}
 		for _, g := range c.rec.done {
-			e := c.funcs[g].effects
-			if a, ok := assumed[g]; !ok && !sameEffects(e, &lockEffects{}) || ok && !sameEffects(e, a) {
-				changed = true
+			gi := c.funcs[g]
+			a := assumption{gi.effects, gi.holding}
+			if !a.sameEffects(assumed[g]) {
+				effectsChanged = true
 			}
-			next[g] = e
+			if !a.sameHolding(assumed[g]) {
+				holdingChanged = true
+			}
+			next[g] = a
 		}
-		if !changed {
+		switch {
+		case !settled && (!effectsChanged || round == maxRecRounds):
+			settled = true
+			for g, a := range next {
+				a.holding = map[string]blocker{}
+				next[g] = a
+			}
+		case !settled:
+		case !holdingChanged:
 			c.rec.assumed = nil
 			return f
 		}
@@ -293,8 +312,39 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 }
 
 // maxRecRounds bounds the rounds of analysis of functions that call each
-// other; effects settle in two or three.
-const maxRecRounds = 4
+// other, for their effects and then for the locks they wait holding.
+// Effects settle in two or three rounds; a recursion that passes its
+// parameters on rotated adds one lock to its effects a round, and one that
+// rotates more than seven is left with those of the last round.
+const maxRecRounds = 8
+
+// An assumption is what a round found a function does to its caller's
+// locks, assumed for calls back to it in the next round.
+type assumption struct {
+	effects *lockEffects
+	holding map[string]blocker
+}
+
+// sameEffects reports whether a and b assume the same effects; the zero
+// assumption is that of a function not yet analyzed, which does nothing
+// to its caller's locks.
+func (a assumption) sameEffects(b assumption) bool {
+	return sameEffects(cmp.Or(a.effects, &lockEffects{}), cmp.Or(b.effects, &lockEffects{}))
+}
+
+// sameHolding reports whether a and b assume that the function waits
+// holding the same let-go locks, for the same reasons.
+func (a assumption) sameHolding(b assumption) bool {
+	if len(a.holding) != len(b.holding) {
+		return false
+	}
+	for mk, bl := range a.holding {
+		if o, ok := b.holding[mk]; !ok || o.why != bl.why {
+			return false
+		}
+	}
+	return true
+}
 
 // analyzeOne analyzes fn, within an outermost analysis.
 func (c *checker) analyzeOne(fn *ssa.Function) *flow {
@@ -302,7 +352,8 @@ func (c *checker) analyzeOne(fn *ssa.Function) *flow {
 	info.visiting = true
 	defer func() { info.visiting = false }()
 	c.rec.done = append(c.rec.done, fn)
-	info.effects = cmp.Or(c.rec.assumed[fn], &lockEffects{})
+	a := c.rec.assumed[fn]
+	info.effects, info.holding = cmp.Or(a.effects, &lockEffects{}), a.holding
 	if !c.touchesLocks(fn) {
 		return nil
 	}
@@ -372,12 +423,17 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	g := c.newFlow(f.fn)
 	g.env = f.env
 	g.solve(entry)
-	holding := map[string]bool{}
+	holding := map[string]blocker{}
 	g.visit(func(instr ssa.Instruction, cur lockset) {
-		_, locks := c.blockedAt(instr, cur)
+		bl, locks := c.blockedAt(instr, cur)
 		for mk := range locks {
 			if _, ok := entry.locks[mk]; ok {
-				holding[mk] = true
+				// The first wait of the function's own, or else
+				// the first call: a call's reason may be a wait of
+				// the callee that runs while the lock is let go.
+				if w, seen := holding[mk]; !seen || w.noun == "call" && bl.noun != "call" {
+					holding[mk] = bl
+				}
 			}
 		}
 	})
@@ -443,41 +499,68 @@ func showDeferred(cur *state, see func(ssa.Instruction, lockset)) {
 // heldAcross returns the locks of cur that stay held while instr, which
 // may block as bl says, waits: not the Cond's own lock during its Wait,
 // nor a lock of the caller's that a called function of this package
-// unlocks, on every path, before it blocks.
-func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) lockset {
+// unlocks, on every path, before it blocks; a read lock held more than
+// once stays held if the function lets go of it once. It also returns how
+// instr blocks under them: where every lock left is one that the called
+// function lets go of and takes back, and it waits holding it, the wait it
+// makes holding it, not the first of its summary, which may run while the
+// lock is let go.
+func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) (blocker, lockset) {
 	locks := cur
 	if bl.cond != nil {
 		locks = c.withoutCondLock(bl.cond, locks)
 	}
 	call := c.callOf(instr)
 	if call == nil || len(locks) == 0 {
-		return locks
+		return bl, locks
 	}
 	eff, st := c.effectsAt(call)
 	if eff == nil || len(eff.drops) == 0 {
-		return locks
+		return bl, locks
 	}
 	holding := c.funcs[st.fn].holding
 	var out lockset
+	under := map[string]blocker{} // by the caller's key
 	for _, e := range eff.drops {
-		if holding[modeKey(e.key(), e.read)] {
-			continue
-		}
 		key, _, ok := c.bind(st, e)
 		if !ok {
 			continue
 		}
-		if _, ok := locks[modeKey(key, e.read)]; ok {
-			if out == nil {
-				out = maps.Clone(locks)
-			}
-			delete(out, modeKey(key, e.read))
+		mk := modeKey(key, e.read)
+		h, ok := locks[mk]
+		if !ok {
+			continue
 		}
+		if w, ok := holding[modeKey(e.key(), e.read)]; ok {
+			under[mk] = w
+			continue
+		}
+		if h.count > 1 {
+			// RLock twice, then a helper lets go of one.
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(locks)
+		}
+		delete(out, mk)
 	}
 	if out == nil {
-		return locks
+		out = locks
 	}
-	return out
+	var first blocker
+	for mk := range out {
+		w, ok := under[mk]
+		if !ok {
+			return bl, out
+		}
+		if first.why == "" || w.why < first.why {
+			first = w
+		}
+	}
+	if first.why == "" {
+		return bl, out
+	}
+	return c.callBlocker(c.funcDesc(st.fn), first.why, first.io, first.root, bl.pos), out
 }
 
 // touchesLocks reports whether fn takes or releases a lock, itself or

@@ -726,7 +726,7 @@ func (c *checker) blockedAt(instr ssa.Instruction, cur lockset) (blocker, lockse
 	if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
 		return blocker{}, nil
 	}
-	return bl, c.heldAcross(instr, bl, cur)
+	return c.heldAcross(instr, bl, cur)
 }
 
 // maxNamed is how many locks a message names; the others are counted.
