@@ -36,7 +36,8 @@ TryLock or TryRLock that returned true, until its Unlock or RUnlock. The
 lock may be a struct field (embedded or named), a package variable or a
 local variable, locked directly or through a sync.Locker (a variable of
 that type, a type parameter constrained by it, or the Locker that RLocker
-returns). Read locks nest: after two RLocks, one RUnlock leaves one held.
+returns). Read locks nest: after two RLocks, one RUnlock leaves one held,
+and so does a helper that lets one go around a wait.
 A TryLock's result is followed through variables and into the bool result
 of a function of the package that returns it (a tryLock helper), so the
 branch where it was false holds nothing. A helper that locks, or unlocks
@@ -169,6 +170,9 @@ Reports on calls name the operation at the end of the chain of calls:
 and with -chain the whole chain:
 
 	call to a.F, which may block (a.g → b.H → channel receive at h.go:12)
+
+For a helper that lets its caller's lock go around one wait and then
+waits holding it, the chain ends in the wait made holding it.
 
 A message names at most two locks and counts the others. Each finding
 carries, as related positions, where each lock was taken and, when it is
