@@ -265,7 +265,7 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 	// let go of nothing and so to wait holding everything, a cycle of
 	// functions that each call the next with the lock let go would keep
 	// that guess, each "holding" because the next one "does".
-	assumed := map[*ssa.Function]assumption{}
+	assumed := map[*ssa.Function]*lockEffects{}
 	settled := false // the effects no longer change
 	for round := 1; ; round++ {
 		c.rec.guessed, c.rec.done, c.rec.assumed = false, nil, assumed
@@ -277,24 +277,25 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 			return f
 		}
 		effectsChanged, holdingChanged := false, false
-		next := map[*ssa.Function]assumption{}
+		next := map[*ssa.Function]*lockEffects{}
 		for _, g := range c.rec.done {
-			gi := c.funcs[g]
-			a := assumption{gi.effects, gi.holding}
-			if !a.sameEffects(assumed[g]) {
+			e := c.funcs[g].effects
+			a := cmp.Or(assumed[g], &lockEffects{})
+			if !sameEffects(e, a) {
 				effectsChanged = true
 			}
-			if !a.sameHolding(assumed[g]) {
+			if !sameHolding(e.holding, a.holding) {
 				holdingChanged = true
 			}
-			next[g] = a
+			next[g] = e
 		}
 		switch {
 		case !settled && (!effectsChanged || round == maxRecRounds):
 			settled = true
-			for g, a := range next {
-				a.holding = map[string]blocker{}
-				next[g] = a
+			for g, e := range next {
+				e := *e
+				e.holding = nil
+				next[g] = &e
 			}
 		case !settled:
 		case !holdingChanged:
@@ -303,7 +304,7 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 		}
 		for _, g := range c.rec.done {
 			gi := c.funcs[g]
-			gi.flow, gi.effects, gi.holding = nil, nil, nil
+			gi.flow, gi.effects = nil, nil
 		}
 		// Effects for constant arguments may have read a guess too.
 		clear(c.specEff)
@@ -318,28 +319,14 @@ func (c *checker) analyze(fn *ssa.Function) *flow {
 // rotates more than seven is left with those of the last round.
 const maxRecRounds = 8
 
-// An assumption is what a round found a function does to its caller's
-// locks, assumed for calls back to it in the next round.
-type assumption struct {
-	effects *lockEffects
-	holding map[string]blocker
-}
-
-// sameEffects reports whether a and b assume the same effects; the zero
-// assumption is that of a function not yet analyzed, which does nothing
-// to its caller's locks.
-func (a assumption) sameEffects(b assumption) bool {
-	return sameEffects(cmp.Or(a.effects, &lockEffects{}), cmp.Or(b.effects, &lockEffects{}))
-}
-
-// sameHolding reports whether a and b assume that the function waits
-// holding the same let-go locks, for the same reasons.
-func (a assumption) sameHolding(b assumption) bool {
-	if len(a.holding) != len(b.holding) {
+// sameHolding reports whether a and b say that a function waits holding
+// the same let-go locks, for the same reasons.
+func sameHolding(a, b map[string]blocker) bool {
+	if len(a) != len(b) {
 		return false
 	}
-	for mk, bl := range a.holding {
-		if o, ok := b.holding[mk]; !ok || o.why != bl.why {
+	for mk, bl := range a {
+		if o, ok := b[mk]; !ok || o.why != bl.why {
 			return false
 		}
 	}
@@ -352,8 +339,7 @@ func (c *checker) analyzeOne(fn *ssa.Function) *flow {
 	info.visiting = true
 	defer func() { info.visiting = false }()
 	c.rec.done = append(c.rec.done, fn)
-	a := c.rec.assumed[fn]
-	info.effects, info.holding = cmp.Or(a.effects, &lockEffects{}), a.holding
+	info.effects = cmp.Or(c.rec.assumed[fn], &lockEffects{})
 	if !c.touchesLocks(fn) {
 		return nil
 	}
@@ -409,46 +395,85 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 		key := strings.TrimSuffix(mk, "#r")
 		if e, ok := c.effectOf(f.fn, key, h.name, h.read, h.field); ok {
 			e.result, e.nilErr = f.resultFor(mk, rets)
+			e.count = h.count
 			eff.acquired = append(eff.acquired, e)
 		}
 	}
-	sortEffects(eff.acquired)
 	if len(eff.drops) == 0 {
+		sortEffects(eff.acquired)
 		return eff
 	}
+	// The second analysis holds each lock let go as often on entry as
+	// the function may let go of it: once for a write lock, readHolds
+	// times for a read lock, so that the counts it ends with say how
+	// many times it let go, and how many it took again.
 	entry := &state{locks: lockset{}}
+	holds := func(e effect) int {
+		if e.read {
+			return readHolds
+		}
+		return 1
+	}
 	for _, e := range eff.drops {
-		entry.locks[modeKey(e.key(), e.read)] = held{read: e.read, count: 1, field: e.field}
+		entry.locks[modeKey(e.key(), e.read)] = held{read: e.read, count: holds(e), field: e.field}
 	}
 	g := c.newFlow(f.fn)
 	g.env = f.env
 	g.solve(entry)
-	holding := map[string]blocker{}
+	eff.holding, eff.letGo = map[string]blocker{}, map[string]int{}
 	g.visit(func(instr ssa.Instruction, cur lockset) {
 		bl, locks := c.blockedAt(instr, cur)
-		for mk := range locks {
-			if _, ok := entry.locks[mk]; ok {
-				// The first wait of the function's own, or else
-				// the first call: a call's reason may be a wait of
-				// the callee that runs while the lock is let go.
-				if w, seen := holding[mk]; !seen || w.noun == "call" && bl.noun != "call" {
-					holding[mk] = bl
-				}
+		for mk, h := range locks {
+			in, ok := entry.locks[mk]
+			if !ok {
+				continue
+			}
+			// The wait after the fewest let-gos; of those, the first
+			// of the function's own, or else the first call: a call's
+			// reason may be a wait of the callee that runs while the
+			// lock is let go.
+			letGo := max(in.count-h.count, 0)
+			w, seen := eff.holding[mk]
+			if !seen || letGo < eff.letGo[mk] || letGo == eff.letGo[mk] && w.noun == "call" && bl.noun != "call" {
+				eff.holding[mk], eff.letGo[mk] = bl, letGo
 			}
 		}
 	})
-	if f.env == nil {
-		c.funcs[f.fn].holding = holding
-	}
 	gRets := g.returns()
 	for _, e := range eff.drops {
 		mk := modeKey(e.key(), e.read)
-		if !slices.ContainsFunc(gRets, func(r ret) bool { _, ok := r.st.locks[mk]; return ok }) {
+		// How often it is held at returns: at the most, and at the
+		// least (0 where it is not held).
+		most, least := 0, -1
+		for _, r := range gRets {
+			k := r.st.locks[mk].count
+			most = max(most, k)
+			if least < 0 || k < least {
+				least = k
+			}
+		}
+		switch n := holds(e); {
+		case most < n:
+			e.count = n - most
 			eff.released = append(eff.released, e)
+		case least > n:
+			// Let go of and taken again more often on every path:
+			// RUnlock; RLock; RLock. Only on every path, because a
+			// release on some paths only (Tx.close, by tx.writable)
+			// would otherwise leave the read lock that the function
+			// took and let go again held on the others.
+			e.count = least - n
+			eff.acquired = append(eff.acquired, e)
 		}
 	}
+	sortEffects(eff.acquired)
 	return eff
 }
+
+// readHolds is how many times the second analysis of effectsOf holds a read
+// lock on entry: a caller that holds it more often is taken to hold it
+// across whatever the function does.
+const readHolds = 4
 
 // visit shows each instruction of the function with the locks that may be
 // held before it runs, but a deferred call, which is shown at each return
@@ -501,7 +526,7 @@ func showDeferred(cur *state, see func(ssa.Instruction, lockset)) {
 // nor a lock of the caller's that a called function of this package
 // unlocks, on every path, before it blocks; a read lock held more than
 // once stays held if the function lets go of it once. It also returns how
-// instr blocks under them: where every lock left is one that the called
+// instr blocks under them: where a lock left is one that the called
 // function lets go of and takes back, and it waits holding it, the wait it
 // makes holding it, not the first of its summary, which may run while the
 // lock is let go.
@@ -518,25 +543,33 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) (bl
 	if eff == nil || len(eff.drops) == 0 {
 		return bl, locks
 	}
-	holding := c.funcs[st.fn].holding
 	var out lockset
 	under := map[string]blocker{} // by the caller's key
 	for _, e := range eff.drops {
-		key, _, ok := c.bind(st, e)
+		key, _, read, ok := c.bind(st, e)
 		if !ok {
 			continue
 		}
-		mk := modeKey(key, e.read)
+		mk := modeKey(key, read)
 		h, ok := locks[mk]
 		if !ok {
 			continue
 		}
-		if w, ok := holding[modeKey(e.key(), e.read)]; ok {
+		local := modeKey(e.key(), e.read)
+		if w, ok := eff.holding[local]; ok && h.count > eff.letGo[local] {
+			// Held at that wait, as often as the function leaves it.
 			under[mk] = w
+			if n := eff.letGo[local]; n > 0 {
+				if out == nil {
+					out = maps.Clone(locks)
+				}
+				h.count -= n
+				out[mk] = h
+			}
 			continue
 		}
-		if h.count > 1 {
-			// RLock twice, then a helper lets go of one.
+		if read && h.count > readHolds {
+			// Held more often than the function was analysed for.
 			continue
 		}
 		if out == nil {
@@ -547,13 +580,11 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) (bl
 	if out == nil {
 		out = locks
 	}
+	// A wait the function makes holding a let-go lock is made holding
+	// every lock it does not let go of, too.
 	var first blocker
 	for mk := range out {
-		w, ok := under[mk]
-		if !ok {
-			return bl, out
-		}
-		if first.why == "" || w.why < first.why {
+		if w, ok := under[mk]; ok && (first.why == "" || w.why < first.why) {
 			first = w
 		}
 	}
@@ -679,7 +710,7 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 				h.lits = f.c.branchLits(b)
 				acquire(cur, ref.key, h)
 			case opUnlock, opRUnlock:
-				f.release(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field)
+				f.releaseAt(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field, f.c.branchLits(b))
 			case opTryLock, opTryRLock:
 				// Held where the call returned true.
 				h := f.c.lockAt(ref, in.Pos(), ref.op == opTryRLock)
@@ -968,8 +999,10 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 	case notLockOp:
 		if eff, st := f.c.effectsAt(call); eff != nil {
 			for _, e := range eff.released {
-				if key, name, ok := f.c.bind(st, e); ok {
-					f.deferUnlock(cur, key, name, e.read, e.field)
+				if key, name, read, ok := f.c.bind(st, e); ok {
+					for range e.times() {
+						f.deferUnlock(cur, key, name, read, e.field)
+					}
 				}
 			}
 		}
@@ -1000,6 +1033,12 @@ func (f *flow) condWait(call *ssa.CallCommon, cur *state) {
 // release removes a lock from cur, or records a release for the caller
 // when the function did not take it.
 func (f *flow) release(cur *state, key, name string, read bool, field *types.Var) {
+	f.releaseAt(cur, key, name, read, field, nil)
+}
+
+// releaseAt is release by an unlock in a block that only paths on which
+// lits hold reach.
+func (f *flow) releaseAt(cur *state, key, name string, read bool, field *types.Var, lits []lit) {
 	mk := sameLock(cur, modeKey(key, read), read, field)
 	if h, ok := cur.locks[mk]; ok {
 		if h.count > 1 {
@@ -1008,9 +1047,28 @@ func (f *flow) release(cur *state, key, name string, read bool, field *types.Var
 		} else {
 			delete(cur.locks, mk)
 		}
+		if len(h.lits) > 0 && !f.outerLits(lits, h.lits) {
+			// Taken only where a condition held (if lazy {
+			// mu.Lock() }) and let go where it may not have:
+			// there, this unlock lets go of the caller's lock. An
+			// unlock under the same condition (if lazy {
+			// mu.Unlock() }) only undoes the function's own lock.
+			f.noteRelease(key, name, read, field)
+		}
 		return
 	}
 	f.noteRelease(key, name, read, field)
+}
+
+// outerLits reports whether the conditions of have include every one of
+// want.
+func (f *flow) outerLits(have, want []lit) bool {
+	for _, l := range want {
+		if !slices.Contains(have, l) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameLock returns the key in cur of the lock that an unlock of mk, a lock
@@ -1069,8 +1127,10 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 		return
 	}
 	for _, e := range eff.released {
-		if key, name, ok := f.c.bind(st, e); ok {
-			f.release(cur, key, name, e.read, e.field)
+		if key, name, read, ok := f.c.bind(st, e); ok {
+			for range e.times() {
+				f.release(cur, key, name, read, e.field)
+			}
 		}
 	}
 	// A lock that the callee unlocks for a while and takes again
@@ -1079,24 +1139,30 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 	// analysis of effectsOf can say whether this function waits holding
 	// it, whatever the depth of the call that lets it go.
 	for _, e := range eff.drops {
-		if slices.Contains(eff.released, e) {
+		if slices.ContainsFunc(eff.released, func(r effect) bool { return sameLockOf(r, e) }) {
 			continue
 		}
-		if key, name, ok := f.c.bind(st, e); ok {
-			if _, held := cur.locks[sameLock(cur, modeKey(key, e.read), e.read, e.field)]; !held {
-				f.noteRelease(key, name, e.read, e.field)
+		if key, name, read, ok := f.c.bind(st, e); ok {
+			if _, held := cur.locks[sameLock(cur, modeKey(key, read), read, e.field)]; !held {
+				f.noteRelease(key, name, read, e.field)
 			}
 		}
 	}
 	for _, e := range eff.acquired {
-		if key, name, ok := f.c.bind(st, e); ok {
-			h := held{name: name, pos: call.Pos(), read: e.read, field: e.field}
+		if key, name, read, ok := f.c.bind(st, e); ok {
+			h := held{name: name, pos: call.Pos(), read: read, field: e.field}
 			if e.nilErr {
 				h.nilErr = result(call, e.result)
 			} else {
 				h.cond = result(call, e.result)
 			}
 			acquire(cur, key, h)
+			if mk := modeKey(key, read); read && e.times() > 1 {
+				// A helper that read-locks more than once.
+				h := cur.locks[mk]
+				h.count = min(h.count+e.times()-1, maxCount)
+				cur.locks[mk] = h
+			}
 		}
 	}
 }

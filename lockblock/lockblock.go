@@ -318,10 +318,10 @@ type checker struct {
 
 	// rec is the state of the outermost analysis under way; see analyze.
 	rec struct {
-		depth   int                          // nesting of analyses
-		done    []*ssa.Function              // analyzed in this round
-		guessed bool                         // a recursive call read assumed effects
-		assumed map[*ssa.Function]assumption // effects of the last round
+		depth   int                            // nesting of analyses
+		done    []*ssa.Function                // analyzed in this round
+		guessed bool                           // a recursive call read assumed effects
+		assumed map[*ssa.Function]*lockEffects // effects of the last round
 	}
 }
 
@@ -331,10 +331,9 @@ type funcInfo struct {
 	never   bool            // declared never to block
 	callers []*ssa.Function // functions of this package that call it
 
-	flow     *flow              // the lock-set analysis; nil if no lock is taken
-	effects  *lockEffects       // locks left held or released for the caller; nil until computed
-	holding  map[string]blocker // of the released locks, those it may block holding, and the first wait under each
-	visiting bool               // flow is being computed (recursion guard)
+	flow     *flow        // the lock-set analysis; nil if no lock is taken
+	effects  *lockEffects // locks left held or released for the caller; nil until computed
+	visiting bool         // flow is being computed (recursion guard)
 }
 
 func run(pass *analysis.Pass) (any, error) {

@@ -45,5 +45,6 @@ func TestAnalyzer(t *testing.T) {
 		"attackspec", // constant arguments, error-result helpers and joins
 		"attackfresh2",
 		"attackrelease", // locks let go for a while, at depth, through recursion and cells
+		"attackrelease2",
 	)
 }

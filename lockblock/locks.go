@@ -214,6 +214,19 @@ type effect struct {
 	// nil wherever it is (nilErr); 0 if there is none.
 	result int
 	nilErr bool
+	// count is how many times a read lock is taken, or let go for good;
+	// 0 is once.
+	count int
+}
+
+// times returns how many times e takes or lets go of its lock.
+func (e effect) times() int {
+	return max(e.count, 1)
+}
+
+// sameLockOf reports whether a and b are effects on the same lock.
+func sameLockOf(a, b effect) bool {
+	return a.root == b.root && a.suffix == b.suffix && a.read == b.read
 }
 
 // lockEffects is what a function does to its caller's locks.
@@ -221,6 +234,13 @@ type lockEffects struct {
 	acquired []effect // may be held at some return
 	released []effect // of drops, those released at every return
 	drops    []effect // unlocked on some path without having been locked in the function
+	// holding holds, by the key of a drop, the first wait that the
+	// function may make holding it (its own, or else a call), for the
+	// drops it may wait holding; letGo, how many times it has let go of
+	// a read lock on every path to that wait, so that a caller holding it
+	// more often still holds it there.
+	holding map[string]blocker
+	letGo   map[string]int
 }
 
 func sortEffects(es []effect) {
@@ -369,37 +389,44 @@ func sameRecv(a, b types.Type) bool {
 
 // bind returns the key and name, at a call site, of an effect of the
 // function it runs.
-func (c *checker) bind(s site, e effect) (key, name string, ok bool) {
+func (c *checker) bind(s site, e effect) (key, name string, read, ok bool) {
 	var arg ssa.Value
 	switch {
 	case strings.HasPrefix(e.root, "g{"):
-		return e.root + e.suffix, e.name, true
+		return e.root + e.suffix, e.name, e.read, true
 	case strings.HasPrefix(e.root, "p"):
 		i, _ := strconv.Atoi(e.root[1:])
 		if i >= len(s.params) {
-			return "", "", false
+			return "", "", false, false
 		}
 		arg = s.params[i]
 	case strings.HasPrefix(e.root, "f"):
 		i, _ := strconv.Atoi(e.root[1:])
 		if i >= len(s.free) {
-			return "", "", false
+			return "", "", false, false
 		}
 		arg = s.free[i]
 	default:
-		return "", "", false
+		return "", "", false, false
+	}
+	if e.suffix == "" && !e.read {
+		// A sync.Locker parameter, given what RLocker returned: the
+		// helper's Lock and Unlock are the read lock's.
+		if key, name, read := c.lockOf(arg); read {
+			return key, name, true, true
+		}
 	}
 	if cv, ok := arg.(cell); ok {
 		// A lock reached through the variable of a captured parameter.
 		rest, ok := strings.CutPrefix(e.suffix, "^")
 		if !ok {
-			return "", "", false
+			return "", "", false, false
 		}
 		key, name = c.path(cv.Value)
 		if name == "" {
-			return key + rest, e.name, true
+			return key + rest, e.name, e.read, true
 		}
-		return key + rest, name + strings.ReplaceAll(rest, "^", ""), true
+		return key + rest, name + strings.ReplaceAll(rest, "^", ""), e.read, true
 	}
 	if alloc, ok := arg.(*ssa.Alloc); ok {
 		// A helper's tx.db.mu, at a call with a new tx := &Tx{db: db}.
@@ -412,18 +439,18 @@ func (c *checker) bind(s site, e effect) (key, name string, ok bool) {
 				if val := storedOnce(alloc, i); val != nil {
 					key, name = c.path(val)
 					if name == "" {
-						return key + rest, e.name, true
+						return key + rest, e.name, e.read, true
 					}
-					return key + rest, name + strings.ReplaceAll(rest, "^", ""), true
+					return key + rest, name + strings.ReplaceAll(rest, "^", ""), e.read, true
 				}
 			}
 		}
 	}
 	key, name = c.path(arg)
 	if name == "" {
-		return key + e.suffix, e.name, true
+		return key + e.suffix, e.name, e.read, true
 	}
-	return key + e.suffix, name + e.nameSuffix, true
+	return key + e.suffix, name + e.nameSuffix, e.read, true
 }
 
 // rootOf returns the variable part of a lock key: "p0" of "p0.mu^".
