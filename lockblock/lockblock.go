@@ -37,7 +37,8 @@ lock may be a struct field (embedded or named), a package variable or a
 local variable, locked directly or through a sync.Locker (a variable of
 that type, a type parameter constrained by it, or the Locker that RLocker
 returns). Read locks nest: after two RLocks, one RUnlock leaves one held,
-and so does a helper that lets one go around a wait.
+and so does a helper that lets one go around a wait; a helper that takes
+a read lock twice leaves it held twice.
 A TryLock's result is followed through variables and into the bool result
 of a function of the package that returns it (a tryLock helper), so the
 branch where it was false holds nothing. A helper that locks, or unlocks
@@ -159,7 +160,9 @@ or Unlock; wait; Lock) does not block under the caller's lock, and
 neither does a function that waits only in such a helper, however deep the
 call, also when the functions call each other (a flush that closes on
 error, a close that flushes) or a closure captures the receiver through
-which the helper unlocks. Two calls
+which the helper unlocks. A helper that takes the lock only when a
+condition holds and unlocks it either way (if lazy { mu.Lock() };
+mu.Unlock()) lets go of its caller's where the condition is false. Two calls
 of one function with the same arguments are taken to return the same
 lock, so c.lockFor(k).Lock() is undone by c.lockFor(k).Unlock().
 
