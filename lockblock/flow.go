@@ -422,7 +422,11 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	g.solve(entry)
 	eff.holding, eff.letGo = map[string]blocker{}, map[string]int{}
 	g.visit(func(instr ssa.Instruction, cur lockset) {
-		bl, locks := c.blockedAt(instr, cur)
+		env := g.env
+		if instr.Parent() != g.fn {
+			env = nil // a loop body's parameters are not the function's
+		}
+		bl, locks := c.blockedAt(instr, cur, env)
 		for mk, h := range locks {
 			in, ok := entry.locks[mk]
 			if !ok {
@@ -530,7 +534,7 @@ func showDeferred(cur *state, see func(ssa.Instruction, lockset)) {
 // function lets go of and takes back, and it waits holding it, the wait it
 // makes holding it, not the first of its summary, which may run while the
 // lock is let go.
-func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) (blocker, lockset) {
+func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset, env bindings) (blocker, lockset) {
 	locks := cur
 	if bl.cond != nil {
 		locks = c.withoutCondLock(bl.cond, locks)
@@ -539,7 +543,7 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) (bl
 	if call == nil || len(locks) == 0 {
 		return bl, locks
 	}
-	eff, st := c.effectsAt(call)
+	eff, st := c.effectsAt(call, instr.Parent(), env)
 	if eff == nil || len(eff.drops) == 0 {
 		return bl, locks
 	}
@@ -574,6 +578,13 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset) (bl
 		}
 		if out == nil {
 			out = maps.Clone(locks)
+		}
+		if read && !e.read && h.count > 1 {
+			// A read lock handed on as a sync.Locker (RLocker()),
+			// which the function lets go of once.
+			h.count--
+			out[mk] = h
+			continue
 		}
 		delete(out, mk)
 	}
@@ -614,7 +625,7 @@ func (c *checker) touchesLocks(fn *ssa.Function) bool {
 					return true
 				}
 			}
-			if e, _ := c.effectsAt(call); e != nil && (len(e.acquired) > 0 || len(e.drops) > 0) {
+			if e, _ := c.effectsAt(call, nil, nil); e != nil && (len(e.acquired) > 0 || len(e.drops) > 0) {
 				return true
 			}
 		}
@@ -624,8 +635,10 @@ func (c *checker) touchesLocks(fn *ssa.Function) bool {
 
 // effectsAt returns the effects of the function of this package that call
 // runs, and the call as a site of it; or nil if it runs none, or its
-// values do not line up with that function's parameters.
-func (c *checker) effectsAt(call *ssa.CallCommon) (*lockEffects, site) {
+// values do not line up with that function's parameters. Arguments that
+// are constants, or parameters of caller that env binds to constants,
+// choose the effects for those values.
+func (c *checker) effectsAt(call *ssa.CallCommon, caller *ssa.Function, env bindings) (*lockEffects, site) {
 	st, ok := c.siteOf(call)
 	if !ok {
 		return nil, site{}
@@ -633,7 +646,7 @@ func (c *checker) effectsAt(call *ssa.CallCommon) (*lockEffects, site) {
 	c.analyze(st.fn)
 	eff := c.funcs[st.fn].effects
 	if eff != nil && (len(eff.acquired) > 0 || len(eff.drops) > 0) {
-		if _, consts := c.constArgs(call, nil, nil); len(consts) > 0 {
+		if _, consts := c.constArgs(call, caller, env); len(consts) > 0 {
 			eff = c.specEffects(st.fn, consts)
 		}
 	}
@@ -997,7 +1010,7 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field)
 		return
 	case notLockOp:
-		if eff, st := f.c.effectsAt(call); eff != nil {
+		if eff, st := f.c.effectsAt(call, f.fn, f.env); eff != nil {
 			for _, e := range eff.released {
 				if key, name, read, ok := f.c.bind(st, e); ok {
 					for range e.times() {
@@ -1047,11 +1060,11 @@ func (f *flow) releaseAt(cur *state, key, name string, read bool, field *types.V
 		} else {
 			delete(cur.locks, mk)
 		}
-		if len(h.lits) > 0 && !f.outerLits(lits, h.lits) {
+		if len(h.lits) > 0 && !f.outerLits(lits, h.lits) || h.cond != nil && !slices.Contains(lits, lit{v: h.cond}) {
 			// Taken only where a condition held (if lazy {
-			// mu.Lock() }) and let go where it may not have:
-			// there, this unlock lets go of the caller's lock. An
-			// unlock under the same condition (if lazy {
+			// mu.Lock() }, or a TryLock) and let go where it may
+			// not have: there, this unlock lets go of the caller's
+			// lock. An unlock under the same condition (if lazy {
 			// mu.Unlock() }) only undoes the function's own lock.
 			f.noteRelease(key, name, read, field)
 		}
@@ -1122,7 +1135,7 @@ func (f *flow) noteRelease(key, name string, read bool, field *types.Var) {
 // applyEffects applies to cur the locks that a call of a function of this
 // package leaves held or releases.
 func (f *flow) applyEffects(call *ssa.Call, cur *state) {
-	eff, st := f.c.effectsAt(f.c.callOf(call))
+	eff, st := f.c.effectsAt(f.c.callOf(call), f.fn, f.env)
 	if eff == nil {
 		return
 	}

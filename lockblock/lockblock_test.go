@@ -46,5 +46,6 @@ func TestAnalyzer(t *testing.T) {
 		"attackfresh2",
 		"attackrelease", // locks let go for a while, at depth, through recursion and cells
 		"attackrelease2",
+		"attackrelease3",
 	)
 }

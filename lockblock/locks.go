@@ -98,6 +98,11 @@ func (c *checker) lockCall(call *ssa.CallCommon) lockRef {
 func (c *checker) lockOf(v ssa.Value) (key, name string, read bool) {
 	switch v := v.(type) {
 	case *ssa.MakeInterface:
+		if f := embeddedLock(v.X.Type()); f != "" {
+			// A struct that embeds its lock, as a sync.Locker.
+			key, name, _ := c.lockOf(v.X)
+			return key + "." + f, join(name, f), false
+		}
 		return c.lockOf(v.X)
 	case *ssa.UnOp:
 		// c.L of a Cond whose lock is known.
@@ -409,11 +414,21 @@ func (c *checker) bind(s site, e effect) (key, name string, read, ok bool) {
 	default:
 		return "", "", false, false
 	}
-	if e.suffix == "" && !e.read {
-		// A sync.Locker parameter, given what RLocker returned: the
-		// helper's Lock and Unlock are the read lock's.
-		if key, name, read := c.lockOf(arg); read {
+	if e.suffix == "" {
+		// A sync.Locker parameter, given what RLocker returned (the
+		// helper's Lock and Unlock are the read lock's), or a struct
+		// that embeds its lock.
+		if key, name, read := c.lockOf(arg); read && !e.read {
 			return key, name, true, true
+		}
+		x := arg
+		if mi, ok := arg.(*ssa.MakeInterface); ok {
+			x = mi.X
+		}
+		if f := embeddedLock(x.Type()); f != "" {
+			// Also for a type parameter constrained by sync.Locker.
+			key, name = c.path(x)
+			return key + "." + f, join(name, f), e.read, true
 		}
 	}
 	if cv, ok := arg.(cell); ok {
@@ -620,6 +635,29 @@ func onlyLoaded(fv *ssa.FreeVar) bool {
 	return true
 }
 
+// embeddedLock returns the name of the sync.Mutex or sync.RWMutex that a
+// value of type t, a pointer to a struct that embeds one, locks as a
+// sync.Locker; or "".
+func embeddedLock(t types.Type) string {
+	p, ok := types.Unalias(t).(*types.Pointer)
+	if !ok {
+		return ""
+	}
+	st, ok := p.Elem().Underlying().(*types.Struct)
+	if !ok {
+		return ""
+	}
+	for i := range st.NumFields() {
+		f := st.Field(i)
+		n, ok := types.Unalias(f.Type()).(*types.Named)
+		if f.Embedded() && ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "sync" &&
+			(n.Obj().Name() == "Mutex" || n.Obj().Name() == "RWMutex") {
+			return f.Name()
+		}
+	}
+	return ""
+}
+
 // storedOnce returns the value stored in field i of alloc, a struct made in
 // the function, if it is stored exactly once; or nil.
 func storedOnce(alloc *ssa.Alloc, i int) ssa.Value {
@@ -727,7 +765,7 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 	}
 	deferred := map[*ssa.Defer]lockset{}
 	f.visit(func(instr ssa.Instruction, cur lockset) {
-		bl, locks := c.blockedAt(instr, cur)
+		bl, locks := c.blockedAt(instr, cur, nil)
 		if len(locks) == 0 {
 			return
 		}
@@ -744,8 +782,9 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 }
 
 // blockedAt returns how instr may block, if it may and is not silenced,
-// and the locks of cur that stay held while it waits.
-func (c *checker) blockedAt(instr ssa.Instruction, cur lockset) (blocker, lockset) {
+// and the locks of cur that stay held while it waits; env binds
+// parameters of instr's function to constants, or is nil.
+func (c *checker) blockedAt(instr ssa.Instruction, cur lockset, env bindings) (blocker, lockset) {
 	if len(cur) == 0 {
 		return blocker{}, nil
 	}
@@ -753,7 +792,7 @@ func (c *checker) blockedAt(instr ssa.Instruction, cur lockset) (blocker, lockse
 	if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) {
 		return blocker{}, nil
 	}
-	return c.heldAcross(instr, bl, cur)
+	return c.heldAcross(instr, bl, cur, env)
 }
 
 // maxNamed is how many locks a message names; the others are counted.
