@@ -161,8 +161,10 @@ neither does a function that waits only in such a helper, however deep the
 call, also when the functions call each other (a flush that closes on
 error, a close that flushes) or a closure captures the receiver through
 which the helper unlocks. A helper that takes the lock only when a
-condition holds and unlocks it either way (if lazy { mu.Lock() };
-mu.Unlock()) lets go of its caller's where the condition is false. Two calls
+condition holds, or by a TryLock, and unlocks it either way (if lazy {
+mu.Lock() }; mu.Unlock()) lets go of its caller's where it did not take
+it. A sync.Locker handed to a helper is the read lock if it came from
+RLocker(), and the embedded lock of a struct that embeds one. Two calls
 of one function with the same arguments are taken to return the same
 lock, so c.lockFor(k).Lock() is undone by c.lockFor(k).Unlock().
 
