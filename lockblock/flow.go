@@ -179,6 +179,10 @@ type flow struct {
 	fn       *ssa.Function
 	in       []*state          // entry state of each block; nil if not reached
 	released map[string]effect // by modeKey
+	// maybeOwn holds, by modeKey, the released locks that were let go
+	// only where the function may have taken them itself (if lazy {
+	// mu.Lock() }; mu.Unlock()), never where it surely had not.
+	maybeOwn map[string]bool
 	outer    *flow             // for a loop body, the analysis of the function; nil otherwise
 	// env holds constant values of bool parameters, for the analysis of
 	// a call that passes them: branches they rule out are not taken.
@@ -186,7 +190,7 @@ type flow struct {
 }
 
 func (c *checker) newFlow(fn *ssa.Function) *flow {
-	return &flow{c: c, fn: fn, in: make([]*state, len(fn.Blocks)), released: map[string]effect{}}
+	return &flow{c: c, fn: fn, in: make([]*state, len(fn.Blocks)), released: map[string]effect{}, maybeOwn: map[string]bool{}}
 }
 
 // maxRounds bounds the rounds of a loop body's analysis, each from the
@@ -388,7 +392,7 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 		atReturn, _ = unionLocks(atReturn, r.st.locks)
 	}
 	for mk, h := range atReturn {
-		if _, ok := f.released[mk]; ok {
+		if _, ok := f.released[mk]; ok && !f.maybeOwn[mk] {
 			// Held on entry, so not taken for the caller.
 			continue
 		}
@@ -1066,7 +1070,7 @@ func (f *flow) releaseAt(cur *state, key, name string, read bool, field *types.V
 			// not have: there, this unlock lets go of the caller's
 			// lock. An unlock under the same condition (if lazy {
 			// mu.Unlock() }) only undoes the function's own lock.
-			f.noteRelease(key, name, read, field)
+			f.noteMaybeRelease(key, name, read, field)
 		}
 		return
 	}
@@ -1129,6 +1133,25 @@ func (f *flow) noteRelease(key, name string, read bool, field *types.Var) {
 	}
 	if e, ok := f.c.releaseOf(f.fn, key, name, read, field); ok {
 		f.released[modeKey(key, read)] = e
+		delete(f.maybeOwn, modeKey(key, read))
+	}
+}
+
+// noteMaybeRelease records a release of a lock the function took on some
+// paths only: the caller's on the others. Unless another unlock surely
+// lets go of the caller's, the lock may also be the function's own at a
+// return, and is taken for the caller there.
+func (f *flow) noteMaybeRelease(key, name string, read bool, field *types.Var) {
+	for f.outer != nil {
+		f = f.outer
+	}
+	mk := modeKey(key, read)
+	if _, ok := f.released[mk]; ok {
+		return
+	}
+	if e, ok := f.c.releaseOf(f.fn, key, name, read, field); ok {
+		f.released[mk] = e
+		f.maybeOwn[mk] = true
 	}
 }
 
@@ -1157,7 +1180,12 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 		}
 		if key, name, read, ok := f.c.bind(st, e); ok {
 			if _, held := cur.locks[sameLock(cur, modeKey(key, read), read, e.field)]; !held {
-				f.noteRelease(key, name, read, e.field)
+				if slices.ContainsFunc(eff.acquired, func(a effect) bool { return sameLockOf(a, e) }) {
+					// It may also take the lock for itself.
+					f.noteMaybeRelease(key, name, read, e.field)
+				} else {
+					f.noteRelease(key, name, read, e.field)
+				}
 			}
 		}
 	}

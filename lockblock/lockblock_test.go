@@ -47,5 +47,6 @@ func TestAnalyzer(t *testing.T) {
 		"attackrelease", // locks let go for a while, at depth, through recursion and cells
 		"attackrelease2",
 		"attackrelease3",
+		"attackrelease4",
 	)
 }

@@ -98,10 +98,10 @@ func (c *checker) lockCall(call *ssa.CallCommon) lockRef {
 func (c *checker) lockOf(v ssa.Value) (key, name string, read bool) {
 	switch v := v.(type) {
 	case *ssa.MakeInterface:
-		if f := embeddedLock(v.X.Type()); f != "" {
+		if k, n := embeddedLock(v.X.Type()); k != "" {
 			// A struct that embeds its lock, as a sync.Locker.
-			key, name, _ := c.lockOf(v.X)
-			return key + "." + f, join(name, f), false
+			key, name = c.path(v.X)
+			return key + k, name + n, false
 		}
 		return c.lockOf(v.X)
 	case *ssa.UnOp:
@@ -425,10 +425,10 @@ func (c *checker) bind(s site, e effect) (key, name string, read, ok bool) {
 		if mi, ok := arg.(*ssa.MakeInterface); ok {
 			x = mi.X
 		}
-		if f := embeddedLock(x.Type()); f != "" {
+		if k, n := embeddedLock(x.Type()); k != "" {
 			// Also for a type parameter constrained by sync.Locker.
 			key, name = c.path(x)
-			return key + "." + f, join(name, f), e.read, true
+			return key + k, name + n, e.read, true
 		}
 	}
 	if cv, ok := arg.(cell); ok {
@@ -635,27 +635,50 @@ func onlyLoaded(fv *ssa.FreeVar) bool {
 	return true
 }
 
-// embeddedLock returns the name of the sync.Mutex or sync.RWMutex that a
-// value of type t, a pointer to a struct that embeds one, locks as a
-// sync.Locker; or "".
-func embeddedLock(t types.Type) string {
-	p, ok := types.Unalias(t).(*types.Pointer)
-	if !ok {
-		return ""
+// embeddedLock returns the path, as a key suffix and a name suffix, from a
+// value of type t to the sync.Mutex or sync.RWMutex that its Lock and
+// Unlock methods lock, if they are those of an embedded one (at any depth,
+// through pointers too) and t does not declare its own; or "", "".
+func embeddedLock(t types.Type) (key, name string) {
+	if types.IsInterface(t) {
+		return "", ""
 	}
-	st, ok := p.Elem().Underlying().(*types.Struct)
-	if !ok {
-		return ""
+	var path []int
+	for _, m := range []string{"Lock", "Unlock"} {
+		obj, index, _ := types.LookupFieldOrMethod(t, true, nil, m)
+		fn, ok := obj.(*types.Func)
+		if !ok || len(index) < 2 || path != nil && !slices.Equal(path, index[:len(index)-1]) {
+			return "", ""
+		}
+		recv := fn.Signature().Recv().Type()
+		if p, ok := recv.(*types.Pointer); ok {
+			recv = p.Elem()
+		}
+		n, ok := types.Unalias(recv).(*types.Named)
+		if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != "sync" ||
+			n.Obj().Name() != "Mutex" && n.Obj().Name() != "RWMutex" {
+			return "", ""
+		}
+		path = index[:len(index)-1]
 	}
-	for i := range st.NumFields() {
+	cur := t
+	for _, i := range path {
+		if p, ok := types.Unalias(cur).(*types.Pointer); ok {
+			cur = p.Elem()
+		}
+		st, ok := cur.Underlying().(*types.Struct)
+		if !ok {
+			return "", ""
+		}
 		f := st.Field(i)
-		n, ok := types.Unalias(f.Type()).(*types.Named)
-		if f.Embedded() && ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "sync" &&
-			(n.Obj().Name() == "Mutex" || n.Obj().Name() == "RWMutex") {
-			return f.Name()
+		key += "." + f.Name()
+		name += "." + f.Name()
+		cur = f.Type()
+		if _, ok := types.Unalias(cur).(*types.Pointer); ok {
+			key += "^"
 		}
 	}
-	return ""
+	return key, name
 }
 
 // storedOnce returns the value stored in field i of alloc, a struct made in
