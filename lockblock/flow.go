@@ -183,7 +183,7 @@ type flow struct {
 	// only where the function may have taken them itself (if lazy {
 	// mu.Lock() }; mu.Unlock()), never where it surely had not.
 	maybeOwn map[string]bool
-	outer    *flow             // for a loop body, the analysis of the function; nil otherwise
+	outer    *flow // for a loop body, the analysis of the function; nil otherwise
 	// env holds constant values of bool parameters, for the analysis of
 	// a call that passes them: branches they rule out are not taken.
 	env bindings
