@@ -163,8 +163,10 @@ error, a close that flushes) or a closure captures the receiver through
 which the helper unlocks. A helper that takes the lock only when a
 condition holds, or by a TryLock, and unlocks it either way (if lazy {
 mu.Lock() }; mu.Unlock()) lets go of its caller's where it did not take
-it. A sync.Locker handed to a helper is the read lock if it came from
-RLocker(), and the embedded lock of a struct that embeds one. Two calls
+it, and keeps its own where it took it. A sync.Locker handed to a helper
+is the read lock if it came from RLocker(), and the embedded lock of a
+struct that embeds one (at any depth, through pointers too), unless the
+struct declares its own Lock or Unlock. Two calls
 of one function with the same arguments are taken to return the same
 lock, so c.lockFor(k).Lock() is undone by c.lockFor(k).Unlock().
 
