@@ -429,7 +429,7 @@ func (c *checker) summarize(fns []*ssa.Function) {
 			info.why = "declared blocking at " + c.where(fn.Pos())
 			info.root = fn.Pos()
 		}
-		for _, b := range fn.Blocks {
+		for _, b := range reachable(fn, nil) {
 			for _, instr := range b.Instrs {
 				if mc := yieldClosure(instr); mc != nil {
 					// The iterator runs the loop body in this function's

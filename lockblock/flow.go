@@ -688,10 +688,11 @@ func (f *flow) solve(entry *state) {
 	}
 }
 
-// ruledOut reports whether the constant parameters of f rule out the edge
-// from b to its i'th successor.
+// ruledOut reports whether the edge from b to its i'th successor is never
+// taken: its condition is constant given the constant parameters of f, or
+// tests a result that is always nil (see alwaysNil).
 func (f *flow) ruledOut(b *ssa.BasicBlock, i int) bool {
-	if f.env == nil || len(b.Instrs) == 0 {
+	if len(b.Instrs) == 0 {
 		return false
 	}
 	iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If)

@@ -317,8 +317,18 @@ func justMade(fa *ssa.FieldAddr, send *ssa.Send) bool {
 //		s.ch <- struct{}{}
 //	}
 //
+// or in the function that set the field to a new channel, before the
+// loop, as a pool made lazily does:
+//
+//	p.ch = make(chan struct{}, p.max)
+//	for range p.max {
+//		p.ch <- struct{}{}
+//	}
+//
 // A loop that sends other values fills a queue with its first items, and
-// a later send into the queue waits when it is full.
+// a later send into the queue waits when it is full; a loop in another
+// function than the one that made the channel may fill it again while
+// tokens are out.
 func (c *checker) findTokens(fns []*ssa.Function) {
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
@@ -328,7 +338,7 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 					continue
 				}
 				fa := fieldOfChan(send.Chan)
-				if _, token := send.X.(*ssa.Const); !token || fa == nil || !c.inLoop(b) || !freshSend(send) {
+				if _, token := send.X.(*ssa.Const); !token || fa == nil || !c.inLoop(b) || !(freshSend(send) || madeBefore(fa, send)) {
 					continue
 				}
 				if v := fieldVar(fa.X.Type(), fa.Field); v != nil {
@@ -337,6 +347,47 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 			}
 		}
 	}
+}
+
+// madeBefore reports whether every store into the field that fa addresses
+// in send's function sets it to a new channel, and one of them comes
+// before send on every path to it.
+func madeBefore(fa *ssa.FieldAddr, send *ssa.Send) bool {
+	found := false
+	for _, b := range send.Parent().Blocks {
+		for i, instr := range b.Instrs {
+			st, ok := instr.(*ssa.Store)
+			if !ok {
+				continue
+			}
+			addr, ok := st.Addr.(*ssa.FieldAddr)
+			if !ok || addr.Field != fa.Field || !sameBase(addr.X, fa.X) {
+				continue
+			}
+			if _, ok := st.Val.(*ssa.MakeChan); !ok {
+				return false
+			}
+			if b != send.Block() && b.Dominates(send.Block()) || b == send.Block() && i < index(send) {
+				found = true
+			}
+		}
+	}
+	return found
+}
+
+// sameBase reports whether a and b are the same pointer: one value, or
+// two loads of a variable that a closure captures and only reads.
+func sameBase(a, b ssa.Value) bool {
+	if a == b {
+		return true
+	}
+	la, ok := a.(*ssa.UnOp)
+	lb, ok2 := b.(*ssa.UnOp)
+	if !ok || !ok2 || la.Op != token.MUL || lb.Op != token.MUL || la.X != lb.X {
+		return false
+	}
+	fv, ok := la.X.(*ssa.FreeVar)
+	return ok && onlyLoaded(fv)
 }
 
 // fieldOfChan returns the field address that ch is loaded from, or nil.

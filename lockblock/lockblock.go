@@ -108,7 +108,12 @@ the function (or one it passes it to) compares with a constant in an if or
 a switch: assign(assignKeep) does not stop what assign(assignPurge) stops,
 and label("") returns before the cache that label(name) fills. The
 constants flow through the caller's own parameters and through a
-parameter that a closure captures.
+parameter that a closure captures. A branch on a result that the function
+of the package always returns as the constant nil is never taken: after
+if err := c.syncStreams(); err != nil { c.close() }, where syncStreams
+returns nil on every path, close does not run (a typed nil pointer
+returned as an error is not nil, and a named result, which a deferred
+function may set, is not counted).
 
 Within a function, a lock taken inside if c { ... } is held only where c
 was true: a later if c { mu.Unlock() } releases it on one branch and
@@ -124,8 +129,9 @@ function that no other goroutine can reach yet (kept in a local variable,
 in a captured variable that the closure reads only after the sends, or in
 a field of a new struct, even after an atomic method or a Lock on another
 of its fields); a field that a loop of the package fills with constants
-while the channel is new (the tokens of a semaphore, whose sends give
-tokens back); and a channel that the function received from earlier on every
+while the channel is new, or in the function that set the field to a new
+channel before the loop (the tokens of a semaphore, made at once or
+lazily, whose sends give tokens back); and a channel that the function received from earlier on every
 path (take a token, work, give it back).
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or

@@ -180,6 +180,9 @@ func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, boo
 		if v.Op != token.EQL && v.Op != token.NEQ {
 			break
 		}
+		if isNil(v.Y) && alwaysNil(v.X) || isNil(v.X) && alwaysNil(v.Y) {
+			return constant.MakeBool(v.Op == token.EQL), true
+		}
 		x, okx := evalConst(v.X, fn, env)
 		y, oky := evalConst(v.Y, fn, env)
 		if okx && oky && x.Kind() == y.Kind() {
@@ -187,6 +190,53 @@ func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, boo
 		}
 	}
 	return nil, false
+}
+
+// isNil reports whether v is the constant nil.
+func isNil(v ssa.Value) bool {
+	k, ok := v.(*ssa.Const)
+	return ok && k.IsNil()
+}
+
+// alwaysNil reports whether v is a result that its call always gives as
+// nil: every return of the function of this package that the call runs
+// gives the constant nil there, as an error result does for a function
+// that never fails (a method that satisfies an interface, say). A branch
+// on it is never taken. A typed nil pointer returned as an error is not
+// the constant nil, and is not counted; nor is a named result, which a
+// deferred function may set.
+func alwaysNil(v ssa.Value) bool {
+	var call *ssa.Call
+	i := 0
+	switch v := v.(type) {
+	case *ssa.Call:
+		call = v
+	case *ssa.Extract:
+		call, _ = v.Tuple.(*ssa.Call)
+		i = v.Index
+	}
+	if call == nil || call.Call.IsInvoke() {
+		return false
+	}
+	fn := call.Call.StaticCallee()
+	if fn == nil || fn.Signature.Results().Len() <= i {
+		return false
+	}
+	rets := 0
+	for _, b := range fn.Blocks {
+		if len(b.Instrs) == 0 {
+			continue
+		}
+		r, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+		if !ok {
+			continue
+		}
+		if !isNil(r.Results[i]) {
+			return false
+		}
+		rets++
+	}
+	return rets > 0
 }
 
 // onlyRead reports whether the closure that mc makes only loads from the
@@ -310,8 +360,9 @@ func merged(out, s summary, name string, c *checker) summary {
 	return out
 }
 
-// reachable returns the blocks of fn that its entry reaches when its
-// parameters have the values of env, in the order of fn.Blocks.
+// reachable returns the blocks of fn that its entry (or its recover block)
+// reaches when its parameters have the values of env, env nil for none,
+// in the order of fn.Blocks.
 func reachable(fn *ssa.Function, env bindings) []*ssa.BasicBlock {
 	if len(fn.Blocks) == 0 {
 		return nil
@@ -319,6 +370,11 @@ func reachable(fn *ssa.Function, env bindings) []*ssa.BasicBlock {
 	seen := make([]bool, len(fn.Blocks))
 	work := []*ssa.BasicBlock{fn.Blocks[0]}
 	seen[0] = true
+	if r := fn.Recover; r != nil {
+		// Reached when a deferred call recovers from a panic.
+		seen[r.Index] = true
+		work = append(work, r)
+	}
 	for len(work) > 0 {
 		b := work[len(work)-1]
 		work = work[:len(work)-1]
