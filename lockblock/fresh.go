@@ -317,19 +317,21 @@ func justMade(fa *ssa.FieldAddr, send *ssa.Send) bool {
 //		s.ch <- struct{}{}
 //	}
 //
-// or in the function that set the field to a new channel, before the
-// loop, as a pool made lazily does:
+// or in the function that set the field to a new buffered channel before
+// the loop, with nothing between that could hand the channel on or wait,
+// as a pool made lazily does:
 //
 //	p.ch = make(chan struct{}, p.max)
 //	for range p.max {
 //		p.ch <- struct{}{}
 //	}
 //
-// A loop that sends other values fills a queue with its first items, and
-// a later send into the queue waits when it is full; a loop in another
-// function than the one that made the channel may fill it again while
-// tokens are out.
+// A field counts only if every value stored into it, anywhere in the
+// package, is a new buffered channel, and no whole struct holding it is
+// stored. A loop that sends other values fills a queue with its first
+// items, and a later send into the queue waits when it is full.
 func (c *checker) findTokens(fns []*ssa.Function) {
+	owners := map[*types.Var]types.Type{}
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -338,22 +340,72 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 					continue
 				}
 				fa := fieldOfChan(send.Chan)
-				if _, token := send.X.(*ssa.Const); !token || fa == nil || !c.inLoop(b) || !(freshSend(send) || madeBefore(fa, send)) {
+				if _, token := send.X.(*ssa.Const); !token || fa == nil || !c.inLoop(b) || !(freshSend(send) || c.madeBefore(fa, send)) {
 					continue
 				}
 				if v := fieldVar(fa.X.Type(), fa.Field); v != nil {
 					c.tokens[v] = true
+					c.fills[send] = true
+					owners[v] = deref(fa.X.Type())
+				}
+			}
+		}
+	}
+	if len(c.tokens) == 0 {
+		return
+	}
+	// Any other value stored into the field, or a struct stored whole,
+	// may be a channel that others use.
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				st, ok := instr.(*ssa.Store)
+				if !ok {
+					continue
+				}
+				if fa, ok := st.Addr.(*ssa.FieldAddr); ok {
+					if v := fieldVar(fa.X.Type(), fa.Field); v != nil && c.tokens[v] && !newBuffered(st.Val) {
+						delete(c.tokens, v)
+					}
+					continue
+				}
+				for v, t := range owners {
+					if types.Identical(deref(st.Addr.Type()), t) {
+						delete(c.tokens, v)
+					}
 				}
 			}
 		}
 	}
 }
 
+// deref returns the type that t points to, or t.
+func deref(t types.Type) types.Type {
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		return p.Elem()
+	}
+	return t
+}
+
+// newBuffered reports whether v is a new channel that may have room: made
+// with a size that is not the constant 0.
+func newBuffered(v ssa.Value) bool {
+	mc, ok := v.(*ssa.MakeChan)
+	if !ok {
+		return false
+	}
+	k, ok := mc.Size.(*ssa.Const)
+	return !ok || k.Value == nil || constant.Sign(k.Value) > 0
+}
+
 // madeBefore reports whether every store into the field that fa addresses
-// in send's function sets it to a new channel, and one of them comes
-// before send on every path to it.
-func madeBefore(fa *ssa.FieldAddr, send *ssa.Send) bool {
-	found := false
+// in send's function sets it to a new buffered channel, one of them comes
+// before send on every path to it, and nothing on a path from that store
+// to send could hand the channel to another goroutine or wait: no go
+// statement, defer, call other than a builtin, select, receive, or send
+// into another channel.
+func (c *checker) madeBefore(fa *ssa.FieldAddr, send *ssa.Send) bool {
+	var made *ssa.Store
 	for _, b := range send.Parent().Blocks {
 		for i, instr := range b.Instrs {
 			st, ok := instr.(*ssa.Store)
@@ -364,15 +416,68 @@ func madeBefore(fa *ssa.FieldAddr, send *ssa.Send) bool {
 			if !ok || addr.Field != fa.Field || !sameBase(addr.X, fa.X) {
 				continue
 			}
-			if _, ok := st.Val.(*ssa.MakeChan); !ok {
+			if !newBuffered(st.Val) {
 				return false
 			}
 			if b != send.Block() && b.Dominates(send.Block()) || b == send.Block() && i < index(send) {
-				found = true
+				made = st
 			}
 		}
 	}
-	return found
+	return made != nil && c.quietBetween(made, send, fa)
+}
+
+// quietBetween reports whether the instructions on the paths from the
+// store from to send, send's own loop included, only compute, test, load
+// and store, and send into the field that fa addresses.
+func (c *checker) quietBetween(from *ssa.Store, send *ssa.Send, fa *ssa.FieldAddr) bool {
+	fwd := flood(from.Block(), func(b *ssa.BasicBlock) []*ssa.BasicBlock { return b.Succs })
+	bwd := flood(send.Block(), func(b *ssa.BasicBlock) []*ssa.BasicBlock { return b.Preds })
+	for _, b := range send.Parent().Blocks {
+		if !fwd[b] || !bwd[b] {
+			continue
+		}
+		for i, instr := range b.Instrs {
+			if b == from.Block() && i <= index(from) && !c.inLoop(b) {
+				continue
+			}
+			switch in := instr.(type) {
+			case *ssa.Go, *ssa.Defer, *ssa.Select:
+				return false
+			case *ssa.Call:
+				if _, ok := in.Call.Value.(*ssa.Builtin); !ok {
+					return false
+				}
+			case *ssa.UnOp:
+				if in.Op == token.ARROW {
+					return false
+				}
+			case *ssa.Send:
+				other := fieldOfChan(in.Chan)
+				if other == nil || other.Field != fa.Field || !sameBase(other.X, fa.X) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// flood returns the blocks that next reaches from b, b included.
+func flood(b *ssa.BasicBlock, next func(*ssa.BasicBlock) []*ssa.BasicBlock) map[*ssa.BasicBlock]bool {
+	seen := map[*ssa.BasicBlock]bool{b: true}
+	work := []*ssa.BasicBlock{b}
+	for len(work) > 0 {
+		b := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, n := range next(b) {
+			if !seen[n] {
+				seen[n] = true
+				work = append(work, n)
+			}
+		}
+	}
+	return seen
 }
 
 // sameBase reports whether a and b are the same pointer: one value, or
@@ -400,12 +505,16 @@ func fieldOfChan(ch ssa.Value) *ssa.FieldAddr {
 }
 
 // givesBack reports whether send returns to its channel what was taken
-// from it, so that it has room: a send into a token field (see
-// findTokens), or one that every path reaches through a receive from the
+// from it, so that it has room: a send of a constant into a token field
+// (see findTokens) that is one of the loop's that filled it or is not in
+// a loop (a loop elsewhere may fill the channel again while tokens are
+// out), or a send that every path reaches through a receive from the
 // same channel in the same function (take a token, work, give it back).
 func (c *checker) givesBack(send *ssa.Send) bool {
 	if fa := fieldOfChan(send.Chan); fa != nil {
-		if v := fieldVar(fa.X.Type(), fa.Field); v != nil && c.tokens[v] {
+		_, isConst := send.X.(*ssa.Const)
+		if v := fieldVar(fa.X.Type(), fa.Field); v != nil && c.tokens[v] && isConst &&
+			(c.fills[send] || !c.inLoop(send.Block())) {
 			return true
 		}
 	}

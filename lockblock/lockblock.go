@@ -130,8 +130,11 @@ in a captured variable that the closure reads only after the sends, or in
 a field of a new struct, even after an atomic method or a Lock on another
 of its fields); a field that a loop of the package fills with constants
 while the channel is new, or in the function that set the field to a new
-channel before the loop (the tokens of a semaphore, made at once or
-lazily, whose sends give tokens back); and a channel that the function received from earlier on every
+buffered channel before the loop with nothing in between that starts a
+goroutine, calls, waits or sends elsewhere (the tokens of a semaphore,
+made at once or lazily), if every value stored into the field in the
+package is a new buffered channel: a send of a constant into it outside a
+loop gives a token back; and a channel that the function received from earlier on every
 path (take a token, work, give it back).
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
@@ -304,9 +307,11 @@ type checker struct {
 	condG map[*ssa.Global]condLock
 
 	// tokens holds the struct fields of channel type that a loop of the
-	// package fills while the channel is new: the tokens of a semaphore
-	// or the items of a pool, whose sends give back what was taken.
+	// package fills with constants while the channel is new: the tokens
+	// of a semaphore, whose sends give back what was taken.
 	tokens map[*types.Var]bool
+	// fills holds the sends of the loops that made the token fields full.
+	fills map[*ssa.Send]bool
 
 	// inGOROOT is whether the package is of the standard library.
 	inGOROOT bool
@@ -368,6 +373,7 @@ func run(pass *analysis.Pass) (any, error) {
 		condG:    map[*ssa.Global]condLock{},
 		loops:    map[*ssa.Function][]bool{},
 		tokens:   map[*types.Var]bool{},
+		fills:    map[*ssa.Send]bool{},
 		cfg:      currentConfig(),
 		decls:    map[*types.Func]declaration{},
 		spec:     map[specKey]summary{},

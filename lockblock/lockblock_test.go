@@ -48,5 +48,6 @@ func TestAnalyzer(t *testing.T) {
 		"attackrelease2",
 		"attackrelease3",
 		"attackrelease4",
+		"attacknil", // results always nil, and semaphores filled lazily
 	)
 }

@@ -200,27 +200,41 @@ func isNil(v ssa.Value) bool {
 
 // alwaysNil reports whether v is a result that its call always gives as
 // nil: every return of the function of this package that the call runs
-// gives the constant nil there, as an error result does for a function
-// that never fails (a method that satisfies an interface, say). A branch
-// on it is never taken. A typed nil pointer returned as an error is not
-// the constant nil, and is not counted; nor is a named result, which a
-// deferred function may set.
+// gives the constant nil there, or the same result of a call that always
+// does, as an error result does for a function that never fails (a method
+// that satisfies an interface, say). A branch on it is never taken. A
+// typed nil pointer returned as an error is not the constant nil, and is
+// not counted; nor is a named result, which a deferred function may set.
 func alwaysNil(v ssa.Value) bool {
+	return nilResult(v, maxNilDepth)
+}
+
+// maxNilDepth bounds how many calls deep nilResult follows a result.
+const maxNilDepth = 4
+
+func nilResult(v ssa.Value, depth int) bool {
 	var call *ssa.Call
 	i := 0
 	switch v := v.(type) {
+	case *ssa.Const:
+		return v.IsNil()
 	case *ssa.Call:
 		call = v
 	case *ssa.Extract:
 		call, _ = v.Tuple.(*ssa.Call)
 		i = v.Index
 	}
-	if call == nil || call.Call.IsInvoke() {
+	if call == nil || call.Call.IsInvoke() || depth == 0 {
 		return false
 	}
 	fn := call.Call.StaticCallee()
 	if fn == nil || fn.Signature.Results().Len() <= i {
 		return false
+	}
+	if len(fn.Blocks) == 0 && fn.Origin() != nil {
+		// An instance of a generic function: its body is the generic
+		// one's.
+		fn = fn.Origin()
 	}
 	rets := 0
 	for _, b := range fn.Blocks {
@@ -231,7 +245,7 @@ func alwaysNil(v ssa.Value) bool {
 		if !ok {
 			continue
 		}
-		if !isNil(r.Results[i]) {
+		if !nilResult(r.Results[i], depth-1) {
 			return false
 		}
 		rets++
