@@ -35,6 +35,32 @@ var listed = map[string]string{
 	faninPath + ".Pending.Request":  "waits for the reply",
 }
 
+// promPath is the import path of Prometheus's client library.
+const promPath = "github.com/prometheus/client_golang/prometheus"
+
+// drained reports whether t is the type of a channel that a known
+// consumer drains as it runs, so that a send into it does not wait for
+// long: the chan<- Metric and chan<- *Desc that a Prometheus Collector's
+// Collect and Describe are handed, which the registry reads while they
+// run. A channel of either that can also be received from was made by the
+// program, which may read it as slowly as it likes.
+func drained(t types.Type) bool {
+	ch, ok := t.Underlying().(*types.Chan)
+	if !ok || ch.Dir() != types.SendOnly {
+		return false
+	}
+	elem, ptr := ch.Elem(), false
+	if p, ok := elem.(*types.Pointer); ok {
+		elem, ptr = p.Elem(), true
+	}
+	n, ok := elem.(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != promPath {
+		return false
+	}
+	name := n.Obj().Name()
+	return name == "Metric" && !ptr || name == "Desc" && ptr
+}
+
 // ioListed holds the calls that wait for the network or the disk, by
 // funcKey, with the category a message names. Methods of net.TCPConn,
 // net.UDPConn, net.UnixConn and net.IPConn that they share are those of
@@ -200,7 +226,7 @@ type blocker struct {
 func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 	switch in := instr.(type) {
 	case *ssa.Send:
-		if freshSend(in) || c.givesBack(in) {
+		if freshSend(in) || c.givesBack(in) || drained(in.Chan.Type()) {
 			break
 		}
 		return c.direct("channel send", "send", in.Pos()), true

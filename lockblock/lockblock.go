@@ -150,7 +150,9 @@ block under it; the guesses do not cross calls.
 These do not count: a select with a default case; a go statement (its
 work runs in a new goroutine, which does not hold the lock); a send into a
 channel that no other goroutine can reach yet, such as a new buffered
-channel being filled; a call through an interface other than fanin.Sink
+channel being filled; a send into a chan<- prometheus.Metric or chan<-
+*prometheus.Desc of client_golang, the channel that a Collector's Collect
+or Describe is handed, which the registry reads while they run; a call through an interface other than fanin.Sink
 and those of net, or through a function value whose target is not known;
 Sender.TrySend,
 Sink.TrySend and the other calls that never wait.
