@@ -319,19 +319,25 @@ func justMade(fa *ssa.FieldAddr, send *ssa.Send) bool {
 //
 // or in the function that set the field to a new buffered channel before
 // the loop, with nothing between that could hand the channel on or wait,
-// as a pool made lazily does:
+// as a pool made lazily does; there the loop must send once a turn and
+// stop at the channel's capacity, so that its sends have room whoever
+// else can reach the channel meanwhile:
 //
 //	p.ch = make(chan struct{}, p.max)
-//	for range p.max {
+//	for i := 0; i < p.max; i++ {
 //		p.ch <- struct{}{}
 //	}
 //
 // A field counts only if every value stored into it, anywhere in the
-// package, is a new buffered channel, and no whole struct holding it is
-// stored. A loop that sends other values fills a queue with its first
-// items, and a later send into the queue waits when it is full.
+// package, is a new buffered channel that such a loop fills, its address
+// is taken for nothing but loads and those stores, and no whole struct
+// holding it is stored: a field that holds a semaphore in one value of
+// the struct and a queue or a signal in another is no token field. A loop
+// that sends other values fills a queue with its first items, and a later
+// send into the queue waits when it is full.
 func (c *checker) findTokens(fns []*ssa.Function) {
 	owners := map[*types.Var]types.Type{}
+	filled := map[*ssa.Store]bool{}
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -340,12 +346,20 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 					continue
 				}
 				fa := fieldOfChan(send.Chan)
-				if _, token := send.X.(*ssa.Const); !token || fa == nil || !c.inLoop(b) || !(freshSend(send) || c.madeBefore(fa, send)) {
+				if _, token := send.X.(*ssa.Const); !token || fa == nil || !c.inLoop(b) {
+					continue
+				}
+				st := fillStore(fa, send)
+				if st == nil {
+					continue
+				}
+				if !freshSend(send) && !(c.quietBetween(st, send, fa) && fillsToCapacity(send, fa, st.Val.(*ssa.MakeChan))) {
 					continue
 				}
 				if v := fieldVar(fa.X.Type(), fa.Field); v != nil {
 					c.tokens[v] = true
 					c.fills[send] = true
+					filled[st] = true
 					owners[v] = deref(fa.X.Type())
 				}
 			}
@@ -354,24 +368,40 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 	if len(c.tokens) == 0 {
 		return
 	}
-	// Any other value stored into the field, or a struct stored whole,
-	// may be a channel that others use.
+	// Any other value stored into the field, directly, through its
+	// address or with the whole struct, may be a channel that others use.
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
-				st, ok := instr.(*ssa.Store)
-				if !ok {
-					continue
-				}
-				if fa, ok := st.Addr.(*ssa.FieldAddr); ok {
-					if v := fieldVar(fa.X.Type(), fa.Field); v != nil && c.tokens[v] && !newBuffered(st.Val) {
-						delete(c.tokens, v)
+				switch in := instr.(type) {
+				case *ssa.FieldAddr:
+					v := fieldVar(in.X.Type(), in.Field)
+					if v == nil || !c.tokens[v] {
+						continue
 					}
-					continue
-				}
-				for v, t := range owners {
-					if types.Identical(deref(st.Addr.Type()), t) {
-						delete(c.tokens, v)
+					for _, ref := range *in.Referrers() {
+						switch ref := ref.(type) {
+						case *ssa.UnOp:
+							if ref.Op != token.MUL {
+								delete(c.tokens, v)
+							}
+						case *ssa.Store:
+							if ref.Addr != in || !filled[ref] {
+								delete(c.tokens, v)
+							}
+						case *ssa.DebugRef:
+						default:
+							delete(c.tokens, v)
+						}
+					}
+				case *ssa.Store:
+					if _, ok := in.Addr.(*ssa.FieldAddr); ok {
+						continue
+					}
+					for v, t := range owners {
+						if types.Identical(deref(in.Addr.Type()), t) {
+							delete(c.tokens, v)
+						}
 					}
 				}
 			}
@@ -387,24 +417,12 @@ func deref(t types.Type) types.Type {
 	return t
 }
 
-// newBuffered reports whether v is a new channel that may have room: made
-// with a size that is not the constant 0.
-func newBuffered(v ssa.Value) bool {
-	mc, ok := v.(*ssa.MakeChan)
-	if !ok {
-		return false
-	}
-	k, ok := mc.Size.(*ssa.Const)
-	return !ok || k.Value == nil || constant.Sign(k.Value) > 0
-}
-
-// madeBefore reports whether every store into the field that fa addresses
-// in send's function sets it to a new buffered channel, one of them comes
-// before send on every path to it, and nothing on a path from that store
-// to send could hand the channel to another goroutine or wait: no go
-// statement, defer, call other than a builtin, select, receive, or send
-// into another channel.
-func (c *checker) madeBefore(fa *ssa.FieldAddr, send *ssa.Send) bool {
+// fillStore returns the store that sets the field that fa addresses to
+// the new buffered channel that send fills: in send's function, every
+// store into the field of the same value sets it to a new buffered
+// channel used for nothing else, and one of them comes before send on
+// every path to it. It returns nil if there is none.
+func fillStore(fa *ssa.FieldAddr, send *ssa.Send) *ssa.Store {
 	var made *ssa.Store
 	for _, b := range send.Parent().Blocks {
 		for i, instr := range b.Instrs {
@@ -416,15 +434,134 @@ func (c *checker) madeBefore(fa *ssa.FieldAddr, send *ssa.Send) bool {
 			if !ok || addr.Field != fa.Field || !sameBase(addr.X, fa.X) {
 				continue
 			}
-			if !newBuffered(st.Val) {
-				return false
+			if !newBuffered(st.Val) || !onlyStored(st.Val.(*ssa.MakeChan), st) {
+				return nil
 			}
 			if b != send.Block() && b.Dominates(send.Block()) || b == send.Block() && i < index(send) {
 				made = st
 			}
 		}
 	}
-	return made != nil && c.quietBetween(made, send, fa)
+	return made
+}
+
+// onlyStored reports whether the only use of mc is the store st: the
+// channel went nowhere before it was stored.
+func onlyStored(mc *ssa.MakeChan, st *ssa.Store) bool {
+	for _, ref := range *mc.Referrers() {
+		if _, ok := ref.(*ssa.DebugRef); !ok && ref != ssa.Instruction(st) {
+			return false
+		}
+	}
+	return true
+}
+
+// newBuffered reports whether v is a new channel that may have room: made
+// with a size that is not the constant 0.
+func newBuffered(v ssa.Value) bool {
+	mc, ok := v.(*ssa.MakeChan)
+	if !ok {
+		return false
+	}
+	k, ok := mc.Size.(*ssa.Const)
+	return !ok || k.Value == nil || constant.Sign(k.Value) > 0
+}
+
+// fillsToCapacity reports whether send is the only send into the field
+// that fa addresses in a loop that runs at most as many turns as mc has
+// room for, once a turn: for i := 0; i < n; i++ (or for range n), with n
+// the size that mc was made with, and no loop nested inside it.
+func fillsToCapacity(send *ssa.Send, fa *ssa.FieldAddr, mc *ssa.MakeChan) bool {
+	var head *ssa.BasicBlock
+	var bound ssa.Value
+	for d := send.Block().Idom(); d != nil && head == nil; d = d.Idom() {
+		iff, ok := d.Instrs[len(d.Instrs)-1].(*ssa.If)
+		if !ok || !d.Succs[0].Dominates(send.Block()) {
+			continue
+		}
+		if n := countedBound(iff.Cond, d); n != nil {
+			head, bound = d, n
+		}
+	}
+	if head == nil || !sameValue(bound, mc.Size) {
+		return false
+	}
+	// The loop: the blocks that its body reaches and that lead back.
+	body := flood(head.Succs[0], func(b *ssa.BasicBlock) []*ssa.BasicBlock {
+		if b == head {
+			return nil
+		}
+		return b.Succs
+	})
+	back := flood(head, func(b *ssa.BasicBlock) []*ssa.BasicBlock { return b.Preds })
+	if !body[send.Block()] || !back[send.Block()] {
+		return false
+	}
+	sends := 0
+	for b := range body {
+		if !back[b] || b == head {
+			continue
+		}
+		for _, s := range b.Succs {
+			if s != head && body[s] && back[s] && s.Dominates(b) {
+				// A loop inside the loop.
+				return false
+			}
+		}
+		for _, instr := range b.Instrs {
+			if in, ok := instr.(*ssa.Send); ok {
+				if other := fieldOfChan(in.Chan); other != nil && other.Field == fa.Field && sameBase(other.X, fa.X) {
+					sends++
+				}
+			}
+		}
+	}
+	return sends == 1
+}
+
+// countedBound returns n if cond, the condition of the loop whose head is
+// b, is i < n for a counter i that starts at 0 in b and goes up by 1 each
+// turn; or nil.
+func countedBound(cond ssa.Value, b *ssa.BasicBlock) ssa.Value {
+	lt, ok := cond.(*ssa.BinOp)
+	if !ok || lt.Op != token.LSS {
+		return nil
+	}
+	phi, ok := lt.X.(*ssa.Phi)
+	if !ok || phi.Block() != b || len(phi.Edges) != 2 {
+		return nil
+	}
+	zero, step := false, false
+	for _, e := range phi.Edges {
+		if k, ok := e.(*ssa.Const); ok && k.Value != nil && constant.Sign(k.Value) == 0 {
+			zero = true
+		}
+		if add, ok := e.(*ssa.BinOp); ok && add.Op == token.ADD && add.X == ssa.Value(phi) {
+			if k, ok := add.Y.(*ssa.Const); ok && k.Value != nil && k.Value.String() == "1" {
+				step = true
+			}
+		}
+	}
+	if !zero || !step {
+		return nil
+	}
+	return lt.Y
+}
+
+// sameValue reports whether a and b hold the same number: one value, or
+// loads of the same field of the same pointer.
+func sameValue(a, b ssa.Value) bool {
+	if a == b {
+		return true
+	}
+	la, ok := a.(*ssa.UnOp)
+	lb, ok2 := b.(*ssa.UnOp)
+	if !ok || !ok2 || la.Op != token.MUL || lb.Op != token.MUL {
+		return false
+	}
+	fa, ok := la.X.(*ssa.FieldAddr)
+	fb, ok2 := lb.X.(*ssa.FieldAddr)
+	return ok && ok2 && fa.Field == fb.Field && sameBase(fa.X, fb.X)
 }
 
 // quietBetween reports whether the instructions on the paths from the
@@ -495,6 +632,42 @@ func sameBase(a, b ssa.Value) bool {
 	return ok && onlyLoaded(fv)
 }
 
+// sentBefore reports whether a send into the field that fa addresses, of
+// the same value, may run before send in its function.
+func sentBefore(send *ssa.Send, fa *ssa.FieldAddr) bool {
+	for _, b := range send.Parent().Blocks {
+		for i, instr := range b.Instrs {
+			other, ok := instr.(*ssa.Send)
+			if !ok || other == send {
+				continue
+			}
+			ofa := fieldOfChan(other.Chan)
+			if ofa == nil || ofa.Field != fa.Field || !sameBase(ofa.X, fa.X) {
+				continue
+			}
+			if b == send.Block() && i < index(send) {
+				return true
+			}
+			if b != send.Block() && flood(b, func(x *ssa.BasicBlock) []*ssa.BasicBlock { return x.Succs })[send.Block()] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// callsItself reports whether fn calls itself directly.
+func callsItself(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if call, ok := instr.(ssa.CallInstruction); ok && call.Common().StaticCallee() == fn {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // fieldOfChan returns the field address that ch is loaded from, or nil.
 func fieldOfChan(ch ssa.Value) *ssa.FieldAddr {
 	if load, ok := ch.(*ssa.UnOp); ok && load.Op == token.MUL {
@@ -506,15 +679,17 @@ func fieldOfChan(ch ssa.Value) *ssa.FieldAddr {
 
 // givesBack reports whether send returns to its channel what was taken
 // from it, so that it has room: a send of a constant into a token field
-// (see findTokens) that is one of the loop's that filled it or is not in
-// a loop (a loop elsewhere may fill the channel again while tokens are
-// out), or a send that every path reaches through a receive from the
-// same channel in the same function (take a token, work, give it back).
+// (see findTokens) that is one of the loop's that filled it, or is not in
+// a loop, follows no other send into the field in its function and is
+// not in a function that calls itself (a loop, a second send or a
+// recursion gives back more than one take); or a send that
+// every path reaches through a receive from the same channel in the same
+// function (take a token, work, give it back).
 func (c *checker) givesBack(send *ssa.Send) bool {
 	if fa := fieldOfChan(send.Chan); fa != nil {
 		_, isConst := send.X.(*ssa.Const)
 		if v := fieldVar(fa.X.Type(), fa.Field); v != nil && c.tokens[v] && isConst &&
-			(c.fills[send] || !c.inLoop(send.Block())) {
+			(c.fills[send] || !c.inLoop(send.Block()) && !sentBefore(send, fa) && !callsItself(send.Parent())) {
 			return true
 		}
 	}

@@ -131,10 +131,13 @@ a field of a new struct, even after an atomic method or a Lock on another
 of its fields); a field that a loop of the package fills with constants
 while the channel is new, or in the function that set the field to a new
 buffered channel before the loop with nothing in between that starts a
-goroutine, calls, waits or sends elsewhere (the tokens of a semaphore,
-made at once or lazily), if every value stored into the field in the
-package is a new buffered channel: a send of a constant into it outside a
-loop gives a token back; and a channel that the function received from earlier on every
+goroutine, calls, waits or sends elsewhere, sending once a turn up to the
+channel's capacity (the tokens of a semaphore, made at once or lazily),
+if every value stored into the field in the package is a new buffered
+channel so filled and the field's address goes nowhere else: a send of a
+constant into it gives a token back, unless it is in a loop, follows
+another send into the field in its function, or is in a function that
+calls itself; and a channel that the function received from earlier on every
 path (take a token, work, give it back).
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or

@@ -49,5 +49,6 @@ func TestAnalyzer(t *testing.T) {
 		"attackrelease3",
 		"attackrelease4",
 		"attacknil", // results always nil, and semaphores filled lazily
+		"attacknil2",
 	)
 }
