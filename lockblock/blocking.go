@@ -3,6 +3,7 @@ package lockblock
 import (
 	"go/token"
 	"go/types"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/ssa"
@@ -38,14 +39,11 @@ var listed = map[string]string{
 // promPath is the import path of Prometheus's client library.
 const promPath = "github.com/prometheus/client_golang/prometheus"
 
-// drained reports whether t is the type of a channel that a known
-// consumer drains as it runs, so that a send into it does not wait for
-// long: the chan<- Metric and chan<- *Desc that a Prometheus Collector's
-// Collect and Describe are handed, which the registry reads while they
-// run. A channel of either that can also be received from was made by the
-// program, which may read it as slowly as it likes.
-func drained(t types.Type) bool {
-	ch, ok := t.Underlying().(*types.Chan)
+// drainedType reports whether t is the type of the channel that a
+// Prometheus Collector's Collect or Describe is handed: chan<- Metric or
+// chan<- *Desc.
+func drainedType(t types.Type) bool {
+	ch, ok := t.(*types.Chan)
 	if !ok || ch.Dir() != types.SendOnly {
 		return false
 	}
@@ -59,6 +57,83 @@ func drained(t types.Type) bool {
 	}
 	name := n.Obj().Name()
 	return name == "Metric" && !ptr || name == "Desc" && ptr
+}
+
+// findDrained records the parameters that hold the channel a Prometheus
+// Collector's Collect or Describe is handed, which client_golang's
+// registry reads while they run, so that a send into it does not wait
+// for long: the parameter of a method Collect(chan<- Metric) or
+// Describe(chan<- *Desc), and that of an unexported function or method
+// of the package, called only directly (not as a func value, nor through
+// an interface), that every call hands such a parameter.
+// A channel of the same type that the program made, or that a function
+// of its own is handed otherwise, may be read as slowly as the program
+// likes.
+func (c *checker) findDrained(fns []*ssa.Function) {
+	calls := map[*ssa.Function][]*ssa.CallCommon{}
+	escapes := map[*ssa.Function]bool{}
+	invoked := map[string]bool{}
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				var callee ssa.Value
+				if call, ok := instr.(ssa.CallInstruction); ok {
+					if cc := call.Common(); cc.IsInvoke() {
+						invoked[cc.Method.Name()] = true
+					} else {
+						callee = cc.Value
+						if f, ok := callee.(*ssa.Function); ok {
+							calls[f] = append(calls[f], cc)
+						}
+					}
+				}
+				for _, op := range instr.Operands(nil) {
+					if f, ok := (*op).(*ssa.Function); ok && *op != callee {
+						escapes[f] = true
+					}
+				}
+			}
+		}
+	}
+	for _, fn := range fns {
+		root := isCollectorMethod(fn)
+		helper := !escapes[fn] && len(calls[fn]) > 0 && fn.Object() != nil && !fn.Object().Exported() &&
+			(fn.Signature.Recv() == nil || !invoked[fn.Name()])
+		for _, p := range fn.Params {
+			if drainedType(p.Type()) && (root || helper) {
+				c.drained[p] = true
+			}
+		}
+	}
+	// A helper's parameter stays only while every call hands it one.
+	for changed := true; changed; {
+		changed = false
+		for p := range c.drained {
+			fn := p.Parent()
+			if isCollectorMethod(fn) {
+				continue
+			}
+			i := slices.Index(fn.Params, p)
+			for _, call := range calls[fn] {
+				if arg, ok := call.Args[i].(*ssa.Parameter); !ok || !c.drained[arg] {
+					delete(c.drained, p)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+}
+
+// isCollectorMethod reports whether fn is a method Collect(chan<- Metric)
+// or Describe(chan<- *Desc) of a Prometheus Collector.
+func isCollectorMethod(fn *ssa.Function) bool {
+	sig := fn.Signature
+	if sig.Recv() == nil || sig.Params().Len() != 1 || sig.Results().Len() != 0 || !drainedType(sig.Params().At(0).Type()) {
+		return false
+	}
+	_, ptr := sig.Params().At(0).Type().(*types.Chan).Elem().(*types.Pointer)
+	return fn.Name() == "Collect" && !ptr || fn.Name() == "Describe" && ptr
 }
 
 // ioListed holds the calls that wait for the network or the disk, by
@@ -226,7 +301,10 @@ type blocker struct {
 func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 	switch in := instr.(type) {
 	case *ssa.Send:
-		if freshSend(in) || c.givesBack(in) || drained(in.Chan.Type()) {
+		if p, ok := in.Chan.(*ssa.Parameter); ok && c.drained[p] {
+			break
+		}
+		if freshSend(in) || c.givesBack(in) {
 			break
 		}
 		return c.direct("channel send", "send", in.Pos()), true

@@ -350,18 +350,17 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 					continue
 				}
 				st := fillStore(fa, send)
-				if st == nil {
+				v := fieldVar(fa.X.Type(), fa.Field)
+				if st == nil || v == nil || len(fieldSends(send.Parent(), v)) != 1 {
 					continue
 				}
 				if !freshSend(send) && !(c.quietBetween(st, send, fa) && fillsToCapacity(send, fa, st.Val.(*ssa.MakeChan))) {
 					continue
 				}
-				if v := fieldVar(fa.X.Type(), fa.Field); v != nil {
-					c.tokens[v] = true
-					c.fills[send] = true
-					filled[st] = true
-					owners[v] = deref(fa.X.Type())
-				}
+				c.tokens[v] = true
+				c.fills[send] = true
+				filled[st] = true
+				owners[v] = deref(fa.X.Type())
 			}
 		}
 	}
@@ -395,11 +394,16 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 						}
 					}
 				case *ssa.Store:
-					if _, ok := in.Addr.(*ssa.FieldAddr); ok {
-						continue
-					}
 					for v, t := range owners {
 						if types.Identical(deref(in.Addr.Type()), t) {
+							delete(c.tokens, v)
+						}
+					}
+				case *ssa.ChangeType:
+					// A value of another type with the same fields,
+					// whose stores went into that type's field.
+					for v, t := range owners {
+						if types.Identical(deref(in.Type()), t) && !types.Identical(deref(in.X.Type()), t) {
 							delete(c.tokens, v)
 						}
 					}
@@ -483,7 +487,11 @@ func fillsToCapacity(send *ssa.Send, fa *ssa.FieldAddr, mc *ssa.MakeChan) bool {
 			head, bound = d, n
 		}
 	}
-	if head == nil || !sameValue(bound, mc.Size) {
+	if head == nil || !sameValue(bound, mc.Size) || storedField(send.Parent(), bound) {
+		return false
+	}
+	if flood(head.Succs[1], func(b *ssa.BasicBlock) []*ssa.BasicBlock { return b.Succs })[head] {
+		// A loop around the loop fills the channel again.
 		return false
 	}
 	// The loop: the blocks that its body reaches and that lead back.
@@ -546,6 +554,41 @@ func countedBound(cond ssa.Value, b *ssa.BasicBlock) ssa.Value {
 		return nil
 	}
 	return lt.Y
+}
+
+// storedField reports whether n is a load of a field that fn, or a func
+// literal it makes, stores into: the bound may change after the make.
+func storedField(fn *ssa.Function, n ssa.Value) bool {
+	load, ok := n.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return false
+	}
+	fa, ok := load.X.(*ssa.FieldAddr)
+	if !ok {
+		return false
+	}
+	v := fieldVar(fa.X.Type(), fa.Field)
+	var stores func(f *ssa.Function) bool
+	stores = func(f *ssa.Function) bool {
+		for _, b := range f.Blocks {
+			for _, instr := range b.Instrs {
+				st, ok := instr.(*ssa.Store)
+				if !ok {
+					continue
+				}
+				if addr, ok := st.Addr.(*ssa.FieldAddr); ok && fieldVar(addr.X.Type(), addr.Field) == v {
+					return true
+				}
+			}
+		}
+		for _, anon := range f.AnonFuncs {
+			if stores(anon) {
+				return true
+			}
+		}
+		return false
+	}
+	return stores(fn)
 }
 
 // sameValue reports whether a and b hold the same number: one value, or
@@ -632,41 +675,93 @@ func sameBase(a, b ssa.Value) bool {
 	return ok && onlyLoaded(fv)
 }
 
-// sentBefore reports whether a send into the field that fa addresses, of
-// the same value, may run before send in its function.
-func sentBefore(send *ssa.Send, fa *ssa.FieldAddr) bool {
-	for _, b := range send.Parent().Blocks {
-		for i, instr := range b.Instrs {
-			other, ok := instr.(*ssa.Send)
-			if !ok || other == send {
-				continue
+// fieldSends returns the sends into the field v, of any value, that fn
+// and the func literals it makes may run: sends, and the send cases of
+// selects.
+func fieldSends(fn *ssa.Function, v *types.Var) []ssa.Instruction {
+	var out []ssa.Instruction
+	into := func(ch ssa.Value) bool {
+		fa := fieldOfChan(ch)
+		return fa != nil && fieldVar(fa.X.Type(), fa.Field) == v
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.Send:
+				if into(in.Chan) {
+					out = append(out, in)
+				}
+			case *ssa.Select:
+				for _, st := range in.States {
+					if st.Dir == types.SendOnly && into(st.Chan) {
+						out = append(out, in)
+						break
+					}
+				}
 			}
-			ofa := fieldOfChan(other.Chan)
-			if ofa == nil || ofa.Field != fa.Field || !sameBase(ofa.X, fa.X) {
-				continue
-			}
-			if b == send.Block() && i < index(send) {
-				return true
-			}
-			if b != send.Block() && flood(b, func(x *ssa.BasicBlock) []*ssa.BasicBlock { return x.Succs })[send.Block()] {
-				return true
-			}
+		}
+	}
+	for _, anon := range fn.AnonFuncs {
+		out = append(out, fieldSends(anon, v)...)
+	}
+	return out
+}
+
+// sentBefore reports whether another send into the field v, of any value,
+// may run before send: in its function on a path to it, or in a func
+// literal that the function makes (which may run at any time, deferred or
+// not).
+func sentBefore(send *ssa.Send, v *types.Var) bool {
+	fn := send.Parent()
+	for _, other := range fieldSends(fn, v) {
+		if other == ssa.Instruction(send) {
+			continue
+		}
+		b := other.Block()
+		if other.Parent() != fn {
+			return true
+		}
+		if b == send.Block() && index(other) < index(send) {
+			return true
+		}
+		if b != send.Block() && flood(b, func(x *ssa.BasicBlock) []*ssa.BasicBlock { return x.Succs })[send.Block()] {
+			return true
 		}
 	}
 	return false
 }
 
-// callsItself reports whether fn calls itself directly.
-func callsItself(fn *ssa.Function) bool {
-	for _, b := range fn.Blocks {
-		for _, instr := range b.Instrs {
-			if call, ok := instr.(ssa.CallInstruction); ok && call.Common().StaticCallee() == fn {
-				return true
+// recursive reports whether fn may call itself through the static calls
+// of the package's functions (the wrappers of method values included).
+func recursive(fn *ssa.Function) bool {
+	seen := map[*ssa.Function]bool{}
+	var from func(f *ssa.Function) bool
+	from = func(f *ssa.Function) bool {
+		for _, b := range f.Blocks {
+			for _, instr := range b.Instrs {
+				call, ok := instr.(ssa.CallInstruction)
+				if !ok {
+					continue
+				}
+				callee := call.Common().StaticCallee()
+				if callee == fn {
+					return true
+				}
+				if callee != nil && !seen[callee] && len(seen) < maxRecursionWalk {
+					seen[callee] = true
+					if from(callee) {
+						return true
+					}
+				}
 			}
 		}
+		return false
 	}
-	return false
+	return from(fn)
 }
+
+// maxRecursionWalk bounds the functions that recursive looks into.
+const maxRecursionWalk = 256
 
 // fieldOfChan returns the field address that ch is loaded from, or nil.
 func fieldOfChan(ch ssa.Value) *ssa.FieldAddr {
@@ -680,16 +775,17 @@ func fieldOfChan(ch ssa.Value) *ssa.FieldAddr {
 // givesBack reports whether send returns to its channel what was taken
 // from it, so that it has room: a send of a constant into a token field
 // (see findTokens) that is one of the loop's that filled it, or is not in
-// a loop, follows no other send into the field in its function and is
-// not in a function that calls itself (a loop, a second send or a
-// recursion gives back more than one take); or a send that
+// a loop, follows no other send into the field (of any value) in its
+// function or the func literals it makes, and is not in a function that
+// may call itself (a loop, a second send or a recursion gives back more
+// than one take); or a send that
 // every path reaches through a receive from the same channel in the same
 // function (take a token, work, give it back).
 func (c *checker) givesBack(send *ssa.Send) bool {
 	if fa := fieldOfChan(send.Chan); fa != nil {
 		_, isConst := send.X.(*ssa.Const)
 		if v := fieldVar(fa.X.Type(), fa.Field); v != nil && c.tokens[v] && isConst &&
-			(c.fills[send] || !c.inLoop(send.Block()) && !sentBefore(send, fa) && !callsItself(send.Parent())) {
+			(c.fills[send] || !c.inLoop(send.Block()) && !sentBefore(send, v) && !recursive(send.Parent())) {
 			return true
 		}
 	}

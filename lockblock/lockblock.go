@@ -132,12 +132,13 @@ of its fields); a field that a loop of the package fills with constants
 while the channel is new, or in the function that set the field to a new
 buffered channel before the loop with nothing in between that starts a
 goroutine, calls, waits or sends elsewhere, sending once a turn up to the
-channel's capacity (the tokens of a semaphore, made at once or lazily),
-if every value stored into the field in the package is a new buffered
-channel so filled and the field's address goes nowhere else: a send of a
-constant into it gives a token back, unless it is in a loop, follows
-another send into the field in its function, or is in a function that
-calls itself; and a channel that the function received from earlier on every
+channel's capacity, with no loop around and no other send into the field
+(the tokens of a semaphore, made at once or lazily), if every value
+stored into the field in the package is a new buffered channel so filled
+and the field's address goes nowhere else: a send of a constant into it
+gives a token back, unless it is in a loop, may follow another send into
+the field in its function or the func literals it makes, or is in a
+function that may call itself; and a channel that the function received from earlier on every
 path (take a token, work, give it back).
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
@@ -153,10 +154,13 @@ block under it; the guesses do not cross calls.
 These do not count: a select with a default case; a go statement (its
 work runs in a new goroutine, which does not hold the lock); a send into a
 channel that no other goroutine can reach yet, such as a new buffered
-channel being filled; a send into a chan<- prometheus.Metric or chan<-
-*prometheus.Desc of client_golang, the channel that a Collector's Collect
-or Describe is handed, which the registry reads while they run; a call through an interface other than fanin.Sink
-and those of net, or through a function value whose target is not known;
+channel being filled; a send into the channel that a
+Prometheus Collector's Collect or Describe is handed, which
+client_golang's registry reads while they run (the parameter of a method
+Collect(chan<- Metric) or Describe(chan<- *Desc), or of an unexported
+function or method of the package, called only directly, that every call
+hands such a parameter); a call
+through an interface other than fanin.Sink and those of net, or through a function value whose target is not known;
 Sender.TrySend,
 Sink.TrySend and the other calls that never wait.
 
@@ -317,6 +321,9 @@ type checker struct {
 	tokens map[*types.Var]bool
 	// fills holds the sends of the loops that made the token fields full.
 	fills map[*ssa.Send]bool
+	// drained holds the parameters that hold the channel a Prometheus
+	// Collector's Collect or Describe is handed (see findDrained).
+	drained map[*ssa.Parameter]bool
 
 	// inGOROOT is whether the package is of the standard library.
 	inGOROOT bool
@@ -379,6 +386,7 @@ func run(pass *analysis.Pass) (any, error) {
 		loops:    map[*ssa.Function][]bool{},
 		tokens:   map[*types.Var]bool{},
 		fills:    map[*ssa.Send]bool{},
+		drained:  map[*ssa.Parameter]bool{},
 		cfg:      currentConfig(),
 		decls:    map[*types.Func]declaration{},
 		spec:     map[specKey]summary{},
@@ -402,6 +410,7 @@ func run(pass *analysis.Pass) (any, error) {
 		}
 	}
 	c.findTokens(ssaRes.SrcFuncs)
+	c.findDrained(ssaRes.SrcFuncs)
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
 	c.findCondLocks(ssaRes.SrcFuncs)

@@ -50,5 +50,6 @@ func TestAnalyzer(t *testing.T) {
 		"attackrelease4",
 		"attacknil", // results always nil, and semaphores filled lazily
 		"attacknil2",
+		"attacktok3", // token fields and Prometheus channels, a third round
 	)
 }
