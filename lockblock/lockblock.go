@@ -124,22 +124,25 @@ tx.db.mu is db.mu) is the lock it was stored from, and an unlock of a lock
 that is not held releases the one held lock of the same struct field, if
 there is exactly one (taken as db.mu, released as tx.db.mu).
 
-A send cannot block when its channel has room: a channel made in the
-function that no other goroutine can reach yet (kept in a local variable,
-in a captured variable that the closure reads only after the sends, or in
-a field of a new struct, even after an atomic method or a Lock on another
-of its fields); a field that a loop of the package fills with constants
-while the channel is new, or in the function that set the field to a new
-buffered channel before the loop with nothing in between that starts a
-goroutine, calls, waits or sends elsewhere, sending once a turn up to the
-channel's capacity, with no loop around and no other send into the field
-(the tokens of a semaphore, made at once or lazily), if every value
-stored into the field in the package is a new buffered channel so filled
-and the field's address goes nowhere else: a send of a constant into it
-gives a token back, unless it is in a loop, may follow another send into
-the field in its function or the func literals it makes, or is in a
-function that may call itself; and a channel that the function received from earlier on every
-path (take a token, work, give it back).
+A send cannot block when its channel has room:
+
+  - a channel made in the function that no other goroutine can reach yet
+    (kept in a local variable, in a captured variable that the closure
+    reads only after the sends, or in a field of a new struct, even after
+    an atomic method or a Lock on another of its fields);
+  - a token field, which a loop of the package fills with constants
+    while the channel is new, or in the function that set the field to a
+    new buffered channel before the loop, with nothing in between that
+    starts a goroutine, calls, waits or sends elsewhere, sending once a
+    turn up to the channel's capacity, with no loop around it and no
+    other send into the field (the tokens of a semaphore, made at once or
+    lazily), if every value stored into the field in the package is a
+    new buffered channel so filled and the field's address goes nowhere
+    else: a send of a constant into it gives a token back, unless it is
+    in a loop, may follow another send into the field in its function or
+    the func literals it makes, or is in a function that may call itself;
+  - a channel that the function received from earlier on every path
+    (take a token, work, give it back).
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
 c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
@@ -154,14 +157,13 @@ block under it; the guesses do not cross calls.
 These do not count: a select with a default case; a go statement (its
 work runs in a new goroutine, which does not hold the lock); a send into a
 channel that no other goroutine can reach yet, such as a new buffered
-channel being filled; a send into the channel that a
-Prometheus Collector's Collect or Describe is handed, which
-client_golang's registry reads while they run (the parameter of a method
-Collect(chan<- Metric) or Describe(chan<- *Desc), or of an unexported
-function or method of the package, called only directly, that every call
-hands such a parameter); a call
-through an interface other than fanin.Sink and those of net, or through a function value whose target is not known;
-Sender.TrySend,
+channel being filled; a send into the channel that a Prometheus
+Collector's Collect or Describe is handed, which client_golang's registry
+reads while they run (the parameter of a method Collect(chan<- Metric) or
+Describe(chan<- *Desc), or of an unexported function or method of the
+package, called only directly, that every call hands such a parameter); a
+call through an interface other than fanin.Sink and those of net, or
+through a function value whose target is not known; Sender.TrySend,
 Sink.TrySend and the other calls that never wait.
 
 A function of the package that locks or unlocks a lock reached from its
