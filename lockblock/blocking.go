@@ -3,7 +3,6 @@ package lockblock
 import (
 	"go/token"
 	"go/types"
-	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/ssa"
@@ -63,17 +62,23 @@ func drainedType(t types.Type) bool {
 // Collector's Collect or Describe is handed, which client_golang's
 // registry reads while they run, so that a send into it does not wait
 // for long: the parameter of a method Collect(chan<- Metric) or
-// Describe(chan<- *Desc), and that of an unexported function or method
-// of the package, called only directly (not as a func value, nor through
-// an interface), that every call hands such a parameter.
-// A channel of the same type that the program made, or that a function
-// of its own is handed otherwise, may be read as slowly as the program
-// likes.
-func (c *checker) findDrained(fns []*ssa.Function) {
-	calls := map[*ssa.Function][]*ssa.CallCommon{}
+// Describe(chan<- *Desc) that the package never calls directly with
+// another channel, and that of an unexported function or method of the
+// package, called only directly (not as a func value, through an
+// interface or with go), that every call hands such a parameter. A channel
+// of the same type that the program made, or that a function of its own
+// is handed otherwise, may be read as slowly as the program likes.
+func (c *checker) findDrained(fns []*ssa.Function, init *ssa.Function) {
+	calls := map[*ssa.Function][]ssa.CallInstruction{}
 	escapes := map[*ssa.Function]bool{}
 	invoked := map[string]bool{}
-	for _, fn := range fns {
+	seen := map[*ssa.Function]bool{}
+	var index func(fn *ssa.Function)
+	index = func(fn *ssa.Function) {
+		if seen[fn] {
+			return
+		}
+		seen[fn] = true
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				var callee ssa.Value
@@ -83,42 +88,71 @@ func (c *checker) findDrained(fns []*ssa.Function) {
 					} else {
 						callee = cc.Value
 						if f, ok := callee.(*ssa.Function); ok {
-							calls[f] = append(calls[f], cc)
+							calls[f] = append(calls[f], call)
 						}
 					}
 				}
 				for _, op := range instr.Operands(nil) {
-					if f, ok := (*op).(*ssa.Function); ok && *op != callee {
-						escapes[f] = true
+					f, ok := (*op).(*ssa.Function)
+					if !ok || *op == callee {
+						continue
+					}
+					escapes[f] = true
+					if f.Synthetic != "" {
+						// A method value's or expression's wrapper calls
+						// the method with arguments of its own.
+						index(f)
 					}
 				}
 			}
 		}
-	}
-	for _, fn := range fns {
-		root := isCollectorMethod(fn)
-		helper := !escapes[fn] && len(calls[fn]) > 0 && fn.Object() != nil && !fn.Object().Exported() &&
-			(fn.Signature.Recv() == nil || !invoked[fn.Name()])
-		for _, p := range fn.Params {
-			if drainedType(p.Type()) && (root || helper) {
-				c.drained[p] = true
-			}
+		for _, anon := range fn.AnonFuncs {
+			index(anon)
 		}
 	}
-	// A helper's parameter stays only while every call hands it one.
+	for _, fn := range fns {
+		index(fn)
+	}
+	if init != nil {
+		// Package variables are set in the package's init function.
+		index(init)
+	}
+	passes := func(fn *ssa.Function, i int) bool {
+		for _, call := range calls[fn] {
+			if _, isGo := call.(*ssa.Go); isGo {
+				// It runs after its caller returned.
+				return false
+			}
+			arg, ok := call.Common().Args[i].(*ssa.Parameter)
+			if !ok || !c.drained[arg] {
+				return false
+			}
+		}
+		return true
+	}
+	for _, fn := range fns {
+		if !isCollectorMethod(fn) {
+			continue
+		}
+		if len(calls[fn]) == 0 {
+			c.drained[fn.Params[1]] = true
+		}
+	}
+	// A helper's parameter joins once every call hands it one: a helper
+	// that only calls itself, or is only called from one that does not
+	// join, never does.
 	for changed := true; changed; {
 		changed = false
-		for p := range c.drained {
-			fn := p.Parent()
-			if isCollectorMethod(fn) {
+		for _, fn := range fns {
+			helper := !escapes[fn] && len(calls[fn]) > 0 && fn.Object() != nil && !fn.Object().Exported() &&
+				(fn.Signature.Recv() == nil || !invoked[fn.Name()])
+			if !helper && !isCollectorMethod(fn) {
 				continue
 			}
-			i := slices.Index(fn.Params, p)
-			for _, call := range calls[fn] {
-				if arg, ok := call.Args[i].(*ssa.Parameter); !ok || !c.drained[arg] {
-					delete(c.drained, p)
+			for i, p := range fn.Params {
+				if !c.drained[p] && drainedType(p.Type()) && len(calls[fn]) > 0 && passes(fn, i) {
+					c.drained[p] = true
 					changed = true
-					break
 				}
 			}
 		}

@@ -335,9 +335,25 @@ func justMade(fa *ssa.FieldAddr, send *ssa.Send) bool {
 // the struct and a queue or a signal in another is no token field. A loop
 // that sends other values fills a queue with its first items, and a later
 // send into the queue waits when it is full.
-func (c *checker) findTokens(fns []*ssa.Function) {
+func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 	owners := map[*types.Var]types.Type{}
 	filled := map[*ssa.Store]bool{}
+	lazy := map[*types.Var]bool{}
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				st, ok := instr.(*ssa.Store)
+				if !ok {
+					continue
+				}
+				if fa, ok := st.Addr.(*ssa.FieldAddr); ok {
+					if _, made := st.Val.(*ssa.MakeChan); made && !newBuffered(st.Val) {
+						c.unbuffered[fieldVar(fa.X.Type(), fa.Field)] = true
+					}
+				}
+			}
+		}
+	}
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -354,8 +370,12 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 				if st == nil || v == nil || len(fieldSends(send.Parent(), v)) != 1 {
 					continue
 				}
-				if !freshSend(send) && !(c.quietBetween(st, send, fa) && fillsToCapacity(send, fa, st.Val.(*ssa.MakeChan))) {
+				fresh := freshSend(send)
+				if !fresh && !(onceBody(fn) && c.quietBetween(st, send, fa) && fillsToCapacity(send, fa, st.Val.(*ssa.MakeChan))) {
 					continue
+				}
+				if !fresh {
+					lazy[v] = true
 				}
 				c.tokens[v] = true
 				c.fills[send] = true
@@ -366,6 +386,17 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 	}
 	if len(c.tokens) == 0 {
 		return
+	}
+	// A package variable of the struct starts as a zero value, whose
+	// channel is nil.
+	for _, m := range pkg.Members {
+		if g, ok := m.(*ssa.Global); ok {
+			for v, t := range owners {
+				if types.Identical(deref(g.Type()), t) {
+					delete(c.tokens, v)
+				}
+			}
+		}
 	}
 	// Any other value stored into the field, directly, through its
 	// address or with the whole struct, may be a channel that others use.
@@ -381,7 +412,7 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 					for _, ref := range *in.Referrers() {
 						switch ref := ref.(type) {
 						case *ssa.UnOp:
-							if ref.Op != token.MUL {
+							if ref.Op != token.MUL || !onlyUsedAsChan(ref) {
 								delete(c.tokens, v)
 							}
 						case *ssa.Store:
@@ -407,10 +438,111 @@ func (c *checker) findTokens(fns []*ssa.Function) {
 							delete(c.tokens, v)
 						}
 					}
+				case *ssa.Convert:
+					// The same through unsafe.Pointer.
+					for v, t := range owners {
+						if types.Identical(deref(in.Type()), t) {
+							delete(c.tokens, v)
+						}
+					}
+				case *ssa.Alloc:
+					// A value made in the package without the channel
+					// that a fill made (a zero value, whose channel is
+					// nil) for a field filled when its struct is made.
+					for v, t := range owners {
+						if !lazy[v] && types.Identical(deref(in.Type()), t) && !fillsAlloc(in, filled) {
+							delete(c.tokens, v)
+						}
+					}
 				}
 			}
 		}
 	}
+}
+
+// onceBody reports whether fn is a func literal that its function only
+// hands to sync.Once.Do, so that it runs at most once for its Once.
+func onceBody(fn *ssa.Function) bool {
+	parent := fn.Parent()
+	if parent == nil {
+		return false
+	}
+	found := false
+	for _, b := range parent.Blocks {
+		for _, instr := range b.Instrs {
+			if mc, ok := instr.(*ssa.MakeClosure); ok && mc.Fn == ssa.Value(fn) {
+				// A literal with free variables: each use of the
+				// closure must be a Do.
+				for _, ref := range *mc.Referrers() {
+					if call, ok := ref.(*ssa.Call); ok && isOnceDo(call.Common(), mc) {
+						found = true
+					} else if _, dbg := ref.(*ssa.DebugRef); !dbg {
+						return false
+					}
+				}
+				continue
+			}
+			for _, op := range instr.Operands(nil) {
+				if *op != ssa.Value(fn) {
+					continue
+				}
+				// A literal without free variables is used directly.
+				call, ok := instr.(*ssa.Call)
+				if !ok || !isOnceDo(call.Common(), fn) {
+					return false
+				}
+				found = true
+			}
+		}
+	}
+	return found
+}
+
+// isOnceDo reports whether call is once.Do(f).
+func isOnceDo(call *ssa.CallCommon, f ssa.Value) bool {
+	callee := call.StaticCallee()
+	if callee == nil || len(call.Args) != 2 || call.Args[1] != f {
+		return false
+	}
+	obj, ok := callee.Object().(*types.Func)
+	return ok && obj.FullName() == "(*sync.Once).Do"
+}
+
+// onlyUsedAsChan reports whether the channel that load reads from a token
+// field is only sent into, received from, closed, measured or compared:
+// not kept or handed on, where a send elsewhere could fill it.
+func onlyUsedAsChan(load *ssa.UnOp) bool {
+	for _, ref := range *load.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.Send:
+			if ref.X == ssa.Value(load) {
+				return false
+			}
+		case *ssa.UnOp:
+			if ref.Op != token.ARROW {
+				return false
+			}
+		case *ssa.Select, *ssa.BinOp, *ssa.DebugRef:
+		case *ssa.Call:
+			if _, ok := ref.Call.Value.(*ssa.Builtin); !ok {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// fillsAlloc reports whether one of the filled stores sets a field of
+// alloc.
+func fillsAlloc(alloc *ssa.Alloc, filled map[*ssa.Store]bool) bool {
+	for st := range filled {
+		if fa, ok := st.Addr.(*ssa.FieldAddr); ok && fa.X == ssa.Value(alloc) {
+			return true
+		}
+	}
+	return false
 }
 
 // deref returns the type that t points to, or t.
@@ -707,13 +839,113 @@ func fieldSends(fn *ssa.Function, v *types.Var) []ssa.Instruction {
 	return out
 }
 
+// sendsVia returns the calls of fn to functions of the package that send
+// into the field v, themselves or through the functions they call; a send
+// that fills a new channel, or gives back a token the callee took, adds
+// none and does not count.
+func (c *checker) sendsVia(fn *ssa.Function, v *types.Var) []ssa.Instruction {
+	var out []ssa.Instruction
+	seen := map[*ssa.Function]bool{fn: true}
+	var sends func(f *ssa.Function) bool
+	sends = func(f *ssa.Function) bool {
+		for _, send := range fieldSends(f, v) {
+			if fill, ok := send.(*ssa.Send); ok && c.fills[fill] {
+				// The fill of a new channel, before any token is out.
+				continue
+			}
+			if !takenBefore(send, v) {
+				return true
+			}
+		}
+		for _, b := range f.Blocks {
+			for _, instr := range b.Instrs {
+				if call, ok := instr.(ssa.CallInstruction); ok {
+					if callee := call.Common().StaticCallee(); callee != nil && !seen[callee] && len(seen) < maxRecursionWalk {
+						seen[callee] = true
+						if sends(callee) {
+							return true
+						}
+					}
+				}
+			}
+		}
+		return false
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if call, ok := instr.(ssa.CallInstruction); ok {
+				if callee := call.Common().StaticCallee(); callee != nil && !seen[callee] && sends(callee) {
+					out = append(out, instr)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// takenBefore reports whether send, in a callee, gives back a token the
+// callee took: it is a send that a receive from the field v precedes on
+// every path in the same function, so that the callee adds none.
+func takenBefore(send ssa.Instruction, v *types.Var) bool {
+	if _, ok := send.(*ssa.Send); !ok {
+		return false
+	}
+	from := func(ch ssa.Value) bool {
+		fa := fieldOfChan(ch)
+		return fa != nil && fieldVar(fa.X.Type(), fa.Field) == v
+	}
+	for d := send.Block(); d != nil; d = d.Idom() {
+		for i, instr := range d.Instrs {
+			if d == send.Block() && i >= index(send) {
+				break
+			}
+			if r, ok := instr.(*ssa.UnOp); ok && r.Op == token.ARROW && from(r.X) {
+				return true
+			}
+		}
+		if sel, k := selectCase(d); sel != nil && k < len(sel.States) &&
+			sel.States[k].Dir == types.RecvOnly && from(sel.States[k].Chan) {
+			return true
+		}
+	}
+	return false
+}
+
+// selectCase returns the select whose case k block b is entered by, when
+// b is entered only from the test that the select chose case k.
+func selectCase(b *ssa.BasicBlock) (*ssa.Select, int) {
+	if len(b.Preds) != 1 {
+		return nil, 0
+	}
+	p := b.Preds[0]
+	iff, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+	if !ok || p.Succs[0] != b || p.Succs[1] == b {
+		return nil, 0
+	}
+	eq, ok := iff.Cond.(*ssa.BinOp)
+	if !ok || eq.Op != token.EQL {
+		return nil, 0
+	}
+	x, ok := eq.X.(*ssa.Extract)
+	k, ok2 := eq.Y.(*ssa.Const)
+	if !ok || !ok2 || x.Index != 0 || k.Value == nil {
+		return nil, 0
+	}
+	sel, ok := x.Tuple.(*ssa.Select)
+	n, exact := constant.Int64Val(k.Value)
+	if !ok || !exact {
+		return nil, 0
+	}
+	return sel, int(n)
+}
+
 // sentBefore reports whether another send into the field v, of any value,
-// may run before send: in its function on a path to it, or in a func
-// literal that the function makes (which may run at any time, deferred or
-// not).
-func sentBefore(send *ssa.Send, v *types.Var) bool {
+// may run before send: in its function on a path to it, directly or in a
+// function of the package that it calls there, or in a func literal that
+// the function makes (which may run at any time, deferred or not).
+func (c *checker) sentBefore(send *ssa.Send, v *types.Var) bool {
 	fn := send.Parent()
-	for _, other := range fieldSends(fn, v) {
+	for _, other := range append(fieldSends(fn, v), c.sendsVia(fn, v)...) {
 		if other == ssa.Instruction(send) {
 			continue
 		}
@@ -773,25 +1005,46 @@ func fieldOfChan(ch ssa.Value) *ssa.FieldAddr {
 }
 
 // givesBack reports whether send returns to its channel what was taken
-// from it, so that it has room: a send of a constant into a token field
-// (see findTokens) that is one of the loop's that filled it, or is not in
-// a loop, follows no other send into the field (of any value) in its
-// function or the func literals it makes, and is not in a function that
-// may call itself (a loop, a second send or a recursion gives back more
-// than one take); or a send that
-// every path reaches through a receive from the same channel in the same
-// function (take a token, work, give it back).
+// from it, so that it has room. It is a send of a constant: one of the
+// loop's that filled a token field (see findTokens), or one that is not
+// in a loop, a range-over-func body or a function that may call itself
+// (each of which gives back more than one take), and
+//
+//   - sends into a token field, and no other send into the field (of any
+//     value, a select's, a func literal's or a callee's) may precede it
+//     in its function; or
+//   - follows on every path a receive from the same channel in the same
+//     function (take a token, work, give it back), which is no field that
+//     the package sets to an unbuffered channel, with no other send
+//     into it on the way, no store into a field or variable that leads to
+//     it (which may make it another channel), and no call in the path
+//     that names it (which may return another channel each time).
 func (c *checker) givesBack(send *ssa.Send) bool {
+	if _, isConst := send.X.(*ssa.Const); !isConst {
+		return false
+	}
+	var v *types.Var
 	if fa := fieldOfChan(send.Chan); fa != nil {
-		_, isConst := send.X.(*ssa.Const)
-		if v := fieldVar(fa.X.Type(), fa.Field); v != nil && c.tokens[v] && isConst &&
-			(c.fills[send] || !c.inLoop(send.Block()) && !sentBefore(send, v) && !recursive(send.Parent())) {
-			return true
-		}
+		v = fieldVar(fa.X.Type(), fa.Field)
+	}
+	if v != nil && c.fills[send] {
+		return true
+	}
+	if c.inLoop(send.Block()) || c.yields[send.Parent()] != nil || recursive(send.Parent()) {
+		return false
+	}
+	if v != nil && c.tokens[v] {
+		return !c.sentBefore(send, v)
 	}
 	key, _ := c.path(send.Chan)
 	if strings.HasPrefix(key, "v") {
 		// Not a path that names one channel.
+		return false
+	}
+	fields, globals, viaCall := chanPath(send.Chan)
+	if viaCall || v != nil && c.unbuffered[v] {
+		// Another channel each time, or one with no room at all: a
+		// send into an unbuffered channel waits for a receiver.
 		return false
 	}
 	for d := send.Block(); d != nil; d = d.Idom() {
@@ -799,12 +1052,89 @@ func (c *checker) givesBack(send *ssa.Send) bool {
 			if d == send.Block() && i >= index(send) {
 				break
 			}
-			if r, ok := instr.(*ssa.UnOp); ok && r.Op == token.ARROW {
-				if k, _ := c.path(r.X); k == key {
-					return true
+			r, ok := instr.(*ssa.UnOp)
+			if !ok || r.Op != token.ARROW {
+				continue
+			}
+			if k, _ := c.path(r.X); k != key {
+				continue
+			}
+			return c.quietFor(r, send, key, fields, globals)
+		}
+	}
+	return false
+}
+
+// chanPath returns the fields and package variables that the path to the
+// channel ch goes through, and whether it goes through a call.
+func chanPath(ch ssa.Value) (fields map[*types.Var]bool, globals map[*ssa.Global]bool, viaCall bool) {
+	fields, globals = map[*types.Var]bool{}, map[*ssa.Global]bool{}
+	for v := ch; v != nil; {
+		switch x := v.(type) {
+		case *ssa.UnOp:
+			if x.Op != token.MUL {
+				return
+			}
+			v = x.X
+		case *ssa.FieldAddr:
+			fields[fieldVar(x.X.Type(), x.Field)] = true
+			v = x.X
+		case *ssa.Field:
+			fields[fieldVar(x.X.Type(), x.Field)] = true
+			v = x.X
+		case *ssa.IndexAddr:
+			v = x.X
+		case *ssa.Index:
+			v = x.X
+		case *ssa.Lookup:
+			v = x.X
+		case *ssa.ChangeType:
+			v = x.X
+		case *ssa.Global:
+			globals[x] = true
+			return
+		case *ssa.Call:
+			viaCall = true
+			return
+		default:
+			return
+		}
+	}
+	return
+}
+
+// quietFor reports whether, on the paths from the receive r to send,
+// nothing else sends into the channel that key names, and nothing stores
+// into the fields or package variables on its path.
+func (c *checker) quietFor(r *ssa.UnOp, send *ssa.Send, key string, fields map[*types.Var]bool, globals map[*ssa.Global]bool) bool {
+	fwd := flood(r.Block(), func(b *ssa.BasicBlock) []*ssa.BasicBlock { return b.Succs })
+	bwd := flood(send.Block(), func(b *ssa.BasicBlock) []*ssa.BasicBlock { return b.Preds })
+	for _, b := range send.Parent().Blocks {
+		if !fwd[b] || !bwd[b] {
+			continue
+		}
+		for i, instr := range b.Instrs {
+			if b == r.Block() && i <= index(r) || b == send.Block() && i >= index(send) {
+				continue
+			}
+			switch in := instr.(type) {
+			case *ssa.Send:
+				if k, _ := c.path(in.Chan); k == key {
+					return false
+				}
+			case *ssa.Store:
+				switch addr := in.Addr.(type) {
+				case *ssa.FieldAddr:
+					if fields[fieldVar(addr.X.Type(), addr.Field)] {
+						return false
+					}
+				case *ssa.Global:
+					if globals[addr] {
+						return false
+					}
 				}
 			}
 		}
 	}
-	return false
+	return true
 }

@@ -131,18 +131,24 @@ A send cannot block when its channel has room:
     reads only after the sends, or in a field of a new struct, even after
     an atomic method or a Lock on another of its fields);
   - a token field, which a loop of the package fills with constants
-    while the channel is new, or in the function that set the field to a
-    new buffered channel before the loop, with nothing in between that
-    starts a goroutine, calls, waits or sends elsewhere, sending once a
-    turn up to the channel's capacity, with no loop around it and no
-    other send into the field (the tokens of a semaphore, made at once or
-    lazily), if every value stored into the field in the package is a
-    new buffered channel so filled and the field's address goes nowhere
-    else: a send of a constant into it gives a token back, unless it is
-    in a loop, may follow another send into the field in its function or
-    the func literals it makes, or is in a function that may call itself;
-  - a channel that the function received from earlier on every path
-    (take a token, work, give it back).
+    while the channel is new, or which a func literal handed only to
+    sync.Once.Do sets to a new buffered channel and fills, with nothing
+    in between that starts a goroutine, calls, waits or sends elsewhere,
+    sending once a turn up to the channel's capacity, with no loop around
+    it and no other send into the field (the tokens of a semaphore, made
+    at once or lazily), if every value stored into the field in the
+    package is a new buffered channel so filled, the field's address and
+    the channels loaded from it go nowhere else, and no value of the
+    struct is made without one: a send of a constant into it gives a
+    token back, unless it is in a loop, a range-over-func body or a
+    function that may call itself, or another send into the field (in
+    the function, a func literal it makes, or a callee, which does not
+    give back a token it took) may precede it;
+  - a send of a constant, outside loops, into a channel that the
+    function received from earlier on every path (take a token, work,
+    give it back), unless the package sets that field to an unbuffered
+    channel, or another send into it, or a store on its path, may come
+    between, or its path goes through a call.
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
 c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
@@ -326,6 +332,9 @@ type checker struct {
 	// drained holds the parameters that hold the channel a Prometheus
 	// Collector's Collect or Describe is handed (see findDrained).
 	drained map[*ssa.Parameter]bool
+	// unbuffered holds the channel fields that the package sets to an
+	// unbuffered channel somewhere.
+	unbuffered map[*types.Var]bool
 
 	// inGOROOT is whether the package is of the standard library.
 	inGOROOT bool
@@ -376,24 +385,25 @@ func run(pass *analysis.Pass) (any, error) {
 	}
 	ssaRes := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	c := &checker{
-		pass:     pass,
-		prog:     ssaRes.Pkg.Prog,
-		dirs:     parseDirectives(pass),
-		rangeFor: map[token.Pos]bool{},
-		lockExpr: map[token.Pos]string{},
-		yields:   map[*ssa.Function]*ssa.MakeClosure{},
-		funcs:    map[*ssa.Function]*funcInfo{},
-		condL:    map[*types.Var]condLock{},
-		condG:    map[*ssa.Global]condLock{},
-		loops:    map[*ssa.Function][]bool{},
-		tokens:   map[*types.Var]bool{},
-		fills:    map[*ssa.Send]bool{},
-		drained:  map[*ssa.Parameter]bool{},
-		cfg:      currentConfig(),
-		decls:    map[*types.Func]declaration{},
-		spec:     map[specKey]summary{},
-		specBusy: map[specKey]bool{},
-		specEff:  map[specKey]*lockEffects{},
+		pass:       pass,
+		prog:       ssaRes.Pkg.Prog,
+		dirs:       parseDirectives(pass),
+		rangeFor:   map[token.Pos]bool{},
+		lockExpr:   map[token.Pos]string{},
+		yields:     map[*ssa.Function]*ssa.MakeClosure{},
+		funcs:      map[*ssa.Function]*funcInfo{},
+		condL:      map[*types.Var]condLock{},
+		condG:      map[*ssa.Global]condLock{},
+		loops:      map[*ssa.Function][]bool{},
+		tokens:     map[*types.Var]bool{},
+		fills:      map[*ssa.Send]bool{},
+		drained:    map[*ssa.Parameter]bool{},
+		unbuffered: map[*types.Var]bool{},
+		cfg:        currentConfig(),
+		decls:      map[*types.Func]declaration{},
+		spec:       map[specKey]summary{},
+		specBusy:   map[specKey]bool{},
+		specEff:    map[specKey]*lockEffects{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {
@@ -411,8 +421,8 @@ func run(pass *analysis.Pass) (any, error) {
 			}
 		}
 	}
-	c.findTokens(ssaRes.SrcFuncs)
-	c.findDrained(ssaRes.SrcFuncs)
+	c.findTokens(ssaRes.SrcFuncs, ssaRes.Pkg)
+	c.findDrained(ssaRes.SrcFuncs, ssaRes.Pkg.Func("init"))
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
 	c.findCondLocks(ssaRes.SrcFuncs)

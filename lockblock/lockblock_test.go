@@ -51,5 +51,6 @@ func TestAnalyzer(t *testing.T) {
 		"attacknil", // results always nil, and semaphores filled lazily
 		"attacknil2",
 		"attacktok3", // token fields and Prometheus channels, a third round
+		"attackrules4",
 	)
 }

@@ -184,14 +184,16 @@ func (st *Store) write(b []byte) {
 	st.dios.release()
 }
 
-// giveBack takes from a channel and sends back into it in one function:
-// the send always has room.
+// giveBack takes a token from a channel and gives one back in one
+// function: the send always has room. (Putting back the value taken, a
+// requeue, may find the channel filled by other senders meanwhile, and
+// is reported.)
 func (s *S) giveBack() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := <-s.ch // want `channel receive while s.mu may be held`
 	s.cache["v"] = v
-	s.ch <- v
+	s.ch <- 1
 }
 
 // deferredAfterCondLock defers a call that blocks, then takes a second
