@@ -62,8 +62,9 @@ func drainedType(t types.Type) bool {
 // Collector's Collect or Describe is handed, which client_golang's
 // registry reads while they run, so that a send into it does not wait
 // for long: the parameter of a method Collect(chan<- Metric) or
-// Describe(chan<- *Desc) that the package never calls directly with
-// another channel, and that of an unexported function or method of the
+// Describe(chan<- *Desc) that the package never calls directly, nor
+// through the Collector interface with a channel of its own, and that of
+// an unexported function or method of the
 // package, called only directly (not as a func value, through an
 // interface or with go), that every call hands such a parameter. A channel
 // of the same type that the program made, or that a function of its own
@@ -72,6 +73,7 @@ func (c *checker) findDrained(fns []*ssa.Function, init *ssa.Function) {
 	calls := map[*ssa.Function][]ssa.CallInstruction{}
 	escapes := map[*ssa.Function]bool{}
 	invoked := map[string]bool{}
+	var gathers []ssa.Value // what the package hands to Collect or Describe through an interface
 	seen := map[*ssa.Function]bool{}
 	var index func(fn *ssa.Function)
 	index = func(fn *ssa.Function) {
@@ -85,6 +87,9 @@ func (c *checker) findDrained(fns []*ssa.Function, init *ssa.Function) {
 				if call, ok := instr.(ssa.CallInstruction); ok {
 					if cc := call.Common(); cc.IsInvoke() {
 						invoked[cc.Method.Name()] = true
+						if name := cc.Method.Name(); (name == "Collect" || name == "Describe") && len(cc.Args) == 1 {
+							gathers = append(gathers, cc.Args[0])
+						}
 					} else {
 						callee = cc.Value
 						if f, ok := callee.(*ssa.Function); ok {
@@ -129,6 +134,16 @@ func (c *checker) findDrained(fns []*ssa.Function, init *ssa.Function) {
 			}
 		}
 		return true
+	}
+	// A program that gathers through the Collector interface itself, into
+	// a channel of its own, may read it as slowly as it likes; only
+	// client_golang's own registry is known to read at once.
+	if c.pass.Pkg.Path() != promPath {
+		for _, arg := range gathers {
+			if p, ok := arg.(*ssa.Parameter); !ok || !isCollectorMethod(p.Parent()) {
+				return
+			}
+		}
 	}
 	for _, fn := range fns {
 		if !isCollectorMethod(fn) {

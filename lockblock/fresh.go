@@ -339,6 +339,7 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 	owners := map[*types.Var]types.Type{}
 	filled := map[*ssa.Store]bool{}
 	lazy := map[*types.Var]bool{}
+	onces := map[any][]*types.Var{} // the Once of each lazy fill
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -346,10 +347,17 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 				if !ok {
 					continue
 				}
-				if fa, ok := st.Addr.(*ssa.FieldAddr); ok {
-					if _, made := st.Val.(*ssa.MakeChan); made && !newBuffered(st.Val) {
-						c.unbuffered[fieldVar(fa.X.Type(), fa.Field)] = true
-					}
+				var home any
+				switch addr := st.Addr.(type) {
+				case *ssa.FieldAddr:
+					home = fieldVar(addr.X.Type(), addr.Field)
+				case *ssa.Global:
+					home = addr
+				default:
+					continue
+				}
+				if old, seen := c.buffered[home]; !seen || old {
+					c.buffered[home] = newBuffered(st.Val)
 				}
 			}
 		}
@@ -371,11 +379,13 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 					continue
 				}
 				fresh := freshSend(send)
-				if !fresh && !(onceBody(fn) && c.quietBetween(st, send, fa) && fillsToCapacity(send, fa, st.Val.(*ssa.MakeChan))) {
+				once := onceBody(fn)
+				if !fresh && !(once != nil && c.quietBetween(st, send, fa) && fillsToCapacity(send, fa, st.Val.(*ssa.MakeChan))) {
 					continue
 				}
 				if !fresh {
 					lazy[v] = true
+					onces[once] = append(onces[once], v)
 				}
 				c.tokens[v] = true
 				c.fills[send] = true
@@ -384,6 +394,7 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 			}
 		}
 	}
+	c.findEscapes(fns)
 	if len(c.tokens) == 0 {
 		return
 	}
@@ -430,6 +441,18 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 							delete(c.tokens, v)
 						}
 					}
+					// A Once set anew runs its fill again while tokens
+					// of the last channel are out.
+					var home any
+					switch addr := in.Addr.(type) {
+					case *ssa.FieldAddr:
+						home = fieldVar(addr.X.Type(), addr.Field)
+					case *ssa.Global:
+						home = addr
+					}
+					for _, v := range onces[home] {
+						delete(c.tokens, v)
+					}
 				case *ssa.ChangeType:
 					// A value of another type with the same fields,
 					// whose stores went into that type's field.
@@ -460,24 +483,85 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 	}
 }
 
-// onceBody reports whether fn is a func literal that its function only
-// hands to sync.Once.Do, so that it runs at most once for its Once.
-func onceBody(fn *ssa.Function) bool {
+// findEscapes marks as not known to be buffered the channel fields and
+// package variables whose address is taken for anything but a load or a
+// store: a store through the address may put any channel there.
+func (c *checker) findEscapes(fns []*ssa.Function) {
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if fa, ok := instr.(*ssa.FieldAddr); ok {
+					for _, ref := range *fa.Referrers() {
+						if !plainUse(ref, fa) {
+							c.buffered[fieldVar(fa.X.Type(), fa.Field)] = false
+						}
+					}
+					continue
+				}
+				for _, op := range instr.Operands(nil) {
+					if g, ok := (*op).(*ssa.Global); ok && !plainUse(instr, g) {
+						c.buffered[g] = false
+					}
+				}
+			}
+		}
+	}
+}
+
+// plainUse reports whether instr uses the address addr only to load from
+// it or store into it.
+func plainUse(instr ssa.Instruction, addr ssa.Value) bool {
+	switch in := instr.(type) {
+	case *ssa.UnOp:
+		return in.Op == token.MUL
+	case *ssa.Store:
+		return in.Addr == addr && in.Val != addr
+	case *ssa.DebugRef:
+		return true
+	}
+	return false
+}
+
+// onceBody returns the Once, a field (*types.Var) or a package variable
+// (*ssa.Global), if fn is a func literal that its function only hands to
+// that Once's Do, so that it runs at most once for it; or nil. A Once in
+// a local variable is new on each call.
+func onceBody(fn *ssa.Function) any {
 	parent := fn.Parent()
 	if parent == nil {
-		return false
+		return nil
 	}
-	found := false
+	var once any
+	use := func(call *ssa.CallCommon, f ssa.Value) bool {
+		if !isOnceDo(call, f) {
+			return false
+		}
+		var home any
+		switch x := call.Args[0].(type) {
+		case *ssa.FieldAddr:
+			home = fieldVar(x.X.Type(), x.Field)
+		case *ssa.Global:
+			home = x
+		default:
+			return false
+		}
+		if once != nil && once != home {
+			return false
+		}
+		once = home
+		return true
+	}
 	for _, b := range parent.Blocks {
 		for _, instr := range b.Instrs {
 			if mc, ok := instr.(*ssa.MakeClosure); ok && mc.Fn == ssa.Value(fn) {
 				// A literal with free variables: each use of the
 				// closure must be a Do.
 				for _, ref := range *mc.Referrers() {
-					if call, ok := ref.(*ssa.Call); ok && isOnceDo(call.Common(), mc) {
-						found = true
-					} else if _, dbg := ref.(*ssa.DebugRef); !dbg {
-						return false
+					if call, ok := ref.(*ssa.Call); ok && use(call.Common(), mc) {
+						continue
+					}
+					if _, dbg := ref.(*ssa.DebugRef); !dbg {
+						return nil
 					}
 				}
 				continue
@@ -488,14 +572,13 @@ func onceBody(fn *ssa.Function) bool {
 				}
 				// A literal without free variables is used directly.
 				call, ok := instr.(*ssa.Call)
-				if !ok || !isOnceDo(call.Common(), fn) {
-					return false
+				if !ok || !use(call.Common(), fn) {
+					return nil
 				}
-				found = true
 			}
 		}
 	}
-	return found
+	return once
 }
 
 // isOnceDo reports whether call is once.Do(f).
@@ -890,10 +973,16 @@ func takenBefore(send ssa.Instruction, v *types.Var) bool {
 	if _, ok := send.(*ssa.Send); !ok {
 		return false
 	}
-	from := func(ch ssa.Value) bool {
+	return takenFrom(send, func(ch ssa.Value) bool {
 		fa := fieldOfChan(ch)
 		return fa != nil && fieldVar(fa.X.Type(), fa.Field) == v
-	}
+	})
+}
+
+// takenFrom reports whether a receive from a channel that from accepts
+// precedes send on every path in its function: directly, or as the case
+// of a select that the path to send chose.
+func takenFrom(send ssa.Instruction, from func(ssa.Value) bool) bool {
 	for d := send.Block(); d != nil; d = d.Idom() {
 		for i, instr := range d.Instrs {
 			if d == send.Block() && i >= index(send) {
@@ -932,8 +1021,11 @@ func selectCase(b *ssa.BasicBlock) (*ssa.Select, int) {
 		return nil, 0
 	}
 	sel, ok := x.Tuple.(*ssa.Select)
+	if !ok || k.Value.Kind() != constant.Int {
+		return nil, 0
+	}
 	n, exact := constant.Int64Val(k.Value)
-	if !ok || !exact {
+	if !exact {
 		return nil, 0
 	}
 	return sel, int(n)
@@ -1041,10 +1133,24 @@ func (c *checker) givesBack(send *ssa.Send) bool {
 		// Not a path that names one channel.
 		return false
 	}
-	fields, globals, viaCall := chanPath(send.Chan)
-	if viaCall || v != nil && c.unbuffered[v] {
-		// Another channel each time, or one with no room at all: a
-		// send into an unbuffered channel waits for a receiver.
+	// The channel must live in a field or a package variable that the
+	// package only ever sets to new buffered channels: a channel handed
+	// in, or made unbuffered, may have no room at all.
+	var home any
+	if v != nil {
+		home = v
+	} else if load, ok := send.Chan.(*ssa.UnOp); ok && load.Op == token.MUL {
+		if g, ok := load.X.(*ssa.Global); ok {
+			home = g
+		}
+	}
+	if home == nil || !c.buffered[home] {
+		return false
+	}
+	fields, globals, unsure := chanPath(send.Chan)
+	if unsure {
+		// Another channel each time: a call, or an index that is not a
+		// constant.
 		return false
 	}
 	for d := send.Block(); d != nil; d = d.Idom() {
@@ -1059,15 +1165,16 @@ func (c *checker) givesBack(send *ssa.Send) bool {
 			if k, _ := c.path(r.X); k != key {
 				continue
 			}
-			return c.quietFor(r, send, key, fields, globals)
+			return c.quietFor(r, send, key, home, fields, globals)
 		}
 	}
 	return false
 }
 
 // chanPath returns the fields and package variables that the path to the
-// channel ch goes through, and whether it goes through a call.
-func chanPath(ch ssa.Value) (fields map[*types.Var]bool, globals map[*ssa.Global]bool, viaCall bool) {
+// channel ch goes through, and whether it goes through a call or an index
+// that is not a constant (unsure: it may name another channel each time).
+func chanPath(ch ssa.Value) (fields map[*types.Var]bool, globals map[*ssa.Global]bool, unsure bool) {
 	fields, globals = map[*types.Var]bool{}, map[*ssa.Global]bool{}
 	for v := ch; v != nil; {
 		switch x := v.(type) {
@@ -1083,10 +1190,22 @@ func chanPath(ch ssa.Value) (fields map[*types.Var]bool, globals map[*ssa.Global
 			fields[fieldVar(x.X.Type(), x.Field)] = true
 			v = x.X
 		case *ssa.IndexAddr:
+			if _, ok := x.Index.(*ssa.Const); !ok {
+				unsure = true
+				return
+			}
 			v = x.X
 		case *ssa.Index:
+			if _, ok := x.Index.(*ssa.Const); !ok {
+				unsure = true
+				return
+			}
 			v = x.X
 		case *ssa.Lookup:
+			if _, ok := x.Index.(*ssa.Const); !ok {
+				unsure = true
+				return
+			}
 			v = x.X
 		case *ssa.ChangeType:
 			v = x.X
@@ -1094,7 +1213,7 @@ func chanPath(ch ssa.Value) (fields map[*types.Var]bool, globals map[*ssa.Global
 			globals[x] = true
 			return
 		case *ssa.Call:
-			viaCall = true
+			unsure = true
 			return
 		default:
 			return
@@ -1104,11 +1223,15 @@ func chanPath(ch ssa.Value) (fields map[*types.Var]bool, globals map[*ssa.Global
 }
 
 // quietFor reports whether, on the paths from the receive r to send,
-// nothing else sends into the channel that key names, and nothing stores
-// into the fields or package variables on its path.
-func (c *checker) quietFor(r *ssa.UnOp, send *ssa.Send, key string, fields map[*types.Var]bool, globals map[*ssa.Global]bool) bool {
+// nothing else sends into the channel that key names (in home, a field or
+// a package variable), and nothing stores into the fields or package
+// variables on its path: in the function, or in a function of the
+// package that it calls there (a callee's send that gives back a token
+// the callee took adds none).
+func (c *checker) quietFor(r *ssa.UnOp, send *ssa.Send, key string, home any, fields map[*types.Var]bool, globals map[*ssa.Global]bool) bool {
 	fwd := flood(r.Block(), func(b *ssa.BasicBlock) []*ssa.BasicBlock { return b.Succs })
 	bwd := flood(send.Block(), func(b *ssa.BasicBlock) []*ssa.BasicBlock { return b.Preds })
+	seen := map[*ssa.Function]bool{send.Parent(): true}
 	for _, b := range send.Parent().Blocks {
 		if !fwd[b] || !bwd[b] {
 			continue
@@ -1123,13 +1246,13 @@ func (c *checker) quietFor(r *ssa.UnOp, send *ssa.Send, key string, fields map[*
 					return false
 				}
 			case *ssa.Store:
-				switch addr := in.Addr.(type) {
-				case *ssa.FieldAddr:
-					if fields[fieldVar(addr.X.Type(), addr.Field)] {
-						return false
-					}
-				case *ssa.Global:
-					if globals[addr] {
+				if storesPath(in, fields, globals) {
+					return false
+				}
+			case ssa.CallInstruction:
+				if callee := in.Common().StaticCallee(); callee != nil && !seen[callee] {
+					seen[callee] = true
+					if touches(callee, home, fields, globals, seen) {
 						return false
 					}
 				}
@@ -1137,4 +1260,70 @@ func (c *checker) quietFor(r *ssa.UnOp, send *ssa.Send, key string, fields map[*
 		}
 	}
 	return true
+}
+
+// storesPath reports whether st stores into one of fields or globals.
+func storesPath(st *ssa.Store, fields map[*types.Var]bool, globals map[*ssa.Global]bool) bool {
+	switch addr := st.Addr.(type) {
+	case *ssa.FieldAddr:
+		return fields[fieldVar(addr.X.Type(), addr.Field)]
+	case *ssa.Global:
+		return globals[addr]
+	}
+	return false
+}
+
+// touches reports whether fn, or a function of the package that it calls,
+// stores into one of fields or globals, or sends into the channel in home
+// other than to give back a token it took.
+func touches(fn *ssa.Function, home any, fields map[*types.Var]bool, globals map[*ssa.Global]bool, seen map[*ssa.Function]bool) bool {
+	into := func(ch ssa.Value) bool {
+		load, ok := ch.(*ssa.UnOp)
+		if !ok || load.Op != token.MUL {
+			return false
+		}
+		switch x := load.X.(type) {
+		case *ssa.FieldAddr:
+			return fieldVar(x.X.Type(), x.Field) == home
+		case *ssa.Global:
+			return x == home
+		}
+		return false
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.Store:
+				if storesPath(in, fields, globals) {
+					return true
+				}
+			case *ssa.Send:
+				if into(in.Chan) && !takenFrom(in, into) {
+					return true
+				}
+			case *ssa.Select:
+				for _, st := range in.States {
+					if st.Dir == types.SendOnly && into(st.Chan) {
+						return true
+					}
+				}
+			case ssa.CallInstruction:
+				if callee := in.Common().StaticCallee(); callee != nil && !seen[callee] && len(seen) < maxRecursionWalk {
+					seen[callee] = true
+					if touches(callee, home, fields, globals, seen) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	for _, anon := range fn.AnonFuncs {
+		if !seen[anon] {
+			seen[anon] = true
+			if touches(anon, home, fields, globals, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -131,8 +131,9 @@ A send cannot block when its channel has room:
     reads only after the sends, or in a field of a new struct, even after
     an atomic method or a Lock on another of its fields);
   - a token field, which a loop of the package fills with constants
-    while the channel is new, or which a func literal handed only to
-    sync.Once.Do sets to a new buffered channel and fills, with nothing
+    while the channel is new, or which a func literal handed only to the
+    Do of a sync.Once in a field or a package variable, never set anew,
+    sets to a new buffered channel and fills, with nothing
     in between that starts a goroutine, calls, waits or sends elsewhere,
     sending once a turn up to the channel's capacity, with no loop around
     it and no other send into the field (the tokens of a semaphore, made
@@ -146,9 +147,10 @@ A send cannot block when its channel has room:
     give back a token it took) may precede it;
   - a send of a constant, outside loops, into a channel that the
     function received from earlier on every path (take a token, work,
-    give it back), unless the package sets that field to an unbuffered
-    channel, or another send into it, or a store on its path, may come
-    between, or its path goes through a call.
+    give it back), kept in a field or package variable that the package
+    only sets to new buffered channels, with no other send into it and
+    no store on its path between (in the function or a callee), and no
+    call or variable index on its path.
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
 c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
@@ -166,8 +168,9 @@ channel that no other goroutine can reach yet, such as a new buffered
 channel being filled; a send into the channel that a Prometheus
 Collector's Collect or Describe is handed, which client_golang's registry
 reads while they run (the parameter of a method Collect(chan<- Metric) or
-Describe(chan<- *Desc), or of an unexported function or method of the
-package, called only directly, that every call hands such a parameter); a
+Describe(chan<- *Desc) that the package does not call itself, or of an
+unexported function or method of the package, called only directly, that
+every call hands such a parameter); a
 call through an interface other than fanin.Sink and those of net, or
 through a function value whose target is not known; Sender.TrySend,
 Sink.TrySend and the other calls that never wait.
@@ -332,9 +335,10 @@ type checker struct {
 	// drained holds the parameters that hold the channel a Prometheus
 	// Collector's Collect or Describe is handed (see findDrained).
 	drained map[*ssa.Parameter]bool
-	// unbuffered holds the channel fields that the package sets to an
-	// unbuffered channel somewhere.
-	unbuffered map[*types.Var]bool
+	// buffered tells, for a channel field (*types.Var) or package
+	// variable (*ssa.Global), whether the package only ever sets it to
+	// new buffered channels and never hands its address on.
+	buffered map[any]bool
 
 	// inGOROOT is whether the package is of the standard library.
 	inGOROOT bool
@@ -385,25 +389,25 @@ func run(pass *analysis.Pass) (any, error) {
 	}
 	ssaRes := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	c := &checker{
-		pass:       pass,
-		prog:       ssaRes.Pkg.Prog,
-		dirs:       parseDirectives(pass),
-		rangeFor:   map[token.Pos]bool{},
-		lockExpr:   map[token.Pos]string{},
-		yields:     map[*ssa.Function]*ssa.MakeClosure{},
-		funcs:      map[*ssa.Function]*funcInfo{},
-		condL:      map[*types.Var]condLock{},
-		condG:      map[*ssa.Global]condLock{},
-		loops:      map[*ssa.Function][]bool{},
-		tokens:     map[*types.Var]bool{},
-		fills:      map[*ssa.Send]bool{},
-		drained:    map[*ssa.Parameter]bool{},
-		unbuffered: map[*types.Var]bool{},
-		cfg:        currentConfig(),
-		decls:      map[*types.Func]declaration{},
-		spec:       map[specKey]summary{},
-		specBusy:   map[specKey]bool{},
-		specEff:    map[specKey]*lockEffects{},
+		pass:     pass,
+		prog:     ssaRes.Pkg.Prog,
+		dirs:     parseDirectives(pass),
+		rangeFor: map[token.Pos]bool{},
+		lockExpr: map[token.Pos]string{},
+		yields:   map[*ssa.Function]*ssa.MakeClosure{},
+		funcs:    map[*ssa.Function]*funcInfo{},
+		condL:    map[*types.Var]condLock{},
+		condG:    map[*ssa.Global]condLock{},
+		loops:    map[*ssa.Function][]bool{},
+		tokens:   map[*types.Var]bool{},
+		fills:    map[*ssa.Send]bool{},
+		drained:  map[*ssa.Parameter]bool{},
+		buffered: map[any]bool{},
+		cfg:      currentConfig(),
+		decls:    map[*types.Func]declaration{},
+		spec:     map[specKey]summary{},
+		specBusy: map[specKey]bool{},
+		specEff:  map[specKey]*lockEffects{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {

@@ -52,5 +52,7 @@ func TestAnalyzer(t *testing.T) {
 		"attacknil2",
 		"attacktok3", // token fields and Prometheus channels, a third round
 		"attackrules4",
+		"attackrules5",
+		"attackrules5crash",
 	)
 }

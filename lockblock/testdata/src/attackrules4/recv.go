@@ -59,6 +59,8 @@ type tokens struct {
 	ch chan struct{}
 }
 
+func newTokens(n int) *tokens { return &tokens{ch: make(chan struct{}, n)} }
+
 func (t *tokens) useTwice() {
 	<-t.ch
 	t.mu.Lock()

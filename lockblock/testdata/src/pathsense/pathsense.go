@@ -184,6 +184,10 @@ func (st *Store) write(b []byte) {
 	st.dios.release()
 }
 
+// newS makes the channel that giveBack takes from and gives back to
+// buffered: the package sets it to nothing else.
+func newS(n int) *S { return &S{ch: make(chan int, n), cache: map[string]int{}} }
+
 // giveBack takes a token from a channel and gives one back in one
 // function: the send always has room. (Putting back the value taken, a
 // requeue, may find the channel filled by other senders meanwhile, and
