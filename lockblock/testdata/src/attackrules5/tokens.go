@@ -72,4 +72,3 @@ func (p *lpool) release() {
 	defer p.mu.Unlock()
 	p.ch <- struct{}{} // want `channel send while p.mu may be held`
 }
-
