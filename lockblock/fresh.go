@@ -347,13 +347,8 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 				if !ok {
 					continue
 				}
-				var home any
-				switch addr := st.Addr.(type) {
-				case *ssa.FieldAddr:
-					home = fieldVar(addr.X.Type(), addr.Field)
-				case *ssa.Global:
-					home = addr
-				default:
+				home := homeOf(st.Addr)
+				if home == nil {
 					continue
 				}
 				if old, seen := c.buffered[home]; !seen || old {
@@ -380,7 +375,7 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 				}
 				fresh := freshSend(send)
 				once := onceBody(fn)
-				if !fresh && !(once != nil && c.quietBetween(st, send, fa) && fillsToCapacity(send, fa, st.Val.(*ssa.MakeChan))) {
+				if !fresh && !(once != nil && c.quietBetween(st, send, fa) && fillsToCapacity(send, st.Val.(*ssa.MakeChan))) {
 					continue
 				}
 				if !fresh {
@@ -443,14 +438,7 @@ func (c *checker) findTokens(fns []*ssa.Function, pkg *ssa.Package) {
 					}
 					// A Once set anew runs its fill again while tokens
 					// of the last channel are out.
-					var home any
-					switch addr := in.Addr.(type) {
-					case *ssa.FieldAddr:
-						home = fieldVar(addr.X.Type(), addr.Field)
-					case *ssa.Global:
-						home = addr
-					}
-					for _, v := range onces[home] {
+					for _, v := range onces[homeOf(in.Addr)] {
 						delete(c.tokens, v)
 					}
 				case *ssa.ChangeType:
@@ -536,16 +524,8 @@ func onceBody(fn *ssa.Function) any {
 		if !isOnceDo(call, f) {
 			return false
 		}
-		var home any
-		switch x := call.Args[0].(type) {
-		case *ssa.FieldAddr:
-			home = fieldVar(x.X.Type(), x.Field)
-		case *ssa.Global:
-			home = x
-		default:
-			return false
-		}
-		if once != nil && once != home {
+		home := homeOf(call.Args[0])
+		if home == nil || once != nil && once != home {
 			return false
 		}
 		once = home
@@ -628,6 +608,19 @@ func fillsAlloc(alloc *ssa.Alloc, filled map[*ssa.Store]bool) bool {
 	return false
 }
 
+// homeOf returns where the address addr points: the field
+// (*types.Var) of a field address, or the package variable (*ssa.Global)
+// itself; nil for anything else.
+func homeOf(addr ssa.Value) any {
+	switch x := addr.(type) {
+	case *ssa.FieldAddr:
+		return fieldVar(x.X.Type(), x.Field)
+	case *ssa.Global:
+		return x
+	}
+	return nil
+}
+
 // deref returns the type that t points to, or t.
 func deref(t types.Type) types.Type {
 	if p, ok := t.Underlying().(*types.Pointer); ok {
@@ -686,11 +679,12 @@ func newBuffered(v ssa.Value) bool {
 	return !ok || k.Value == nil || constant.Sign(k.Value) > 0
 }
 
-// fillsToCapacity reports whether send is the only send into the field
-// that fa addresses in a loop that runs at most as many turns as mc has
-// room for, once a turn: for i := 0; i < n; i++ (or for range n), with n
-// the size that mc was made with, and no loop nested inside it.
-func fillsToCapacity(send *ssa.Send, fa *ssa.FieldAddr, mc *ssa.MakeChan) bool {
+// fillsToCapacity reports whether send is in a loop that runs at most as
+// many turns as mc has room for: for i := 0; i < n; i++ (or for range n),
+// with n the size that mc was made with and not stored into by the
+// function, no loop around it and none inside it. That send is the
+// function's only send into the field is checked by findTokens.
+func fillsToCapacity(send *ssa.Send, mc *ssa.MakeChan) bool {
 	var head *ssa.BasicBlock
 	var bound ssa.Value
 	for d := send.Block().Idom(); d != nil && head == nil; d = d.Idom() {
@@ -720,7 +714,6 @@ func fillsToCapacity(send *ssa.Send, fa *ssa.FieldAddr, mc *ssa.MakeChan) bool {
 	if !body[send.Block()] || !back[send.Block()] {
 		return false
 	}
-	sends := 0
 	for b := range body {
 		if !back[b] || b == head {
 			continue
@@ -731,15 +724,8 @@ func fillsToCapacity(send *ssa.Send, fa *ssa.FieldAddr, mc *ssa.MakeChan) bool {
 				return false
 			}
 		}
-		for _, instr := range b.Instrs {
-			if in, ok := instr.(*ssa.Send); ok {
-				if other := fieldOfChan(in.Chan); other != nil && other.Field == fa.Field && sameBase(other.X, fa.X) {
-					sends++
-				}
-			}
-		}
 	}
-	return sends == 1
+	return true
 }
 
 // countedBound returns n if cond, the condition of the loop whose head is
@@ -1137,12 +1123,8 @@ func (c *checker) givesBack(send *ssa.Send) bool {
 	// package only ever sets to new buffered channels: a channel handed
 	// in, or made unbuffered, may have no room at all.
 	var home any
-	if v != nil {
-		home = v
-	} else if load, ok := send.Chan.(*ssa.UnOp); ok && load.Op == token.MUL {
-		if g, ok := load.X.(*ssa.Global); ok {
-			home = g
-		}
+	if load, ok := send.Chan.(*ssa.UnOp); ok && load.Op == token.MUL {
+		home = homeOf(load.X)
 	}
 	if home == nil || !c.buffered[home] {
 		return false
@@ -1279,16 +1261,7 @@ func storesPath(st *ssa.Store, fields map[*types.Var]bool, globals map[*ssa.Glob
 func touches(fn *ssa.Function, home any, fields map[*types.Var]bool, globals map[*ssa.Global]bool, seen map[*ssa.Function]bool) bool {
 	into := func(ch ssa.Value) bool {
 		load, ok := ch.(*ssa.UnOp)
-		if !ok || load.Op != token.MUL {
-			return false
-		}
-		switch x := load.X.(type) {
-		case *ssa.FieldAddr:
-			return fieldVar(x.X.Type(), x.Field) == home
-		case *ssa.Global:
-			return x == home
-		}
-		return false
+		return ok && load.Op == token.MUL && homeOf(load.X) == home
 	}
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {

@@ -163,3 +163,51 @@ func (s *syncer) openNoWait() error {
 	}
 	return nil
 }
+
+// A pool filled lazily past its capacity: the fill stops at p.max, but
+// the channel has room for one, so the fill is no semaphore's and a
+// release under the lock may wait.
+type overPool struct {
+	mu   sync.Mutex
+	once sync.Once
+	max  int
+	ch   chan struct{}
+}
+
+func (p *overPool) lazyInit() {
+	p.once.Do(func() {
+		p.ch = make(chan struct{}, 1)
+		for i := 0; i < p.max; i++ {
+			p.ch <- struct{}{}
+		}
+	})
+}
+
+func (p *overPool) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ch <- struct{}{} // want `channel send while p.mu may be held`
+}
+
+// A requeue: the job taken is put back, into a queue that other senders
+// fill too, so it may be full again by then.
+type jobQueue struct {
+	mu   sync.Mutex
+	jobs chan int
+	done int
+}
+
+func newJobQueue(n int) *jobQueue { return &jobQueue{jobs: make(chan int, n)} }
+
+func (q *jobQueue) add(j int) { q.jobs <- j }
+
+func (q *jobQueue) retry(fail bool) {
+	j := <-q.jobs
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if fail {
+		q.jobs <- j // want `channel send while q.mu may be held`
+		return
+	}
+	q.done++
+}
