@@ -13,13 +13,14 @@ import (
 type config struct {
 	io          bool            // report waits for I/O
 	chain       bool            // show the whole chain of calls
+	group       bool            // one finding per lock and wait, not per site
 	blocking    map[string]bool // functions declared to block, by funcKey
 	nonblocking map[string]bool // functions declared never to block, by funcKey
 }
 
 // flags are the Analyzer's flags, read at the start of each pass.
 var flags struct {
-	io, chain             bool
+	io, chain, group      bool
 	blocking, nonblocking funcList
 }
 
@@ -45,6 +46,7 @@ func init() {
 	fs := &Analyzer.Flags
 	fs.BoolVar(&flags.io, "io", true, "report reads, writes, accepts, dials and DNS lookups of concrete net, crypto/tls and os types, and net/http client calls, as waits for I/O")
 	fs.BoolVar(&flags.chain, "chain", false, "show the whole chain of calls down to the operation that waits, not only the operation")
+	fs.BoolVar(&flags.group, "group", true, "report the sites that hold the same locks across the same operation that waits as one finding, at the first of them, with the others as related positions; -group=false reports every site")
 	fs.Var(&flags.blocking, "blocking", "comma-separated functions that block: import/path.Func, import/path.Type.Method (an interface method too), import/path.Type for all its methods, or import/path for the whole package")
 	fs.Var(&flags.nonblocking, "nonblocking", "comma-separated functions that never block, named as for -blocking; it wins over -blocking")
 }
@@ -57,7 +59,7 @@ func currentConfig() config {
 		}
 		return m
 	}
-	return config{io: flags.io, chain: flags.chain, blocking: set(flags.blocking), nonblocking: set(flags.nonblocking)}
+	return config{io: flags.io, chain: flags.chain, group: flags.group, blocking: set(flags.blocking), nonblocking: set(flags.nonblocking)}
 }
 
 // A declaration says that a function blocks or never does.

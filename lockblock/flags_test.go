@@ -32,6 +32,7 @@ func setFlag(t *testing.T, name, value string) {
 
 // TestChainFlag checks that -chain shows every link of the chain.
 func TestChainFlag(t *testing.T) {
+	setFlag(t, "group", "false")
 	setFlag(t, "chain", "true")
 	analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, "chain")
 }
@@ -39,6 +40,7 @@ func TestChainFlag(t *testing.T) {
 // TestDeclareFlags checks -blocking, on a function and on an interface
 // method, and -nonblocking.
 func TestDeclareFlags(t *testing.T) {
+	setFlag(t, "group", "false")
 	setFlag(t, "blocking", "declaredflags.Park,io.Writer.Write")
 	setFlag(t, "nonblocking", "declaredflags.Pool")
 	analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, "declaredflags")
@@ -55,6 +57,7 @@ func (q *quiet) Errorf(format string, args ...any) {
 // those: the package of I/O waits gives nothing, and its wants are all
 // that is missing.
 func TestIOFlag(t *testing.T) {
+	setFlag(t, "group", "false")
 	setFlag(t, "io", "false")
 	q := &quiet{}
 	results := analysistest.Run(q, analysistest.TestData(), lockblock.Analyzer, "iokind")
@@ -95,6 +98,7 @@ const maxMessage = 300
 // each message is short, and that each names its lock sites as related
 // positions.
 func TestMessages(t *testing.T) {
+	setFlag(t, "group", "false")
 	pkgs := []string{"reported", "pathsense", "limiter", "closure", "factb"}
 	results := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, pkgs...)
 	first := render(results)

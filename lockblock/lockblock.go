@@ -340,6 +340,10 @@ type checker struct {
 	// new buffered channels and never hands its address on.
 	buffered map[any]bool
 
+	// found holds the findings of the package, to be grouped; see
+	// reportGroups.
+	found []finding
+
 	// inGOROOT is whether the package is of the standard library.
 	inGOROOT bool
 
@@ -433,6 +437,7 @@ func run(pass *analysis.Pass) (any, error) {
 	for _, fn := range ssaRes.SrcFuncs {
 		c.checkFunc(fn)
 	}
+	c.reportGroups()
 	c.dirs.reportMissingReasons(pass)
 	return nil, nil
 }

@@ -13,46 +13,53 @@ import (
 // reported. The packages load and run together, in one pass over the
 // standard library they share: each run of analysistest analyses every
 // dependency again, which costs far more than the packages themselves.
+//
+// The wants name every site: the run reports with -group=false, and
+// TestGroups checks how the sites are grouped.
 func TestAnalyzer(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer,
-		"inspiring",   // the read lock held across a send, and its fix
-		"limiter",     // a limiter's lock held across a batch, and the per-value fix
-		"reported",    // each blocking operation and each kind of lock
-		"notreported", // what must not be reported
-		"directive",   // //lockblock:ignore with and without a reason
-		"facta",       // exports facts...
-		"factb",       // ...that its importer's checks use
-		"generic",
-		"closure",
-		"methodvalue",
-		"pathsense", // conditional pairs, two roots of one lock, channels with room, unlocks through func values
-		"iokind",    // waits for the network and the disk
-		"declared",  // //lockblock:blocking and //lockblock:nonblocking
-		// Adversarial cases: each want states what the Doc and README
-		// promise.
-		"attackdefer",
-		"attacktry",
-		"attackhelper",
-		"attackcond",
-		"attackrange",
-		"attackfresh",
-		"attackdirective",
-		"attacklocker",
-		"attackheld",
-		"attackfacta",
-		"attackfactb",
-		"attackfanin",
-		"attackspec", // constant arguments, error-result helpers and joins
-		"attackfresh2",
-		"attackrelease", // locks let go for a while, at depth, through recursion and cells
-		"attackrelease2",
-		"attackrelease3",
-		"attackrelease4",
-		"attacknil", // results always nil, and semaphores filled lazily
-		"attacknil2",
-		"attacktok3", // token fields and Prometheus channels, a third round
-		"attackrules4",
-		"attackrules5",
-		"attackrules5crash",
-	)
+	setFlag(t, "group", "false")
+	analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, casePkgs...)
+}
+
+// casePkgs are the packages of cases under testdata/src.
+var casePkgs = []string{
+	"inspiring",   // the read lock held across a send, and its fix
+	"limiter",     // a limiter's lock held across a batch, and the per-value fix
+	"reported",    // each blocking operation and each kind of lock
+	"notreported", // what must not be reported
+	"directive",   // //lockblock:ignore with and without a reason
+	"facta",       // exports facts...
+	"factb",       // ...that its importer's checks use
+	"generic",
+	"closure",
+	"methodvalue",
+	"pathsense", // conditional pairs, two roots of one lock, channels with room, unlocks through func values
+	"iokind",    // waits for the network and the disk
+	"declared",  // //lockblock:blocking and //lockblock:nonblocking
+	// Adversarial cases: each want states what the Doc and README
+	// promise.
+	"attackdefer",
+	"attacktry",
+	"attackhelper",
+	"attackcond",
+	"attackrange",
+	"attackfresh",
+	"attackdirective",
+	"attacklocker",
+	"attackheld",
+	"attackfacta",
+	"attackfactb",
+	"attackfanin",
+	"attackspec", // constant arguments, error-result helpers and joins
+	"attackfresh2",
+	"attackrelease", // locks let go for a while, at depth, through recursion and cells
+	"attackrelease2",
+	"attackrelease3",
+	"attackrelease4",
+	"attacknil", // results always nil, and semaphores filled lazily
+	"attacknil2",
+	"attacktok3", // token fields and Prometheus channels, a third round
+	"attackrules4",
+	"attackrules5",
+	"attackrules5crash",
 }

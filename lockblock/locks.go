@@ -796,11 +796,11 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 			deferred[d], _ = unionLocks(deferred[d], locks)
 			return
 		}
-		c.pass.Report(c.diagnostic(bl, locks))
+		c.report(fn, bl, locks)
 	})
 	for _, d := range slices.SortedFunc(maps.Keys(deferred), func(a, b *ssa.Defer) int { return cmp.Compare(a.Pos(), b.Pos()) }) {
 		bl, _ := c.blocking(d)
-		c.pass.Report(c.diagnostic(bl, deferred[d]))
+		c.report(fn, bl, deferred[d])
 	}
 }
 
@@ -826,10 +826,7 @@ const maxNamed = 2
 // the operation that waits (when it is in this package) are its related
 // positions. Locks are named in the order they were taken.
 func (c *checker) diagnostic(bl blocker, locks lockset) analysis.Diagnostic {
-	hs := slices.SortedFunc(maps.Values(locks), func(a, b held) int {
-		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.name, b.name), boolCmp(a.read, b.read))
-	})
-	hs = slices.CompactFunc(hs, func(a, b held) bool { return a.pos == b.pos && a.name == b.name && a.read == b.read })
+	hs := sortedHeld(locks)
 	taken := func(h held) string {
 		if h.read {
 			return "read-locked at " + c.where(h.pos)
@@ -870,6 +867,14 @@ func (c *checker) diagnostic(bl blocker, locks lockset) analysis.Diagnostic {
 		d.Related = append(d.Related, analysis.RelatedInformation{Pos: bl.root, Message: "waits here"})
 	}
 	return d
+}
+
+// sortedHeld returns the locks in the order they were taken, each once.
+func sortedHeld(locks lockset) []held {
+	hs := slices.SortedFunc(maps.Values(locks), func(a, b held) int {
+		return cmp.Or(cmp.Compare(a.pos, b.pos), cmp.Compare(a.name, b.name), boolCmp(a.read, b.read))
+	})
+	return slices.CompactFunc(hs, func(a, b held) bool { return a.pos == b.pos && a.name == b.name && a.read == b.read })
 }
 
 func boolCmp(a, b bool) int {
