@@ -87,8 +87,13 @@ func lockNames(locks lockset) string {
 // directive was never found, so a group is reported at its first site
 // that is not silenced.
 func (c *checker) reportGroups() {
+	// Source order is by file name and offset: the order of token.Pos
+	// values is the order in which the files were parsed, which a driver
+	// that parses them in parallel does not fix.
+	fset := c.pass.Fset
 	slices.SortStableFunc(c.found, func(a, b finding) int {
-		return cmp.Or(cmp.Compare(a.d.Pos, b.d.Pos), cmp.Compare(a.d.Message, b.d.Message))
+		pa, pb := fset.Position(a.d.Pos), fset.Position(b.d.Pos)
+		return cmp.Or(cmp.Compare(pa.Filename, pb.Filename), cmp.Compare(pa.Offset, pb.Offset), cmp.Compare(a.d.Message, b.d.Message))
 	})
 	var order []string
 	groups := map[string][]finding{}
@@ -106,7 +111,7 @@ func (c *checker) reportGroups() {
 			if n == 1 {
 				sites = "site waits"
 			}
-			d.Message += fmt.Sprintf("; %d more %s the same way", n, sites)
+			d.Message = fit(d.Message + fmt.Sprintf("; %d more %s the same way", n, sites))
 			d.Related = slices.Clone(d.Related)
 			for _, f := range fs[1:] {
 				d.Related = append(d.Related, analysis.RelatedInformation{Pos: f.d.Pos, Message: "the same wait here, holding " + f.locks})

@@ -15,10 +15,14 @@ import (
 const sameWait = "the same wait here, holding "
 
 // TestGroups checks the grouped findings of the group package against its
-// wants, and that the first finding lists its two other sites, named by
-// their own locks, after its own related positions.
+// wants, that two runs give the same bytes, and that the first finding
+// lists its two other sites, named by their own locks, after its own
+// related positions.
 func TestGroups(t *testing.T) {
 	results := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, "group")
+	if second := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, "group"); render(results) != render(second) {
+		t.Errorf("two runs differ:\n--- first\n%s--- second\n%s", render(results), render(second))
+	}
 	var got []string
 	for _, r := range results {
 		for _, d := range r.Diagnostics {
@@ -41,16 +45,12 @@ func TestGroups(t *testing.T) {
 	}
 }
 
-// sites runs the analyzer with -group set to group over every package of
-// cases and returns each site it names: the position of each finding and,
-// grouped, of each related position that names another site of a group;
-// and the rendered output, to compare runs.
-func sites(t *testing.T, group string) (found []string, findings int, text string) {
+// sites returns the position of each site that results name: of each
+// finding and, grouped, of each related position that names another site
+// of a group; and the number of findings. It checks that no message is
+// longer than maxMessage.
+func sites(t *testing.T, results []*analysistest.Result) (found []string, findings int) {
 	t.Helper()
-	setFlag(t, "group", group)
-	// The wants of the cases name every site, so a grouped run misses
-	// some: what analysistest would report is compared here instead.
-	results := analysistest.Run(&quiet{}, analysistest.TestData(), lockblock.Analyzer, casePkgs...)
 	for _, r := range results {
 		for _, d := range r.Diagnostics {
 			if !strings.Contains(d.Message, " may be held") {
@@ -68,28 +68,23 @@ func sites(t *testing.T, group string) (found []string, findings int, text strin
 			}
 		}
 	}
-	return found, findings, render(results)
+	return found, findings
 }
 
-// TestGroupsKeepEverySite checks, over every package of cases, that
-// grouping loses no site and adds none: each site that -group=false
-// reports is named exactly once with grouping, as a finding or as another
-// site of one, with the operation it waits in; that it reports fewer
-// findings; and that two grouped runs give the same bytes.
-func TestGroupsKeepEverySite(t *testing.T) {
-	each, nEach, _ := sites(t, "false")
-	grouped, nGrouped, first := sites(t, "true")
-	_, _, second := sites(t, "true")
-	slices.Sort(each)
-	slices.Sort(grouped)
-	if !slices.Equal(each, grouped) {
-		t.Errorf("sites with -group=false:\n%s\nnamed with grouping:\n%s", strings.Join(each, "\n"), strings.Join(grouped, "\n"))
+// checkGrouping checks that grouping loses no site and adds none: each
+// site that a run with -group=false reports is named exactly once by the
+// grouped run, as a finding or as another site of one; and that the
+// grouped run reports fewer findings.
+func checkGrouping(t *testing.T, each, grouped []*analysistest.Result) {
+	t.Helper()
+	eachSites, nEach := sites(t, each)
+	groupedSites, nGrouped := sites(t, grouped)
+	slices.Sort(eachSites)
+	slices.Sort(groupedSites)
+	if !slices.Equal(eachSites, groupedSites) {
+		t.Errorf("sites with -group=false:\n%s\nnamed with grouping:\n%s", strings.Join(eachSites, "\n"), strings.Join(groupedSites, "\n"))
 	}
 	if nGrouped >= nEach {
 		t.Errorf("%d findings grouped, %d with -group=false: want fewer grouped", nGrouped, nEach)
 	}
-	if first != second {
-		t.Error("two grouped runs differ")
-	}
-	t.Logf("%d sites, %d findings grouped", nEach, nGrouped)
 }

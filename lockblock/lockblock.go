@@ -210,10 +210,22 @@ and with -chain the whole chain:
 For a helper that lets its caller's lock go around one wait and then
 waits holding it, the chain ends in the wait made holding it.
 
-A message names at most two locks and counts the others. Each finding
+A message names at most two locks and counts the others, and one that
+would pass 300 bytes gives its advice as "unlock it before the call". Each finding
 carries, as related positions, where each lock was taken and, when it is
 in the package, where the operation at the end of the chain waits.
 Findings are the same, byte for byte, from one run to the next.
+
+The sites that hold locks of the same classes across the same operation
+are one finding, at the first site in source order, whose message counts
+the others ("; 42 more sites wait the same way") and whose related
+positions name them after its own ("the same wait here, holding fs.mu").
+A lock that is a struct field is of the field's class, whatever value it
+is reached through; a package variable is its own class; any other lock
+is a class of its own in each function; the read lock and the write lock
+of one RWMutex are two classes. The operation is the one at the end of
+the chain, with the function it is in. -group=false reports every site.
+A //lockblock:ignore covers one site, which then is no site of its group.
 
 The analysis follows static calls only and, but for constant arguments
 that choose branches, does not depend on arguments or on the state of

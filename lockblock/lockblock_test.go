@@ -14,11 +14,18 @@ import (
 // standard library they share: each run of analysistest analyses every
 // dependency again, which costs far more than the packages themselves.
 //
-// The wants name every site: the run reports with -group=false, and
-// TestGroups checks how the sites are grouped.
+// The wants name every site: the run reports with -group=false. A second
+// run, grouped, must name the same sites (see checkGrouping); TestGroups
+// checks how they are grouped.
 func TestAnalyzer(t *testing.T) {
 	setFlag(t, "group", "false")
-	analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, casePkgs...)
+	each := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, casePkgs...)
+	setFlag(t, "group", "true")
+	// The grouped run misses the wants of the sites that are not the
+	// first of their group: what analysistest would report is dropped,
+	// and checkGrouping compares the sites instead.
+	grouped := analysistest.Run(&quiet{}, analysistest.TestData(), lockblock.Analyzer, casePkgs...)
+	checkGrouping(t, each, grouped)
 }
 
 // casePkgs are the packages of cases under testdata/src.

@@ -849,7 +849,7 @@ func (c *checker) diagnostic(bl blocker, locks lockset) analysis.Diagnostic {
 	}
 	d := analysis.Diagnostic{
 		Pos:     bl.pos,
-		Message: fmt.Sprintf("%s while %s: copy what you need out of the lock and unlock it before the %s", bl.what, which, bl.noun),
+		Message: fit(fmt.Sprintf("%s while %s: %s%s", bl.what, which, advice, bl.noun)),
 	}
 	if bl.io != "" {
 		d.Category = "io"
@@ -867,6 +867,24 @@ func (c *checker) diagnostic(bl blocker, locks lockset) analysis.Diagnostic {
 		d.Related = append(d.Related, analysis.RelatedInformation{Pos: bl.root, Message: "waits here"})
 	}
 	return d
+}
+
+// maxMessage is the length, in bytes, of a message read in one glance; a
+// longer one gives its advice in fewer words.
+const maxMessage = 300
+
+const (
+	advice      = "copy what you need out of the lock and unlock it before the "
+	shortAdvice = "unlock it before the "
+)
+
+// fit returns msg with its advice shortened if msg is longer than
+// maxMessage.
+func fit(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	return strings.Replace(msg, advice, shortAdvice, 1)
 }
 
 // sortedHeld returns the locks in the order they were taken, each once.

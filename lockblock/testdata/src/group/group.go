@@ -138,3 +138,29 @@ func (t *T) p() {
 	t.wait() // with o's
 	t.mu.Unlock()
 }
+
+// A message longer than 300 bytes gives its advice in fewer words: here
+// only once the count of the other sites is added.
+type Long struct {
+	firstLockOfALongName  sync.Mutex
+	secondLockOfALongName sync.Mutex
+	ch                    chan int
+}
+
+func (l *Long) waitForTheChannel() { <-l.ch }
+
+func (l *Long) q() {
+	l.firstLockOfALongName.Lock()
+	l.secondLockOfALongName.Lock()
+	l.waitForTheChannel() // want `^call to group.Long.waitForTheChannel, which may block \(channel receive at group.go:150\) while l.firstLockOfALongName \(locked at group.go:153\) and l.secondLockOfALongName \(locked at group.go:154\) may be held: unlock it before the call; 1 more site waits the same way$`
+	l.secondLockOfALongName.Unlock()
+	l.firstLockOfALongName.Unlock()
+}
+
+func (l *Long) r() {
+	l.firstLockOfALongName.Lock()
+	l.secondLockOfALongName.Lock()
+	l.waitForTheChannel() // with q's
+	l.secondLockOfALongName.Unlock()
+	l.firstLockOfALongName.Unlock()
+}
