@@ -364,6 +364,9 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 		if c.rangeFor[in.Pos()] {
 			return c.direct("range over a channel", "loop", in.Pos()), true
 		}
+		if bl, blocks, ok := c.chanJoin(in); ok {
+			return bl, blocks
+		}
 		return c.direct("channel receive", "receive", in.Pos()), true
 	case *ssa.Select:
 		if in.Blocking {

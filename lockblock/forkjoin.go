@@ -2,6 +2,7 @@ package lockblock
 
 import (
 	"go/token"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/ssa"
@@ -233,4 +234,261 @@ func (c *checker) pureWork(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
 		}
 	}
 	return true
+}
+
+// A channel that a function makes and hands only to goroutines it starts,
+// which send into it on every path, is a fork and join too (results :=
+// make(chan T); go func() { results <- work() }(); ...; <-results): a
+// receive from it waits only as long as those goroutines run before they
+// send. How many receives there are and how many goroutines are started
+// is not compared, as the Adds of a WaitGroup are not.
+
+// chanJoin reports whether recv, a receive, is the join of such a fork:
+// ok is true if so, and then bl says how it blocks, if one of the
+// goroutines may block before it sends (blocks true). The channel is
+// either the value that make returned or a variable that holds it, set
+// once and captured by the goroutines' closures.
+func (c *checker) chanJoin(recv *ssa.UnOp) (bl blocker, blocks, ok bool) {
+	var mk *ssa.MakeChan
+	var cell *ssa.Alloc
+	switch x := recv.X.(type) {
+	case *ssa.MakeChan:
+		mk = x
+	case *ssa.UnOp:
+		if a, isAlloc := x.X.(*ssa.Alloc); isAlloc && x.Op == token.MUL {
+			cell, mk = a, storedChan(a)
+		}
+	}
+	if mk == nil || c.rangeFor[recv.Pos()] || c.joinBusy[mk] {
+		return blocker{}, false, false
+	}
+	c.joinBusy[mk] = true
+	defer delete(c.joinBusy, mk)
+	var gs []*ssa.Function
+	var vs []ssa.Value // the channel, or the variable that holds it, within each of gs
+	// started records the goroutine that a go statement runs with v, the
+	// function, args and bindings, handing it x (the channel or the
+	// variable) once.
+	started := func(x, v ssa.Value, args, bindings []ssa.Value) bool {
+		g := c.goroutineFunc(v)
+		if g == nil || !c.pureWork(g, map[*ssa.Function]bool{}) {
+			return false
+		}
+		n := 0
+		for i, a := range args {
+			if a == x {
+				if i >= len(g.Params) {
+					return false
+				}
+				gs, vs = append(gs, g), append(vs, g.Params[i])
+				n++
+			}
+		}
+		for i, b := range bindings {
+			if b == x {
+				if i >= len(g.FreeVars) {
+					return false
+				}
+				gs, vs = append(gs, g), append(vs, g.FreeVars[i])
+				n++
+			}
+		}
+		return n == 1
+	}
+	// goUse reports whether ref, a referrer of x, starts a goroutine
+	// that x is handed to, as an argument or a binding of a closure that
+	// only a go statement runs.
+	goUse := func(x ssa.Value, ref ssa.Instruction) bool {
+		switch ref := ref.(type) {
+		case *ssa.Go:
+			return ref.Call.Value != x && started(x, ref.Call.Value, ref.Call.Args, nil)
+		case *ssa.MakeClosure:
+			for _, use := range *ref.Referrers() {
+				if _, dbg := use.(*ssa.DebugRef); dbg {
+					continue
+				}
+				g, isGo := use.(*ssa.Go)
+				if !isGo || g.Call.Value != ssa.Value(ref) || slices.Contains(g.Call.Args, x) {
+					return false
+				}
+			}
+			return started(x, ref, nil, ref.Bindings)
+		}
+		return false
+	}
+	isRecv := func(ref ssa.Instruction, x ssa.Value) bool {
+		u, isUnOp := ref.(*ssa.UnOp)
+		return isUnOp && u.Op == token.ARROW && u.X == x && !c.rangeFor[u.Pos()]
+	}
+	// uses reports whether x, the channel or a conversion of it, is only
+	// received from here, stored into cell once, or handed to goroutines.
+	var uses func(x ssa.Value) bool
+	uses = func(x ssa.Value) bool {
+		for _, ref := range *x.Referrers() {
+			switch r := ref.(type) {
+			case *ssa.DebugRef:
+				continue
+			case *ssa.Store:
+				if cell != nil && x == ssa.Value(mk) && r.Addr == ssa.Value(cell) {
+					continue
+				}
+			case *ssa.ChangeType:
+				if uses(r) {
+					continue
+				}
+			}
+			if cell == nil && isRecv(ref, x) || goUse(x, ref) {
+				continue
+			}
+			return false
+		}
+		return true
+	}
+	if !uses(mk) {
+		return blocker{}, false, false
+	}
+	if cell != nil {
+		for _, ref := range *cell.Referrers() {
+			switch r := ref.(type) {
+			case *ssa.DebugRef:
+				continue
+			case *ssa.Store:
+				if r.Val == ssa.Value(mk) {
+					continue
+				}
+			case *ssa.UnOp:
+				if r.Op == token.MUL && onlyUses(r, func(u ssa.Instruction) bool { return isRecv(u, r) }) {
+					continue
+				}
+			}
+			if goUse(cell, ref) {
+				continue
+			}
+			return blocker{}, false, false
+		}
+	}
+	if len(gs) == 0 {
+		return blocker{}, false, false
+	}
+	sends := make([]map[*ssa.Send]bool, len(gs))
+	for i, g := range gs {
+		var ok bool
+		if sends[i], ok = onlySent(vs[i]); !ok || !sentOnEveryPath(g, sends[i]) {
+			return blocker{}, false, false
+		}
+	}
+	for i, g := range gs {
+		for _, b := range g.Blocks {
+			for _, instr := range b.Instrs {
+				if s, ok := instr.(*ssa.Send); ok && sends[i][s] {
+					continue
+				}
+				gb, ok := c.blocking(instr)
+				if !ok || c.dirs.silenced(c.pass.Fset, gb.pos) {
+					continue
+				}
+				desc := c.funcDesc(g)
+				bl := blocker{
+					what: "channel receive, which waits for " + desc + ", which may block (" + c.shown(gb.why) + ")",
+					noun: "receive",
+					why:  c.via(desc, gb.why),
+					pos:  recv.Pos(),
+					root: gb.root,
+					io:   gb.io,
+				}
+				if gb.io != "" {
+					shown, _, _ := strings.Cut(c.shown(gb.why), " [I/O: ")
+					bl.what = "channel receive, which waits for " + desc + ", which may wait for I/O (" + gb.io + ": " + shown + ")"
+				}
+				return bl, true, true
+			}
+		}
+	}
+	return blocker{}, false, true
+}
+
+// storedChan returns the new channel that cell, a variable, is set to, if
+// it is set once, to the value of a make.
+func storedChan(cell *ssa.Alloc) *ssa.MakeChan {
+	var mk *ssa.MakeChan
+	for _, ref := range *cell.Referrers() {
+		if st, ok := ref.(*ssa.Store); ok && st.Addr == ssa.Value(cell) {
+			m, isMake := st.Val.(*ssa.MakeChan)
+			if !isMake || mk != nil {
+				return nil
+			}
+			mk = m
+		}
+	}
+	return mk
+}
+
+// onlyUses reports whether every referrer of v but debug references
+// satisfies ok.
+func onlyUses(v ssa.Value, ok func(ssa.Instruction) bool) bool {
+	for _, ref := range *v.Referrers() {
+		if _, dbg := ref.(*ssa.DebugRef); dbg {
+			continue
+		}
+		if !ok(ref) {
+			return false
+		}
+	}
+	return true
+}
+
+// onlySent returns the sends into v, a channel within a goroutine's
+// function or a variable that holds it, if sending into it is all that
+// the function does with it.
+func onlySent(v ssa.Value) (map[*ssa.Send]bool, bool) {
+	sends := map[*ssa.Send]bool{}
+	var add func(v ssa.Value) bool
+	add = func(v ssa.Value) bool {
+		return onlyUses(v, func(ref ssa.Instruction) bool {
+			switch ref := ref.(type) {
+			case *ssa.Send:
+				if ref.Chan == v && ref.X != v {
+					sends[ref] = true
+					return true
+				}
+			case *ssa.UnOp:
+				// The load of the variable that holds it.
+				return ref.Op == token.MUL && ref.X == v && add(ref)
+			case *ssa.ChangeType:
+				return add(ref)
+			}
+			return false
+		})
+	}
+	return sends, add(v) && len(sends) > 0
+}
+
+// sentOnEveryPath reports whether every path through g from its entry to
+// a return or the end of a panic passes one of sends.
+func sentOnEveryPath(g *ssa.Function, sends map[*ssa.Send]bool) bool {
+	if len(g.Blocks) == 0 {
+		return false
+	}
+	sendIn := map[*ssa.BasicBlock]bool{}
+	for s := range sends {
+		sendIn[s.Block()] = true
+	}
+	seen := map[*ssa.BasicBlock]bool{}
+	var escapes func(b *ssa.BasicBlock) bool // reaches an exit without a send
+	escapes = func(b *ssa.BasicBlock) bool {
+		if sendIn[b] || seen[b] {
+			return false
+		}
+		seen[b] = true
+		if len(b.Succs) == 0 {
+			return true
+		}
+		for _, s := range b.Succs {
+			if escapes(s) {
+				return true
+			}
+		}
+		return false
+	}
+	return !escapes(g.Blocks[0])
 }

@@ -352,6 +352,10 @@ type checker struct {
 	// new buffered channels and never hands its address on.
 	buffered map[any]bool
 
+	// joinBusy holds the channels whose receives chanJoin is judging, so
+	// that a goroutine that starts its own fork ends the recursion.
+	joinBusy map[*ssa.MakeChan]bool
+
 	// found holds the findings of the package, to be grouped; see
 	// reportGroups.
 	found []finding
@@ -419,6 +423,7 @@ func run(pass *analysis.Pass) (any, error) {
 		fills:    map[*ssa.Send]bool{},
 		drained:  map[*ssa.Parameter]bool{},
 		buffered: map[any]bool{},
+		joinBusy: map[*ssa.MakeChan]bool{},
 		cfg:      currentConfig(),
 		decls:    map[*types.Func]declaration{},
 		spec:     map[specKey]summary{},

@@ -69,4 +69,5 @@ var casePkgs = []string{
 	"attackrules4",
 	"attackrules5",
 	"attackrules5crash",
+	"chanjoin", // a channel that a fork of goroutines sends into, and its join
 }
