@@ -340,9 +340,21 @@ type blocker struct {
 	// io is the category of I/O it waits for ("network write"), or ""
 	// if it waits for another goroutine.
 	io string
-	// root is where the operation at the end of the chain is, if it is
-	// in this package; pos for an operation of the function itself.
-	root token.Pos
+	// root is where the operation at the end of the chain is; pos for an
+	// operation of the function itself.
+	root waitAt
+}
+
+// A waitAt is where an operation that waits is: at, its position as text,
+// which names it across packages, and pos, if it is in this package.
+type waitAt struct {
+	pos token.Pos
+	at  string
+}
+
+// waitAt returns the waitAt of pos, a position of this package.
+func (c *checker) waitAt(pos token.Pos) waitAt {
+	return waitAt{pos: pos, at: c.pass.Fset.Position(pos).String()}
 }
 
 // blocking reports whether instr may block, and how. A deferred call
@@ -379,7 +391,7 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 }
 
 func (c *checker) direct(what, noun string, pos token.Pos) blocker {
-	return blocker{what: what, noun: noun, why: what + " at " + c.where(pos), pos: pos, root: pos}
+	return blocker{what: what, noun: noun, why: what + " at " + c.where(pos), pos: pos, root: c.waitAt(pos)}
 }
 
 // callBlocks reports whether a call may block.
@@ -410,7 +422,7 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 				noun: "call",
 				why:  "call to " + name + " at " + c.where(pos),
 				pos:  pos,
-				root: pos,
+				root: c.waitAt(pos),
 				io:   io,
 			}
 		}
@@ -462,7 +474,7 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 // callBlocker returns the blocker of a call at pos of the function desc
 // names, which blocks as why says: for I/O of the category io, if io is
 // not "". root is where the operation at the end of why is.
-func (c *checker) callBlocker(desc, why, io string, root, pos token.Pos) blocker {
+func (c *checker) callBlocker(desc, why, io string, root waitAt, pos token.Pos) blocker {
 	what := "call to " + desc + ", which may block (" + c.shown(why) + ")"
 	if io != "" {
 		shown, _, _ := strings.Cut(c.shown(why), " [I/O: ")
@@ -505,7 +517,7 @@ func (c *checker) shown(why string) string {
 // it is in this package.
 type summary struct {
 	why, ioWhy   string
-	root, ioRoot token.Pos
+	root, ioRoot waitAt
 }
 
 // calleeWhy returns how callee may block.
@@ -525,7 +537,7 @@ func (c *checker) calleeWhy(callee *ssa.Function) summary {
 	if obj.Pkg() != c.pass.Pkg {
 		var f mayBlock
 		if c.pass.ImportObjectFact(obj, &f) {
-			return summary{why: f.Why, ioWhy: f.IO}
+			return summary{why: f.Why, ioWhy: f.IO, root: waitAt{at: f.At}, ioRoot: waitAt{at: f.IOAt}}
 		}
 		return summary{}
 	}
@@ -583,7 +595,7 @@ func (c *checker) summarize(fns []*ssa.Function) {
 			continue
 		case declBlocking:
 			info.why = "declared blocking at " + c.where(fn.Pos())
-			info.root = fn.Pos()
+			info.root = c.waitAt(fn.Pos())
 		}
 		for _, b := range reachable(fn, nil) {
 			for _, instr := range b.Instrs {
@@ -642,8 +654,8 @@ func (c *checker) summarize(fns []*ssa.Function) {
 			ioWork = append(ioWork, fn)
 		}
 	}
-	why := func(s *summary) (*string, *token.Pos) { return &s.why, &s.root }
-	ioWhy := func(s *summary) (*string, *token.Pos) { return &s.ioWhy, &s.ioRoot }
+	why := func(s *summary) (*string, *waitAt) { return &s.why, &s.root }
+	ioWhy := func(s *summary) (*string, *waitAt) { return &s.ioWhy, &s.ioRoot }
 	for {
 		c.spread(work, why)
 		c.spread(ioWork, ioWhy)
@@ -700,7 +712,7 @@ func ioWhy(bl blocker) string {
 
 // spread gives each caller of a function in work the reason that field
 // selects, if it has none yet, and goes on to its callers.
-func (c *checker) spread(work []*ssa.Function, field func(*summary) (*string, *token.Pos)) {
+func (c *checker) spread(work []*ssa.Function, field func(*summary) (*string, *waitAt)) {
 	for len(work) > 0 {
 		fn := work[len(work)-1]
 		work = work[:len(work)-1]

@@ -3,7 +3,9 @@ package lockblock
 import (
 	"cmp"
 	"fmt"
+	"go/types"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -26,45 +28,122 @@ func (c *checker) report(fn *ssa.Function, bl blocker, locks lockset) {
 		c.pass.Report(d)
 		return
 	}
-	c.found = append(c.found, finding{d: d, group: groupKey(fn, bl, locks), locks: lockNames(locks)})
+	c.found = append(c.found, finding{d: d, group: c.groupKey(fn, bl, locks), locks: lockNames(locks)})
 }
 
 // groupKey returns what the sites of one group share: the classes of the
-// locks held, and the operation at the end of the chain, with the function
-// it is in when it is reached through calls. A lock that is a struct field
-// is of the field's class, whatever value it is reached through (fs.mu
-// and fs.blks[i].mu of the same type are one); a package variable is its
-// own class; any other lock (a local variable, a parameter) is a class of
-// its own in each function, for nothing says two of them are one.
+// locks held, the operation at the end of the chain (by its position), and
+// whether the site is in a test file. A lock that is a struct field is of
+// the field's class, whatever value it is reached through (fs.mu and
+// fs.blks[i].mu of the same type are one), also through a pointer field
+// or RLocker; a package variable is its own class; any other lock (a local
+// variable, a parameter, an element of a slice or map) is a class of its
+// own at each place it is taken, for nothing says two of them are one.
+// The sites of test files are grouped apart, so that the package and its
+// test variant report the package's own groups alike.
 //
 // This is how lock-order checkers such as Linux's lockdep count: by lock
 // class, not by call site. A design that holds a lock across a wait is one
 // defect however many calls reach the wait, and the user who fixes it or
 // declares it deliberate wants to see it once, with every call site.
-func groupKey(fn *ssa.Function, bl blocker, locks lockset) string {
+func (c *checker) groupKey(fn *ssa.Function, bl blocker, locks lockset) string {
 	classes := make([]string, 0, len(locks))
 	for key, h := range locks {
+		key := strings.TrimSuffix(key, "#r")
 		var class string
-		switch {
-		case h.field != nil:
-			class = fmt.Sprintf("field %p", h.field.Origin())
-			if h.read {
-				class += "#r"
+		if f := h.field; f != nil || c.keyField(fn, key) != nil {
+			if f == nil {
+				f = c.keyField(fn, key)
 			}
-		case strings.HasPrefix(key, "g{"):
+			class = fmt.Sprintf("field %p", f.Origin())
+		} else if strings.HasPrefix(key, "g{") && !strings.Contains(key, "[") {
 			class = key
-		default:
-			class = fmt.Sprintf("%p %s", fn, key)
+		} else {
+			class = "site " + c.pass.Fset.Position(h.pos).String()
+		}
+		if h.read {
+			class += "#r"
 		}
 		classes = append(classes, class)
 	}
 	slices.Sort(classes)
 	classes = slices.Compact(classes)
-	op := strings.Split(bl.why, " → ")
-	if len(op) > 2 {
-		op = op[len(op)-2:]
+	wait := bl.root.at
+	if wait == "" {
+		wait = bl.why
 	}
-	return strings.Join(classes, ",") + "|" + bl.io + "|" + strings.Join(op, " → ")
+	test := strings.HasSuffix(c.pass.Fset.Position(bl.pos).Filename, "_test.go")
+	return fmt.Sprintf("%s|%s|%s|%t", strings.Join(classes, ","), bl.io, wait, test)
+}
+
+// keyField returns the struct field that key, the key of a lock in fn
+// rooted at a parameter or a free variable, ends in (p0.mu, p0.mu^,
+// p0.blks[i].mu), or nil.
+func (c *checker) keyField(fn *ssa.Function, key string) *types.Var {
+	root := rootOf(key)
+	if len(root) < 2 {
+		return nil
+	}
+	i, err := strconv.Atoi(root[1:])
+	if err != nil || i < 0 {
+		return nil
+	}
+	var t types.Type
+	switch {
+	case root[0] == 'p' && i < len(fn.Params):
+		t = fn.Params[i].Type()
+	case root[0] == 'f' && i < len(fn.FreeVars):
+		t = fn.FreeVars[i].Type()
+	default:
+		return nil
+	}
+	var last *types.Var
+	for rest := key[len(root):]; rest != ""; {
+		switch rest[0] {
+		case '^':
+			rest = rest[1:]
+		case '[':
+			end := strings.IndexByte(rest, ']')
+			if end < 0 {
+				return nil
+			}
+			rest = rest[end+1:]
+			switch u := deref(t).Underlying().(type) {
+			case *types.Slice:
+				t = u.Elem()
+			case *types.Array:
+				t = u.Elem()
+			case *types.Map:
+				t = u.Elem()
+			default:
+				return nil
+			}
+			last = nil
+		case '.':
+			name := rest[1:]
+			if end := strings.IndexAny(name, ".^["); end >= 0 {
+				name = name[:end]
+			}
+			rest = rest[1+len(name):]
+			st, ok := deref(t).Underlying().(*types.Struct)
+			if !ok {
+				return nil
+			}
+			last = nil
+			for k := range st.NumFields() {
+				if st.Field(k).Name() == name {
+					last = st.Field(k)
+				}
+			}
+			if last == nil {
+				return nil
+			}
+			t = last.Type()
+		default:
+			return nil
+		}
+	}
+	return last
 }
 
 // lockNames returns the names of the locks, in the order they were taken.

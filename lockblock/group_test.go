@@ -19,14 +19,15 @@ const sameWait = "the same wait here, holding "
 // lists its two other sites, named by their own locks, after its own
 // related positions.
 func TestGroups(t *testing.T) {
-	results := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, "group")
-	if second := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, "group"); render(results) != render(second) {
+	pkgs := []string{"group", "attackgroup/app", "attackgroup/p"}
+	results := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, pkgs...)
+	if second := analysistest.Run(t, analysistest.TestData(), lockblock.Analyzer, pkgs...); render(results) != render(second) {
 		t.Errorf("two runs differ:\n--- first\n%s--- second\n%s", render(results), render(second))
 	}
 	var got []string
 	for _, r := range results {
 		for _, d := range r.Diagnostics {
-			if r.Pass.Fset.Position(d.Pos).Line != 22 {
+			if p := r.Pass.Fset.Position(d.Pos); p.Line != 22 || !strings.HasSuffix(p.Filename, "group.go") {
 				continue
 			}
 			for _, rel := range d.Related {

@@ -63,7 +63,14 @@ read-locks its map while it yields) is not seen.
 
 These operations block:
 
-  - a channel send or receive, and a for-range loop over a channel;
+  - a channel send or receive, and a for-range loop over a channel; but
+    a receive from a channel that the function made and hands only to
+    goroutines it starts (by argument, or captured in a variable set
+    once), which only send into it, on every path, and take no lock and
+    call no unknown func value or interface method (a fork and join by
+    channel), blocks only if one of them may block: otherwise it waits
+    for their work alone. How many receives wait for how many sends is
+    not compared;
   - a select statement without a default case;
   - sync.WaitGroup.Wait and time.Sleep; but a Wait on a WaitGroup that
     the function made and only adds to, waits on and hands to goroutines
@@ -210,8 +217,9 @@ and with -chain the whole chain:
 For a helper that lets its caller's lock go around one wait and then
 waits holding it, the chain ends in the wait made holding it.
 
-A message names at most two locks and counts the others, and one that
-would pass 300 bytes gives its advice as "unlock it before the call". Each finding
+A message names at most two locks and counts the others. One longer
+than 300 bytes gives its advice as "unlock it before the call" and, if
+still too long, leaves out where each lock was taken. Each finding
 carries, as related positions, where each lock was taken and, when it is
 in the package, where the operation at the end of the chain waits.
 Findings are the same, byte for byte, from one run to the next.
@@ -221,11 +229,15 @@ are one finding, at the first site in source order, whose message counts
 the others ("; 42 more sites wait the same way") and whose related
 positions name them after its own ("the same wait here, holding fs.mu").
 A lock that is a struct field is of the field's class, whatever value it
-is reached through; a package variable is its own class; any other lock
-is a class of its own in each function; the read lock and the write lock
-of one RWMutex are two classes. The operation is the one at the end of
-the chain, with the function it is in. -group=false reports every site.
-A //lockblock:ignore covers one site, which then is no site of its group.
+is reached through, through a pointer field or RLocker too, and for every
+instance of a generic type; a package variable is its own class; any
+other lock (a local variable, a parameter, an element of a slice or map)
+is a class of its own at each place it is taken; the read lock and the
+write lock of one RWMutex are two classes. The operation is the one at
+the end of the chain, known by its position, also in another package.
+The sites of test files are grouped apart. -group=false reports every
+site. A //lockblock:ignore covers the sites of its line, which then are
+no sites of their groups.
 
 The analysis follows static calls only and, but for constant arguments
 that choose branches, does not depend on arguments or on the state of
@@ -294,7 +306,13 @@ var Analyzer = &analysis.Analyzer{
 //
 // IO is the same for a function that may wait for I/O, with the category
 // at the end: "call to net.conn.Write at c.go:9 [I/O: network write]".
-type mayBlock struct{ Why, IO string }
+type mayBlock struct {
+	Why, IO string
+	// At and IOAt are the positions, as text, of the operations that
+	// Why and IO end in: they name them, for grouping, where the text
+	// of Why and IO may name two alike.
+	At, IOAt string
+}
 
 func (*mayBlock) AFact() {}
 
@@ -497,7 +515,7 @@ func (c *checker) exportFacts(fns []*ssa.Function) {
 			continue
 		}
 		if sum := c.funcs[fn].summary; sum.why != "" || sum.ioWhy != "" {
-			c.pass.ExportObjectFact(obj, &mayBlock{Why: sum.why, IO: sum.ioWhy})
+			c.pass.ExportObjectFact(obj, &mayBlock{Why: sum.why, IO: sum.ioWhy, At: sum.root.at, IOAt: sum.ioRoot.at})
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"go/types"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -529,6 +530,14 @@ func (c *checker) path(v ssa.Value) (key, name string) {
 		}
 		return "g{" + v.RelString(nil) + "}", name
 	case *ssa.Alloc:
+		if c.yields[v.Parent()] != nil {
+			// A variable of the body of a range-over-func loop, which is
+			// analyzed within its enclosing function, whose variables
+			// SSA names alike.
+			// The offset of the body in its file tells them apart: the
+			// bodies of one function are in one file.
+			return "a" + v.Name() + "@" + strconv.Itoa(c.pass.Fset.Position(v.Parent().Pos()).Offset), v.Comment
+		}
 		return "a" + v.Name(), v.Comment
 	case *ssa.FieldAddr:
 		key, name := c.path(v.X)
@@ -863,8 +872,8 @@ func (c *checker) diagnostic(bl blocker, locks lockset) analysis.Diagnostic {
 		}
 		d.Related = append(d.Related, analysis.RelatedInformation{Pos: h.pos, Message: h.name + " " + verb})
 	}
-	if bl.root.IsValid() && bl.root != bl.pos {
-		d.Related = append(d.Related, analysis.RelatedInformation{Pos: bl.root, Message: "waits here"})
+	if bl.root.pos.IsValid() && bl.root.pos != bl.pos {
+		d.Related = append(d.Related, analysis.RelatedInformation{Pos: bl.root.pos, Message: "waits here"})
 	}
 	return d
 }
@@ -878,13 +887,22 @@ const (
 	shortAdvice = "unlock it before the "
 )
 
-// fit returns msg with its advice shortened if msg is longer than
-// maxMessage.
+// takenAt matches where a message says a lock was taken, which its
+// related positions say too.
+var takenAt = regexp.MustCompile(` \((?:read-)?locked at [^()]*\)`)
+
+// fit returns msg shortened, if it is longer than maxMessage, in steps
+// that lose least first: the advice in fewer words, then where each lock
+// was taken, which the related positions keep.
 func fit(msg string) string {
 	if len(msg) <= maxMessage {
 		return msg
 	}
-	return strings.Replace(msg, advice, shortAdvice, 1)
+	msg = strings.Replace(msg, advice, shortAdvice, 1)
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	return takenAt.ReplaceAllString(msg, "")
 }
 
 // sortedHeld returns the locks in the order they were taken, each once.
