@@ -2,6 +2,7 @@ package lockblock
 
 import (
 	"go/token"
+	"go/types"
 	"slices"
 	"strings"
 
@@ -106,6 +107,56 @@ func (c *checker) forkJoin(call *ssa.CallCommon) (gs []*ssa.Function, ok bool) {
 	return gs, len(gs) > 0
 }
 
+// foreignPure reports whether call, of callee, a function of another
+// package, can be taken for work: callee is of the standard library (whose
+// locks are its own) and is handed no func value and no value of an
+// interface type, nor anything that holds one, through which it could run
+// code of the program (a less func that locks, a String method).
+func (c *checker) foreignPure(callee *ssa.Function, call *ssa.CallCommon) bool {
+	obj := callee.Object()
+	if o := callee.Origin(); o != nil && o.Object() != nil {
+		obj = o.Object()
+	}
+	if obj == nil || !c.inStd(obj.Pos()) {
+		return false
+	}
+	for _, a := range call.Args {
+		if holdsCode(a.Type(), 3) {
+			return false
+		}
+	}
+	return true
+}
+
+// holdsCode reports whether a value of type t may hold a func value or an
+// interface value, looking depth levels deep.
+func holdsCode(t types.Type, depth int) bool {
+	if depth == 0 {
+		return false
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Signature, *types.Interface:
+		return true
+	case *types.Pointer:
+		return holdsCode(u.Elem(), depth-1)
+	case *types.Slice:
+		return holdsCode(u.Elem(), depth-1)
+	case *types.Array:
+		return holdsCode(u.Elem(), depth-1)
+	case *types.Map:
+		return holdsCode(u.Key(), depth-1) || holdsCode(u.Elem(), depth-1)
+	case *types.Chan:
+		return holdsCode(u.Elem(), depth-1)
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if holdsCode(u.Field(i).Type(), depth-1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // goroutineFunc returns the function of this package that v, the function
 // of a go statement, runs; or nil.
 func (c *checker) goroutineFunc(v ssa.Value) *ssa.Function {
@@ -205,13 +256,21 @@ func (c *checker) pureWork(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
 			var call *ssa.CallCommon
 			switch in := instr.(type) {
 			case *ssa.Call:
-				call = c.runs(in.Common())
+				call = in.Common()
 			case *ssa.Defer:
-				call = c.runs(in.Common())
+				call = in.Common()
 			case *ssa.Go:
 				call = in.Common()
 			default:
 				continue
+			}
+			if callee := call.StaticCallee(); callee != nil && isFunc(callee, "(*sync.Once).Do") {
+				// It waits for the Once's own lock, which a Do under
+				// way holds.
+				return false
+			}
+			if _, isGo := instr.(*ssa.Go); !isGo {
+				call = c.runs(call)
 			}
 			if call.IsInvoke() {
 				return false
@@ -219,7 +278,11 @@ func (c *checker) pureWork(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
 			if _, ok := call.Value.(*ssa.Builtin); ok {
 				continue
 			}
-			if call.StaticCallee() == nil {
+			callee := call.StaticCallee()
+			if callee == nil {
+				return false
+			}
+			if c.localCallee(call) == nil && !c.foreignPure(callee, call) {
 				return false
 			}
 			if c.lockCall(call).op != notLockOp {
@@ -348,6 +411,22 @@ func (c *checker) chanJoin(recv *ssa.UnOp) (bl blocker, blocks, ok bool) {
 		return blocker{}, false, false
 	}
 	if cell != nil {
+		// The store must come before every use, or a use may find the
+		// variable's zero value, a nil channel.
+		var store *ssa.Store
+		for _, ref := range *cell.Referrers() {
+			if st, ok := ref.(*ssa.Store); ok && st.Val == ssa.Value(mk) {
+				store = st
+			}
+		}
+		for _, ref := range *cell.Referrers() {
+			if ref == ssa.Instruction(store) {
+				continue
+			}
+			if _, dbg := ref.(*ssa.DebugRef); !dbg && !before(store, ref) {
+				return blocker{}, false, false
+			}
+		}
 		for _, ref := range *cell.Referrers() {
 			switch r := ref.(type) {
 			case *ssa.DebugRef:
@@ -380,31 +459,89 @@ func (c *checker) chanJoin(recv *ssa.UnOp) (bl blocker, blocks, ok bool) {
 	for i, g := range gs {
 		for _, b := range g.Blocks {
 			for _, instr := range b.Instrs {
-				if s, ok := instr.(*ssa.Send); ok && sends[i][s] {
-					continue
+				if _, ok := instr.(*ssa.Defer); ok {
+					// A deferred recover would let the goroutine end
+					// without sending.
+					return blocker{}, false, false
 				}
-				gb, ok := c.blocking(instr)
-				if !ok || c.dirs.silenced(c.pass.Fset, gb.pos) {
-					continue
-				}
-				desc := c.funcDesc(g)
-				bl := blocker{
-					what: "channel receive, which waits for " + desc + ", which may block (" + c.shown(gb.why) + ")",
-					noun: "receive",
-					why:  c.via(desc, gb.why),
-					pos:  recv.Pos(),
-					root: gb.root,
-					io:   gb.io,
-				}
-				if gb.io != "" {
-					shown, _, _ := strings.Cut(c.shown(gb.why), " [I/O: ")
-					bl.what = "channel receive, which waits for " + desc + ", which may wait for I/O (" + gb.io + ": " + shown + ")"
-				}
-				return bl, true, true
 			}
 		}
+		gb, ok := c.waitsIn(g, sends[i], map[*ssa.Function]bool{})
+		if !ok {
+			continue
+		}
+		desc := c.funcDesc(g)
+		bl := blocker{
+			what: "channel receive, which waits for " + desc + ", which may block (" + c.shown(gb.why) + ")",
+			noun: "receive",
+			why:  c.via(desc, gb.why),
+			pos:  recv.Pos(),
+			root: gb.root,
+			io:   gb.io,
+		}
+		if gb.io != "" {
+			shown, _, _ := strings.Cut(c.shown(gb.why), " [I/O: ")
+			bl.what = "channel receive, which waits for " + desc + ", which may wait for I/O (" + gb.io + ": " + shown + ")"
+		}
+		return bl, true, true
 	}
 	return blocker{}, false, true
+}
+
+// waitsIn returns how fn may block but by the sends in skip, if it may:
+// by an operation of its own or of a function of another package it
+// calls, or within a function of this package it calls, which is looked
+// into rather than read from its summary, which may not be done while
+// summaries are made.
+func (c *checker) waitsIn(fn *ssa.Function, skip map[*ssa.Send]bool, seen map[*ssa.Function]bool) (blocker, bool) {
+	seen[fn] = true
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if s, ok := instr.(*ssa.Send); ok && skip[s] {
+				continue
+			}
+			if call := c.callOf(instr); call != nil {
+				if callee := c.localCallee(call); callee != nil {
+					if seen[callee] || c.dirs.silenced(c.pass.Fset, instr.Pos()) {
+						continue
+					}
+					if c.funcs[callee] != nil && c.funcs[callee].never {
+						continue
+					}
+					if inner, ok := c.waitsIn(callee, nil, seen); ok {
+						return c.callBlocker(c.funcDesc(callee), inner.why, inner.io, inner.root, instr.Pos()), true
+					}
+					continue
+				}
+			}
+			bl, ok := c.blocking(instr)
+			if !ok || c.dirs.silenced(c.pass.Fset, bl.pos) || bl.io != "" && !c.keepsIO() {
+				continue
+			}
+			return bl, true
+		}
+	}
+	return blocker{}, false
+}
+
+// before reports whether a comes before b on every path to b: a's block
+// dominates b's, and within one block a comes first.
+func before(a, b ssa.Instruction) bool {
+	if a == nil || a.Block() == nil || b.Block() == nil {
+		return false
+	}
+	if a.Block() != b.Block() {
+		return a.Block().Dominates(b.Block())
+	}
+	for _, instr := range a.Block().Instrs {
+		switch instr {
+		case a:
+			return true
+		case b:
+			return false
+		}
+	}
+	return false
 }
 
 // storedChan returns the new channel that cell, a variable, is set to, if

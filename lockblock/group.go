@@ -102,6 +102,9 @@ func (c *checker) keyField(fn *ssa.Function, key string) *types.Var {
 		switch rest[0] {
 		case '^':
 			rest = rest[1:]
+			if p, ok := t.Underlying().(*types.Pointer); ok {
+				t = p.Elem()
+			}
 		case '[':
 			end := strings.IndexByte(rest, ']')
 			if end < 0 {

@@ -66,16 +66,18 @@ These operations block:
   - a channel send or receive, and a for-range loop over a channel; but
     a receive from a channel that the function made and hands only to
     goroutines it starts (by argument, or captured in a variable set
-    once), which only send into it, on every path, and take no lock and
-    call no unknown func value or interface method (a fork and join by
-    channel), blocks only if one of them may block: otherwise it waits
-    for their work alone. How many receives wait for how many sends is
-    not compared;
+    once, before every use), which only send into it, on every path,
+    defer nothing, and meet the conditions of a fork and join below (a
+    fork and join by channel), blocks only if one of them may block:
+    otherwise it waits for their work alone. How many receives wait for
+    how many sends is not compared;
   - a select statement without a default case;
   - sync.WaitGroup.Wait and time.Sleep; but a Wait on a WaitGroup that
     the function made and only adds to, waits on and hands to goroutines
-    it starts itself, which only mark it done, take no lock and call no
-    unknown func value or interface method (a fork and join), blocks only
+    it starts itself, which only mark it done, take no lock, call no
+    unknown func value, interface method or sync.Once.Do, and call no
+    function outside the package but those of the standard library,
+    handing them no func value or interface (a fork and join), blocks only
     if one of those goroutines may block: otherwise it waits for their
     work alone;
   - sync.Cond.Wait on a Cond whose L is not the held lock (Wait releases
@@ -450,8 +452,7 @@ func run(pass *analysis.Pass) (any, error) {
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {
-		root := filepath.Join(build.Default.GOROOT, "src") + string(filepath.Separator)
-		c.inGOROOT = build.Default.GOROOT != "" && strings.HasPrefix(pass.Fset.File(pass.Files[0].Pos()).Name(), root)
+		c.inGOROOT = c.inStd(pass.Files[0].Pos())
 	}
 	c.scanSyntax()
 	for _, fn := range ssaRes.SrcFuncs {
@@ -475,6 +476,15 @@ func run(pass *analysis.Pass) (any, error) {
 	c.reportGroups()
 	c.dirs.reportMissingReasons(pass)
 	return nil, nil
+}
+
+// inStd reports whether pos is in a file of the standard library.
+func (c *checker) inStd(pos token.Pos) bool {
+	f := c.pass.Fset.File(pos)
+	if f == nil || build.Default.GOROOT == "" {
+		return false
+	}
+	return strings.HasPrefix(f.Name(), filepath.Join(build.Default.GOROOT, "src")+string(filepath.Separator))
 }
 
 // scanSyntax records what SSA does not keep: which receives are range

@@ -126,3 +126,22 @@ func (srv *Server) k(name string) {
 	defer acc.jetStreamReservationsMutex.RUnlock()
 	waitForTheFollowersOfTheRaftGroupToAcknowledgeTheAppendedEntries()
 }
+
+// A pointer field reached from a closure, through the variable that holds
+// its receiver, is of the field's class too.
+type PF struct{ pmu *sync.Mutex }
+
+func (s *PF) l() {
+	s.pmu.Lock()
+	wait() // want `while s.pmu may be held \(locked at p.go:135\): copy what you need out of the lock and unlock it before the call; 1 more site waits the same way$`
+	s.pmu.Unlock()
+}
+
+func (s *PF) m() {
+	f := func() {
+		s.pmu.Lock()
+		wait()
+		s.pmu.Unlock()
+	}
+	f()
+}
