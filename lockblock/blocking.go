@@ -585,6 +585,7 @@ func (c *checker) summarize(fns []*ssa.Function) {
 	type constEdge struct {
 		caller *ssa.Function
 		call   *ssa.CallCommon
+		env    bindings // in force at the call
 	}
 	var constEdges []constEdge
 	for _, fn := range fns {
@@ -597,8 +598,19 @@ func (c *checker) summarize(fns []*ssa.Function) {
 			info.why = "declared blocking at " + c.where(fn.Pos())
 			info.root = c.waitAt(fn.Pos())
 		}
-		for _, b := range reachable(fn, nil) {
+		r := c.reach(fn, nil)
+		flags := c.setsFlags(fn)
+		for _, b := range r.blocks(fn) {
+			cur := r[b.Index]
+			if flags {
+				cur = cloneMap(cur)
+			}
+			var last ssa.Instruction
 			for _, instr := range b.Instrs {
+				if flags && last != nil {
+					c.flagStep(last, fn, cur)
+				}
+				last = instr
 				if mc := yieldClosure(instr); mc != nil {
 					// The iterator runs the loop body in this function's
 					// goroutine: it blocks if the body does.
@@ -611,8 +623,8 @@ func (c *checker) summarize(fns []*ssa.Function) {
 						if c.dirs.silenced(c.pass.Fset, instr.Pos()) {
 							continue
 						}
-						if _, consts := c.constArgs(call, fn, nil); len(consts) > 0 {
-							constEdges = append(constEdges, constEdge{fn, call})
+						if _, consts := c.constArgs(call, fn, cur); len(consts) > 0 {
+							constEdges = append(constEdges, constEdge{fn, call, cloneMap(cur)})
 							continue
 						}
 						ci := c.funcs[callee]
@@ -669,7 +681,7 @@ func (c *checker) summarize(fns []*ssa.Function) {
 			if ci.never || (ci.why != "" && ci.ioWhy != "") {
 				continue
 			}
-			callee, consts := c.constArgs(e.call, e.caller, nil)
+			callee, consts := c.constArgs(e.call, e.caller, e.env)
 			s := c.specWhy(callee, consts, 0)
 			m := merged(ci.summary, s, c.funcDesc(callee), c)
 			if m.why != ci.why {

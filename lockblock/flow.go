@@ -187,6 +187,9 @@ type flow struct {
 	// env holds constant values of bool parameters, for the analysis of
 	// a call that passes them: branches they rule out are not taken.
 	env bindings
+	// ends holds, for a function that tracks flag words, the bindings
+	// at the end of each block; see envAt.
+	ends []bindings
 }
 
 func (c *checker) newFlow(fn *ssa.Function) *flow {
@@ -699,8 +702,34 @@ func (f *flow) ruledOut(b *ssa.BasicBlock, i int) bool {
 	if !ok {
 		return false
 	}
-	v, ok := evalBool(iff.Cond, f.fn, f.env)
+	v, ok := evalBool(iff.Cond, f.fn, f.envAt(b))
 	return ok && v != (i == 0)
+}
+
+// envAt returns the bindings in force at the end of b: f.env, with the
+// bits of flag words known there.
+func (f *flow) envAt(b *ssa.BasicBlock) bindings {
+	if !f.env.hasFlags() && !f.c.setsFlags(f.fn) {
+		return f.env
+	}
+	if f.ends == nil {
+		r := f.c.reach(f.fn, f.env)
+		f.ends = make([]bindings, len(r))
+		for i, in := range r {
+			if in == nil {
+				continue
+			}
+			cur := cloneMap(in)
+			for _, instr := range f.fn.Blocks[i].Instrs {
+				f.c.flagStep(instr, f.fn, cur)
+			}
+			f.ends[i] = cur
+		}
+	}
+	if e := f.ends[b.Index]; e != nil {
+		return e
+	}
+	return withoutFlags(f.env)
 }
 
 // transfer runs block b from entry state in and returns the state on each

@@ -398,6 +398,12 @@ type checker struct {
 	// bool arguments; see specEffects.
 	specEff map[specKey]*lockEffects
 
+	// setters, clearing and setting hold, by function of the package,
+	// what isSetter, clears and setsFlags found.
+	setters  map[*ssa.Function]bool
+	clearing map[*ssa.Function]map[*types.Var]bool
+	setting  map[*ssa.Function]bool
+
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool
 
@@ -449,6 +455,9 @@ func run(pass *analysis.Pass) (any, error) {
 		spec:     map[specKey]summary{},
 		specBusy: map[specKey]bool{},
 		specEff:  map[specKey]*lockEffects{},
+		setters:  map[*ssa.Function]bool{},
+		clearing: map[*ssa.Function]map[*types.Var]bool{},
+		setting:  map[*ssa.Function]bool{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {

@@ -70,4 +70,5 @@ var casePkgs = []string{
 	"attackrules5",
 	"attackrules5crash",
 	"chanjoin", // a channel that a fork of goroutines sends into, and its join
+	"flagword", // bits of a field set by one function and tested by another
 }

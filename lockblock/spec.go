@@ -3,6 +3,7 @@ package lockblock
 import (
 	"go/constant"
 	"go/token"
+	"go/types"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,23 +24,23 @@ import (
 // case at hand, is summarised again, following only the branches that the
 // constants take.
 
-// A bindings maps the index of a parameter to its constant value.
-type bindings map[int]constant.Value
+// A bindings maps a parameter to its constant value, or a field of the
+// struct a parameter points to, to the bits known to be set in it (see
+// flags.go).
+type bindings map[slot]constant.Value
 
 func (b bindings) key() string {
-	idx := make([]int, 0, len(b))
-	for i := range b {
-		idx = append(idx, i)
+	keys := make([]string, 0, len(b))
+	for s, v := range b {
+		k := strconv.Itoa(s.param)
+		if s.field != nil {
+			// The position tells two fields of one name apart.
+			k += "." + s.field.Name() + "@" + strconv.Itoa(int(s.field.Pos()))
+		}
+		keys = append(keys, k+"="+v.ExactString())
 	}
-	slices.Sort(idx)
-	var s strings.Builder
-	for _, i := range idx {
-		s.WriteString(strconv.Itoa(i))
-		s.WriteString("=")
-		s.WriteString(b[i].ExactString())
-		s.WriteString(";")
-	}
-	return s.String()
+	slices.Sort(keys)
+	return strings.Join(keys, ";")
 }
 
 type specKey struct {
@@ -52,26 +53,66 @@ const maxSpecDepth = 8
 
 // constArgs returns the constant values that call passes to the
 // parameters of the function of this package that it runs, given env, the
-// constant parameters of the calling function; nil if there are none. A
-// value other than a bool counts only for a parameter that chooses a
-// branch (see decides).
+// bindings in force at the call in the calling function; nil if there are
+// none. A value other than a bool counts only for a parameter that
+// chooses a branch (see decides). A parameter of the caller handed on as
+// it is brings the bits known in the fields it points to, if the callee
+// reads those fields.
 func (c *checker) constArgs(call *ssa.CallCommon, caller *ssa.Function, env bindings) (*ssa.Function, bindings) {
 	st, ok := c.siteOf(call)
 	if !ok || len(st.params) != len(st.fn.Params) {
 		return nil, nil
 	}
 	var out bindings
+	put := func(s slot, k constant.Value) {
+		if out == nil {
+			out = bindings{}
+		}
+		out[s] = k
+	}
 	for i, v := range st.params {
+		if p, ok := v.(*ssa.Parameter); ok && caller != nil && env.hasFlags() {
+			for s, k := range env {
+				if s.field != nil && caller.Params[s.param] == p && c.readsField(st.fn.Params[i], s.field, maxDecidesDepth) {
+					put(slot{i, s.field}, k)
+				}
+			}
+		}
 		k, ok := evalConst(v, caller, env)
 		if !ok || (k.Kind() != constant.Bool && !c.decides(st.fn.Params[i], maxDecidesDepth)) {
 			continue
 		}
-		if out == nil {
-			out = bindings{}
-		}
-		out[i] = k
+		put(slot{i, nil}, k)
 	}
 	return st.fn, out
+}
+
+// readsField reports whether the field f of the struct that p points to
+// is read in p's function, or in a function of the package that p is
+// handed to, at most depth calls away.
+func (c *checker) readsField(p *ssa.Parameter, f *types.Var, depth int) bool {
+	for _, ref := range *p.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.FieldAddr:
+			if g, _ := fieldOf(ref, p.Parent()); g == f {
+				return true
+			}
+		case *ssa.Call:
+			if depth == 0 {
+				continue
+			}
+			st, ok := c.siteOf(ref.Common())
+			if !ok || len(st.params) != len(st.fn.Params) {
+				continue
+			}
+			for i, v := range st.params {
+				if v == ssa.Value(p) && c.readsField(st.fn.Params[i], f, depth-1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // decides reports whether p, a parameter that is not a bool, is compared
@@ -129,6 +170,13 @@ func evalBool(v ssa.Value, fn *ssa.Function, env bindings) (bool, bool) {
 // constant, a parameter that env binds, the negation of a constant bool,
 // or the comparison of two constants for equality.
 func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, bool) {
+	return evalIn(v, &frame{fn: fn, env: env})
+}
+
+// evalIn is evalConst in fr; it also follows the calls of one-line
+// functions, and tests of bits known set in flag words.
+func evalIn(v ssa.Value, fr *frame) (constant.Value, bool) {
+	fn, env := fr.fn, fr.env
 	switch v := v.(type) {
 	case *ssa.Const:
 		if v.Value != nil {
@@ -138,16 +186,23 @@ func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, boo
 			}
 		}
 	case *ssa.Parameter:
+		if a, up, ok := fr.param(v); ok {
+			return evalIn(a, up)
+		}
 		if fn != nil && env != nil {
 			if i := slices.Index(fn.Params, v); i >= 0 {
-				k, ok := env[i]
+				k, ok := env[slot{i, nil}]
 				return k, ok
 			}
 		}
+	case *ssa.Call:
+		if r, rfr, ok := inlined(v, fr); ok {
+			return evalIn(r, rfr)
+		}
 	case *ssa.UnOp:
 		if v.Op == token.NOT {
-			if b, ok := evalBool(v.X, fn, env); ok {
-				return constant.MakeBool(!b), true
+			if k, ok := evalIn(v.X, fr); ok && k.Kind() == constant.Bool {
+				return constant.MakeBool(!constant.BoolVal(k)), true
 			}
 			break
 		}
@@ -173,7 +228,7 @@ func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, boo
 				}
 			}
 			if p, ok := only.(*ssa.Parameter); ok {
-				return evalConst(p, fn, env)
+				return evalIn(p, fr)
 			}
 		}
 	case *ssa.BinOp:
@@ -183,10 +238,13 @@ func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, boo
 		if isNil(v.Y) && alwaysNil(v.X) || isNil(v.X) && alwaysNil(v.Y) {
 			return constant.MakeBool(v.Op == token.EQL), true
 		}
-		x, okx := evalConst(v.X, fn, env)
-		y, oky := evalConst(v.Y, fn, env)
+		x, okx := evalIn(v.X, fr)
+		y, oky := evalIn(v.Y, fr)
 		if okx && oky && x.Kind() == y.Kind() {
 			return constant.MakeBool(constant.Compare(x, v.Op, y)), true
+		}
+		if b, ok := flagTest(v, fr); ok {
+			return constant.MakeBool(b), true
 		}
 	}
 	return nil, false
@@ -307,8 +365,20 @@ func (c *checker) specWhy(fn *ssa.Function, env bindings, depth int) summary {
 	guessed := c.specGuessed
 	defer delete(c.specBusy, k)
 	var out summary
-	for _, b := range reachable(fn, env) {
+	r := c.reach(fn, env)
+	flags := env.hasFlags() || c.setsFlags(fn)
+	for _, b := range r.blocks(fn) {
+		cur := r[b.Index]
+		if flags {
+			cur = cloneMap(cur)
+		}
+		var last ssa.Instruction
 		for _, instr := range b.Instrs {
+			if flags && last != nil {
+				// cur holds before instr, for the call it makes.
+				c.flagStep(last, fn, cur)
+			}
+			last = instr
 			if out.why != "" && out.ioWhy != "" {
 				break
 			}
@@ -325,7 +395,7 @@ func (c *checker) specWhy(fn *ssa.Function, env bindings, depth int) summary {
 					s := c.funcs[callee].summary
 					if c.funcs[callee].never {
 						s = summary{}
-					} else if _, consts := c.constArgs(call, fn, env); len(consts) > 0 {
+					} else if _, consts := c.constArgs(call, fn, cur); len(consts) > 0 {
 						s = c.specWhy(callee, consts, depth+1)
 					}
 					name := c.funcDesc(callee)
@@ -370,52 +440,6 @@ func merged(out, s summary, name string, c *checker) summary {
 	}
 	if out.ioWhy == "" && s.ioWhy != "" {
 		out.ioWhy, out.ioRoot = chain(s.ioWhy), s.ioRoot
-	}
-	return out
-}
-
-// reachable returns the blocks of fn that its entry (or its recover block)
-// reaches when its parameters have the values of env, env nil for none,
-// in the order of fn.Blocks.
-func reachable(fn *ssa.Function, env bindings) []*ssa.BasicBlock {
-	if len(fn.Blocks) == 0 {
-		return nil
-	}
-	seen := make([]bool, len(fn.Blocks))
-	work := []*ssa.BasicBlock{fn.Blocks[0]}
-	seen[0] = true
-	if r := fn.Recover; r != nil {
-		// Reached when a deferred call recovers from a panic.
-		seen[r.Index] = true
-		work = append(work, r)
-	}
-	for len(work) > 0 {
-		b := work[len(work)-1]
-		work = work[:len(work)-1]
-		succs := b.Succs
-		if n := len(b.Instrs); n > 0 {
-			if iff, ok := b.Instrs[n-1].(*ssa.If); ok {
-				if v, ok := evalBool(iff.Cond, fn, env); ok {
-					if v {
-						succs = succs[:1]
-					} else {
-						succs = succs[1:]
-					}
-				}
-			}
-		}
-		for _, s := range succs {
-			if !seen[s.Index] {
-				seen[s.Index] = true
-				work = append(work, s)
-			}
-		}
-	}
-	var out []*ssa.BasicBlock
-	for _, b := range fn.Blocks {
-		if seen[b.Index] {
-			out = append(out, b)
-		}
 	}
 	return out
 }

@@ -1,0 +1,548 @@
+package lockblock
+
+import (
+	"go/constant"
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// Flag words.
+//
+// Servers keep a connection's state in the bits of one integer field and
+// test them later in another function: markConnAsClosed(reason) does
+// c.flags.set(skipFlushOnClose) for some reasons and then calls
+// flushAndClose, which flushes only if !c.flags.isSet(skipFlushOnClose).
+// The flush, which may wait on the socket, is never reached from those
+// reasons. So the analysis of a function for constant arguments also
+// tracks, along each path, the bits known to be set in the integer fields
+// of the structs its parameters point to, and hands them to the functions
+// it calls with the same pointer. A test of such a bit (x&bit != 0, or a
+// one-line method of the package that returns it) then decides its
+// branch.
+//
+// A bit is known set after a store of field|K, or a call of a setter of
+// the package (a method whose only effect is *p |= v) on the field's
+// address, with K constant. It is forgotten at any other store to a field
+// of the same name, at a call that is handed the field's address, and at
+// a call of a function of the package that may do either. Only
+// unexported integer fields count: no other package can write them. A
+// write made through a func value or an interface method, or by another
+// goroutine, is not seen.
+
+// A slot is what a binding is about: the value of a parameter (field
+// nil), or the bits known to be set in a field of the struct it points to.
+type slot struct {
+	param int
+	field *types.Var
+}
+
+// flagField reports whether f is a field whose bits are tracked: an
+// unexported field of integer type.
+func flagField(f *types.Var) bool {
+	if f == nil || f.Exported() {
+		return false
+	}
+	b, ok := f.Type().Underlying().(*types.Basic)
+	return ok && b.Info()&types.IsInteger != 0
+}
+
+// fieldOf returns the field that the address v names, and the index of
+// the parameter of fn whose struct it is in (-1 if it is in another).
+func fieldOf(v ssa.Value, fn *ssa.Function) (*types.Var, int) {
+	fa, ok := v.(*ssa.FieldAddr)
+	if !ok {
+		return nil, -1
+	}
+	st, ok := fa.X.Type().Underlying().(*types.Pointer)
+	if !ok {
+		return nil, -1
+	}
+	s, ok := st.Elem().Underlying().(*types.Struct)
+	if !ok {
+		return nil, -1
+	}
+	f := s.Field(fa.Field)
+	p := -1
+	if param, ok := fa.X.(*ssa.Parameter); ok && fn != nil {
+		for i, q := range fn.Params {
+			if q == param {
+				p = i
+			}
+		}
+	}
+	return f, p
+}
+
+// orBits returns the constant K if v is the value at addr or K, the value
+// that field |= K stores.
+func orBits(v, addr ssa.Value) (uint64, bool) {
+	or, ok := v.(*ssa.BinOp)
+	if !ok || or.Op != token.OR {
+		return 0, false
+	}
+	for _, xy := range [][2]ssa.Value{{or.X, or.Y}, {or.Y, or.X}} {
+		ld, ok := xy[0].(*ssa.UnOp)
+		if !ok || ld.Op != token.MUL || !sameAddr(ld.X, addr) {
+			continue
+		}
+		if k, ok := xy[1].(*ssa.Const); ok {
+			return constBits(k.Value)
+		}
+	}
+	return 0, false
+}
+
+// sameAddr reports whether a and b are the address of one field of one
+// value.
+func sameAddr(a, b ssa.Value) bool {
+	if a == b {
+		return true
+	}
+	fa, ok := a.(*ssa.FieldAddr)
+	fb, ok2 := b.(*ssa.FieldAddr)
+	return ok && ok2 && fa.X == fb.X && fa.Field == fb.Field
+}
+
+func constBits(k constant.Value) (uint64, bool) {
+	if k == nil || k.Kind() != constant.Int {
+		return 0, false
+	}
+	u, exact := constant.Uint64Val(k)
+	return u, exact
+}
+
+// isSetter reports whether fn, a function of the package, only ever sets
+// bits: its first parameter is a pointer to an integer, the only store it
+// makes is *p = *p | v of its second, and it calls nothing.
+func (c *checker) isSetter(fn *ssa.Function) bool {
+	if s, ok := c.setters[fn]; ok {
+		return s
+	}
+	c.setters[fn] = false
+	if len(fn.Params) != 2 || len(fn.Blocks) == 0 {
+		return false
+	}
+	p, v := fn.Params[0], fn.Params[1]
+	pt, ok := p.Type().Underlying().(*types.Pointer)
+	if !ok {
+		return false
+	}
+	if b, ok := pt.Elem().Underlying().(*types.Basic); !ok || b.Info()&types.IsInteger == 0 {
+		return false
+	}
+	stores := 0
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case ssa.CallInstruction:
+				return false
+			case *ssa.Store:
+				or, ok := in.Val.(*ssa.BinOp)
+				if in.Addr != p || !ok || or.Op != token.OR {
+					return false
+				}
+				ld, ok := or.X.(*ssa.UnOp)
+				y := or.Y
+				if !ok || ld.X != p {
+					ld, ok = or.Y.(*ssa.UnOp)
+					y = or.X
+				}
+				if !ok || ld.Op != token.MUL || ld.X != p || y != ssa.Value(v) {
+					return false
+				}
+				stores++
+			}
+		}
+	}
+	c.setters[fn] = stores > 0
+	return stores > 0
+}
+
+// clears returns the tracked fields that fn, a function of the package,
+// may clear bits of: by a store other than field |= K, by handing the
+// field's address to a function other than a setter, or by calling a
+// function of the package that does.
+func (c *checker) clears(fn *ssa.Function) map[*types.Var]bool {
+	if s, ok := c.clearing[fn]; ok {
+		return s
+	}
+	c.clearing[fn] = nil // what a recursive call adds is found by its first caller
+	var out map[*types.Var]bool
+	add := func(f *types.Var) {
+		if out == nil {
+			out = map[*types.Var]bool{}
+		}
+		out[f] = true
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.Store:
+				if f, _ := fieldOf(in.Addr, fn); flagField(f) {
+					if _, ok := orBits(in.Val, in.Addr); !ok {
+						add(f)
+					}
+				}
+			case ssa.CallInstruction:
+				call := in.Common()
+				callee := c.localCallee(call)
+				if callee != nil && c.isSetter(callee) {
+					continue
+				}
+				for _, a := range call.Args {
+					if f, _ := fieldOf(a, fn); flagField(f) {
+						add(f)
+					}
+				}
+				if callee != nil {
+					for f := range c.clears(callee) {
+						add(f)
+					}
+				}
+			}
+		}
+	}
+	for _, anon := range fn.AnonFuncs {
+		for f := range c.clears(anon) {
+			add(f)
+		}
+	}
+	c.clearing[fn] = out
+	return out
+}
+
+// setsFlags reports whether fn may set a tracked bit, so that following
+// its paths may learn one.
+func (c *checker) setsFlags(fn *ssa.Function) bool {
+	if s, ok := c.setting[fn]; ok {
+		return s
+	}
+	out := false
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.Store:
+				if f, p := fieldOf(in.Addr, fn); p >= 0 && flagField(f) {
+					out = true
+				}
+			case *ssa.Call:
+				callee := c.localCallee(in.Common())
+				if callee != nil && len(in.Call.Args) == 2 && c.isSetter(callee) {
+					if f, p := fieldOf(in.Call.Args[0], fn); p >= 0 && flagField(f) {
+						out = true
+					}
+				}
+			}
+		}
+	}
+	c.setting[fn] = out
+	return out
+}
+
+// hasFlags reports whether env knows bits of a field.
+func (b bindings) hasFlags() bool {
+	for s := range b {
+		if s.field != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// flagStep updates env, the bindings that hold before instr in fn, to
+// those after it.
+func (c *checker) flagStep(instr ssa.Instruction, fn *ssa.Function, env bindings) {
+	forget := func(f *types.Var) {
+		for s := range env {
+			if s.field == f {
+				delete(env, s)
+			}
+		}
+	}
+	learn := func(f *types.Var, p int, bits uint64) {
+		if p < 0 || bits == 0 {
+			return
+		}
+		s := slot{p, f}
+		old, _ := constBits(env[s])
+		env[s] = constant.MakeUint64(old | bits)
+	}
+	switch in := instr.(type) {
+	case *ssa.Store:
+		f, p := fieldOf(in.Addr, fn)
+		if !flagField(f) {
+			return
+		}
+		if bits, ok := orBits(in.Val, in.Addr); ok {
+			learn(f, p, bits)
+			return
+		}
+		forget(f)
+	case *ssa.Call:
+		call := in.Common()
+		callee := c.localCallee(call)
+		if callee != nil && len(call.Args) == 2 && c.isSetter(callee) {
+			if f, p := fieldOf(call.Args[0], fn); flagField(f) {
+				if k, ok := call.Args[1].(*ssa.Const); ok {
+					if bits, ok := constBits(k.Value); ok {
+						learn(f, p, bits)
+					}
+				}
+			}
+			return
+		}
+		for _, a := range call.Args {
+			if f, _ := fieldOf(a, fn); flagField(f) {
+				forget(f)
+			}
+		}
+		if callee != nil {
+			for f := range c.clears(callee) {
+				forget(f)
+			}
+		}
+	}
+}
+
+// A reached holds, for each block of a function, the bindings in force on
+// entry, nil if the block is not reached.
+type reached []bindings
+
+// reach returns the blocks of fn that its entry (or its recover block)
+// reaches when its parameters have the values of env, env nil for none,
+// with the bindings in force at the entry of each: env, with the bits of
+// flag words known there. An edge whose condition those bindings decide
+// the other way is not followed.
+func (c *checker) reach(fn *ssa.Function, env bindings) reached {
+	if len(fn.Blocks) == 0 {
+		return nil
+	}
+	flags := env.hasFlags() || c.setsFlags(fn)
+	in := make(reached, len(fn.Blocks))
+	start := env
+	if start == nil {
+		start = bindings{}
+	}
+	in[0] = start
+	work := []*ssa.BasicBlock{fn.Blocks[0]}
+	if r := fn.Recover; r != nil && r.Index != 0 {
+		// Reached when a deferred call recovers from a panic, after
+		// writes not known here.
+		in[r.Index] = withoutFlags(start)
+		work = append(work, r)
+	}
+	queued := make([]bool, len(fn.Blocks))
+	for _, b := range work {
+		queued[b.Index] = true
+	}
+	for len(work) > 0 {
+		b := work[len(work)-1]
+		work = work[:len(work)-1]
+		queued[b.Index] = false
+		cur := in[b.Index]
+		if flags {
+			cur = cloneMap(cur)
+			for _, instr := range b.Instrs {
+				c.flagStep(instr, fn, cur)
+			}
+		}
+		succs := b.Succs
+		if n := len(b.Instrs); n > 0 {
+			if iff, ok := b.Instrs[n-1].(*ssa.If); ok {
+				if v, ok := evalBool(iff.Cond, fn, cur); ok {
+					if v {
+						succs = succs[:1]
+					} else {
+						succs = succs[1:]
+					}
+				}
+			}
+		}
+		for _, s := range succs {
+			changed := false
+			if in[s.Index] == nil {
+				in[s.Index] = cur
+				changed = true
+			} else if flags {
+				in[s.Index], changed = meetFlags(in[s.Index], cur)
+			}
+			if changed && !queued[s.Index] {
+				queued[s.Index] = true
+				work = append(work, s)
+			}
+		}
+	}
+	return in
+}
+
+// blocks returns the blocks that r says are reached, in the order of
+// fn.Blocks.
+func (r reached) blocks(fn *ssa.Function) []*ssa.BasicBlock {
+	var out []*ssa.BasicBlock
+	for i, env := range r {
+		if env != nil {
+			out = append(out, fn.Blocks[i])
+		}
+	}
+	return out
+}
+
+// withoutFlags returns env without the bits of flag words.
+func withoutFlags(env bindings) bindings {
+	out := bindings{}
+	for s, v := range env {
+		if s.field == nil {
+			out[s] = v
+		}
+	}
+	return out
+}
+
+// meetFlags returns the bindings that hold where paths from dst and src
+// join: the bits known on both; and whether that differs from dst.
+func meetFlags(dst, src bindings) (bindings, bool) {
+	var out bindings
+	for s, v := range dst {
+		if s.field == nil {
+			continue
+		}
+		a, _ := constBits(v)
+		b, _ := constBits(src[s])
+		if a&b == a {
+			continue
+		}
+		if out == nil {
+			out = cloneMap(dst)
+		}
+		if a&b == 0 {
+			delete(out, s)
+		} else {
+			out[s] = constant.MakeUint64(a & b)
+		}
+	}
+	if out == nil {
+		return dst, false
+	}
+	return out, true
+}
+
+// A frame is a function whose value is being evaluated: the function the
+// analysis is in, with env, or a one-line function of the package that
+// it calls, with args, the values it is called with, in up.
+type frame struct {
+	fn   *ssa.Function
+	env  bindings
+	args []ssa.Value
+	up   *frame
+}
+
+// maxInline bounds how deep evaluation follows one-line functions.
+const maxInline = 2
+
+// inlined returns the value that the call v returns, with its frame, if
+// v calls a function of the package made of one block that returns one
+// value: a flag test such as func (f flags) isSet(b flags) bool { return
+// f&b != 0 }.
+func inlined(v *ssa.Call, fr *frame) (ssa.Value, *frame, bool) {
+	callee, ok := v.Call.Value.(*ssa.Function)
+	if !ok || len(callee.Blocks) != 1 || len(callee.Params) != len(v.Call.Args) {
+		return nil, nil, false
+	}
+	depth := 0
+	for f := fr; f.up != nil; f = f.up {
+		depth++
+	}
+	if depth >= maxInline {
+		return nil, nil, false
+	}
+	b := callee.Blocks[0]
+	ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+	if !ok || len(ret.Results) != 1 {
+		return nil, nil, false
+	}
+	return ret.Results[0], &frame{fn: callee, args: v.Call.Args, up: fr}, true
+}
+
+// param returns the value that the parameter v stands for, with its frame,
+// if fr is a one-line function's.
+func (fr *frame) param(v *ssa.Parameter) (ssa.Value, *frame, bool) {
+	if fr.args == nil {
+		return nil, nil, false
+	}
+	for i, p := range fr.fn.Params {
+		if p == v {
+			return fr.args[i], fr.up, true
+		}
+	}
+	return nil, nil, false
+}
+
+// knownBits returns bits that are surely set in v, an integer.
+func knownBits(v ssa.Value, fr *frame) uint64 {
+	switch v := v.(type) {
+	case *ssa.Const:
+		bits, _ := constBits(v.Value)
+		return bits
+	case *ssa.Parameter:
+		if a, up, ok := fr.param(v); ok {
+			return knownBits(a, up)
+		}
+	case *ssa.BinOp:
+		if v.Op == token.OR {
+			return knownBits(v.X, fr) | knownBits(v.Y, fr)
+		}
+	case *ssa.UnOp:
+		if v.Op != token.MUL {
+			break
+		}
+		x, xfr := v.X, fr
+		if p, ok := x.(*ssa.Parameter); ok {
+			if a, up, ok := fr.param(p); ok {
+				x, xfr = a, up
+			}
+		}
+		if xfr.args != nil {
+			break
+		}
+		if f, p := fieldOf(x, xfr.fn); p >= 0 && flagField(f) {
+			bits, _ := constBits(xfr.env[slot{p, f}])
+			return bits
+		}
+	}
+	return 0
+}
+
+// flagTest returns the value of v, a comparison of x&K with zero, if a bit
+// of K is known set in x.
+func flagTest(v *ssa.BinOp, fr *frame) (bool, bool) {
+	zero := func(x ssa.Value) bool {
+		k, ok := evalIn(x, fr)
+		bits, isInt := constBits(k)
+		return ok && isInt && bits == 0
+	}
+	var and ssa.Value
+	switch {
+	case zero(v.Y):
+		and = v.X
+	case zero(v.X):
+		and = v.Y
+	default:
+		return false, false
+	}
+	a, ok := and.(*ssa.BinOp)
+	if !ok || a.Op != token.AND {
+		return false, false
+	}
+	for _, xy := range [][2]ssa.Value{{a.X, a.Y}, {a.Y, a.X}} {
+		k, ok := evalIn(xy[1], fr)
+		if !ok {
+			continue
+		}
+		if mask, ok := constBits(k); ok && knownBits(xy[0], fr)&mask != 0 {
+			return v.Op == token.NEQ, true
+		}
+	}
+	return false, false
+}
