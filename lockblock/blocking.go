@@ -432,6 +432,9 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 		case declBlocking:
 			return listedCall("is declared blocking", ""), true
 		}
+		if prompt[key] {
+			return blocker{}, false
+		}
 		if key == "sync.WaitGroup.Wait" {
 			if gs, ok := c.forkJoin(call); ok {
 				return c.joinBlocks(gs, pos)

@@ -117,7 +117,22 @@ func (c *checker) declared(fn *ssa.Function) declaration {
 	if d := c.decls[obj]; d != declNone {
 		return d
 	}
-	return c.cfg.declares(obj)
+	if d := c.cfg.declares(obj); d != declNone {
+		return d
+	}
+	if prompt[funcKey(obj)] {
+		return declNonblocking
+	}
+	return declNone
+}
+
+// prompt holds functions of the standard library that are documented to
+// return at once, though they wait for a goroutine of their own package
+// to finish brief work: http.Server.Close "immediately closes" listeners
+// and connections and waits only for its Serve loops to see that. (It is
+// Shutdown that waits for connections to go idle.) -blocking overrides.
+var prompt = map[string]bool{
+	"net/http.Server.Close": true,
 }
 
 // declares returns what -blocking and -nonblocking say of fn: a name

@@ -1052,11 +1052,162 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 					}
 				}
 			}
+			if len(eff.released) == 0 && len(eff.drops) == 1 {
+				if key, _, read, ok := f.c.bind(st, eff.drops[0]); ok && f.guardedUnlock(d, key, read) {
+					// It runs before the deferred calls registered so
+					// far, and lets go of the lock if it is held.
+					mk := sameLock(cur, modeKey(key, read), read, eff.drops[0].field)
+					for pd, after := range cur.pending {
+						after = cloneMap(after)
+						after[mk] = min(after[mk]+1, maxCount)
+						cur.pending[pd] = after
+					}
+				}
+			}
 		}
 	}
 	if bl, ok := f.c.blocking(d); ok && !f.c.dirs.silenced(f.c.pass.Fset, bl.pos) {
 		cur.pending[d] = map[string]int{}
 	}
+}
+
+// guardedUnlock reports whether the deferred call d runs a func literal
+// that unlocks the lock key of its function only if a variable of that
+// function, done, is false, where done is set to true only just after
+// the function unlocks the lock, and the lock is not taken again after:
+//
+//	done := false
+//	defer func() {
+//		if !done {
+//			mu.Unlock()
+//		}
+//	}()
+//	...
+//	mu.Unlock()
+//	done = true
+//
+// The call then lets go of the lock wherever the function holds it.
+func (f *flow) guardedUnlock(d *ssa.Defer, key string, read bool) bool {
+	mc, ok := d.Call.Value.(*ssa.MakeClosure)
+	if !ok {
+		return false
+	}
+	body := mc.Fn.(*ssa.Function)
+	// The closure's one unlock is on the false branch of a test of a
+	// variable it captures.
+	var cell *ssa.Alloc
+	unlocks := 0
+	for _, b := range body.Blocks {
+		for _, instr := range b.Instrs {
+			call, ok := instr.(*ssa.Call)
+			if !ok {
+				continue
+			}
+			if ref := f.c.lockCall(call.Common()); ref.op != notLockOp {
+				unlocks++
+				if ref.op != opUnlock && ref.op != opRUnlock || len(b.Preds) != 1 {
+					return false
+				}
+				cell = guardOf(b.Preds[0], b, mc)
+			} else if f.c.localCallee(call.Common()) != nil || call.Common().StaticCallee() == nil {
+				return false
+			}
+		}
+	}
+	if unlocks != 1 || cell == nil {
+		return false
+	}
+	// done is false until just after an unlock of the lock, and no Lock
+	// follows.
+	var after []*ssa.BasicBlock
+	for _, ref := range *cell.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.Store:
+			k, ok := ref.Val.(*ssa.Const)
+			if !ok || k.Value == nil || k.Value.Kind() != constant.Bool {
+				return false
+			}
+			if !constant.BoolVal(k.Value) {
+				continue
+			}
+			instrs := ref.Block().Instrs
+			i := slices.Index(instrs, ssa.Instruction(ref)) - 1
+			for i >= 0 {
+				if _, ok := instrs[i].(*ssa.DebugRef); !ok {
+					break
+				}
+				i--
+			}
+			if i < 0 {
+				return false
+			}
+			prev, ok := instrs[i].(*ssa.Call)
+			if !ok {
+				return false
+			}
+			if r := f.c.lockCall(prev.Common()); r.op != opUnlock && r.op != opRUnlock || r.key != key || (r.op == opRUnlock) != read {
+				return false
+			}
+			after = append(after, ref.Block())
+		case *ssa.UnOp, *ssa.DebugRef:
+		case *ssa.MakeClosure:
+			if ref != mc && !onlyRead(ref, cell) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	seen := map[*ssa.BasicBlock]bool{}
+	for len(after) > 0 {
+		b := after[len(after)-1]
+		after = after[:len(after)-1]
+		if seen[b] {
+			continue
+		}
+		seen[b] = true
+		for _, instr := range b.Instrs {
+			if call, ok := instr.(*ssa.Call); ok {
+				if r := f.c.lockCall(call.Common()); (r.op == opLock || r.op == opRLock) && r.key == key {
+					return false
+				}
+			}
+		}
+		after = append(after, b.Succs...)
+	}
+	return true
+}
+
+// guardOf returns the variable of the function that makes mc whose value
+// the branch at the end of p tests, if b, its successor, is taken only
+// when the value is false.
+func guardOf(p, b *ssa.BasicBlock, mc *ssa.MakeClosure) *ssa.Alloc {
+	iff, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+	if !ok {
+		return nil
+	}
+	cond, want := iff.Cond, 1 // b is the else branch of if done
+	if not, ok := cond.(*ssa.UnOp); ok && not.Op == token.NOT {
+		cond, want = not.X, 0
+	}
+	if p.Succs[want] != b || p.Succs[1-want] == b {
+		return nil
+	}
+	ld, ok := cond.(*ssa.UnOp)
+	if !ok || ld.Op != token.MUL {
+		return nil
+	}
+	fv, ok := ld.X.(*ssa.FreeVar)
+	if !ok {
+		return nil
+	}
+	fn := mc.Fn.(*ssa.Function)
+	i := slices.Index(fn.FreeVars, fv)
+	if i < 0 || i >= len(mc.Bindings) {
+		return nil
+	}
+	cell, _ := mc.Bindings[i].(*ssa.Alloc)
+	return cell
 }
 
 // condWait notes, of a Cond.Wait on a Cond whose lock is known and not

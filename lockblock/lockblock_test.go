@@ -69,6 +69,7 @@ var casePkgs = []string{
 	"attackrules4",
 	"attackrules5",
 	"attackrules5crash",
-	"chanjoin", // a channel that a fork of goroutines sends into, and its join
-	"flagword", // bits of a field set by one function and tested by another
+	"chanjoin",   // a channel that a fork of goroutines sends into, and its join
+	"flagword",   // bits of a field set by one function and tested by another
+	"deferguard", // deferred unlocks guarded by a variable
 }
