@@ -403,6 +403,8 @@ type checker struct {
 	setters  map[*ssa.Function]bool
 	clearing map[*ssa.Function]map[*types.Var]bool
 	setting  map[*ssa.Function]bool
+	// oneShots holds, by field, what oneShotField found.
+	oneShots map[*types.Var]bool
 
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool
@@ -458,6 +460,7 @@ func run(pass *analysis.Pass) (any, error) {
 		setters:  map[*ssa.Function]bool{},
 		clearing: map[*ssa.Function]map[*types.Var]bool{},
 		setting:  map[*ssa.Function]bool{},
+		oneShots: map[*types.Var]bool{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {

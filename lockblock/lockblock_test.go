@@ -72,4 +72,5 @@ var casePkgs = []string{
 	"chanjoin",   // a channel that a fork of goroutines sends into, and its join
 	"flagword",   // bits of a field set by one function and tested by another
 	"deferguard", // deferred unlocks guarded by a variable
+	"oneshot",    // channels with room for one, sent into once and closed
 }
