@@ -319,8 +319,58 @@ func (c *checker) reach(fn *ssa.Function, env bindings) reached {
 	if len(fn.Blocks) == 0 {
 		return nil
 	}
+	in, taken := c.reachPass(fn, env, nil)
+	if len(env) == 0 || !openPhi(fn, in, taken) {
+		return in
+	}
+	// A φ whose every edge that is taken brings one constant is that
+	// constant: var calls map[int]*req; if err != nil { calls = c.calls }
+	// ranges over nil when err is. The edges of the first pass are a
+	// superset of those of the second, so what they decide holds.
+	live := func(phi *ssa.Phi, i int) bool {
+		b := phi.Block()
+		p := b.Preds[i]
+		for k, s := range p.Succs {
+			if s == b && taken[p.Index] != nil && taken[p.Index][k] {
+				return true
+			}
+		}
+		return false
+	}
+	in, _ = c.reachPass(fn, env, live)
+	return in
+}
+
+// openPhi reports whether a reached block of fn has a φ with an edge
+// that is not taken.
+func openPhi(fn *ssa.Function, in reached, taken [][]bool) bool {
+	for _, b := range fn.Blocks {
+		if in[b.Index] == nil || len(b.Instrs) == 0 {
+			continue
+		}
+		if _, ok := b.Instrs[0].(*ssa.Phi); !ok {
+			continue
+		}
+		for _, p := range b.Preds {
+			followed := false
+			for k, s := range p.Succs {
+				followed = followed || (s == b && taken[p.Index] != nil && taken[p.Index][k])
+			}
+			if !followed {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reachPass is a pass of reach; live, if not nil, says which edges of
+// each φ may be taken. It also returns, for each reached block, which of
+// its edges out were followed.
+func (c *checker) reachPass(fn *ssa.Function, env bindings, live func(*ssa.Phi, int) bool) (reached, [][]bool) {
 	flags := env.hasFlags() || c.setsFlags(fn)
 	in := make(reached, len(fn.Blocks))
+	taken := make([][]bool, len(fn.Blocks))
 	start := env
 	if start == nil {
 		start = bindings{}
@@ -348,19 +398,24 @@ func (c *checker) reach(fn *ssa.Function, env bindings) reached {
 				c.flagStep(instr, fn, cur)
 			}
 		}
-		succs := b.Succs
+		if taken[b.Index] == nil {
+			taken[b.Index] = make([]bool, len(b.Succs))
+		}
+		first, last := 0, len(b.Succs)
 		if n := len(b.Instrs); n > 0 {
 			if iff, ok := b.Instrs[n-1].(*ssa.If); ok {
-				if v, ok := evalBool(iff.Cond, fn, cur); ok {
-					if v {
-						succs = succs[:1]
+				if k, ok := evalIn(iff.Cond, &frame{fn: fn, env: cur, live: live}); ok && k.Kind() == constant.Bool {
+					if constant.BoolVal(k) {
+						last = 1
 					} else {
-						succs = succs[1:]
+						first = 1
 					}
 				}
 			}
 		}
-		for _, s := range succs {
+		for i := first; i < last; i++ {
+			s := b.Succs[i]
+			taken[b.Index][i] = true
 			changed := false
 			if in[s.Index] == nil {
 				in[s.Index] = cur
@@ -374,7 +429,7 @@ func (c *checker) reach(fn *ssa.Function, env bindings) reached {
 			}
 		}
 	}
-	return in
+	return in, taken
 }
 
 // blocks returns the blocks that r says are reached, in the order of
@@ -436,6 +491,10 @@ type frame struct {
 	env  bindings
 	args []ssa.Value
 	up   *frame
+	// live, if not nil, says which edges of a φ of fn may be taken; busy
+	// holds the φs being evaluated.
+	live func(*ssa.Phi, int) bool
+	busy map[*ssa.Phi]bool
 }
 
 // maxInline bounds how deep evaluation follows one-line functions.

@@ -73,4 +73,5 @@ var casePkgs = []string{
 	"flagword",   // bits of a field set by one function and tested by another
 	"deferguard", // deferred unlocks guarded by a variable
 	"oneshot",    // channels with room for one, sent into once and closed
+	"nilarg",     // nil arguments that rule out a branch
 }

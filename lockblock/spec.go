@@ -18,11 +18,14 @@ import (
 // to the socket only when doFlush is true, and a caller that passes false
 // never waits there; assign(how) with how == assignKeep never stops the
 // session that assign(assignInvalidate) waits for. A call of a function of
-// the package that passes a constant bool, or a constant number or string
-// that the function compares with a constant to choose a branch (an if or
-// a switch on it), or a parameter of the caller that is constant in the
-// case at hand, is summarised again, following only the branches that the
-// constants take.
+// the package that passes a constant bool, or a constant number, string
+// or nil that the function compares with a constant to choose a branch
+// (an if or a switch on it), or a parameter of the caller that is
+// constant in the case at hand, is summarised again, following only the
+// branches that the constants take. closeWithError(nil) skips the
+// waiting calls that only an error is handed to: a φ whose edges that
+// are taken bring one constant is that constant, and a range over a nil
+// map does not run its body.
 
 // A bindings maps a parameter to its constant value, or a field of the
 // struct a parameter points to, to the bits known to be set in it (see
@@ -167,8 +170,8 @@ func evalBool(v ssa.Value, fn *ssa.Function, env bindings) (bool, bool) {
 }
 
 // evalConst returns the value of v if it is constant given env: a
-// constant, a parameter that env binds, the negation of a constant bool,
-// or the comparison of two constants for equality.
+// constant (nil as nilValue), a parameter that env binds, the negation of
+// a constant bool, or the comparison of two constants for equality.
 func evalConst(v ssa.Value, fn *ssa.Function, env bindings) (constant.Value, bool) {
 	return evalIn(v, &frame{fn: fn, env: env})
 }
@@ -179,6 +182,9 @@ func evalIn(v ssa.Value, fr *frame) (constant.Value, bool) {
 	fn, env := fr.fn, fr.env
 	switch v := v.(type) {
 	case *ssa.Const:
+		if v.IsNil() {
+			return nilValue, true
+		}
 		if v.Value != nil {
 			switch v.Value.Kind() {
 			case constant.Bool, constant.Int, constant.String:
@@ -198,6 +204,17 @@ func evalIn(v ssa.Value, fr *frame) (constant.Value, bool) {
 	case *ssa.Call:
 		if r, rfr, ok := inlined(v, fr); ok {
 			return evalIn(r, rfr)
+		}
+	case *ssa.Phi:
+		return evalPhi(v, fr)
+	case *ssa.Extract:
+		// The first result of a step of a range over a nil map: false.
+		if next, ok := v.Tuple.(*ssa.Next); ok && v.Index == 0 && !next.IsString {
+			if r, ok := next.Iter.(*ssa.Range); ok {
+				if k, ok := evalIn(r.X, fr); ok && k == nilValue {
+					return constant.MakeBool(false), true
+				}
+			}
 		}
 	case *ssa.UnOp:
 		if v.Op == token.NOT {
@@ -240,6 +257,9 @@ func evalIn(v ssa.Value, fr *frame) (constant.Value, bool) {
 		}
 		x, okx := evalIn(v.X, fr)
 		y, oky := evalIn(v.Y, fr)
+		if okx && oky && (x == nilValue || y == nilValue) {
+			return constant.MakeBool((x == y) == (v.Op == token.EQL)), true
+		}
 		if okx && oky && x.Kind() == y.Kind() {
 			return constant.MakeBool(constant.Compare(x, v.Op, y)), true
 		}
@@ -248,6 +268,45 @@ func evalIn(v ssa.Value, fr *frame) (constant.Value, bool) {
 		}
 	}
 	return nil, false
+}
+
+// nilValue stands for the constant nil among constant values: an
+// argument nil binds its parameter to it.
+var nilValue = constant.MakeUnknown()
+
+// evalPhi returns the value of the φ v if every edge of it that may be
+// taken brings the same constant, leaving out edges that bring the φ
+// itself back (a loop that keeps its value).
+func evalPhi(v *ssa.Phi, fr *frame) (constant.Value, bool) {
+	if fr.live == nil || fr.args != nil || fr.busy[v] {
+		return nil, false
+	}
+	if fr.busy == nil {
+		fr.busy = map[*ssa.Phi]bool{}
+	}
+	fr.busy[v] = true
+	defer delete(fr.busy, v)
+	var out constant.Value
+	for i, e := range v.Edges {
+		if e == ssa.Value(v) || !fr.live(v, i) {
+			continue
+		}
+		k, ok := evalIn(e, fr)
+		if !ok {
+			return nil, false
+		}
+		switch {
+		case out == nil:
+			out = k
+		case out == nilValue || k == nilValue:
+			if out != k {
+				return nil, false
+			}
+		case out.Kind() != k.Kind() || !constant.Compare(out, token.EQL, k):
+			return nil, false
+		}
+	}
+	return out, out != nil
 }
 
 // isNil reports whether v is the constant nil.
