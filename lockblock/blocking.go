@@ -626,8 +626,9 @@ func (c *checker) summarize(fns []*ssa.Function) {
 						if c.dirs.silenced(c.pass.Fset, instr.Pos()) {
 							continue
 						}
-						if _, consts := c.constArgs(call, fn, cur); len(consts) > 0 {
-							constEdges = append(constEdges, constEdge{fn, call, cloneMap(cur)})
+						env := callEnv(instr, cur)
+						if _, consts := c.constArgs(call, fn, env); len(consts) > 0 {
+							constEdges = append(constEdges, constEdge{fn, call, cloneMap(env)})
 							continue
 						}
 						ci := c.funcs[callee]

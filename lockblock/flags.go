@@ -39,13 +39,115 @@ type slot struct {
 }
 
 // flagField reports whether f is a field whose bits are tracked: an
-// unexported field of integer type.
-func flagField(f *types.Var) bool {
+// unexported field of integer type whose address the package only loads
+// from, stores to, or hands to a function of the package that does no
+// more with it (an address kept anywhere could be written through later,
+// unseen).
+func (c *checker) flagField(f *types.Var) bool {
 	if f == nil || f.Exported() {
 		return false
 	}
 	b, ok := f.Type().Underlying().(*types.Basic)
-	return ok && b.Info()&types.IsInteger != 0
+	if !ok || b.Info()&types.IsInteger == 0 {
+		return false
+	}
+	if t, ok := c.trackable[f]; ok {
+		return t
+	}
+	t := c.addressStaysPut(f)
+	c.trackable[f] = t
+	return t
+}
+
+// addressStaysPut reports whether every address of the field f that the
+// package takes is only loaded from, stored to, or handed to a function
+// of the package that only loads from and stores to it.
+func (c *checker) addressStaysPut(f *types.Var) bool {
+	for fn := range c.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				fa, ok := instr.(*ssa.FieldAddr)
+				if !ok || fieldVar(fa.X.Type(), fa.Field) != f {
+					continue
+				}
+				for _, ref := range *fa.Referrers() {
+					switch ref := ref.(type) {
+					case *ssa.UnOp, *ssa.DebugRef:
+					case *ssa.Store:
+						if ref.Addr != fa {
+							return false
+						}
+					case ssa.CallInstruction:
+						callee := c.localCallee(ref.Common())
+						if callee == nil || len(callee.Params) != len(ref.Common().Args) {
+							return false
+						}
+						for i, a := range ref.Common().Args {
+							if a == ssa.Value(fa) && !onlyThrough(callee.Params[i]) {
+								return false
+							}
+						}
+					default:
+						return false
+					}
+				}
+			}
+		}
+	}
+	return true
+}
+
+// onlyThrough reports whether the pointer p is only loaded from and
+// stored through.
+func onlyThrough(p *ssa.Parameter) bool {
+	for _, ref := range *p.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.UnOp, *ssa.DebugRef:
+		case *ssa.Store:
+			if ref.Addr != ssa.Value(p) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// wholeFields returns the tracked fields that a store through addr
+// overwrites as a whole: those of the struct (or array of structs) it
+// points to, and of the structs nested in it.
+func (c *checker) wholeFields(addr ssa.Value) []*types.Var {
+	if fa, ok := addr.(*ssa.FieldAddr); ok {
+		if f := fieldVar(fa.X.Type(), fa.Field); f != nil && c.flagField(f) {
+			return nil // the field itself, handled as such
+		}
+	}
+	pt, ok := addr.Type().Underlying().(*types.Pointer)
+	if !ok {
+		return nil
+	}
+	var out []*types.Var
+	var walk func(t types.Type, depth int)
+	walk = func(t types.Type, depth int) {
+		if depth > 4 {
+			return
+		}
+		switch u := t.Underlying().(type) {
+		case *types.Struct:
+			for i := range u.NumFields() {
+				g := u.Field(i)
+				if c.flagField(g.Origin()) {
+					out = append(out, g.Origin())
+				}
+				walk(g.Type(), depth+1)
+			}
+		case *types.Array:
+			walk(u.Elem(), depth+1)
+		}
+	}
+	walk(pt.Elem(), 0)
+	return out
 }
 
 // fieldOf returns the field that the address v names, and the index of
@@ -63,7 +165,7 @@ func fieldOf(v ssa.Value, fn *ssa.Function) (*types.Var, int) {
 	if !ok {
 		return nil, -1
 	}
-	f := s.Field(fa.Field)
+	f := s.Field(fa.Field).Origin()
 	p := -1
 	if param, ok := fa.X.(*ssa.Parameter); ok && fn != nil {
 		for i, q := range fn.Params {
@@ -161,56 +263,81 @@ func (c *checker) isSetter(fn *ssa.Function) bool {
 }
 
 // clears returns the tracked fields that fn, a function of the package,
-// may clear bits of: by a store other than field |= K, by handing the
-// field's address to a function other than a setter, or by calling a
-// function of the package that does.
+// may clear bits of: by a store other than field |= K, by a store of a
+// whole struct that holds the field, by handing the field's address to a
+// function other than a setter, or by calling a function of the package
+// that does. The first call works it out for every function of the
+// package at once, repeating until nothing changes, so that functions
+// that call each other see each other's stores.
 func (c *checker) clears(fn *ssa.Function) map[*types.Var]bool {
-	if s, ok := c.clearing[fn]; ok {
-		return s
+	if c.clearing == nil {
+		c.findClears()
 	}
-	c.clearing[fn] = nil // what a recursive call adds is found by its first caller
-	var out map[*types.Var]bool
-	add := func(f *types.Var) {
-		if out == nil {
-			out = map[*types.Var]bool{}
+	return c.clearing[fn]
+}
+
+func (c *checker) findClears() {
+	c.clearing = map[*ssa.Function]map[*types.Var]bool{}
+	calls := map[*ssa.Function][]*ssa.Function{}
+	add := func(fn *ssa.Function, f *types.Var) bool {
+		m := c.clearing[fn]
+		if m == nil {
+			m = map[*types.Var]bool{}
+			c.clearing[fn] = m
 		}
-		out[f] = true
+		if m[f] {
+			return false
+		}
+		m[f] = true
+		return true
 	}
-	for _, b := range fn.Blocks {
-		for _, instr := range b.Instrs {
-			switch in := instr.(type) {
-			case *ssa.Store:
-				if f, _ := fieldOf(in.Addr, fn); flagField(f) {
-					if _, ok := orBits(in.Val, in.Addr); !ok {
-						add(f)
+	for fn := range c.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				switch in := instr.(type) {
+				case *ssa.Store:
+					if f, _ := fieldOf(in.Addr, fn); c.flagField(f) {
+						if _, ok := orBits(in.Val, in.Addr); !ok {
+							add(fn, f)
+						}
+					}
+					for _, f := range c.wholeFields(in.Addr) {
+						add(fn, f)
+					}
+				case ssa.CallInstruction:
+					call := in.Common()
+					callee := c.localCallee(call)
+					if callee != nil && c.isSetter(callee) {
+						continue
+					}
+					for _, a := range call.Args {
+						if f, _ := fieldOf(a, fn); c.flagField(f) {
+							add(fn, f)
+						}
+					}
+					if callee != nil {
+						calls[fn] = append(calls[fn], callee)
 					}
 				}
-			case ssa.CallInstruction:
-				call := in.Common()
-				callee := c.localCallee(call)
-				if callee != nil && c.isSetter(callee) {
-					continue
-				}
-				for _, a := range call.Args {
-					if f, _ := fieldOf(a, fn); flagField(f) {
-						add(f)
-					}
-				}
-				if callee != nil {
-					for f := range c.clears(callee) {
-						add(f)
+			}
+		}
+		if p := fn.Parent(); p != nil {
+			// What a closure clears, the function that makes it may.
+			calls[p] = append(calls[p], fn)
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for fn, callees := range calls {
+			for _, g := range callees {
+				for f := range c.clearing[g] {
+					if add(fn, f) {
+						changed = true
 					}
 				}
 			}
 		}
 	}
-	for _, anon := range fn.AnonFuncs {
-		for f := range c.clears(anon) {
-			add(f)
-		}
-	}
-	c.clearing[fn] = out
-	return out
 }
 
 // setsFlags reports whether fn may set a tracked bit, so that following
@@ -224,13 +351,13 @@ func (c *checker) setsFlags(fn *ssa.Function) bool {
 		for _, instr := range b.Instrs {
 			switch in := instr.(type) {
 			case *ssa.Store:
-				if f, p := fieldOf(in.Addr, fn); p >= 0 && flagField(f) {
+				if f, p := fieldOf(in.Addr, fn); p >= 0 && c.flagField(f) {
 					out = true
 				}
 			case *ssa.Call:
 				callee := c.localCallee(in.Common())
 				if callee != nil && len(in.Call.Args) == 2 && c.isSetter(callee) {
-					if f, p := fieldOf(in.Call.Args[0], fn); p >= 0 && flagField(f) {
+					if f, p := fieldOf(in.Call.Args[0], fn); p >= 0 && c.flagField(f) {
 						out = true
 					}
 				}
@@ -271,8 +398,11 @@ func (c *checker) flagStep(instr ssa.Instruction, fn *ssa.Function, env bindings
 	}
 	switch in := instr.(type) {
 	case *ssa.Store:
+		for _, f := range c.wholeFields(in.Addr) {
+			forget(f)
+		}
 		f, p := fieldOf(in.Addr, fn)
-		if !flagField(f) {
+		if !c.flagField(f) {
 			return
 		}
 		if bits, ok := orBits(in.Val, in.Addr); ok {
@@ -284,7 +414,7 @@ func (c *checker) flagStep(instr ssa.Instruction, fn *ssa.Function, env bindings
 		call := in.Common()
 		callee := c.localCallee(call)
 		if callee != nil && len(call.Args) == 2 && c.isSetter(callee) {
-			if f, p := fieldOf(call.Args[0], fn); flagField(f) {
+			if f, p := fieldOf(call.Args[0], fn); c.flagField(f) {
 				if k, ok := call.Args[1].(*ssa.Const); ok {
 					if bits, ok := constBits(k.Value); ok {
 						learn(f, p, bits)
@@ -294,7 +424,7 @@ func (c *checker) flagStep(instr ssa.Instruction, fn *ssa.Function, env bindings
 			return
 		}
 		for _, a := range call.Args {
-			if f, _ := fieldOf(a, fn); flagField(f) {
+			if f, _ := fieldOf(a, fn); c.flagField(f) {
 				forget(f)
 			}
 		}
@@ -402,15 +532,11 @@ func (c *checker) reachPass(fn *ssa.Function, env bindings, live func(*ssa.Phi, 
 			taken[b.Index] = make([]bool, len(b.Succs))
 		}
 		first, last := 0, len(b.Succs)
-		if n := len(b.Instrs); n > 0 {
-			if iff, ok := b.Instrs[n-1].(*ssa.If); ok {
-				if k, ok := evalIn(iff.Cond, &frame{fn: fn, env: cur, live: live}); ok && k.Kind() == constant.Bool {
-					if constant.BoolVal(k) {
-						last = 1
-					} else {
-						first = 1
-					}
-				}
+		if v, ok := c.branch(b, in[b.Index], flags, live); ok {
+			if v {
+				last = 1
+			} else {
+				first = 1
 			}
 		}
 		for i := first; i < last; i++ {
@@ -430,6 +556,43 @@ func (c *checker) reachPass(fn *ssa.Function, env bindings, live func(*ssa.Phi, 
 		}
 	}
 	return in, taken
+}
+
+// branch returns the value of the condition of the If that ends b, if
+// it is constant given entry, the bindings at the entry of b, and live
+// (see frame). A flag word's bits count as they stand where it is loaded,
+// if that is in b: entry knows them there, and a change to entry makes
+// b be judged again.
+func (c *checker) branch(b *ssa.BasicBlock, entry bindings, flags bool, live func(*ssa.Phi, int) bool) (bool, bool) {
+	if len(b.Instrs) == 0 {
+		return false, false
+	}
+	iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If)
+	if !ok {
+		return false, false
+	}
+	fr := &frame{fn: b.Parent(), env: entry, live: live}
+	if flags {
+		fr.bitsAt = func(at ssa.Instruction, s slot) uint64 {
+			if at.Block() != b {
+				return 0
+			}
+			env := cloneMap(entry)
+			for _, instr := range b.Instrs {
+				if instr == at {
+					break
+				}
+				c.flagStep(instr, b.Parent(), env)
+			}
+			bits, _ := constBits(env[s])
+			return bits
+		}
+	}
+	k, ok := evalIn(iff.Cond, fr)
+	if !ok || k.Kind() != constant.Bool {
+		return false, false
+	}
+	return constant.BoolVal(k), true
 }
 
 // blocks returns the blocks that r says are reached, in the order of
@@ -490,7 +653,11 @@ type frame struct {
 	fn   *ssa.Function
 	env  bindings
 	args []ssa.Value
+	call *ssa.Call // the call of fn in up, for a one-line function
 	up   *frame
+	// bitsAt, if not nil, gives the bits known in a flag word just
+	// before an instruction of fn.
+	bitsAt func(ssa.Instruction, slot) uint64
 	// live, if not nil, says which edges of a φ of fn may be taken; busy
 	// holds the φs being evaluated.
 	live func(*ssa.Phi, int) bool
@@ -521,7 +688,7 @@ func inlined(v *ssa.Call, fr *frame) (ssa.Value, *frame, bool) {
 	if !ok || len(ret.Results) != 1 {
 		return nil, nil, false
 	}
-	return ret.Results[0], &frame{fn: callee, args: v.Call.Args, up: fr}, true
+	return ret.Results[0], &frame{fn: callee, args: v.Call.Args, call: v, up: fr}, true
 }
 
 // param returns the value that the parameter v stands for, with its frame,
@@ -538,7 +705,9 @@ func (fr *frame) param(v *ssa.Parameter) (ssa.Value, *frame, bool) {
 	return nil, nil, false
 }
 
-// knownBits returns bits that are surely set in v, an integer.
+// knownBits returns bits that are surely set in v, an integer. A load of
+// a flag word counts only where fr knows the bits at the point it is
+// made (see branch).
 func knownBits(v ssa.Value, fr *frame) uint64 {
 	switch v := v.(type) {
 	case *ssa.Const:
@@ -562,13 +731,20 @@ func knownBits(v ssa.Value, fr *frame) uint64 {
 				x, xfr = a, up
 			}
 		}
-		if xfr.args != nil {
+		if xfr.args != nil || xfr.bitsAt == nil {
 			break
 		}
-		if f, p := fieldOf(x, xfr.fn); p >= 0 && flagField(f) {
-			bits, _ := constBits(xfr.env[slot{p, f}])
-			return bits
+		f, p := fieldOf(x, xfr.fn)
+		if p < 0 {
+			break
 		}
+		// The load is made at v, or, in a one-line function, at the
+		// call of it in the function analysed.
+		at := ssa.Instruction(v)
+		for g := fr; g.args != nil; g = g.up {
+			at = g.call
+		}
+		return xfr.bitsAt(at, slot{p, f})
 	}
 	return 0
 }

@@ -187,9 +187,9 @@ type flow struct {
 	// env holds constant values of bool parameters, for the analysis of
 	// a call that passes them: branches they rule out are not taken.
 	env bindings
-	// ends holds, for a function that tracks flag words, the bindings
-	// at the end of each block; see envAt.
-	ends []bindings
+	// starts holds, for a function that tracks flag words, the bindings
+	// at the entry of each block; see ruledOut.
+	starts reached
 }
 
 func (c *checker) newFlow(fn *ssa.Function) *flow {
@@ -653,7 +653,9 @@ func (c *checker) effectsAt(call *ssa.CallCommon, caller *ssa.Function, env bind
 	c.analyze(st.fn)
 	eff := c.funcs[st.fn].effects
 	if eff != nil && (len(eff.acquired) > 0 || len(eff.drops) > 0) {
-		if _, consts := c.constArgs(call, caller, env); len(consts) > 0 {
+		// The bits of flag words known at the entry of caller may have
+		// changed by the call: they are left out.
+		if _, consts := c.constArgs(call, caller, withoutFlags(env)); len(consts) > 0 {
 			eff = c.specEffects(st.fn, consts)
 		}
 	}
@@ -702,34 +704,19 @@ func (f *flow) ruledOut(b *ssa.BasicBlock, i int) bool {
 	if !ok {
 		return false
 	}
-	v, ok := evalBool(iff.Cond, f.fn, f.envAt(b))
-	return ok && v != (i == 0)
-}
-
-// envAt returns the bindings in force at the end of b: f.env, with the
-// bits of flag words known there.
-func (f *flow) envAt(b *ssa.BasicBlock) bindings {
 	if !f.env.hasFlags() && !f.c.setsFlags(f.fn) {
-		return f.env
+		v, ok := evalBool(iff.Cond, f.fn, f.env)
+		return ok && v != (i == 0)
 	}
-	if f.ends == nil {
-		r := f.c.reach(f.fn, f.env)
-		f.ends = make([]bindings, len(r))
-		for i, in := range r {
-			if in == nil {
-				continue
-			}
-			cur := cloneMap(in)
-			for _, instr := range f.fn.Blocks[i].Instrs {
-				f.c.flagStep(instr, f.fn, cur)
-			}
-			f.ends[i] = cur
-		}
+	if f.starts == nil {
+		f.starts = f.c.reach(f.fn, f.env)
 	}
-	if e := f.ends[b.Index]; e != nil {
-		return e
+	entry := f.starts[b.Index]
+	if entry == nil {
+		entry = withoutFlags(f.env)
 	}
-	return withoutFlags(f.env)
+	v, ok := f.c.branch(b, entry, true, nil)
+	return ok && v != (i == 0)
 }
 
 // transfer runs block b from entry state in and returns the state on each
@@ -1167,9 +1154,23 @@ func (f *flow) guardedUnlock(d *ssa.Defer, key string, read bool) bool {
 		}
 		seen[b] = true
 		for _, instr := range b.Instrs {
-			if call, ok := instr.(*ssa.Call); ok {
-				if r := f.c.lockCall(call.Common()); (r.op == opLock || r.op == opRLock) && r.key == key {
+			call, ok := instr.(ssa.CallInstruction)
+			if !ok {
+				continue
+			}
+			switch r := f.c.lockCall(call.Common()); r.op {
+			case opLock, opRLock, opTryLock, opTryRLock:
+				if r.key == key {
 					return false
+				}
+			case notLockOp:
+				// A helper of the package that takes the lock again.
+				if eff, st := f.c.effectsAt(call.Common(), f.fn, nil); eff != nil {
+					for _, e := range eff.acquired {
+						if k, _, _, ok := f.c.bind(st, e); !ok || k == key {
+							return false
+						}
+					}
 				}
 			}
 		}

@@ -122,7 +122,29 @@ of the package always returns as the constant nil is never taken: after
 if err := c.syncStreams(); err != nil { c.close() }, where syncStreams
 returns nil on every path, close does not run (a typed nil pointer
 returned as an error is not nil, and a named result, which a deferred
-function may set, is not counted).
+function may set, is not counted). nil passed to a parameter that the
+function tests against nil is a constant too, a variable set on one
+branch only takes the value of the branches taken, and a range over a
+nil map does not run: closeWithError(nil) skips the waiting calls that
+only if err != nil { calls = c.calls } would hand the error to.
+
+Flag words are followed the same way. In a function analysed for
+constant arguments, the bits known to be set in an unexported integer
+field of a struct that a parameter points to (set by f |= K, or by a
+method of the package whose only effect is *p |= v) are followed along
+each path and handed to the calls that take the same pointer; a test
+x&K != 0 or x&K == 0, or a one-line function of the package returning
+one, is then decided, with the bits as they stand where the word is
+loaded in the block of the test: markClosed(readError) sets skipFlush,
+and the flushAndClose it calls does not flush behind
+if !c.flags.isSet(skipFlush); a lock holder's own c.flags.set(skip)
+before c.flushAndClose() counts too. A bit is forgotten at any other
+store to a field of that name, at a store of a whole struct that holds
+one, at a call handed the field's address, and at a call of a function
+of the package that does any of these; a deferred call gets no bits. A
+field whose address the package keeps, or hands to a function that does
+more than load and store through it, is not followed. A write through a
+func value, an interface method or another goroutine is not seen.
 
 Within a function, a lock taken inside if c { ... } is held only where c
 was true: a later if c { mu.Unlock() } releases it on one branch and
@@ -159,7 +181,19 @@ A send cannot block when its channel has room:
     give it back), kept in a field or package variable that the package
     only sets to new buffered channels, with no other send into it and
     no store on its path between (in the function or a callee), and no
-    call or variable index on its path.
+    call or variable index on its path;
+  - a one-shot reply channel: an element of an unexported map or slice
+    field (by range, by index, or by ch, ok := m[k] where ok is true)
+    whose send is followed in its block, with no call, send or receive
+    between, by the close of that channel, which a send can then find
+    only once; if every channel the package puts into the field is made
+    there with room and otherwise only received from or handed out
+    receive-only, the field is only set to an empty map or slice (no map
+    literal with entries), to itself resliced as s[i:] or s[:0], or to
+    itself with such channels appended, no container from it is handed to
+    a function, a channel from it is only sent into, closed, received
+    from or handed out receive-only, and every send into a channel from
+    it is so followed by a close.
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
 c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
@@ -172,7 +206,14 @@ it waits, so a waitLocked helper called with the Cond's lock held does not
 block under it; the guesses do not cross calls.
 
 These do not count: a select with a default case; a go statement (its
-work runs in a new goroutine, which does not hold the lock); a send into a
+work runs in a new goroutine, which does not hold the lock); a call
+deferred before a guarded deferred unlock, defer func() { if !unlocked {
+mu.Unlock() } }(), where unlocked is set to true only just after an
+explicit mu.Unlock() and mu is not taken again after it, by a Lock, a
+TryLock or a helper of the package (the guarded unlock runs first and
+lets go of mu wherever it is held);
+http.Server.Close, documented to close at once (Shutdown counts;
+-blocking overrides); a send into a
 channel that no other goroutine can reach yet, such as a new buffered
 channel being filled; a send into the channel that a Prometheus
 Collector's Collect or Describe is handed, which client_golang's registry
@@ -399,10 +440,12 @@ type checker struct {
 	specEff map[specKey]*lockEffects
 
 	// setters, clearing and setting hold, by function of the package,
-	// what isSetter, clears and setsFlags found.
-	setters  map[*ssa.Function]bool
-	clearing map[*ssa.Function]map[*types.Var]bool
-	setting  map[*ssa.Function]bool
+	// what isSetter, clears (nil until its first call) and setsFlags
+	// found; trackable, by field, what flagField found.
+	setters   map[*ssa.Function]bool
+	clearing  map[*ssa.Function]map[*types.Var]bool
+	setting   map[*ssa.Function]bool
+	trackable map[*types.Var]bool
 	// oneShots holds, by field, what oneShotField found.
 	oneShots map[*types.Var]bool
 
@@ -437,30 +480,30 @@ func run(pass *analysis.Pass) (any, error) {
 	}
 	ssaRes := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	c := &checker{
-		pass:     pass,
-		prog:     ssaRes.Pkg.Prog,
-		dirs:     parseDirectives(pass),
-		rangeFor: map[token.Pos]bool{},
-		lockExpr: map[token.Pos]string{},
-		yields:   map[*ssa.Function]*ssa.MakeClosure{},
-		funcs:    map[*ssa.Function]*funcInfo{},
-		condL:    map[*types.Var]condLock{},
-		condG:    map[*ssa.Global]condLock{},
-		loops:    map[*ssa.Function][]bool{},
-		tokens:   map[*types.Var]bool{},
-		fills:    map[*ssa.Send]bool{},
-		drained:  map[*ssa.Parameter]bool{},
-		buffered: map[any]bool{},
-		joinBusy: map[*ssa.MakeChan]bool{},
-		cfg:      currentConfig(),
-		decls:    map[*types.Func]declaration{},
-		spec:     map[specKey]summary{},
-		specBusy: map[specKey]bool{},
-		specEff:  map[specKey]*lockEffects{},
-		setters:  map[*ssa.Function]bool{},
-		clearing: map[*ssa.Function]map[*types.Var]bool{},
-		setting:  map[*ssa.Function]bool{},
-		oneShots: map[*types.Var]bool{},
+		pass:      pass,
+		prog:      ssaRes.Pkg.Prog,
+		dirs:      parseDirectives(pass),
+		rangeFor:  map[token.Pos]bool{},
+		lockExpr:  map[token.Pos]string{},
+		yields:    map[*ssa.Function]*ssa.MakeClosure{},
+		funcs:     map[*ssa.Function]*funcInfo{},
+		condL:     map[*types.Var]condLock{},
+		condG:     map[*ssa.Global]condLock{},
+		loops:     map[*ssa.Function][]bool{},
+		tokens:    map[*types.Var]bool{},
+		fills:     map[*ssa.Send]bool{},
+		drained:   map[*ssa.Parameter]bool{},
+		buffered:  map[any]bool{},
+		joinBusy:  map[*ssa.MakeChan]bool{},
+		cfg:       currentConfig(),
+		decls:     map[*types.Func]declaration{},
+		spec:      map[specKey]summary{},
+		specBusy:  map[specKey]bool{},
+		specEff:   map[specKey]*lockEffects{},
+		setters:   map[*ssa.Function]bool{},
+		trackable: map[*types.Var]bool{},
+		setting:   map[*ssa.Function]bool{},
+		oneShots:  map[*types.Var]bool{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {

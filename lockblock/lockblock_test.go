@@ -74,4 +74,27 @@ var casePkgs = []string{
 	"deferguard", // deferred unlocks guarded by a variable
 	"oneshot",    // channels with room for one, sent into once and closed
 	"nilarg",     // nil arguments that rule out a branch
+	// An attack on the four shapes above and on http.Server.Close: the
+	// breaks it found (dg_ guarded unlocks, fw_ flag words, os_ one-shot
+	// channels) and the shapes it found kept (ok_).
+	"attack7/dg_relockhelper",
+	"attack7/dg_trylock",
+	"attack7/fw_aliasstore",
+	"attack7/fw_defer",
+	"attack7/fw_fa_holderset",
+	"attack7/fw_recclear",
+	"attack7/fw_structstore",
+	"attack7/fw_testbeforeset",
+	"attack7/fw_testbeforeset2",
+	"attack7/os_fa_indexclose",
+	"attack7/os_helpersend",
+	"attack7/os_mapfill",
+	"attack7/os_maplit",
+	"attack7/os_phisend",
+	"attack7/os_reslicenil",
+	"attack7/ok_dg_fa_variants",
+	"attack7/ok_fw_fa_nats",
+	"attack7/ok_os_fa_forms",
+	"attack7/ok_os_zk",
+	"attack7/ok_nil_gocql",
 }

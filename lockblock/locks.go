@@ -796,9 +796,10 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 		return
 	}
 	deferred := map[*ssa.Defer]lockset{}
+	quiet := c.quietByFlags(fn)
 	f.visit(func(instr ssa.Instruction, cur lockset) {
 		bl, locks := c.blockedAt(instr, cur, nil)
-		if len(locks) == 0 {
+		if len(locks) == 0 || quiet(instr) {
 			return
 		}
 		if d, ok := instr.(*ssa.Defer); ok {
@@ -810,6 +811,35 @@ func (c *checker) checkFunc(fn *ssa.Function) {
 	for _, d := range slices.SortedFunc(maps.Keys(deferred), func(a, b *ssa.Defer) int { return cmp.Compare(a.Pos(), b.Pos()) }) {
 		bl, _ := c.blocking(d)
 		c.report(fn, bl, deferred[d])
+	}
+}
+
+// quietByFlags returns a test of whether a call of fn, which may block
+// for its arguments, does not for the bits of flag words that fn has set
+// before it on every path: c.flags.set(skip); c.flushAndClose().
+func (c *checker) quietByFlags(fn *ssa.Function) func(ssa.Instruction) bool {
+	if !c.setsFlags(fn) {
+		return func(ssa.Instruction) bool { return false }
+	}
+	r := c.reach(fn, nil)
+	return func(instr ssa.Instruction) bool {
+		call, ok := instr.(*ssa.Call)
+		if !ok || instr.Parent() != fn || r[instr.Block().Index] == nil {
+			return false
+		}
+		env := cloneMap(r[instr.Block().Index])
+		for _, in := range instr.Block().Instrs {
+			if in == instr {
+				break
+			}
+			c.flagStep(in, fn, env)
+		}
+		callee, consts := c.constArgs(call.Common(), fn, env)
+		if !consts.hasFlags() {
+			return false
+		}
+		s := c.specWhy(callee, consts, 0)
+		return s.why == "" && (s.ioWhy == "" || !c.cfg.io)
 	}
 }
 

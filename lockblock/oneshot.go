@@ -1,6 +1,7 @@
 package lockblock
 
 import (
+	"go/constant"
 	"go/token"
 	"go/types"
 
@@ -159,7 +160,7 @@ func closedAfter(send *ssa.Send) bool {
 				return false
 			}
 			return len(in.Call.Args) == 1 && sameChan(in.Call.Args[0], send.Chan)
-		case *ssa.Send, *ssa.Select, *ssa.Go, *ssa.Defer, *ssa.Panic, *ssa.Return, *ssa.Jump, *ssa.If:
+		case *ssa.Send, *ssa.Select, *ssa.Go, *ssa.Defer, *ssa.Panic, *ssa.Return, *ssa.Jump, *ssa.If, *ssa.Store, *ssa.MapUpdate:
 			return false
 		case *ssa.UnOp:
 			if in.Op == token.ARROW {
@@ -182,7 +183,59 @@ func sameChan(a, b ssa.Value) bool {
 			v = ct.X
 		}
 	}
-	return strip(a) == strip(b)
+	a, b = strip(a), strip(b)
+	if a == b {
+		return true
+	}
+	// s[i] <- v; close(s[i]): two loads of one element, with nothing
+	// between the send and the close that stores (see closedAfter).
+	la, ok := a.(*ssa.UnOp)
+	lb, ok2 := b.(*ssa.UnOp)
+	if !ok || !ok2 || la.Op != token.MUL || lb.Op != token.MUL {
+		return false
+	}
+	ia, ok := la.X.(*ssa.IndexAddr)
+	ib, ok2 := lb.X.(*ssa.IndexAddr)
+	if !ok || !ok2 {
+		return false
+	}
+	if ia.Index != ib.Index && !sameConst(ia.Index, ib.Index) {
+		return false
+	}
+	if ia.X == ib.X {
+		return true
+	}
+	// Two loads of the slice from one field: nothing between them may
+	// store or call.
+	xa, ok := ia.X.(*ssa.UnOp)
+	xb, ok2 := ib.X.(*ssa.UnOp)
+	if !ok || !ok2 || !sameValue(xa, xb) {
+		return false
+	}
+	blk := la.Block()
+	if xa.Block() != blk || xb.Block() != blk || lb.Block() != blk {
+		return false
+	}
+	from := min(index(xa), index(xb))
+	to := max(index(la), index(lb))
+	for _, instr := range blk.Instrs[from:to] {
+		switch in := instr.(type) {
+		case *ssa.Store, *ssa.MapUpdate, *ssa.Go, *ssa.Defer:
+			return false
+		case *ssa.Call:
+			if _, ok := in.Call.Value.(*ssa.Builtin); !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sameConst reports whether a and b are equal constants.
+func sameConst(a, b ssa.Value) bool {
+	ka, ok := a.(*ssa.Const)
+	kb, ok2 := b.(*ssa.Const)
+	return ok && ok2 && ka.Value != nil && kb.Value != nil && constant.Compare(ka.Value, token.EQL, kb.Value)
 }
 
 // oneShotField reports whether every use in the package of the field f,
@@ -242,8 +295,10 @@ func (c *checker) containerUses(v ssa.Value, f *types.Var, depth int) bool {
 		switch x.Type().Underlying().(type) {
 		case *types.Map, *types.Slice:
 			return c.containerUses(x, f, depth+1)
+		case *types.Chan:
+			return chanUses(x, 0)
 		}
-		return true // an element: a channel, read
+		return false
 	}
 	for _, ref := range *v.Referrers() {
 		switch ref := ref.(type) {
@@ -325,6 +380,50 @@ func (c *checker) containerUses(v ssa.Value, f *types.Var, depth int) bool {
 	return true
 }
 
+// chanUses reports whether ch, a channel taken from the field, is only
+// sent into (each such send is checked on its own), closed, received
+// from, compared, or handed on receive-only: it goes nowhere a send that
+// is not checked could reach it.
+func chanUses(ch ssa.Value, depth int) bool {
+	if depth > 4 {
+		return false
+	}
+	for _, ref := range *ch.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.DebugRef, *ssa.BinOp:
+		case *ssa.Send:
+			if ref.Chan != ch || ref.X == ch {
+				return false
+			}
+		case *ssa.UnOp:
+			if ref.Op != token.ARROW {
+				return false
+			}
+		case *ssa.Select:
+			for _, st := range ref.States {
+				if st.Chan == ch && st.Dir != types.RecvOnly || st.Send == ch {
+					return false
+				}
+			}
+		case *ssa.ChangeType:
+			if t, ok := ref.Type().Underlying().(*types.Chan); ok && t.Dir() == types.RecvOnly {
+				continue
+			}
+			if !chanUses(ref, depth+1) {
+				return false
+			}
+		case *ssa.Call:
+			b, ok := ref.Call.Value.(*ssa.Builtin)
+			if !ok || (b.Name() != "close" && b.Name() != "len" && b.Name() != "cap") {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // storesField reports whether addr is the address of the field f.
 func storesField(addr ssa.Value, f *types.Var) bool {
 	fa, ok := addr.(*ssa.FieldAddr)
@@ -339,12 +438,33 @@ func emptyOrGrown(v ssa.Value, f *types.Var) bool {
 	case *ssa.Const:
 		return v.IsNil()
 	case *ssa.MakeMap:
+		// A map literal with entries, or a new map filled before it is
+		// stored, is not empty.
+		for _, ref := range *v.Referrers() {
+			switch ref.(type) {
+			case *ssa.Store, *ssa.MapUpdate, *ssa.DebugRef:
+				if mu, ok := ref.(*ssa.MapUpdate); ok && mu.Map == ssa.Value(v) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
 		return true
 	case *ssa.MakeSlice:
 		k, ok := v.Len.(*ssa.Const)
 		return ok && k.Int64() == 0
 	case *ssa.Slice:
-		return elemOf(v) == nil && fromField(v.X, f)
+		// Only s[i:] and s[:0]: a slice that reaches past its length,
+		// s[:n], brings in elements never set, nil channels.
+		if v.Max != nil || !fromField(v.X, f) {
+			return false
+		}
+		if v.High == nil {
+			return true
+		}
+		k, ok := v.High.(*ssa.Const)
+		return ok && k.Value != nil && constant.Sign(k.Value) == 0
 	case *ssa.Call:
 		b, ok := v.Call.Value.(*ssa.Builtin)
 		return ok && b.Name() == "append" && (fromField(v.Call.Args[0], f) || isNil(v.Call.Args[0]))

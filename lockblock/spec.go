@@ -90,6 +90,16 @@ func (c *checker) constArgs(call *ssa.CallCommon, caller *ssa.Function, env bind
 	return st.fn, out
 }
 
+// callEnv returns the bindings for the call that instr makes, given
+// cur, those in force before it: a deferred call runs at return, when the
+// bits of flag words known now may have changed.
+func callEnv(instr ssa.Instruction, cur bindings) bindings {
+	if _, ok := instr.(*ssa.Defer); ok && cur.hasFlags() {
+		return withoutFlags(cur)
+	}
+	return cur
+}
+
 // readsField reports whether the field f of the struct that p points to
 // is read in p's function, or in a function of the package that p is
 // handed to, at most depth calls away.
@@ -454,7 +464,7 @@ func (c *checker) specWhy(fn *ssa.Function, env bindings, depth int) summary {
 					s := c.funcs[callee].summary
 					if c.funcs[callee].never {
 						s = summary{}
-					} else if _, consts := c.constArgs(call, fn, cur); len(consts) > 0 {
+					} else if _, consts := c.constArgs(call, fn, callEnv(instr, cur)); len(consts) > 0 {
 						s = c.specWhy(callee, consts, depth+1)
 					}
 					name := c.funcDesc(callee)
