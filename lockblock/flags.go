@@ -44,11 +44,7 @@ type slot struct {
 // more with it (an address kept anywhere could be written through later,
 // unseen).
 func (c *checker) flagField(f *types.Var) bool {
-	if f == nil || f.Exported() {
-		return false
-	}
-	b, ok := f.Type().Underlying().(*types.Basic)
-	if !ok || b.Info()&types.IsInteger == 0 {
+	if !intField(f) {
 		return false
 	}
 	if t, ok := c.trackable[f]; ok {
@@ -114,12 +110,12 @@ func onlyThrough(p *ssa.Parameter) bool {
 	return true
 }
 
-// wholeFields returns the tracked fields that a store through addr
+// wholeFields returns the integer fields that a store through addr
 // overwrites as a whole: those of the struct (or array of structs) it
 // points to, and of the structs nested in it.
 func (c *checker) wholeFields(addr ssa.Value) []*types.Var {
 	if fa, ok := addr.(*ssa.FieldAddr); ok {
-		if f := fieldVar(fa.X.Type(), fa.Field); f != nil && c.flagField(f) {
+		if f := fieldVar(fa.X.Type(), fa.Field); f != nil && intField(f) {
 			return nil // the field itself, handled as such
 		}
 	}
@@ -127,6 +123,38 @@ func (c *checker) wholeFields(addr ssa.Value) []*types.Var {
 	if !ok {
 		return nil
 	}
+	return fieldsIn(pt.Elem())
+}
+
+// builtinFields returns the integer fields that a call of the builtin
+// copy, clear or append may overwrite in the elements of the slice it
+// is handed first (append may write into its backing array).
+func builtinFields(call *ssa.CallCommon) []*types.Var {
+	b, ok := call.Value.(*ssa.Builtin)
+	if !ok || len(call.Args) == 0 {
+		return nil
+	}
+	switch b.Name() {
+	case "copy", "clear", "append":
+		if sl, ok := call.Args[0].Type().Underlying().(*types.Slice); ok {
+			return fieldsIn(sl.Elem())
+		}
+	}
+	return nil
+}
+
+// intField reports whether f is an unexported field of integer type.
+func intField(f *types.Var) bool {
+	if f == nil || f.Exported() {
+		return false
+	}
+	b, ok := f.Type().Underlying().(*types.Basic)
+	return ok && b.Info()&types.IsInteger != 0
+}
+
+// fieldsIn returns the unexported integer fields of the struct t, or of
+// the structs in the array t, and of the structs nested in them.
+func fieldsIn(t types.Type) []*types.Var {
 	var out []*types.Var
 	var walk func(t types.Type, depth int)
 	walk = func(t types.Type, depth int) {
@@ -137,7 +165,7 @@ func (c *checker) wholeFields(addr ssa.Value) []*types.Var {
 		case *types.Struct:
 			for i := range u.NumFields() {
 				g := u.Field(i)
-				if c.flagField(g.Origin()) {
+				if intField(g.Origin()) {
 					out = append(out, g.Origin())
 				}
 				walk(g.Type(), depth+1)
@@ -146,7 +174,7 @@ func (c *checker) wholeFields(addr ssa.Value) []*types.Var {
 			walk(u.Elem(), depth+1)
 		}
 	}
-	walk(pt.Elem(), 0)
+	walk(t, 0)
 	return out
 }
 
@@ -215,15 +243,17 @@ func constBits(k constant.Value) (uint64, bool) {
 	return u, exact
 }
 
-// isSetter reports whether fn, a function of the package, only ever sets
-// bits: its first parameter is a pointer to an integer, the only store it
-// makes is *p = *p | v of its second, and it calls nothing.
+// isSetter reports whether fn, a function of the package, sets bits on
+// every call and does nothing else: its first parameter is a pointer to
+// an integer, it is one block, the only store it makes is *p = *p | v of
+// its second, and it calls nothing.
 func (c *checker) isSetter(fn *ssa.Function) bool {
 	if s, ok := c.setters[fn]; ok {
 		return s
 	}
 	c.setters[fn] = false
-	if len(fn.Params) != 2 || len(fn.Blocks) == 0 {
+	if len(fn.Params) != 2 || len(fn.Blocks) != 1 {
+		// A setter sets on every path: one block, no branch.
 		return false
 	}
 	p, v := fn.Params[0], fn.Params[1]
@@ -262,14 +292,15 @@ func (c *checker) isSetter(fn *ssa.Function) bool {
 	return stores > 0
 }
 
-// clears returns the tracked fields that fn, a function of the package,
-// may clear bits of: by a store other than field |= K, by a store of a
-// whole struct that holds the field, by handing the field's address to a
-// function other than a setter, or by calling a function of the package
-// that does. The first call works it out for every function of the
-// package at once, repeating until nothing changes, so that functions
-// that call each other see each other's stores.
-func (c *checker) clears(fn *ssa.Function) map[*types.Var]bool {
+// clears returns the names of the integer fields that fn, a function of
+// the package, may clear bits of: by a store other than field |= K, by a
+// store of a whole struct that holds one, by copy, clear or append into a
+// slice of such structs, by handing the field's address to a function
+// other than a setter, or by calling a function of the package that
+// does. The first call works it out for every function of the package at
+// once, repeating until nothing changes, so that functions that call each
+// other see each other's stores.
+func (c *checker) clears(fn *ssa.Function) map[string]bool {
 	if c.clearing == nil {
 		c.findClears()
 	}
@@ -277,18 +308,18 @@ func (c *checker) clears(fn *ssa.Function) map[*types.Var]bool {
 }
 
 func (c *checker) findClears() {
-	c.clearing = map[*ssa.Function]map[*types.Var]bool{}
+	c.clearing = map[*ssa.Function]map[string]bool{}
 	calls := map[*ssa.Function][]*ssa.Function{}
-	add := func(fn *ssa.Function, f *types.Var) bool {
+	add := func(fn *ssa.Function, name string) bool {
 		m := c.clearing[fn]
 		if m == nil {
-			m = map[*types.Var]bool{}
+			m = map[string]bool{}
 			c.clearing[fn] = m
 		}
-		if m[f] {
+		if m[name] {
 			return false
 		}
-		m[f] = true
+		m[name] = true
 		return true
 	}
 	for fn := range c.funcs {
@@ -296,23 +327,26 @@ func (c *checker) findClears() {
 			for _, instr := range b.Instrs {
 				switch in := instr.(type) {
 				case *ssa.Store:
-					if f, _ := fieldOf(in.Addr, fn); c.flagField(f) {
+					if f, _ := fieldOf(in.Addr, fn); intField(f) {
 						if _, ok := orBits(in.Val, in.Addr); !ok {
-							add(fn, f)
+							add(fn, f.Name())
 						}
 					}
 					for _, f := range c.wholeFields(in.Addr) {
-						add(fn, f)
+						add(fn, f.Name())
 					}
 				case ssa.CallInstruction:
 					call := in.Common()
+					for _, f := range builtinFields(call) {
+						add(fn, f.Name())
+					}
 					callee := c.localCallee(call)
 					if callee != nil && c.isSetter(callee) {
 						continue
 					}
 					for _, a := range call.Args {
-						if f, _ := fieldOf(a, fn); c.flagField(f) {
-							add(fn, f)
+						if f, _ := fieldOf(a, fn); intField(f) {
+							add(fn, f.Name())
 						}
 					}
 					if callee != nil {
@@ -330,8 +364,8 @@ func (c *checker) findClears() {
 		changed = false
 		for fn, callees := range calls {
 			for _, g := range callees {
-				for f := range c.clearing[g] {
-					if add(fn, f) {
+				for name := range c.clearing[g] {
+					if add(fn, name) {
 						changed = true
 					}
 				}
@@ -381,9 +415,14 @@ func (b bindings) hasFlags() bool {
 // flagStep updates env, the bindings that hold before instr in fn, to
 // those after it.
 func (c *checker) flagStep(instr ssa.Instruction, fn *ssa.Function, env bindings) {
-	forget := func(f *types.Var) {
+	if len(env) == 0 && !c.setsFlags(fn) {
+		return
+	}
+	// A field is forgotten by name: a struct of another type with the
+	// same layout, converted from this one, writes the same word.
+	forget := func(name string) {
 		for s := range env {
-			if s.field == f {
+			if s.field != nil && s.field.Name() == name {
 				delete(env, s)
 			}
 		}
@@ -399,19 +438,22 @@ func (c *checker) flagStep(instr ssa.Instruction, fn *ssa.Function, env bindings
 	switch in := instr.(type) {
 	case *ssa.Store:
 		for _, f := range c.wholeFields(in.Addr) {
-			forget(f)
+			forget(f.Name())
 		}
 		f, p := fieldOf(in.Addr, fn)
-		if !c.flagField(f) {
+		if !intField(f) {
 			return
 		}
-		if bits, ok := orBits(in.Val, in.Addr); ok {
+		if bits, ok := orBits(in.Val, in.Addr); ok && c.flagField(f) {
 			learn(f, p, bits)
 			return
 		}
-		forget(f)
+		forget(f.Name())
 	case *ssa.Call:
 		call := in.Common()
+		for _, f := range builtinFields(call) {
+			forget(f.Name())
+		}
 		callee := c.localCallee(call)
 		if callee != nil && len(call.Args) == 2 && c.isSetter(callee) {
 			if f, p := fieldOf(call.Args[0], fn); c.flagField(f) {
@@ -424,13 +466,13 @@ func (c *checker) flagStep(instr ssa.Instruction, fn *ssa.Function, env bindings
 			return
 		}
 		for _, a := range call.Args {
-			if f, _ := fieldOf(a, fn); c.flagField(f) {
-				forget(f)
+			if f, _ := fieldOf(a, fn); intField(f) {
+				forget(f.Name())
 			}
 		}
 		if callee != nil {
-			for f := range c.clears(callee) {
-				forget(f)
+			for name := range c.clears(callee) {
+				forget(name)
 			}
 		}
 	}
@@ -687,6 +729,13 @@ func inlined(v *ssa.Call, fr *frame) (ssa.Value, *frame, bool) {
 	ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
 	if !ok || len(ret.Results) != 1 {
 		return nil, nil, false
+	}
+	for _, instr := range b.Instrs {
+		switch instr.(type) {
+		case *ssa.Store, *ssa.MapUpdate, ssa.CallInstruction, *ssa.Send:
+			// Not a test: it may change what it tests.
+			return nil, nil, false
+		}
 	}
 	return ret.Results[0], &frame{fn: callee, args: v.Call.Args, call: v, up: fr}, true
 }

@@ -131,20 +131,23 @@ only if err != nil { calls = c.calls } would hand the error to.
 Flag words are followed the same way. In a function analysed for
 constant arguments, the bits known to be set in an unexported integer
 field of a struct that a parameter points to (set by f |= K, or by a
-method of the package whose only effect is *p |= v) are followed along
-each path and handed to the calls that take the same pointer; a test
-x&K != 0 or x&K == 0, or a one-line function of the package returning
-one, is then decided, with the bits as they stand where the word is
-loaded in the block of the test: markClosed(readError) sets skipFlush,
-and the flushAndClose it calls does not flush behind
+method of the package that does *p |= v on every path and nothing
+else) are followed along each path and handed to the calls that take
+the same pointer; a test x&K != 0 or x&K == 0, or a one-line function
+of the package returning one that stores and calls nothing, is then
+decided, with the bits as they stand where the word is loaded in the
+block of the test: markClosed(readError) sets skipFlush, and the
+flushAndClose it calls does not flush behind
 if !c.flags.isSet(skipFlush); a lock holder's own c.flags.set(skip)
 before c.flushAndClose() counts too. A bit is forgotten at any other
-store to a field of that name, at a store of a whole struct that holds
-one, at a call handed the field's address, and at a call of a function
-of the package that does any of these; a deferred call gets no bits. A
-field whose address the package keeps, or hands to a function that does
-more than load and store through it, is not followed. A write through a
-func value, an interface method or another goroutine is not seen.
+store to a field of that name (in a struct of any type), at a store of
+a whole struct that holds one, at a copy, clear or append into a slice
+of such structs, at a call handed the field's address, and at a call of
+a function of the package that does any of these; a deferred call gets
+no bits. A field whose address the package keeps, or hands to a
+function that does more than load and store through it, is not
+followed. A write through a func value, an interface method or another
+goroutine is not seen.
 
 Within a function, a lock taken inside if c { ... } is held only where c
 was true: a later if c { mu.Unlock() } releases it on one branch and
@@ -443,7 +446,7 @@ type checker struct {
 	// what isSetter, clears (nil until its first call) and setsFlags
 	// found; trackable, by field, what flagField found.
 	setters   map[*ssa.Function]bool
-	clearing  map[*ssa.Function]map[*types.Var]bool
+	clearing  map[*ssa.Function]map[string]bool
 	setting   map[*ssa.Function]bool
 	trackable map[*types.Var]bool
 	// oneShots holds, by field, what oneShotField found.

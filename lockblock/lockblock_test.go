@@ -97,4 +97,17 @@ var casePkgs = []string{
 	"attack7/ok_os_fa_forms",
 	"attack7/ok_os_zk",
 	"attack7/ok_nil_gocql",
+	// A second attack on them, after the fixes.
+	"attack8/fw_clearandtest",
+	"attack8/fw_clearandtest2",
+	"attack8/fw_clearbuiltin",
+	"attack8/fw_condsetter",
+	"attack8/fw_copy",
+	"attack8/fw_typeview",
+	"attack8/os_appendnil",
+	"attack8/os_appendnilparam",
+	"attack8/fw_alias",
+	"attack8/fw_loopback",
+	"attack8/fw_generic",
+	"attack8/dg_methodvalue",
 }

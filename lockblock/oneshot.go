@@ -114,14 +114,7 @@ func elemOf(v ssa.Value) *types.Var {
 // okGuarded reports whether send, if its channel comes from v, ok :=
 // m[k], runs only where ok is true.
 func okGuarded(send *ssa.Send) bool {
-	v := send.Chan
-	for {
-		ct, ok := v.(*ssa.ChangeType)
-		if !ok {
-			break
-		}
-		v = ct.X
-	}
+	v := unconverted(send.Chan)
 	ex, ok := v.(*ssa.Extract)
 	if !ok {
 		return true
@@ -174,16 +167,7 @@ func closedAfter(send *ssa.Send) bool {
 // sameChan reports whether a and b are one channel value, through
 // conversions between channel types.
 func sameChan(a, b ssa.Value) bool {
-	strip := func(v ssa.Value) ssa.Value {
-		for {
-			ct, ok := v.(*ssa.ChangeType)
-			if !ok {
-				return v
-			}
-			v = ct.X
-		}
-	}
-	a, b = strip(a), strip(b)
+	a, b = unconverted(a), unconverted(b)
 	if a == b {
 		return true
 	}
@@ -231,6 +215,18 @@ func sameChan(a, b ssa.Value) bool {
 	return true
 }
 
+// unconverted returns the channel that v converts to another channel
+// type (chan T to chan<- T), or v.
+func unconverted(v ssa.Value) ssa.Value {
+	for {
+		ct, ok := v.(*ssa.ChangeType)
+		if !ok {
+			return v
+		}
+		v = ct.X
+	}
+}
+
 // sameConst reports whether a and b are equal constants.
 func sameConst(a, b ssa.Value) bool {
 	ka, ok := a.(*ssa.Const)
@@ -256,7 +252,7 @@ func (c *checker) oneShotField(f *types.Var) bool {
 								return false
 							}
 						case *ssa.Store:
-							if ref.Addr != in || !emptyOrGrown(ref.Val, f) {
+							if ref.Addr != in || !c.emptyOrGrown(ref.Val, f) {
 								return false
 							}
 						case *ssa.DebugRef:
@@ -351,7 +347,7 @@ func (c *checker) containerUses(v ssa.Value, f *types.Var, depth int) bool {
 				if !c.freshChan(ref.Value, f) {
 					return false
 				}
-			} else if !emptyOrGrown(ref.Value, f) {
+			} else if !c.emptyOrGrown(ref.Value, f) {
 				return false
 			}
 		case *ssa.Call:
@@ -433,7 +429,7 @@ func storesField(addr ssa.Value, f *types.Var) bool {
 // emptyOrGrown reports whether v, stored into the field f or into a map
 // of it, is nil, a new empty map or slice, the field resliced, or an
 // append to it (see grows).
-func emptyOrGrown(v ssa.Value, f *types.Var) bool {
+func (c *checker) emptyOrGrown(v ssa.Value, f *types.Var) bool {
 	switch v := v.(type) {
 	case *ssa.Const:
 		return v.IsNil()
@@ -467,9 +463,45 @@ func emptyOrGrown(v ssa.Value, f *types.Var) bool {
 		return ok && k.Value != nil && constant.Sign(k.Value) == 0
 	case *ssa.Call:
 		b, ok := v.Call.Value.(*ssa.Builtin)
-		return ok && b.Name() == "append" && (fromField(v.Call.Args[0], f) || isNil(v.Call.Args[0]))
+		return ok && b.Name() == "append" && (fromField(v.Call.Args[0], f) || isNil(v.Call.Args[0])) && c.freshArgs(v, f)
 	}
 	return false
+}
+
+// freshArgs reports whether the append call adds only new channels with
+// room, each put into f alone: append(s, ch) passes ch in a new array,
+// append(s, new([1]T)[:]...).
+func (c *checker) freshArgs(call *ssa.Call, f *types.Var) bool {
+	if len(call.Call.Args) != 2 {
+		return false
+	}
+	sl, ok := call.Call.Args[1].(*ssa.Slice)
+	if !ok {
+		return false
+	}
+	arr, ok := sl.X.(*ssa.Alloc)
+	if !ok {
+		return false
+	}
+	for _, ref := range *arr.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.IndexAddr:
+			for _, use := range *ref.Referrers() {
+				st, ok := use.(*ssa.Store)
+				if !ok || st.Addr != ref || !c.freshChan(st.Val, f) {
+					return false
+				}
+			}
+		case *ssa.Slice:
+			if ref != sl {
+				return false
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // fromField reports whether v is a container taken from the field f.
@@ -509,37 +541,7 @@ func fromField(v ssa.Value, f *types.Var) bool {
 // f only new channels with room, and its result goes only back into the
 // field or into a map of it.
 func (c *checker) grows(call *ssa.Call, f *types.Var) bool {
-	if len(call.Call.Args) != 2 {
-		return false
-	}
-	// append(s, ch) passes ch in a new array: s = append(s, new([1]T)[:]...).
-	sl, ok := call.Call.Args[1].(*ssa.Slice)
-	if !ok {
-		return false
-	}
-	arr, ok := sl.X.(*ssa.Alloc)
-	if !ok {
-		return false
-	}
-	for _, ref := range *arr.Referrers() {
-		switch ref := ref.(type) {
-		case *ssa.IndexAddr:
-			for _, use := range *ref.Referrers() {
-				st, ok := use.(*ssa.Store)
-				if !ok || st.Addr != ref || !c.freshChan(st.Val, f) {
-					return false
-				}
-			}
-		case *ssa.Slice:
-			if ref != sl {
-				return false
-			}
-		case *ssa.DebugRef:
-		default:
-			return false
-		}
-	}
-	return intoField(call, f)
+	return c.freshArgs(call, f) && intoField(call, f)
 }
 
 // intoField reports whether the result of the append call goes only
@@ -591,13 +593,7 @@ func appendsInto(arr *ssa.Alloc, f *types.Var) bool {
 // with room whose every other use is a receive, or handing it out
 // receive-only: nobody but the package's sends through f sends into it.
 func (c *checker) freshChan(v ssa.Value, f *types.Var) bool {
-	for {
-		ct, ok := v.(*ssa.ChangeType)
-		if !ok {
-			break
-		}
-		v = ct.X
-	}
+	v = unconverted(v)
 	mc, ok := v.(*ssa.MakeChan)
 	if !ok {
 		return false
