@@ -23,13 +23,17 @@ import (
 // branch.
 //
 // A bit is known set after a store of field|K, or a call of a setter of
-// the package (a method whose only effect is *p |= v) on the field's
-// address, with K constant. It is forgotten at any other store to a field
-// of the same name, at a call that is handed the field's address, and at
-// a call of a function of the package that may do either. Only
-// unexported integer fields count: no other package can write them. A
-// write made through a func value or an interface method, or by another
-// goroutine, is not seen.
+// the package (one block that does *p |= v and nothing else) on the
+// field's address, with K constant. A test counts the bits as they stand
+// where the word is loaded, in the block of the test. A bit is forgotten
+// at any other store to a field of the same name (a struct converted to
+// another type of the same layout writes the same word), at a store of a
+// whole struct that holds one, at copy, clear or append into a slice of
+// such structs, at a call that is handed the field's address, and at a
+// call of a function of the package that may do any of these. Only
+// unexported integer fields count, no other package can write them, and
+// only those whose address stays put. A write made through a func value
+// or an interface method, or by another goroutine, is not seen.
 
 // A slot is what a binding is about: the value of a parameter (field
 // nil), or the bits known to be set in a field of the struct it points to.
