@@ -451,6 +451,8 @@ type checker struct {
 	trackable map[*types.Var]bool
 	// oneShots holds, by field, what oneShotField found.
 	oneShots map[*types.Var]bool
+	// emptied holds the sends into emptied channels; see findEmptied.
+	emptied map[*ssa.Send]bool
 
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool
@@ -507,6 +509,7 @@ func run(pass *analysis.Pass) (any, error) {
 		trackable: map[*types.Var]bool{},
 		setting:   map[*ssa.Function]bool{},
 		oneShots:  map[*types.Var]bool{},
+		emptied:   map[*ssa.Send]bool{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {
@@ -525,6 +528,7 @@ func run(pass *analysis.Pass) (any, error) {
 	}
 	c.findTokens(ssaRes.SrcFuncs, ssaRes.Pkg)
 	c.findDrained(ssaRes.SrcFuncs, ssaRes.Pkg.Func("init"))
+	c.findEmptied(ssaRes.SrcFuncs)
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
 	c.findCondLocks(ssaRes.SrcFuncs)

@@ -58,6 +58,7 @@ var casePkgs = []string{
 	"attackfactb",
 	"attackfanin",
 	"attackspec", // constant arguments, error-result helpers and joins
+	"emptied",    // signal channels emptied before each send under one lock
 	"attackfresh2",
 	"attackrelease", // locks let go for a while, at depth, through recursion and cells
 	"attackrelease2",

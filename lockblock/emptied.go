@@ -1,0 +1,765 @@
+package lockblock
+
+import (
+	"go/token"
+	"go/types"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// Emptied channels.
+//
+// A timer or a wake-up signal is often a channel with room, which each
+// sender empties before it sends, under the lock that guards what the
+// signal is about:
+//
+//	c.mu.Lock()
+//	...
+//	if len(c.wake) > 0 {
+//		select {
+//		case <-c.wake:
+//		default:
+//		}
+//	}
+//	c.wake <- d
+//
+// The receive, or the test that finds the channel empty, leaves room for
+// one value; only another send could take it before this one, and none
+// can if every send into the channel runs holding one lock, for every
+// caller. Receivers only make more room. Such a send is not a wait when:
+//
+//   - its channel is a struct field that the package sets only to new
+//     channels with room, whose address goes nowhere, and whose channels
+//     are only sent into, received from, measured and closed, never handed
+//     on (a receive-only copy may go anywhere), and no value of a struct
+//     holding it is copied whole;
+//   - every send into the field, anywhere in the package, is such a send:
+//     on every path to it, after the last thing that could have filled
+//     the channel, is a select with a default case whose one other case
+//     receives from it, or the branch where len(ch) == 0 (or
+//     len(ch) < cap(ch)), and no call between is one that could send into
+//     it; a select that sends into the field is no such send;
+//   - every one of those sends runs holding the same lock (a field of the
+//     struct that holds the channel, reached the same way from it, or a
+//     package variable) for writing, whoever calls its function: a
+//     function of the package that other packages cannot call, that is not
+//     used as a value, called through an interface, started as a goroutine
+//     or deferred, is entered holding what every call of it holds, given
+//     the constants each passes.
+//
+// A struct made without its constructor, whose channel is nil, is taken
+// not to be used.
+
+// maxMustDepth bounds how deep the calls that lead to an emptied send
+// are followed, and maxMustContexts how many ways into them; beyond
+// either, no send is taken to be emptied.
+const (
+	maxMustDepth    = 12
+	maxMustContexts = 4000
+)
+
+// emptiedSend reports whether send is a send into an emptied channel, as
+// the comment above says.
+func (c *checker) emptiedSend(send *ssa.Send) bool {
+	return c.emptied[send]
+}
+
+// findEmptied records the sends into emptied channels of the package.
+// It analyses the lock effects of some functions while blocking still
+// takes those sends to wait, so it drops what it analysed when done.
+func (c *checker) findEmptied(fns []*ssa.Function) {
+	sends := map[*types.Var][]*ssa.Send{}
+	bad := map[*types.Var]bool{}
+	var order []*types.Var
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				switch in := instr.(type) {
+				case *ssa.Send:
+					fa := fieldOfChan(in.Chan)
+					if fa == nil {
+						continue
+					}
+					v := fieldVar(fa.X.Type(), fa.Field)
+					if v == nil || !c.buffered[v] {
+						continue
+					}
+					if _, seen := sends[v]; !seen {
+						order = append(order, v)
+					}
+					sends[v] = append(sends[v], in)
+					if !c.roomBefore(in) {
+						bad[v] = true
+					}
+				case *ssa.Select:
+					for _, st := range in.States {
+						if fa := fieldOfChan(st.Chan); fa != nil && st.Dir == types.SendOnly {
+							bad[fieldVar(fa.X.Type(), fa.Field)] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	var candidates []*ssa.Send
+	for _, v := range order {
+		if bad[v] || !c.emptiedField(fns, v) {
+			delete(sends, v)
+			continue
+		}
+		candidates = append(candidates, sends[v]...)
+	}
+	if len(candidates) == 0 {
+		return
+	}
+	held, ok := c.mustHeld(fns, candidates)
+	for _, info := range c.funcs {
+		info.flow, info.effects, info.visiting = nil, nil, false
+	}
+	clear(c.specEff)
+	clear(c.spec)
+	clear(c.specBusy)
+	c.specGuessed = 0
+	if !ok {
+		return
+	}
+	for _, v := range order {
+		ss := sends[v]
+		if len(ss) == 0 {
+			continue
+		}
+		var common map[string]bool
+		for _, s := range ss {
+			h, reached := held[s]
+			if !reached {
+				// Run by no caller at all.
+				continue
+			}
+			base, _ := c.path(fieldOfChan(s.Chan).X)
+			mine := map[string]bool{}
+			for k := range h {
+				switch {
+				case strings.HasPrefix(k, "g{"):
+					mine[k] = true
+				case strings.HasPrefix(k, base) && len(k) > len(base) && (k[len(base)] == '.' || k[len(base)] == '^'):
+					mine[k[len(base):]] = true
+				}
+			}
+			if common == nil {
+				common = mine
+				continue
+			}
+			for k := range common {
+				if !mine[k] {
+					delete(common, k)
+				}
+			}
+		}
+		if len(common) == 0 {
+			continue
+		}
+		for _, s := range ss {
+			c.emptied[s] = true
+		}
+	}
+}
+
+// roomBefore reports whether every path to send, back to the last thing
+// that could have filled its channel, passes a point that leaves room in
+// it (see the comment above).
+func (c *checker) roomBefore(send *ssa.Send) bool {
+	key, _ := c.path(send.Chan)
+	home := homeOf(fieldOfChan(send.Chan))
+	fields, globals, unsure := chanPath(send.Chan)
+	if unsure {
+		return false
+	}
+	same := func(ch ssa.Value) bool {
+		k, _ := c.path(ch)
+		return k == key
+	}
+	seen := map[*ssa.Function]bool{send.Parent(): true}
+	whole := map[*ssa.BasicBlock]bool{}
+	var back func(b *ssa.BasicBlock, upto int) bool
+	back = func(b *ssa.BasicBlock, upto int) bool {
+		for i := upto - 1; i >= 0; i-- {
+			switch in := b.Instrs[i].(type) {
+			case *ssa.Select:
+				if !in.Blocking && len(in.States) == 1 && in.States[0].Dir == types.RecvOnly && same(in.States[0].Chan) {
+					return true
+				}
+				for _, st := range in.States {
+					if st.Dir == types.SendOnly && same(st.Chan) {
+						return false
+					}
+				}
+			case *ssa.Send:
+				if same(in.Chan) {
+					return false
+				}
+			case *ssa.Store:
+				if storesPath(in, fields, globals) {
+					return false
+				}
+			case *ssa.Call:
+				if _, builtin := in.Call.Value.(*ssa.Builtin); builtin {
+					continue
+				}
+				if _, wait := isCondWait(in.Common()); wait || c.lockCall(in.Common()).op != notLockOp {
+					// The lock that keeps other senders out must be
+					// held from the room to the send.
+					return false
+				}
+				callee := in.Call.StaticCallee()
+				if callee == nil {
+					// A func value or an interface's method may send.
+					return false
+				}
+				if !seen[callee] {
+					seen[callee] = true
+					if touches(callee, home, fields, globals, seen) || c.letsGo(callee, map[*ssa.Function]bool{}) {
+						return false
+					}
+				}
+			}
+		}
+		if upto < len(b.Instrs) {
+			// The part of send's block before it; reached again round a
+			// loop, the whole block is read.
+		} else if whole[b] {
+			return true
+		} else {
+			whole[b] = true
+		}
+		if len(b.Preds) == 0 {
+			return false
+		}
+		for _, p := range b.Preds {
+			if c.emptyEdge(p, b, same) {
+				continue
+			}
+			if !back(p, len(p.Instrs)) {
+				return false
+			}
+		}
+		return true
+	}
+	return back(send.Block(), index(send))
+}
+
+// letsGo reports whether fn, or a function it calls, may let go of a
+// lock: it unlocks one, waits on a sync.Cond, or calls a func value or an
+// interface's method, which may.
+func (c *checker) letsGo(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
+	if seen[fn] || len(seen) > maxRecursionWalk {
+		return len(seen) > maxRecursionWalk
+	}
+	seen[fn] = true
+	if len(fn.Blocks) == 0 {
+		// Outside the package: the standard library's and others'
+		// functions do not hold this package's locks.
+		return false
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			call, ok := instr.(ssa.CallInstruction)
+			if !ok {
+				continue
+			}
+			common := call.Common()
+			switch c.lockCall(common).op {
+			case opUnlock, opRUnlock:
+				return true
+			}
+			if _, wait := isCondWait(common); wait {
+				return true
+			}
+			if _, builtin := common.Value.(*ssa.Builtin); builtin {
+				continue
+			}
+			callee := common.StaticCallee()
+			if callee == nil || c.letsGo(callee, seen) {
+				return true
+			}
+		}
+	}
+	for _, anon := range fn.AnonFuncs {
+		if c.letsGo(anon, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// emptyEdge reports whether the edge from p to b is taken only where the
+// channel that same names has room: p tests len(ch) against 0, or against
+// cap(ch).
+func (c *checker) emptyEdge(p, b *ssa.BasicBlock, same func(ssa.Value) bool) bool {
+	if len(p.Instrs) == 0 || len(p.Succs) != 2 {
+		return false
+	}
+	iff, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If)
+	if !ok {
+		return false
+	}
+	cond, ok := iff.Cond.(*ssa.BinOp)
+	if !ok {
+		return false
+	}
+	builtin := func(v ssa.Value, name string) bool {
+		call, ok := v.(*ssa.Call)
+		if !ok || len(call.Call.Args) != 1 {
+			return false
+		}
+		bi, ok := call.Call.Value.(*ssa.Builtin)
+		return ok && bi.Name() == name && same(call.Call.Args[0])
+	}
+	zero := func(v ssa.Value) bool {
+		k, ok := v.(*ssa.Const)
+		return ok && k.Value != nil && k.Value.String() == "0"
+	}
+	if !builtin(cond.X, "len") {
+		return false
+	}
+	onTrue := b == p.Succs[0] && b != p.Succs[1]
+	onFalse := b == p.Succs[1] && b != p.Succs[0]
+	switch {
+	case zero(cond.Y):
+		switch cond.Op {
+		case token.EQL, token.LEQ:
+			return onTrue
+		case token.NEQ, token.GTR:
+			return onFalse
+		}
+	case builtin(cond.Y, "cap"):
+		switch cond.Op {
+		case token.LSS:
+			return onTrue
+		case token.GEQ, token.EQL:
+			return onFalse
+		}
+	}
+	return false
+}
+
+// emptiedField reports whether the field v, of channel type, is used as
+// an emptied channel's must be: its address is taken only to load it or
+// to store new channels with room into it (c.buffered says the stores
+// are such), its channels go nowhere but into sends, receives, len, cap
+// and close (a receive-only copy anywhere), and no struct that holds it
+// is copied whole.
+func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
+	var owner types.Type
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				switch in := instr.(type) {
+				case *ssa.FieldAddr:
+					if fieldVar(in.X.Type(), in.Field) != v {
+						continue
+					}
+					owner = deref(in.X.Type())
+					for _, ref := range *in.Referrers() {
+						switch ref := ref.(type) {
+						case *ssa.UnOp:
+							if ref.Op != token.MUL || !signalUses(ref) {
+								return false
+							}
+						case *ssa.Store:
+							if ref.Addr != in {
+								return false
+							}
+						case *ssa.DebugRef:
+						default:
+							return false
+						}
+					}
+				case *ssa.Field:
+					if fieldVar(in.X.Type(), in.Field) == v {
+						// A field of a struct value: a copy.
+						return false
+					}
+				}
+			}
+		}
+	}
+	if owner == nil {
+		return false
+	}
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				var t types.Type
+				switch in := instr.(type) {
+				case *ssa.Store:
+					t = in.Val.Type()
+				case *ssa.UnOp:
+					if in.Op != token.MUL {
+						continue
+					}
+					t = in.Type()
+				case *ssa.ChangeType:
+					if !types.Identical(deref(in.X.Type()), owner) && types.Identical(deref(in.Type()), owner) {
+						// Another type's fields, seen as the owner's.
+						return false
+					}
+					continue
+				case *ssa.Convert:
+					if types.Identical(deref(in.Type()), owner) {
+						return false
+					}
+					continue
+				default:
+					continue
+				}
+				if holds(t, owner, 0) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// holds reports whether a value of type t holds a value of type owner,
+// itself or in a field or an array element, not through a pointer.
+func holds(t, owner types.Type, depth int) bool {
+	if depth > maxNest || t == nil {
+		return false
+	}
+	if types.Identical(t, owner) {
+		return true
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if holds(u.Field(i).Type(), owner, depth+1) {
+				return true
+			}
+		}
+	case *types.Array:
+		return holds(u.Elem(), owner, depth+1)
+	}
+	return false
+}
+
+// signalUses reports whether ch, a channel loaded from an emptied field,
+// goes only into sends, receives, selects that receive, comparisons,
+// len, cap and close, or is made receive-only.
+func signalUses(ch ssa.Value) bool {
+	for _, ref := range *ch.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.DebugRef, *ssa.BinOp:
+		case *ssa.Send:
+			if ref.Chan != ch || ref.X == ch {
+				return false
+			}
+		case *ssa.UnOp:
+			if ref.Op != token.ARROW {
+				return false
+			}
+		case *ssa.Select:
+			for _, st := range ref.States {
+				if st.Chan == ch && st.Dir != types.RecvOnly || st.Send == ch {
+					return false
+				}
+			}
+		case *ssa.ChangeType:
+			t, ok := ref.Type().Underlying().(*types.Chan)
+			if !ok || t.Dir() != types.RecvOnly {
+				return false
+			}
+		case *ssa.Call:
+			b, ok := ref.Call.Value.(*ssa.Builtin)
+			if !ok || (b.Name() != "close" && b.Name() != "len" && b.Name() != "cap") {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// mustHeld returns, for each of sends that some caller runs, the write
+// locks held there on every way into it, by key; ok is false if the ways
+// in were too many or too deep to follow.
+func (c *checker) mustHeld(fns []*ssa.Function, sends []*ssa.Send) (map[*ssa.Send]map[string]bool, bool) {
+	w := &mustWalk{
+		c:      c,
+		sends:  map[*ssa.Send]bool{},
+		held:   map[*ssa.Send]map[string]bool{},
+		seen:   map[string]bool{},
+		toward: map[*ssa.Function]bool{},
+	}
+	for _, s := range sends {
+		w.sends[s] = true
+		w.toward[s.Parent()] = true
+	}
+	// The functions that lead to a send, by static calls; and those
+	// whose every caller is known.
+	callers := map[*ssa.Function][]*ssa.Function{}
+	open := map[*ssa.Function]bool{}
+	called := map[*ssa.Function]bool{}
+	for _, fn := range fns {
+		obj, _ := fn.Object().(*types.Func)
+		if fn.Parent() != nil || fn.Synthetic != "" || obj == nil || obj.Exported() || c.yields[fn] != nil {
+			open[fn] = true
+		}
+	}
+	openMethod := map[string]bool{}
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if call, ok := instr.(ssa.CallInstruction); ok {
+					common := call.Common()
+					if common.IsInvoke() {
+						openMethod[common.Method.Name()] = true
+					} else if st, ok := c.siteOf(common); ok {
+						callers[st.fn] = append(callers[st.fn], fn)
+						called[st.fn] = true
+						if _, plain := call.(*ssa.Call); !plain {
+							open[st.fn] = true
+						}
+					}
+				}
+				for i, op := range instr.Operands(nil) {
+					g, ok := (*op).(*ssa.Function)
+					if !ok {
+						continue
+					}
+					if call, isCall := instr.(*ssa.Call); isCall && i == 0 && call.Call.Value == g {
+						continue
+					}
+					// Used as a value, or through a wrapper.
+					if o := g.Origin(); o != nil {
+						g = o
+					}
+					open[g] = true
+					if obj, ok := g.Object().(*types.Func); ok {
+						for _, h := range fns {
+							if o, ok := h.Object().(*types.Func); ok && o.Origin() == obj.Origin() {
+								open[h] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, fn := range fns {
+		if obj, ok := fn.Object().(*types.Func); ok && openMethod[obj.Name()] && fn.Signature.Recv() != nil {
+			open[fn] = true
+		}
+	}
+	work := slices.Collect(func(yield func(*ssa.Function) bool) {
+		for fn := range w.toward {
+			if !yield(fn) {
+				return
+			}
+		}
+	})
+	for len(work) > 0 {
+		fn := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, g := range callers[fn] {
+			if !w.toward[g] {
+				w.toward[g] = true
+				work = append(work, g)
+			}
+		}
+	}
+	for _, fn := range fns {
+		if w.toward[fn] && (open[fn] || !called[fn]) {
+			w.walk(fn, nil, nil, 0)
+		}
+	}
+	return w.held, !w.failed
+}
+
+// A mustWalk follows the calls of the package that lead to sends, with
+// the write locks held on entry and the constants passed.
+type mustWalk struct {
+	c      *checker
+	sends  map[*ssa.Send]bool
+	toward map[*ssa.Function]bool
+	held   map[*ssa.Send]map[string]bool
+	seen   map[string]bool
+	failed bool
+}
+
+// walk follows fn entered with env holding entry.
+func (w *mustWalk) walk(fn *ssa.Function, env bindings, entry map[string]bool, depth int) {
+	if w.failed {
+		return
+	}
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range entry {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	ctx := fn.String() + "|" + env.key() + "|" + strings.Join(keys, ",")
+	if w.seen[ctx] {
+		return
+	}
+	w.seen[ctx] = true
+	if depth > maxMustDepth || len(w.seen) > maxMustContexts {
+		w.failed = true
+		return
+	}
+	c := w.c
+	type next struct {
+		fn    *ssa.Function
+		env   bindings
+		entry map[string]bool
+	}
+	var calls []next
+	c.mustFlow(fn, env, entry, func(instr ssa.Instruction, cur map[string]bool) {
+		switch in := instr.(type) {
+		case *ssa.Send:
+			if !w.sends[in] {
+				return
+			}
+			h, ok := w.held[in]
+			if !ok {
+				w.held[in] = cloneMap(cur)
+				return
+			}
+			for k := range h {
+				if !cur[k] {
+					delete(h, k)
+				}
+			}
+		case *ssa.Call:
+			st, ok := c.siteOf(in.Common())
+			if !ok || !w.toward[st.fn] {
+				return
+			}
+			_, consts := c.constArgs(in.Common(), fn, env)
+			calls = append(calls, next{st.fn, consts, c.bindHeld(st, cur)})
+		}
+	})
+	for _, n := range calls {
+		w.walk(n.fn, n.env, n.entry, depth+1)
+	}
+}
+
+// bindHeld returns the locks of cur, held at the call site st, as the
+// function it runs names them: through the parameter each is reached
+// from, or as a package variable.
+func (c *checker) bindHeld(st site, cur map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for k := range cur {
+		if strings.HasPrefix(k, "g{") {
+			out[k] = true
+		}
+	}
+	for j, arg := range st.params {
+		ak, _ := c.path(arg)
+		for k := range cur {
+			if strings.HasPrefix(k, ak) && len(k) > len(ak) && (k[len(ak)] == '.' || k[len(ak)] == '^') {
+				out["p"+strconv.Itoa(j)+k[len(ak):]] = true
+			}
+		}
+	}
+	return out
+}
+
+// mustFlow runs fn entered with env holding entry, and calls see before
+// each instruction with the write locks held there on every path: taken
+// by Lock and not yet let go by Unlock or by a call that releases it.
+// Branches that env decides go one way only.
+func (c *checker) mustFlow(fn *ssa.Function, env bindings, entry map[string]bool, see func(ssa.Instruction, map[string]bool)) {
+	r := c.reach(fn, env)
+	if r == nil {
+		return
+	}
+	flags := env.hasFlags() || c.setsFlags(fn)
+	in := make([]map[string]bool, len(fn.Blocks))
+	in[0] = cloneMap(entry)
+	work := []*ssa.BasicBlock{fn.Blocks[0]}
+	if rb := fn.Recover; rb != nil && rb.Index != 0 && r[rb.Index] != nil {
+		in[rb.Index] = map[string]bool{}
+		work = append(work, rb)
+	}
+	step := func(b *ssa.BasicBlock, cur map[string]bool, see func(ssa.Instruction, map[string]bool)) {
+		for _, instr := range b.Instrs {
+			if see != nil {
+				see(instr, cur)
+			}
+			call, ok := instr.(*ssa.Call)
+			if !ok {
+				continue
+			}
+			ref := c.lockCall(call.Common())
+			switch ref.op {
+			case opLock:
+				cur[ref.key] = true
+				continue
+			case opUnlock:
+				delete(cur, ref.key)
+				continue
+			case notLockOp:
+			default:
+				continue
+			}
+			eff, st := c.effectsAt(call.Common(), fn, callEnv(call, r[b.Index]))
+			if eff == nil {
+				continue
+			}
+			for _, e := range append(slices.Clip(eff.drops), eff.released...) {
+				if key, _, read, ok := c.bind(st, e); ok {
+					if !read {
+						delete(cur, key)
+					}
+				} else {
+					clear(cur)
+				}
+			}
+		}
+	}
+	for len(work) > 0 {
+		b := work[len(work)-1]
+		work = work[:len(work)-1]
+		cur := cloneMap(in[b.Index])
+		step(b, cur, nil)
+		first, last := 0, len(b.Succs)
+		if v, ok := c.branch(b, r[b.Index], flags, nil); ok {
+			if v {
+				last = 1
+			} else {
+				first = 1
+			}
+		}
+		for _, s := range b.Succs[first:last] {
+			if r[s.Index] == nil {
+				continue
+			}
+			if in[s.Index] == nil {
+				in[s.Index] = cloneMap(cur)
+				work = append(work, s)
+				continue
+			}
+			changed := false
+			for k := range in[s.Index] {
+				if !cur[k] {
+					delete(in[s.Index], k)
+					changed = true
+				}
+			}
+			if changed {
+				work = append(work, s)
+			}
+		}
+	}
+	for _, b := range fn.Blocks {
+		if in[b.Index] != nil {
+			step(b, cloneMap(in[b.Index]), see)
+		}
+	}
+}
