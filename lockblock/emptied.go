@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
 )
 
@@ -50,8 +51,11 @@ import (
 //     or deferred, is entered holding what every call of it holds, given
 //     the constants each passes.
 //
-// A struct made without its constructor, whose channel is nil, is taken
-// not to be used.
+// Every struct holding the field that the package makes must be given
+// its channel where it is made; a value made elsewhere without its
+// constructor, whose channel is nil, is taken not to be used. A lock let
+// go through a func value or an interface method whose target is not
+// known is taken to be still held: its holder's own unlock would panic.
 
 // maxMustDepth bounds how deep the calls that lead to an emptied send
 // are followed, and maxMustContexts how many ways into them; beyond
@@ -392,8 +396,25 @@ func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
+				for _, op := range instr.Operands(nil) {
+					if k, ok := (*op).(*ssa.Const); ok && holds(k.Type(), owner, 0) {
+						// A zero value: its channel is nil.
+						return false
+					}
+				}
 				var t types.Type
 				switch in := instr.(type) {
+				case *ssa.Alloc:
+					// A value made here must be given its channel here.
+					if !c.madeWith(in, v, owner) {
+						return false
+					}
+					continue
+				case *ssa.MakeSlice, *ssa.MakeMap:
+					if holds(elemType(in.(ssa.Value).Type()), owner, 0) {
+						return false
+					}
+					continue
 				case *ssa.Store:
 					t = in.Val.Type()
 				case *ssa.UnOp:
@@ -421,7 +442,66 @@ func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
 			}
 		}
 	}
+	for _, m := range c.pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA).Pkg.Members {
+		if g, ok := m.(*ssa.Global); ok && holds(deref(g.Type()), owner, 0) {
+			return false
+		}
+	}
 	return true
+}
+
+// madeWith reports whether alloc, if it holds a value of owner, is given
+// a channel in its field v in its function, before every return.
+func (c *checker) madeWith(alloc *ssa.Alloc, v *types.Var, owner types.Type) bool {
+	t := deref(alloc.Type())
+	if !holds(t, owner, 0) {
+		return true
+	}
+	if _, ok := t.Underlying().(*types.Struct); !ok {
+		return false
+	}
+	base, _ := c.path(alloc)
+	for _, b := range alloc.Parent().Blocks {
+		for _, instr := range b.Instrs {
+			st, ok := instr.(*ssa.Store)
+			if !ok {
+				continue
+			}
+			fa, ok := st.Addr.(*ssa.FieldAddr)
+			if !ok || fieldVar(fa.X.Type(), fa.Field) != v {
+				continue
+			}
+			if k, _ := c.path(fa.X); (k == base || strings.HasPrefix(k, base+".")) && beforeReturns(b) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// beforeReturns reports whether b comes before every return of its
+// function, on every path.
+func beforeReturns(b *ssa.BasicBlock) bool {
+	for _, r := range b.Parent().Blocks {
+		if len(r.Instrs) == 0 {
+			continue
+		}
+		if _, ok := r.Instrs[len(r.Instrs)-1].(*ssa.Return); ok && !b.Dominates(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// elemType returns the element type of a slice or a map type, or nil.
+func elemType(t types.Type) types.Type {
+	switch u := t.Underlying().(type) {
+	case *types.Slice:
+		return u.Elem()
+	case *types.Map:
+		return u.Elem()
+	}
+	return nil
 }
 
 // holds reports whether a value of type t holds a value of type owner,

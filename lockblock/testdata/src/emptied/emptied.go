@@ -392,3 +392,126 @@ func (s *started) Poke(n int) { // want Poke:`mayBlock\(emptied.started.poke`
 }
 
 func (s *started) Later() { go s.poke(1) }
+
+// asExpr: the sender is handed out as a method expression.
+type asExpr struct {
+	mu   sync.Mutex
+	wake chan int
+}
+
+func newAsExpr() *asExpr { return &asExpr{wake: make(chan int, 1)} }
+
+func (a *asExpr) poke(n int) {
+	select {
+	case <-a.wake:
+	default:
+	}
+	a.wake <- n
+}
+
+func (a *asExpr) Poke(n int) { // want Poke:`mayBlock\(emptied.asExpr.poke`
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.poke(n) // want `call to emptied.asExpr.poke, which may block`
+}
+
+func Expr() func(*asExpr, int) { return (*asExpr).poke }
+
+// zeroMade: the package makes a value without the channel, which is
+// nil: a send into it waits for ever.
+type zeroMade struct {
+	mu   sync.Mutex
+	wake chan int
+}
+
+func newZeroMade() *zeroMade { return &zeroMade{wake: make(chan int, 1)} }
+
+func spare() *zeroMade { return &zeroMade{} }
+
+func (z *zeroMade) Poke(n int) { // want Poke:`mayBlock\(channel send`
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	select {
+	case <-z.wake:
+	default:
+	}
+	z.wake <- n // want `channel send while z.mu may be held`
+}
+
+// inner: the channel's struct is held by value in another, made by new.
+type inner struct {
+	mu   sync.Mutex
+	wake chan int
+}
+
+type outer struct {
+	in inner
+}
+
+func newOuter() *outer {
+	o := new(outer)
+	o.in.wake = make(chan int, 1)
+	return o
+}
+
+func (o *outer) Poke(n int) {
+	o.in.mu.Lock()
+	defer o.in.mu.Unlock()
+	select {
+	case <-o.in.wake:
+	default:
+	}
+	o.in.wake <- n
+}
+
+// outers: a slice of them, made with zero values.
+type inner2 struct {
+	mu   sync.Mutex
+	wake chan int
+}
+
+type outer2 struct {
+	in inner2
+}
+
+func newOuter2() *outer2 {
+	o := new(outer2)
+	o.in.wake = make(chan int, 1)
+	return o
+}
+
+func many(n int) []outer2 { return make([]outer2, n) }
+
+func (o *outer2) Poke(n int) { // want Poke:`mayBlock\(channel send`
+	o.in.mu.Lock()
+	defer o.in.mu.Unlock()
+	select {
+	case <-o.in.wake:
+	default:
+	}
+	o.in.wake <- n // want `channel send while o.in.mu may be held`
+}
+
+// maybeMade: the channel is made on one path only.
+type maybeMade struct {
+	mu   sync.Mutex
+	wake chan int
+}
+
+func newMaybeMade(on bool) *maybeMade {
+	m := &maybeMade{}
+	if on {
+		m.wake = make(chan int, 1)
+	}
+	return m
+}
+
+func (m *maybeMade) Poke(n int) { // want Poke:`mayBlock\(channel send`
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	select {
+	case <-m.wake:
+	default:
+	}
+	m.wake <- n // want `channel send while m.mu may be held`
+}
