@@ -1,6 +1,7 @@
 package lockblock
 
 import (
+	"go/constant"
 	"go/token"
 	"go/types"
 	"slices"
@@ -74,7 +75,21 @@ func (c *checker) emptiedSend(send *ssa.Send) bool {
 // findEmptied records the sends into emptied channels of the package.
 // It analyses the lock effects of some functions while blocking still
 // takes those sends to wait, so it drops what it analysed when done.
-func (c *checker) findEmptied(fns []*ssa.Function) {
+func (c *checker) findEmptied(src []*ssa.Function) {
+	// The package's initializer, which SrcFuncs leaves out, runs the
+	// initializers of its variables (var hook = c.poke).
+	fns := slices.Clone(src)
+	var addInit func(fn *ssa.Function)
+	addInit = func(fn *ssa.Function) {
+		if fn == nil || slices.Contains(fns, fn) {
+			return
+		}
+		fns = append(fns, fn)
+		for _, anon := range fn.AnonFuncs {
+			addInit(anon)
+		}
+	}
+	addInit(c.pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA).Pkg.Func("init"))
 	sends := map[*types.Var][]*ssa.Send{}
 	bad := map[*types.Var]bool{}
 	var order []*types.Var
@@ -142,13 +157,20 @@ func (c *checker) findEmptied(fns []*ssa.Function) {
 				// Run by no caller at all.
 				continue
 			}
+			// The lock and the channel hang from one struct, reached
+			// through no pointer that could be swapped between them;
+			// a mutex reached through a pointer may be another each
+			// time.
 			base, _ := c.path(fieldOfChan(s.Chan).X)
 			mine := map[string]bool{}
 			for k := range h {
+				if strings.Contains(k, "^") {
+					continue
+				}
 				switch {
 				case strings.HasPrefix(k, "g{"):
 					mine[k] = true
-				case strings.HasPrefix(k, base) && len(k) > len(base) && (k[len(base)] == '.' || k[len(base)] == '^'):
+				case !strings.Contains(base, "^") && strings.HasPrefix(k, base+"."):
 					mine[k[len(base):]] = true
 				}
 			}
@@ -185,7 +207,7 @@ func (c *checker) roomBefore(send *ssa.Send) bool {
 		k, _ := c.path(ch)
 		return k == key
 	}
-	seen := map[*ssa.Function]bool{send.Parent(): true}
+	seen := map[*ssa.Function]bool{}
 	whole := map[*ssa.BasicBlock]bool{}
 	var back func(b *ssa.BasicBlock, upto int) bool
 	back = func(b *ssa.BasicBlock, upto int) bool {
@@ -205,12 +227,18 @@ func (c *checker) roomBefore(send *ssa.Send) bool {
 					return false
 				}
 			case *ssa.Store:
-				if storesPath(in, fields, globals) {
+				if storesPath(in, fields, globals) || holdsLock(in.Val.Type(), 0) {
 					return false
 				}
 			case *ssa.Call:
 				if _, builtin := in.Call.Value.(*ssa.Builtin); builtin {
 					continue
+				}
+				if c.runsCode(in.Common()) {
+					// Code of the program run from outside the package
+					// (a Write method, a less func) may let go of the
+					// lock or send.
+					return false
 				}
 				if _, wait := isCondWait(in.Common()); wait || c.lockCall(in.Common()).op != notLockOp {
 					// The lock that keeps other senders out must be
@@ -269,11 +297,18 @@ func (c *checker) letsGo(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
 	}
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
+			if st, ok := instr.(*ssa.Store); ok && holdsLock(st.Val.Type(), 0) {
+				// A mutex overwritten is let go.
+				return true
+			}
 			call, ok := instr.(ssa.CallInstruction)
 			if !ok {
 				continue
 			}
 			common := call.Common()
+			if c.runsCode(common) {
+				return true
+			}
 			switch c.lockCall(common).op {
 			case opUnlock, opRUnlock:
 				return true
@@ -294,6 +329,97 @@ func (c *checker) letsGo(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
 		if c.letsGo(anon, seen) {
 			return true
 		}
+	}
+	return false
+}
+
+// mutexLock reports whether call is the Lock of a sync.Mutex or of a
+// sync.RWMutex, not of a sync.Locker, which may be a read lock.
+func mutexLock(call *ssa.CallCommon) bool {
+	if call.IsInvoke() {
+		return false
+	}
+	callee := call.StaticCallee()
+	if callee == nil {
+		return false
+	}
+	obj, ok := callee.Object().(*types.Func)
+	if !ok {
+		return false
+	}
+	switch obj.FullName() {
+	case "(*sync.Mutex).Lock", "(*sync.RWMutex).Lock":
+		return true
+	}
+	return false
+}
+
+// storesLock reports whether fn, or a function of the package it calls,
+// overwrites a mutex.
+func (c *checker) storesLock(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
+	if seen[fn] || len(seen) > maxRecursionWalk {
+		return len(seen) > maxRecursionWalk
+	}
+	seen[fn] = true
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.Store:
+				if holdsLock(in.Val.Type(), 0) {
+					return true
+				}
+			case ssa.CallInstruction:
+				if g := c.localCallee(in.Common()); g != nil && c.storesLock(g, seen) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// runsCode reports whether call, of a function of another package, is
+// handed a func value or an interface value, or anything holding one,
+// through which that function may run code of the program.
+func (c *checker) runsCode(call *ssa.CallCommon) bool {
+	if call.IsInvoke() {
+		return true
+	}
+	if _, builtin := call.Value.(*ssa.Builtin); builtin {
+		return false
+	}
+	if c.localCallee(call) != nil {
+		return false
+	}
+	for _, a := range call.Args {
+		if holdsCode(a.Type(), 3) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsLock reports whether a value of type t holds a sync.Mutex or a
+// sync.RWMutex, not through a pointer.
+func holdsLock(t types.Type, depth int) bool {
+	if depth > maxNest {
+		return false
+	}
+	if n, ok := types.Unalias(t).(*types.Named); ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "sync" {
+		switch n.Obj().Name() {
+		case "Mutex", "RWMutex":
+			return true
+		}
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if holdsLock(u.Field(i).Type(), depth+1) {
+				return true
+			}
+		}
+	case *types.Array:
+		return holdsLock(u.Elem(), depth+1)
 	}
 	return false
 }
@@ -325,21 +451,36 @@ func (c *checker) emptyEdge(p, b *ssa.BasicBlock, same func(ssa.Value) bool) boo
 		k, ok := v.(*ssa.Const)
 		return ok && k.Value != nil && k.Value.String() == "0"
 	}
-	if !builtin(cond.X, "len") {
+	x, y, op := cond.X, cond.Y, cond.Op
+	if !builtin(x, "len") {
+		// 0 == len(ch), cap(ch) > len(ch): the same tests turned round.
+		x, y = y, x
+		switch op {
+		case token.LSS:
+			op = token.GTR
+		case token.GTR:
+			op = token.LSS
+		case token.LEQ:
+			op = token.GEQ
+		case token.GEQ:
+			op = token.LEQ
+		}
+	}
+	if !builtin(x, "len") {
 		return false
 	}
 	onTrue := b == p.Succs[0] && b != p.Succs[1]
 	onFalse := b == p.Succs[1] && b != p.Succs[0]
 	switch {
-	case zero(cond.Y):
-		switch cond.Op {
+	case zero(y):
+		switch op {
 		case token.EQL, token.LEQ:
 			return onTrue
 		case token.NEQ, token.GTR:
 			return onFalse
 		}
-	case builtin(cond.Y, "cap"):
-		switch cond.Op {
+	case builtin(y, "cap"):
+		switch op {
 		case token.LSS:
 			return onTrue
 		case token.GEQ, token.EQL:
@@ -356,6 +497,10 @@ func (c *checker) emptyEdge(p, b *ssa.BasicBlock, same func(ssa.Value) bool) boo
 // and close (a receive-only copy anywhere), and no struct that holds it
 // is copied whole.
 func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
+	if v.Exported() {
+		// Other packages may send into it, or set it.
+		return false
+	}
 	var owner types.Type
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
@@ -373,7 +518,7 @@ func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
 								return false
 							}
 						case *ssa.Store:
-							if ref.Addr != in {
+							if ref.Addr != in || !ownChan(ref) {
 								return false
 							}
 						case *ssa.DebugRef:
@@ -399,6 +544,11 @@ func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
 				for _, op := range instr.Operands(nil) {
 					if k, ok := (*op).(*ssa.Const); ok && holds(k.Type(), owner, 0) {
 						// A zero value: its channel is nil.
+						return false
+					}
+					if *op != nil && inContainer((*op).Type(), owner, false, 0) {
+						// A slice, array, map or channel of the structs:
+						// append, copy and slices.Clone copy them whole.
 						return false
 					}
 				}
@@ -491,6 +641,53 @@ func beforeReturns(b *ssa.BasicBlock) bool {
 		}
 	}
 	return true
+}
+
+// ownChan reports whether st stores a new channel with room, made with
+// a constant size and stored nowhere else.
+func ownChan(st *ssa.Store) bool {
+	mc, ok := st.Val.(*ssa.MakeChan)
+	if !ok {
+		return false
+	}
+	if k, ok := mc.Size.(*ssa.Const); !ok || k.Value == nil || constant.Sign(k.Value) <= 0 {
+		return false
+	}
+	for _, ref := range *mc.Referrers() {
+		if _, debug := ref.(*ssa.DebugRef); !debug && ref != ssa.Instruction(st) {
+			return false
+		}
+	}
+	return true
+}
+
+// inContainer reports whether a value of type t holds a value of owner
+// as an element of a slice, an array, a map or a channel (inside is
+// whether t itself is such an element), not through a pointer.
+func inContainer(t, owner types.Type, inside bool, depth int) bool {
+	if depth > maxNest || t == nil {
+		return false
+	}
+	if inside && types.Identical(t, owner) {
+		return true
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if inContainer(u.Field(i).Type(), owner, inside, depth+1) {
+				return true
+			}
+		}
+	case *types.Array:
+		return inContainer(u.Elem(), owner, true, depth+1)
+	case *types.Slice:
+		return inContainer(u.Elem(), owner, true, depth+1)
+	case *types.Map:
+		return inContainer(u.Elem(), owner, true, depth+1) || inContainer(u.Key(), owner, true, depth+1)
+	case *types.Chan:
+		return inContainer(u.Elem(), owner, true, depth+1)
+	}
+	return false
 }
 
 // elemType returns the element type of a slice or a map type, or nil.
@@ -588,6 +785,22 @@ func (c *checker) mustHeld(fns []*ssa.Function, sends []*ssa.Send) (map[*ssa.Sen
 		obj, _ := fn.Object().(*types.Func)
 		if fn.Parent() != nil || fn.Synthetic != "" || obj == nil || obj.Exported() || c.yields[fn] != nil {
 			open[fn] = true
+		}
+	}
+	// A function that a //go:linkname directive names may be called from
+	// another package.
+	for _, f := range c.pass.Files {
+		for _, cg := range f.Comments {
+			for _, cm := range cg.List {
+				if rest, ok := strings.CutPrefix(cm.Text, "//go:linkname "); ok {
+					name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+					for _, fn := range fns {
+						if fn.Name() == name {
+							open[fn] = true
+						}
+					}
+				}
+			}
 		}
 	}
 	openMethod := map[string]bool{}
@@ -772,14 +985,25 @@ func (c *checker) mustFlow(fn *ssa.Function, env bindings, entry map[string]bool
 			if see != nil {
 				see(instr, cur)
 			}
+			if st, ok := instr.(*ssa.Store); ok && holdsLock(st.Val.Type(), 0) {
+				// c.mu = sync.Mutex{} lets go of it.
+				clear(cur)
+				continue
+			}
 			call, ok := instr.(*ssa.Call)
 			if !ok {
+				continue
+			}
+			if callee := c.localCallee(call.Common()); callee != nil && c.storesLock(callee, map[*ssa.Function]bool{}) {
+				clear(cur)
 				continue
 			}
 			ref := c.lockCall(call.Common())
 			switch ref.op {
 			case opLock:
-				cur[ref.key] = true
+				if mutexLock(call.Common()) {
+					cur[ref.key] = true
+				}
 				continue
 			case opUnlock:
 				delete(cur, ref.key)

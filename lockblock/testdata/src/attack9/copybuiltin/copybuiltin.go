@@ -1,0 +1,27 @@
+// Package copybuiltin: copy copies the structs whole: two mutexes on one channel.
+package copybuiltin
+
+import "sync"
+
+type C struct {
+	mu   sync.Mutex
+	wake chan int
+}
+
+func newC() *C { return &C{wake: make(chan int, 1)} }
+
+func (c *C) Poke(n int) { // want Poke:`mayBlock\(channel send`
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.wake:
+	default:
+	}
+	c.wake <- n // want `channel send while c\.mu may be held`
+}
+
+func Dup(cs []C) []C {
+	out := make([]C, len(cs))
+	copy(out, cs)
+	return out
+}
