@@ -33,30 +33,35 @@ import (
 // can if every send into the channel runs holding one lock, for every
 // caller. Receivers only make more room. Such a send is not a wait when:
 //
-//   - its channel is a struct field that the package sets only to new
-//     channels with room, whose address goes nowhere, and whose channels
-//     are only sent into, received from, measured and closed, never handed
-//     on (a receive-only copy may go anywhere), and no value of a struct
-//     holding it is copied whole;
+//   - its channel is an unexported struct field that the package sets
+//     only to channels made there with a constant size above 0 and
+//     stored nowhere else, whose address goes nowhere, and whose channels
+//     are only sent into, received from, measured and closed, never
+//     handed on (a receive-only copy may go anywhere); no struct holding
+//     it is copied whole or kept in a slice, array, map or channel (which
+//     append, copy and slices.Clone copy), and every one the package
+//     makes is given its channel before its function returns;
 //   - every send into the field, anywhere in the package, is such a send:
 //     on every path to it, after the last thing that could have filled
 //     the channel, is a select with a default case whose one other case
 //     receives from it, or the branch where len(ch) == 0 (or
-//     len(ch) < cap(ch)), and no call between is one that could send into
-//     it; a select that sends into the field is no such send;
-//   - every one of those sends runs holding the same lock (a field of the
-//     struct that holds the channel, reached the same way from it, or a
-//     package variable) for writing, whoever calls its function: a
-//     function of the package that other packages cannot call, that is not
-//     used as a value, called through an interface, started as a goroutine
-//     or deferred, is entered holding what every call of it holds, given
-//     the constants each passes.
+//     len(ch) < cap(ch)), with no lock taken or let go and no call between
+//     that could send into it, let go of a lock or run code the package
+//     cannot see; a select that sends into the field is no such send;
+//   - every one of those sends runs holding the same sync.Mutex or
+//     sync.RWMutex for writing (a field of the struct that holds the
+//     channel, reached the same way from it, or a package variable,
+//     through no pointer that could be swapped), whoever calls its
+//     function: a function of the package that other packages cannot
+//     call, that is not used as a value, called through an interface,
+//     started as a goroutine or deferred, is entered holding what every
+//     call of it holds, given the constants each passes.
 //
-// Every struct holding the field that the package makes must be given
-// its channel where it is made; a value made elsewhere without its
-// constructor, whose channel is nil, is taken not to be used. A lock let
-// go through a func value or an interface method whose target is not
-// known is taken to be still held: its holder's own unlock would panic.
+// A value made elsewhere without its constructor, whose channel is nil,
+// is taken not to be used, and a copy that another package makes is left
+// to vet's copylocks. A lock let go through a func value or an interface
+// method whose target is not known, before the room is made, is taken to
+// be still held: its holder's own unlock would panic.
 
 // maxMustDepth bounds how deep the calls that lead to an emptied send
 // are followed, and maxMustContexts how many ways into them; beyond

@@ -196,7 +196,25 @@ A send cannot block when its channel has room:
     itself with such channels appended, no container from it is handed to
     a function, a channel from it is only sent into, closed, received
     from or handed out receive-only, and every send into a channel from
-    it is so followed by a close.
+    it is so followed by a close;
+  - an emptied signal: a send into an unexported field's channel that,
+    on every path since anything could have filled it, the sender itself
+    emptied (a select with a default case whose one other case receives
+    from it, or the branch where len(ch) == 0 or len(ch) < cap(ch)),
+    with no lock taken or let go, no send, no mutex overwritten and no
+    call that could send, let go of a lock or run unseen code between;
+    if every send of the package into the field is such a send, all hold
+    one sync.Mutex or sync.RWMutex for writing (a field of the channel's
+    struct or a package variable, through no pointer) on every path for
+    every caller (a function that is not exported, not named by
+    go:linkname, not used as a value, not called through an interface,
+    not started by go and not deferred is entered holding what every call
+    of it holds, given the constants each passes), the field is only set
+    to channels made with a constant size above 0 and stored nowhere
+    else, its address and channels go nowhere (receive-only excepted), no
+    struct holding it is copied whole or kept in a slice, array, map or
+    channel, and every one the package makes gets its channel before it
+    returns.
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
 c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
