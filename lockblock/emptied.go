@@ -213,54 +213,68 @@ func (c *checker) roomBefore(send *ssa.Send) bool {
 		return k == key
 	}
 	seen := map[*ssa.Function]bool{}
+	// clean reports whether instr, between the room and the send, cannot
+	// fill the channel or let go of the lock; room, whether it makes room.
+	clean := func(instr ssa.Instruction) (room, ok bool) {
+		switch in := instr.(type) {
+		case *ssa.Select:
+			if !in.Blocking && len(in.States) == 1 && in.States[0].Dir == types.RecvOnly && same(in.States[0].Chan) {
+				return true, true
+			}
+			for _, st := range in.States {
+				if st.Dir == types.SendOnly && same(st.Chan) {
+					return false, false
+				}
+			}
+		case *ssa.Send:
+			if same(in.Chan) {
+				return false, false
+			}
+		case *ssa.Store:
+			if storesPath(in, fields, globals) || holdsLock(in.Val.Type(), 0) {
+				return false, false
+			}
+		case *ssa.Call:
+			if _, builtin := in.Call.Value.(*ssa.Builtin); builtin {
+				return false, true
+			}
+			if c.runsCode(in.Common()) {
+				// Code of the program run from outside the package
+				// (a Write method, a less func) may let go of the lock
+				// or send.
+				return false, false
+			}
+			if _, wait := isCondWait(in.Common()); wait || c.lockCall(in.Common()).op != notLockOp {
+				// The lock that keeps other senders out must be held
+				// from the room to the send.
+				return false, false
+			}
+			callee := in.Call.StaticCallee()
+			if callee == nil || c.foreignUnseen(callee) {
+				// A func value or an interface's method may send, and
+				// a function of another package may run code the
+				// program gave it before (a hook, a flag's Set).
+				return false, false
+			}
+			if !seen[callee] {
+				seen[callee] = true
+				if touches(callee, home, fields, globals, seen) || c.letsGo(callee, map[*ssa.Function]bool{}) {
+					return false, false
+				}
+			}
+		}
+		return false, true
+	}
 	whole := map[*ssa.BasicBlock]bool{}
 	var back func(b *ssa.BasicBlock, upto int) bool
 	back = func(b *ssa.BasicBlock, upto int) bool {
 		for i := upto - 1; i >= 0; i-- {
-			switch in := b.Instrs[i].(type) {
-			case *ssa.Select:
-				if !in.Blocking && len(in.States) == 1 && in.States[0].Dir == types.RecvOnly && same(in.States[0].Chan) {
-					return true
-				}
-				for _, st := range in.States {
-					if st.Dir == types.SendOnly && same(st.Chan) {
-						return false
-					}
-				}
-			case *ssa.Send:
-				if same(in.Chan) {
-					return false
-				}
-			case *ssa.Store:
-				if storesPath(in, fields, globals) || holdsLock(in.Val.Type(), 0) {
-					return false
-				}
-			case *ssa.Call:
-				if _, builtin := in.Call.Value.(*ssa.Builtin); builtin {
-					continue
-				}
-				if c.runsCode(in.Common()) {
-					// Code of the program run from outside the package
-					// (a Write method, a less func) may let go of the
-					// lock or send.
-					return false
-				}
-				if _, wait := isCondWait(in.Common()); wait || c.lockCall(in.Common()).op != notLockOp {
-					// The lock that keeps other senders out must be
-					// held from the room to the send.
-					return false
-				}
-				callee := in.Call.StaticCallee()
-				if callee == nil {
-					// A func value or an interface's method may send.
-					return false
-				}
-				if !seen[callee] {
-					seen[callee] = true
-					if touches(callee, home, fields, globals, seen) || c.letsGo(callee, map[*ssa.Function]bool{}) {
-						return false
-					}
-				}
+			room, ok := clean(b.Instrs[i])
+			if room {
+				return true
+			}
+			if !ok {
+				return false
 			}
 		}
 		if upto < len(b.Instrs) {
@@ -274,9 +288,16 @@ func (c *checker) roomBefore(send *ssa.Send) bool {
 		if len(b.Preds) == 0 {
 			return false
 		}
+	preds:
 		for _, p := range b.Preds {
-			if c.emptyEdge(p, b, same) {
-				continue
+			if at := c.emptyEdge(p, b, same); at >= 0 {
+				// The test's own block, from the len to the branch.
+				for _, instr := range p.Instrs[at+1:] {
+					if _, ok := clean(instr); !ok {
+						return false
+					}
+				}
+				continue preds
 			}
 			if !back(p, len(p.Instrs)) {
 				return false
@@ -287,6 +308,34 @@ func (c *checker) roomBefore(send *ssa.Send) bool {
 	return back(send.Block(), index(send))
 }
 
+// pureStd holds the packages of the standard library whose functions run
+// no code of the program but what they are handed.
+var pureStd = map[string]bool{
+	"bytes": true, "container/list": true, "errors": true, "math": true,
+	"math/bits": true, "slices": true, "maps": true, "strconv": true,
+	"strings": true, "sync/atomic": true, "time": true, "unicode": true,
+	"unicode/utf8": true, "unicode/utf16": true,
+}
+
+// foreignUnseen reports whether fn is a function of another package that
+// may run code of the program it was not handed at the call.
+func (c *checker) foreignUnseen(fn *ssa.Function) bool {
+	if c.funcs[fn] != nil {
+		return false
+	}
+	if o := fn.Origin(); o != nil && c.funcs[o] != nil {
+		return false
+	}
+	if fn.Pkg != nil && fn.Pkg.Pkg == c.pass.Pkg {
+		return false
+	}
+	obj, ok := fn.Object().(*types.Func)
+	if !ok || obj.Pkg() == nil {
+		return true
+	}
+	return !pureStd[obj.Pkg().Path()]
+}
+
 // letsGo reports whether fn, or a function it calls, may let go of a
 // lock: it unlocks one, waits on a sync.Cond, or calls a func value or an
 // interface's method, which may.
@@ -295,9 +344,10 @@ func (c *checker) letsGo(fn *ssa.Function, seen map[*ssa.Function]bool) bool {
 		return len(seen) > maxRecursionWalk
 	}
 	seen[fn] = true
+	if c.foreignUnseen(fn) {
+		return true
+	}
 	if len(fn.Blocks) == 0 {
-		// Outside the package: the standard library's and others'
-		// functions do not hold this package's locks.
 		return false
 	}
 	for _, b := range fn.Blocks {
@@ -429,10 +479,29 @@ func holdsLock(t types.Type, depth int) bool {
 	return false
 }
 
-// emptyEdge reports whether the edge from p to b is taken only where the
-// channel that same names has room: p tests len(ch) against 0, or against
-// cap(ch).
-func (c *checker) emptyEdge(p, b *ssa.BasicBlock, same func(ssa.Value) bool) bool {
+// emptyEdge returns the index in p of the len(ch) call that p tests, if
+// the edge from p to b is taken only where the channel that same names
+// has room: p tests len(ch) against 0, or against cap(ch); -1 if not.
+func (c *checker) emptyEdge(p, b *ssa.BasicBlock, same func(ssa.Value) bool) int {
+	if !c.roomEdge(p, b, same) {
+		return -1
+	}
+	cond := p.Instrs[len(p.Instrs)-1].(*ssa.If).Cond.(*ssa.BinOp)
+	for _, v := range []ssa.Value{cond.X, cond.Y} {
+		if call, ok := v.(*ssa.Call); ok && call.Block() == p {
+			if bi, ok := call.Call.Value.(*ssa.Builtin); ok && bi.Name() == "len" {
+				return index(call)
+			}
+		}
+	}
+	// The length was taken elsewhere: something may have filled the
+	// channel since.
+	return -1
+}
+
+// roomEdge reports whether the edge from p to b is taken only where the
+// channel that same names had room when its length was taken.
+func (c *checker) roomEdge(p, b *ssa.BasicBlock, same func(ssa.Value) bool) bool {
 	if len(p.Instrs) == 0 || len(p.Succs) != 2 {
 		return false
 	}
@@ -577,15 +646,23 @@ func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
 						continue
 					}
 					t = in.Type()
-				case *ssa.ChangeType:
-					if !types.Identical(deref(in.X.Type()), owner) && types.Identical(deref(in.Type()), owner) {
-						// Another type's fields, seen as the owner's.
+				case *ssa.ChangeType, *ssa.Convert:
+					// Another type's fields seen as the owner's, or the
+					// owner's as another type's, whose field is another.
+					from, to := deref((*in.Operands(nil)[0]).Type()), deref(in.(ssa.Value).Type())
+					if !types.Identical(from, to) && (holds(from, owner, 0) || holds(to, owner, 0)) {
 						return false
 					}
 					continue
-				case *ssa.Convert:
-					if types.Identical(deref(in.Type()), owner) {
-						return false
+				case ssa.CallInstruction:
+					// A generic function made for the owner's type
+					// (new(X), v := *p) makes or copies it unseen.
+					if callee := in.Common().StaticCallee(); callee != nil {
+						for _, ta := range callee.TypeArgs() {
+							if holds(ta, owner, 0) || inContainer(ta, owner, false, 0) {
+								return false
+							}
+						}
 					}
 					continue
 				default:
@@ -626,12 +703,46 @@ func (c *checker) madeWith(alloc *ssa.Alloc, v *types.Var, owner types.Type) boo
 			if !ok || fieldVar(fa.X.Type(), fa.Field) != v {
 				continue
 			}
-			if k, _ := c.path(fa.X); (k == base || strings.HasPrefix(k, base+".")) && beforeReturns(b) {
+			if k, _ := c.path(fa.X); (k == base || strings.HasPrefix(k, base+".")) && beforeReturns(b) && initOnly(alloc, st) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// initOnly reports whether every use of v (alloc, or the address of a
+// field of it) that st, the store of its channel, does not come before is
+// a store into one of its fields, or the address of one used so: nothing
+// can reach the struct while its channel is still nil.
+func initOnly(v ssa.Value, st *ssa.Store) bool {
+	for _, ref := range *v.Referrers() {
+		if ref == ssa.Instruction(st) || precedes(st, ref) {
+			continue
+		}
+		switch r := ref.(type) {
+		case *ssa.DebugRef:
+		case *ssa.Store:
+			if r.Addr != v {
+				return false
+			}
+		case *ssa.FieldAddr:
+			if !initOnly(r, st) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// precedes reports whether a runs before b on every path to b.
+func precedes(a, b ssa.Instruction) bool {
+	if a.Block() == b.Block() {
+		return index(a) < index(b)
+	}
+	return a.Block().Dominates(b.Block())
 }
 
 // beforeReturns reports whether b comes before every return of its

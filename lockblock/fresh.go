@@ -293,6 +293,13 @@ func justMade(fa *ssa.FieldAddr, send *ssa.Send) bool {
 					if !ok {
 						return false
 					}
+					for _, ref := range *mc.Referrers() {
+						if _, debug := ref.(*ssa.DebugRef); !debug && ref != ssa.Instruction(in) {
+							// Filled, or handed on, before it was
+							// stored: it may have no room.
+							return false
+						}
+					}
 					k, ok := mc.Size.(*ssa.Const)
 					return ok && k.Value != nil && k.Value.Kind() == constant.Int && constant.Sign(k.Value) > 0
 				}
