@@ -385,9 +385,26 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 			return c.direct("select without a default case", "select", in.Pos()), true
 		}
 	case *ssa.Call, *ssa.Defer:
-		return c.callBlocks(c.callOf(in), in.Pos())
+		return c.callBlocks(c.callOf(in), callPos(in.(ssa.CallInstruction)))
 	}
 	return blocker{}, false
+}
+
+// callPos returns the position of call; for the call of a range-over-func
+// loop's iterator, which SSA gives none, that of the loop's body.
+func callPos(call ssa.CallInstruction) token.Pos {
+	if pos := call.Pos(); pos.IsValid() {
+		return pos
+	}
+	for _, a := range call.Common().Args {
+		if mc := yieldClosure(a); mc != nil {
+			if mc.Pos().IsValid() {
+				return mc.Pos()
+			}
+			return mc.Fn.Pos()
+		}
+	}
+	return call.Pos()
 }
 
 func (c *checker) direct(what, noun string, pos token.Pos) blocker {

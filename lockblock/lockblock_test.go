@@ -125,6 +125,7 @@ var casePkgs = []string{
 	"attack10/genkick",
 	"attack10/genzero",
 	"attack10/hookfire",
+	"attack10/iterbody",
 	"attack10/lenstale",
 	"attack10/lockother",
 	"attack10/otherlock",
