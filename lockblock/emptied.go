@@ -841,7 +841,10 @@ func holds(t, owner types.Type, depth int) bool {
 
 // signalUses reports whether ch, a channel loaded from an emptied field,
 // goes only into sends, receives, selects that receive, comparisons,
-// len, cap and close, or is made receive-only.
+// len, cap and close, or is made receive-only. It is chanUses of the
+// one-shot fields but for one case: a conversion to another channel type
+// that can still send is refused, not followed, since the sends that
+// findEmptied checks are those into the field's loads themselves.
 func signalUses(ch ssa.Value) bool {
 	for _, ref := range *ch.Referrers() {
 		switch ref := ref.(type) {
