@@ -841,43 +841,12 @@ func holds(t, owner types.Type, depth int) bool {
 
 // signalUses reports whether ch, a channel loaded from an emptied field,
 // goes only into sends, receives, selects that receive, comparisons,
-// len, cap and close, or is made receive-only. It is chanUses of the
-// one-shot fields but for one case: a conversion to another channel type
-// that can still send is refused, not followed, since the sends that
-// findEmptied checks are those into the field's loads themselves.
+// len, cap and close, or is made receive-only: chanUses, but a conversion
+// to another channel type that can still send is refused, not followed,
+// since the sends that findEmptied checks are those into the field's
+// loads themselves.
 func signalUses(ch ssa.Value) bool {
-	for _, ref := range *ch.Referrers() {
-		switch ref := ref.(type) {
-		case *ssa.DebugRef, *ssa.BinOp:
-		case *ssa.Send:
-			if ref.Chan != ch || ref.X == ch {
-				return false
-			}
-		case *ssa.UnOp:
-			if ref.Op != token.ARROW {
-				return false
-			}
-		case *ssa.Select:
-			for _, st := range ref.States {
-				if st.Chan == ch && st.Dir != types.RecvOnly || st.Send == ch {
-					return false
-				}
-			}
-		case *ssa.ChangeType:
-			t, ok := ref.Type().Underlying().(*types.Chan)
-			if !ok || t.Dir() != types.RecvOnly {
-				return false
-			}
-		case *ssa.Call:
-			b, ok := ref.Call.Value.(*ssa.Builtin)
-			if !ok || (b.Name() != "close" && b.Name() != "len" && b.Name() != "cap") {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
+	return chanOnly(ch, 0, false)
 }
 
 // mustHeld returns, for each of sends that some caller runs, the write

@@ -381,6 +381,13 @@ func (c *checker) containerUses(v ssa.Value, f *types.Var, depth int) bool {
 // from, compared, or handed on receive-only: it goes nowhere a send that
 // is not checked could reach it.
 func chanUses(ch ssa.Value, depth int) bool {
+	return chanOnly(ch, depth, true)
+}
+
+// chanOnly is chanUses; follow says whether a conversion to a channel
+// type that can still send is followed (its uses checked in turn) or
+// refused.
+func chanOnly(ch ssa.Value, depth int, follow bool) bool {
 	if depth > 4 {
 		return false
 	}
@@ -405,7 +412,7 @@ func chanUses(ch ssa.Value, depth int) bool {
 			if t, ok := ref.Type().Underlying().(*types.Chan); ok && t.Dir() == types.RecvOnly {
 				continue
 			}
-			if !chanUses(ref, depth+1) {
+			if !follow || !chanOnly(ref, depth+1, follow) {
 				return false
 			}
 		case *ssa.Call:
