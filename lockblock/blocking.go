@@ -204,13 +204,17 @@ func init() {
 	add("network read", "net", "conn.Read", "TCPConn.ReadFrom", "UDPConn.ReadFrom",
 		"UDPConn.ReadFromUDP", "UDPConn.ReadFromUDPAddrPort", "UDPConn.ReadMsgUDP", "UDPConn.ReadMsgUDPAddrPort",
 		"UnixConn.ReadFrom", "UnixConn.ReadFromUnix", "UnixConn.ReadMsgUnix", "IPConn.ReadFrom", "IPConn.ReadFromIP", "IPConn.ReadMsgIP")
-	add("network write", "net", "conn.Write", "TCPConn.WriteTo", "UDPConn.WriteTo", "UDPConn.WriteToUDP",
-		"UDPConn.WriteToUDPAddrPort", "UDPConn.WriteMsgUDP", "UDPConn.WriteMsgUDPAddrPort", "UnixConn.WriteTo",
-		"UnixConn.WriteToUnix", "UnixConn.WriteMsgUnix", "IPConn.WriteTo", "IPConn.WriteToIP", "IPConn.WriteMsgIP", "Buffers.WriteTo")
+	// A UDP or raw IP datagram is handed to the kernel and the write
+	// returns: no peer acknowledges it, so no peer can hold it up. Dialing
+	// one with an address already resolved only binds a socket. A unix
+	// datagram socket is not so: its write waits while the reader's
+	// queue is full.
+	add("network write", "net", "conn.Write", "TCPConn.WriteTo", "UnixConn.WriteTo",
+		"UnixConn.WriteToUnix", "UnixConn.WriteMsgUnix", "Buffers.WriteTo")
 	add("network read", "net", "Conn.Read", "PacketConn.ReadFrom")
 	add("network write", "net", "Conn.Write", "PacketConn.WriteTo")
 	add("accept", "net", "Listener.Accept", "TCPListener.Accept", "TCPListener.AcceptTCP", "UnixListener.Accept", "UnixListener.AcceptUnix")
-	add("dial", "net", "Dial", "DialTimeout", "DialTCP", "DialUDP", "DialUnix", "DialIP", "Dialer.Dial", "Dialer.DialContext")
+	add("dial", "net", "Dial", "DialTimeout", "DialTCP", "DialUnix", "Dialer.Dial", "Dialer.DialContext")
 	add("DNS lookup", "net", "LookupHost", "LookupIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS",
 		"LookupSRV", "LookupTXT", "LookupPort", "Resolver.LookupHost", "Resolver.LookupIP", "Resolver.LookupIPAddr",
 		"Resolver.LookupNetIP", "Resolver.LookupAddr", "Resolver.LookupCNAME", "Resolver.LookupMX", "Resolver.LookupNS",
@@ -283,6 +287,27 @@ func promotedFrom(call *ssa.CallCommon) string {
 		name = qualifiedRecvName(fa.X.Type())
 		v = fa.X
 	}
+}
+
+// datagram reports whether a call of net's conn.Write, which every
+// connection type promotes, is made on a *net.UDPConn or *net.IPConn.
+func datagram(call *ssa.CallCommon) bool {
+	if len(call.Args) == 0 {
+		return false
+	}
+	fa, ok := call.Args[0].(*ssa.FieldAddr)
+	if !ok {
+		return false
+	}
+	t := types.Unalias(fa.X.Type())
+	if p, ok := t.(*types.Pointer); ok {
+		t = types.Unalias(p.Elem())
+	}
+	n, ok := t.(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != "net" {
+		return false
+	}
+	return n.Obj().Name() == "UDPConn" || n.Obj().Name() == "IPConn"
 }
 
 // qualifiedRecvName returns pkg.Name of the named type that t is or
@@ -465,7 +490,7 @@ func (c *checker) callBlocks(call *ssa.CallCommon, pos token.Pos) (blocker, bool
 			}
 			return b, true
 		case ioListed[key] != "":
-			if !c.cfg.io {
+			if !c.cfg.io || key == "net.conn.Write" && datagram(call) {
 				return blocker{}, false
 			}
 			return listedCall("waits for I/O ("+ioListed[key]+")", ioListed[key]), true

@@ -102,6 +102,8 @@ Row.Scan and the like, whose wait is behind the driver's interfaces);
 reads, writes and accepts through the interfaces
 of net (Conn, Listener, PacketConn), since whatever stands behind one
 waits for its peer; and calls of functions that may do one of these.
+Writes on a UDPConn or IPConn, net.DialUDP and net.DialIP are not
+waits: a datagram is handed to the kernel and nothing answers it.
 io.Reader and io.Writer are not counted: most of what stands behind one
 is memory. -io=false drops every I/O finding and keeps the rest. In
 the standard library only the network packages pass I/O on to their

@@ -125,3 +125,42 @@ func query(ctx context.Context, mu *sync.Mutex, db *sql.DB) {
 	for rows.Next() { // want `waits for I/O \(database call\)`
 	}
 }
+
+// Datagram holds a UDP socket. A datagram write hands the packet to the
+// kernel and returns, and dialing a resolved address only binds a
+// socket: neither waits for the peer. Reading waits for one.
+type Datagram struct {
+	mu   sync.Mutex
+	udp  *net.UDPConn
+	ip   *net.IPConn
+	unix *net.UnixConn
+	addr *net.UDPAddr
+	host string
+}
+
+func (d *Datagram) send(b []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.udp == nil {
+		conn, err := net.DialUDP("udp", nil, d.addr)
+		if err != nil {
+			return err
+		}
+		d.udp = conn
+	}
+	d.udp.Write(b)
+	d.udp.WriteToUDP(b, d.addr)
+	d.udp.WriteMsgUDP(b, nil, d.addr)
+	d.ip.Write(b)
+	_, err := d.ip.WriteToIP(b, &net.IPAddr{})
+	return err
+}
+
+func (d *Datagram) receive(b []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.udp.Read(b)           // want `waits for I/O \(network read\)`
+	d.udp.ReadFromUDP(b)    // want `waits for I/O \(network read\)`
+	d.unix.Write(b)         // want `waits for I/O \(network write\)`
+	net.Dial("udp", d.host) // want `waits for I/O \(dial\)`
+}
