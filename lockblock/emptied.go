@@ -71,6 +71,25 @@ const (
 	maxMustContexts = 4000
 )
 
+// withInit returns src and the package's initializer, which SrcFuncs
+// leaves out, and its func literals: it runs the initializers of the
+// package's variables (var hook = c.poke).
+func (c *checker) withInit(src []*ssa.Function) []*ssa.Function {
+	fns := slices.Clone(src)
+	var add func(fn *ssa.Function)
+	add = func(fn *ssa.Function) {
+		if fn == nil || slices.Contains(fns, fn) {
+			return
+		}
+		fns = append(fns, fn)
+		for _, anon := range fn.AnonFuncs {
+			add(anon)
+		}
+	}
+	add(c.pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA).Pkg.Func("init"))
+	return fns
+}
+
 // emptiedSend reports whether send is a send into an emptied channel, as
 // the comment above says.
 func (c *checker) emptiedSend(send *ssa.Send) bool {
@@ -80,21 +99,7 @@ func (c *checker) emptiedSend(send *ssa.Send) bool {
 // findEmptied records the sends into emptied channels of the package.
 // It analyses the lock effects of some functions while blocking still
 // takes those sends to wait, so it drops what it analysed when done.
-func (c *checker) findEmptied(src []*ssa.Function) {
-	// The package's initializer, which SrcFuncs leaves out, runs the
-	// initializers of its variables (var hook = c.poke).
-	fns := slices.Clone(src)
-	var addInit func(fn *ssa.Function)
-	addInit = func(fn *ssa.Function) {
-		if fn == nil || slices.Contains(fns, fn) {
-			return
-		}
-		fns = append(fns, fn)
-		for _, anon := range fn.AnonFuncs {
-			addInit(anon)
-		}
-	}
-	addInit(c.pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA).Pkg.Func("init"))
+func (c *checker) findEmptied(fns []*ssa.Function) {
 	sends := map[*types.Var][]*ssa.Send{}
 	bad := map[*types.Var]bool{}
 	var order []*types.Var
@@ -571,6 +576,16 @@ func (c *checker) roomEdge(p, b *ssa.BasicBlock, same func(ssa.Value) bool) bool
 // and close (a receive-only copy anywhere), and no struct that holds it
 // is copied whole.
 func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
+	ok, seen := c.kept[v]
+	if !seen {
+		ok = c.keptField(fns, v)
+		c.kept[v] = ok
+	}
+	return ok
+}
+
+// keptField is emptiedField, not remembered.
+func (c *checker) keptField(fns []*ssa.Function, v *types.Var) bool {
 	if v.Exported() {
 		// Other packages may send into it, or set it.
 		return false

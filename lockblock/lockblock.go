@@ -216,7 +216,20 @@ A send cannot block when its channel has room:
     else, its address and channels go nowhere (receive-only excepted), no
     struct holding it is copied whole or kept in a slice, array, map or
     channel, and every one the package makes gets its channel before it
-    returns.
+    returns;
+  - a served queue: a send into such a field (kept as an emptied
+    signal's must be, its channels only sent into, received from,
+    measured and closed) whose every receive is in one function of the
+    package, the reader, through its receiver, which every function
+    that stores a channel into the field starts with go on the same
+    struct, after the store and before it returns, and which from its
+    start to a receive from the field, and from each such receive to the
+    next, does nothing that may wait: no other send, receive or blocking
+    select, no lock taken, no Cond.Wait, no call that may block or wait
+    for I/O, no call through a func value or an interface, no call of
+    another package's function handed a lock or code other than a value
+    of a type of the package whose methods are as clean. A send after
+    the reader returned, once the buffer is full, is not reported.
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
 c.cond.L = &c.mu in the same package, for a Cond in a struct field or a
@@ -473,6 +486,11 @@ type checker struct {
 	oneShots map[*types.Var]bool
 	// emptied holds the sends into emptied channels; see findEmptied.
 	emptied map[*ssa.Send]bool
+	// served holds the sends into served channels; see findServed.
+	served map[*ssa.Send]bool
+	// kept remembers emptiedField's answer for each field, which both
+	// findEmptied and findServed ask, over the same functions.
+	kept map[*types.Var]bool
 
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool
@@ -530,6 +548,8 @@ func run(pass *analysis.Pass) (any, error) {
 		setting:   map[*ssa.Function]bool{},
 		oneShots:  map[*types.Var]bool{},
 		emptied:   map[*ssa.Send]bool{},
+		served:    map[*ssa.Send]bool{},
+		kept:      map[*types.Var]bool{},
 	}
 	c.parseDeclarations()
 	if len(pass.Files) > 0 {
@@ -548,7 +568,9 @@ func run(pass *analysis.Pass) (any, error) {
 	}
 	c.findTokens(ssaRes.SrcFuncs, ssaRes.Pkg)
 	c.findDrained(ssaRes.SrcFuncs, ssaRes.Pkg.Func("init"))
-	c.findEmptied(ssaRes.SrcFuncs)
+	withInit := c.withInit(ssaRes.SrcFuncs)
+	c.findEmptied(withInit)
+	c.findServed(withInit)
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
 	c.findCondLocks(ssaRes.SrcFuncs)
