@@ -337,9 +337,41 @@ func (c *checker) cleanInstr(instr ssa.Instruction, seen map[*ssa.Function]bool,
 		// function it calls, before it reads again.
 		return inReader || c.cleanCall(in.Common(), seen)
 	case *ssa.Call:
+		if formats(in.Common()) && endsProgram(in.Block()) {
+			// The message of a log.Fatal, on the way out.
+			return true
+		}
 		return c.cleanCall(in.Common(), seen)
 	}
 	return true
+}
+
+// formats reports whether call is of a function of fmt or errors, which
+// build a message.
+func formats(call *ssa.CallCommon) bool {
+	callee := call.StaticCallee()
+	if callee == nil || callee.Pkg == nil {
+		return false
+	}
+	switch callee.Pkg.Pkg.Path() {
+	case "fmt", "errors":
+		return true
+	}
+	return false
+}
+
+// endsProgram reports whether b calls one of exits.
+func endsProgram(b *ssa.BasicBlock) bool {
+	for _, instr := range b.Instrs {
+		if call, ok := instr.(*ssa.Call); ok {
+			if callee := call.Call.StaticCallee(); callee != nil {
+				if obj, ok := callee.Object().(*types.Func); ok && exits[obj.FullName()] {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // cleanCall reports whether call cannot wait, by cleanInstr's measure.
@@ -351,7 +383,7 @@ func (c *checker) cleanCall(call *ssa.CallCommon, seen map[*ssa.Function]bool) b
 		return false
 	}
 	if call.IsInvoke() {
-		return false
+		return readerInvokes[funcKey(call.Method)]
 	}
 	callee := call.StaticCallee()
 	if callee == nil {
@@ -379,11 +411,36 @@ func (c *checker) cleanCall(call *ssa.CallCommon, seen map[*ssa.Function]bool) b
 			// Another package handed a lock may take it.
 			return false
 		}
-		if holdsCode(a.Type(), 3) && !c.cleanCode(a, seen) {
+		if holdsCode(a.Type(), 3) && !c.foreignValue(a.Type()) && !c.cleanCode(a, seen) {
 			return false
 		}
 	}
 	return true
+}
+
+// foreignValue reports whether t is, or points to, a type of another
+// package that is not an interface or a func type: the code such a value
+// holds (a context, a writer) was set where it was made, and is not
+// followed, as a hook set earlier is not.
+func (c *checker) foreignValue(t types.Type) bool {
+	n, ok := types.Unalias(deref(t)).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg() == c.pass.Pkg {
+		return false
+	}
+	switch n.Underlying().(type) {
+	case *types.Interface, *types.Signature:
+		return false
+	}
+	return true
+}
+
+// readerInvokes holds the interface methods a reader may call: a
+// context's Done and Err, which every context of the standard library
+// answers from memory, and which a reader calls to learn that it must
+// stop.
+var readerInvokes = map[string]bool{
+	"context.Context.Done": true,
+	"context.Context.Err":  true,
 }
 
 // exits holds the functions that end the program or the goroutine.
@@ -394,10 +451,15 @@ var exits = map[string]bool{
 }
 
 // cleanCode reports whether v, a value handed to a function of another
-// package, runs only clean code of the package: it is a value of a type
-// of the package, or a pointer to one, whose every method is clean, or
-// of a type with no methods.
+// package, runs only clean code of the package: it is a function or a
+// func literal of the package that is clean, or a value of a type of the
+// package, or a pointer to one, whose every method is clean, or of a type
+// with no methods.
 func (c *checker) cleanCode(v ssa.Value, seen map[*ssa.Function]bool) bool {
+	if fn := c.goroutineFunc(v); fn != nil {
+		// A func value of the package: a function or a func literal.
+		return c.cleanFunc(fn, seen)
+	}
 	mi, ok := v.(*ssa.MakeInterface)
 	if !ok {
 		return false

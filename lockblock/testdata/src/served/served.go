@@ -6,9 +6,12 @@ package served
 
 import (
 	"container/heap"
+	"context"
+	"fmt"
 	"log"
 	"net"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,6 +33,12 @@ func (h *indexHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+func assertf(ok bool, format string, args ...any) {
+	if !ok {
+		log.Fatalf("%+v", fmt.Errorf(format, args...))
+	}
 }
 
 // Marks is the shape of a watermark: a goroutine started with the queue
@@ -55,7 +64,7 @@ func (w *Marks) process() {
 			heap.Push(&h, m.index)
 		}
 		if m.index == 0 {
-			log.Fatalf("index %d", m.index)
+			assertf(false, "index %d", m.index)
 		}
 		for len(h) > 0 && w.pending[h[0]] == 0 {
 			heap.Pop(&h)
@@ -553,4 +562,38 @@ func (u *Unbuffered) Put(n int) { // want Put:`mayBlock\(channel send at served.
 	u.mu.Lock()
 	u.in <- n // want `channel send while u.mu may be held`
 	u.mu.Unlock()
+}
+
+// Stoppable's reader stops with its context, and counts in a map kept
+// by another package's type: what that type holds is its own.
+type Stoppable struct {
+	mu   sync.Mutex
+	in   chan string
+	seen map[string]int
+	b    *strings.Builder
+}
+
+func NewStoppable(ctx context.Context) *Stoppable {
+	s := &Stoppable{in: make(chan string, 8), seen: map[string]int{}, b: &strings.Builder{}}
+	go s.read(ctx)
+	return s
+}
+
+func (s *Stoppable) read(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case k := <-s.in:
+			s.seen[k]++
+			s.b.WriteString(k)
+			sort.Strings(nil)
+		}
+	}
+}
+
+func (s *Stoppable) Put(k string) {
+	s.mu.Lock()
+	s.in <- k
+	s.mu.Unlock()
 }
