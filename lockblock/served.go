@@ -411,27 +411,52 @@ func (c *checker) cleanCall(call *ssa.CallCommon, seen map[*ssa.Function]bool) b
 			// Another package handed a lock may take it.
 			return false
 		}
-		if holdsCode(a.Type(), 3) && !c.foreignValue(a.Type()) && !c.cleanCode(a, seen) {
+		if holdsOtherCode(a.Type(), maxCodeDepth) && !c.cleanCode(a, seen) {
 			return false
 		}
 	}
 	return true
 }
 
-// foreignValue reports whether t is, or points to, a type of another
-// package that is not an interface or a func type: the code such a value
-// holds (a context, a writer) was set where it was made, and is not
-// followed, as a hook set earlier is not.
-func (c *checker) foreignValue(t types.Type) bool {
-	n, ok := types.Unalias(deref(t)).(*types.Named)
-	if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg() == c.pass.Pkg {
+// maxCodeDepth bounds how deep holdsOtherCode looks into a value handed
+// to another package for code that may wait.
+const maxCodeDepth = 8
+
+// holdsOtherCode is holdsCode, but a context.Context or a
+// context.CancelFunc does not count: neither waits (a CancelFunc "does not
+// wait for the work to stop"), and a stop signal is what a reader is
+// handed most.
+func holdsOtherCode(t types.Type, depth int) bool {
+	if depth == 0 {
 		return false
 	}
-	switch n.Underlying().(type) {
-	case *types.Interface, *types.Signature:
-		return false
+	if n, ok := types.Unalias(t).(*types.Named); ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" {
+		switch n.Obj().Name() {
+		case "Context", "CancelFunc":
+			return false
+		}
 	}
-	return true
+	switch u := t.Underlying().(type) {
+	case *types.Signature, *types.Interface:
+		return true
+	case *types.Pointer:
+		return holdsOtherCode(u.Elem(), depth-1)
+	case *types.Slice:
+		return holdsOtherCode(u.Elem(), depth-1)
+	case *types.Array:
+		return holdsOtherCode(u.Elem(), depth-1)
+	case *types.Map:
+		return holdsOtherCode(u.Key(), depth-1) || holdsOtherCode(u.Elem(), depth-1)
+	case *types.Chan:
+		return holdsOtherCode(u.Elem(), depth-1)
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if holdsOtherCode(u.Field(i).Type(), depth-1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readerInvokes holds the interface methods a reader may call: a

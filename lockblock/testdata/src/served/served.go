@@ -5,6 +5,7 @@
 package served
 
 import (
+	"bufio"
 	"container/heap"
 	"context"
 	"fmt"
@@ -596,4 +597,30 @@ func (s *Stoppable) Put(k string) {
 	s.mu.Lock()
 	s.in <- k
 	s.mu.Unlock()
+}
+
+// Buffered's reader writes through a bufio.Writer, which writes to
+// whatever it wraps: a slow peer stops the reader.
+type Buffered struct {
+	mu sync.Mutex
+	in chan []byte
+	bw *bufio.Writer
+}
+
+func NewBuffered(conn net.Conn) *Buffered {
+	b := &Buffered{in: make(chan []byte, 8), bw: bufio.NewWriter(conn)}
+	go b.read()
+	return b
+}
+
+func (b *Buffered) read() {
+	for p := range b.in {
+		b.bw.Write(p)
+	}
+}
+
+func (b *Buffered) Put(p []byte) { // want Put:`mayBlock\(channel send at served.go:\d+\)`
+	b.mu.Lock()
+	b.in <- p // want `channel send while b.mu may be held`
+	b.mu.Unlock()
 }
