@@ -226,10 +226,12 @@ A send cannot block when its channel has room:
     start to a receive from the field, and from each such receive to the
     next, does nothing that may wait: no other send, receive or blocking
     select, no lock taken, no Cond.Wait, no call that may block or wait
-    for I/O, no call through a func value or an interface, no call of
-    another package's function handed a lock or code other than a value
-    of a type of the package whose methods are as clean. A send after
-    the reader returned, once the buffer is full, is not reported.
+    for I/O, no call through a func value or an interface (a context's
+    Done and Err excepted), no call of another package's function handed
+    a lock or a value holding code (a context excepted) other than a
+    func or a value of a type of the package whose methods are as clean.
+    A send after the reader returned, once the buffer is full, is not
+    reported.
 
 A Cond's lock is known from sync.NewCond(&c.mu), &sync.Cond{L: &c.mu} or
 c.cond.L = &c.mu in the same package, for a Cond in a struct field or a

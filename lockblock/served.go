@@ -48,10 +48,12 @@ import (
 //     no other send, receive or select without a default case, no lock
 //     taken, no Cond.Wait, no call that may block or wait for I/O (as
 //     far as the analysis knows the callee), no call through a func
-//     value or an interface whose target is not known, and no call of a
-//     function of another package handed one, unless it is a value of a
-//     type of the package whose every method is as clean; and some path
-//     from a receive leads back to one.
+//     value or an interface whose target is not known (but a context's
+//     Done and Err), and no call of a function of another package handed
+//     a lock or anything that holds code (a writer holds its
+//     connection), unless it is a func or a value of a type of the
+//     package whose every method is as clean, or a context; and some
+//     path from a receive leads back to one.
 //
 // A path on which the reader returns is allowed: it is how readers stop.
 // A send after the reader stopped waits once the buffer is full; what
