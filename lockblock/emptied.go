@@ -108,24 +108,24 @@ func (c *checker) findEmptied(fns []*ssa.Function) {
 			for _, instr := range b.Instrs {
 				switch in := instr.(type) {
 				case *ssa.Send:
-					fa := fieldOfChan(in.Chan)
+					fa, elem := chanHome(in.Chan)
 					if fa == nil {
 						continue
 					}
 					v := fieldVar(fa.X.Type(), fa.Field)
-					if v == nil || !c.buffered[v] {
+					if v == nil || !elem && !c.buffered[v] {
 						continue
 					}
 					if _, seen := sends[v]; !seen {
 						order = append(order, v)
 					}
 					sends[v] = append(sends[v], in)
-					if !c.roomBefore(in) {
+					if elem && (!drainedJustBefore(in) || !okGuarded(in)) || !elem && !c.roomBefore(in) {
 						bad[v] = true
 					}
 				case *ssa.Select:
 					for _, st := range in.States {
-						if fa := fieldOfChan(st.Chan); fa != nil && st.Dir == types.SendOnly {
+						if fa, _ := chanHome(st.Chan); fa != nil && st.Dir == types.SendOnly {
 							bad[fieldVar(fa.X.Type(), fa.Field)] = true
 						}
 					}
@@ -135,7 +135,13 @@ func (c *checker) findEmptied(fns []*ssa.Function) {
 	}
 	var candidates []*ssa.Send
 	for _, v := range order {
-		if bad[v] || !c.emptiedField(fns, v) {
+		var ok bool
+		if _, elem := chanHome(sends[v][0].Chan); elem {
+			ok = c.emptiedElems(fns, v)
+		} else {
+			ok = c.emptiedField(fns, v)
+		}
+		if bad[v] || !ok {
 			delete(sends, v)
 			continue
 		}
@@ -171,7 +177,8 @@ func (c *checker) findEmptied(fns []*ssa.Function) {
 			// through no pointer that could be swapped between them;
 			// a mutex reached through a pointer may be another each
 			// time.
-			base, _ := c.path(fieldOfChan(s.Chan).X)
+			fa, _ := chanHome(s.Chan)
+			base, _ := c.path(fa.X)
 			mine := map[string]bool{}
 			for k := range h {
 				if strings.Contains(k, "^") {
@@ -201,6 +208,145 @@ func (c *checker) findEmptied(fns []*ssa.Function) {
 			c.emptied[s] = true
 		}
 	}
+}
+
+// chanHome returns the address of the field that the channel ch is
+// loaded from, or of the map or slice field it is an element of (elem),
+// as elemOf finds it; nil if neither.
+func chanHome(ch ssa.Value) (fa *ssa.FieldAddr, elem bool) {
+	if fa := fieldOfChan(ch); fa != nil {
+		return fa, false
+	}
+	f := elemOf(ch)
+	if f == nil {
+		return nil, false
+	}
+	v := ch
+	for range 8 {
+		switch x := v.(type) {
+		case *ssa.ChangeType:
+			v = x.X
+		case *ssa.UnOp:
+			if a, ok := x.X.(*ssa.FieldAddr); ok {
+				return a, true
+			}
+			v = x.X.(*ssa.IndexAddr).X
+		case *ssa.Extract:
+			switch t := x.Tuple.(type) {
+			case *ssa.Lookup:
+				v = t.X
+			case *ssa.Next:
+				v = t.Iter.(*ssa.Range).X
+			}
+		case *ssa.Lookup:
+			v = x.X
+		case *ssa.Slice:
+			v = x.X
+		}
+	}
+	return nil, false
+}
+
+// drainedJustBefore reports whether every path to send, a send into a
+// channel taken from a map or slice field, passes a select with a default
+// case whose one other case receives from the same channel value, with
+// nothing between but steps that neither call, send, receive nor store.
+func drainedJustBefore(send *ssa.Send) bool {
+	ch := unconverted(send.Chan)
+	const (
+		busy = 1
+		done = 2
+	)
+	state := map[*ssa.BasicBlock]int{}
+	var back func(b *ssa.BasicBlock, upto int) bool
+	back = func(b *ssa.BasicBlock, upto int) bool {
+		for i := upto - 1; i >= 0; i-- {
+			switch in := b.Instrs[i].(type) {
+			case *ssa.Select:
+				return !in.Blocking && len(in.States) == 1 && in.States[0].Dir == types.RecvOnly && unconverted(in.States[0].Chan) == ch
+			case *ssa.UnOp:
+				if in.Op == token.ARROW {
+					return false
+				}
+			case *ssa.Extract, *ssa.BinOp, *ssa.If, *ssa.Jump, *ssa.Phi, *ssa.DebugRef, *ssa.FieldAddr,
+				*ssa.Field, *ssa.IndexAddr, *ssa.Index, *ssa.MakeInterface, *ssa.ChangeType, *ssa.Convert:
+			default:
+				return false
+			}
+		}
+		if upto == len(b.Instrs) {
+			switch state[b] {
+			case busy:
+				// Round a loop with no drain on the way.
+				return false
+			case done:
+				return true
+			}
+			state[b] = busy
+		}
+		if len(b.Preds) == 0 {
+			return false
+		}
+		for _, p := range b.Preds {
+			if !back(p, len(p.Instrs)) {
+				return false
+			}
+		}
+		if upto == len(b.Instrs) {
+			state[b] = done
+		}
+		return true
+	}
+	return back(send.Block(), index(send))
+}
+
+// emptiedElems reports whether the map or slice field v, whose channels
+// are sent into, is kept as an emptied element channel's must be: it is
+// unexported, only read, resliced, grown with new channels with room
+// (sent into, if at all, only before they are stored), and stored back,
+// its channels go only into sends, receives, len, cap and close (a
+// receive-only copy anywhere), and no struct that holds it is copied
+// whole, seen as another type or kept in a container.
+func (c *checker) emptiedElems(fns []*ssa.Function, v *types.Var) bool {
+	if v.Exported() {
+		return false
+	}
+	c.prefill = true
+	defer func() { c.prefill = false }()
+	var owner types.Type
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				switch in := instr.(type) {
+				case *ssa.FieldAddr:
+					if fieldVar(in.X.Type(), in.Field) != v {
+						continue
+					}
+					owner = deref(in.X.Type())
+					for _, ref := range *in.Referrers() {
+						switch ref := ref.(type) {
+						case *ssa.UnOp:
+							if ref.Op != token.MUL || !c.containerUses(ref, v, 0) {
+								return false
+							}
+						case *ssa.Store:
+							if ref.Addr != in || !c.emptyOrGrown(ref.Val, v) {
+								return false
+							}
+						case *ssa.DebugRef:
+						default:
+							return false
+						}
+					}
+				case *ssa.Field:
+					if fieldVar(in.X.Type(), in.Field) == v {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return owner != nil && c.notCopied(fns, v, owner, false)
 }
 
 // roomBefore reports whether every path to send, back to the last thing
@@ -627,11 +773,20 @@ func (c *checker) keptField(fns []*ssa.Function, v *types.Var) bool {
 	if owner == nil {
 		return false
 	}
+	return c.notCopied(fns, v, owner, true)
+}
+
+// notCopied reports whether no struct of type owner, which holds the
+// field v, is copied whole, seen as another type or kept in a container.
+// If given, the field holds a channel that every struct the package
+// makes must be given before its function returns, and that no zero
+// value or package variable of it may lack.
+func (c *checker) notCopied(fns []*ssa.Function, v *types.Var, owner types.Type, given bool) bool {
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				for _, op := range instr.Operands(nil) {
-					if k, ok := (*op).(*ssa.Const); ok && holds(k.Type(), owner, 0) {
+					if k, ok := (*op).(*ssa.Const); ok && given && holds(k.Type(), owner, 0) {
 						// A zero value: its channel is nil.
 						return false
 					}
@@ -645,7 +800,7 @@ func (c *checker) keptField(fns []*ssa.Function, v *types.Var) bool {
 				switch in := instr.(type) {
 				case *ssa.Alloc:
 					// A value made here must be given its channel here.
-					if !c.madeWith(in, v, owner) {
+					if given && !c.madeWith(in, v, owner) {
 						return false
 					}
 					continue
@@ -690,7 +845,7 @@ func (c *checker) keptField(fns []*ssa.Function, v *types.Var) bool {
 		}
 	}
 	for _, m := range c.pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA).Pkg.Members {
-		if g, ok := m.(*ssa.Global); ok && holds(deref(g.Type()), owner, 0) {
+		if g, ok := m.(*ssa.Global); ok && given && holds(deref(g.Type()), owner, 0) {
 			return false
 		}
 	}

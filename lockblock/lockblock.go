@@ -493,6 +493,13 @@ type checker struct {
 	// kept remembers emptiedField's answer for each field, which both
 	// findEmptied and findServed ask, over the same functions.
 	kept map[*types.Var]bool
+	// prefill is set while emptiedElems asks freshChan whether a channel
+	// is new: one sent into before it is stored is, for an emptied
+	// element channel, whose every later send drains it first.
+	prefill bool
+	// lockPkgs holds the other packages whose locks the package takes;
+	// see lockedPkgs.
+	lockPkgs map[*types.Package]bool
 
 	// loops holds, by function, which blocks lie on a cycle.
 	loops map[*ssa.Function][]bool

@@ -609,12 +609,42 @@ func (c *checker) freshChan(v ssa.Value, f *types.Var) bool {
 	if !ok || k.Int64() < 1 {
 		return false
 	}
-	return onlyThroughField(mc, f, 0)
+	if c.prefill && !prefilledOnly(mc) {
+		return false
+	}
+	return onlyThroughField(mc, f, 0, c.prefill)
+}
+
+// prefilledOnly reports whether every send into mc, a new channel, is in
+// its block, after it, and before every store of it: it fills the
+// channel before anything else can reach it.
+func prefilledOnly(mc *ssa.MakeChan) bool {
+	var sends []*ssa.Send
+	var stores []ssa.Instruction
+	for _, ref := range *mc.Referrers() {
+		switch ref := ref.(type) {
+		case *ssa.Send:
+			if ref.Chan != ssa.Value(mc) || ref.X == ssa.Value(mc) || ref.Block() != mc.Block() {
+				return false
+			}
+			sends = append(sends, ref)
+		case *ssa.MapUpdate, *ssa.Store:
+			stores = append(stores, ref)
+		}
+	}
+	for _, s := range sends {
+		for _, st := range stores {
+			if !precedes(s, st) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // onlyThroughField reports whether the channel v is only received from,
 // compared, handed out receive-only, or put into the field f.
-func onlyThroughField(v ssa.Value, f *types.Var, depth int) bool {
+func onlyThroughField(v ssa.Value, f *types.Var, depth int, prefill bool) bool {
 	if depth > 4 {
 		return false
 	}
@@ -625,11 +655,17 @@ func onlyThroughField(v ssa.Value, f *types.Var, depth int) bool {
 			if ch, ok := ref.Type().Underlying().(*types.Chan); ok && ch.Dir() == types.RecvOnly {
 				continue
 			}
-			if !onlyThroughField(ref, f, depth+1) {
+			if !onlyThroughField(ref, f, depth+1, false) {
 				return false
 			}
 		case *ssa.UnOp:
 			if ref.Op != token.ARROW {
+				return false
+			}
+		case *ssa.Send:
+			// Sends that fill it before it is stored, which
+			// prefilledOnly has checked.
+			if !prefill {
 				return false
 			}
 		case *ssa.Select:
