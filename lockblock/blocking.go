@@ -201,7 +201,9 @@ func init() {
 			ioListed[pkg+"."+n] = category
 		}
 	}
-	add("network read", "net", "conn.Read", "TCPConn.ReadFrom", "UDPConn.ReadFrom",
+	// TCPConn.ReadFrom reads from its argument and writes to the
+	// connection; WriteTo the other way round.
+	add("network read", "net", "conn.Read", "TCPConn.WriteTo", "UDPConn.ReadFrom",
 		"UDPConn.ReadFromUDP", "UDPConn.ReadFromUDPAddrPort", "UDPConn.ReadMsgUDP", "UDPConn.ReadMsgUDPAddrPort",
 		"UnixConn.ReadFrom", "UnixConn.ReadFromUnix", "UnixConn.ReadMsgUnix", "IPConn.ReadFrom", "IPConn.ReadFromIP", "IPConn.ReadMsgIP")
 	// A UDP or raw IP datagram is handed to the kernel and the write
@@ -209,7 +211,7 @@ func init() {
 	// one with an address already resolved only binds a socket. A unix
 	// datagram socket is not so: its write waits while the reader's
 	// queue is full.
-	add("network write", "net", "conn.Write", "TCPConn.WriteTo", "UnixConn.WriteTo",
+	add("network write", "net", "conn.Write", "TCPConn.ReadFrom", "UnixConn.WriteTo",
 		"UnixConn.WriteToUnix", "UnixConn.WriteMsgUnix", "Buffers.WriteTo")
 	add("network read", "net", "Conn.Read", "PacketConn.ReadFrom")
 	add("network write", "net", "Conn.Write", "PacketConn.WriteTo")
@@ -223,9 +225,9 @@ func init() {
 	add("network write", "crypto/tls", "Conn.Write")
 	add("TLS handshake", "crypto/tls", "Conn.Handshake", "Conn.HandshakeContext")
 	add("dial", "crypto/tls", "Dial", "DialWithDialer", "Dialer.Dial", "Dialer.DialContext")
-	add("file read", "os", "File.Read", "File.ReadAt", "File.ReadFrom", "File.ReadDir", "File.Readdir",
-		"File.Readdirnames", "File.WriteTo", "ReadFile", "ReadDir")
-	add("file write", "os", "File.Write", "File.WriteAt", "File.WriteString", "WriteFile")
+	add("file read", "os", "File.Read", "File.ReadAt", "File.WriteTo", "File.ReadDir", "File.Readdir",
+		"File.Readdirnames", "ReadFile", "ReadDir")
+	add("file write", "os", "File.Write", "File.WriteAt", "File.WriteString", "File.ReadFrom", "WriteFile")
 	add("file sync", "os", "File.Sync")
 	// database/sql waits for the database through its driver's
 	// interfaces, which are not followed: its calls that reach the
@@ -290,16 +292,23 @@ func promotedFrom(call *ssa.CallCommon) string {
 }
 
 // datagram reports whether a call of net's conn.Write, which every
-// connection type promotes, is made on a *net.UDPConn or *net.IPConn.
+// connection type promotes, is made on a *net.UDPConn or *net.IPConn:
+// called on one, as a method value of one, or as the method expression
+// (*net.UDPConn).Write.
 func datagram(call *ssa.CallCommon) bool {
-	if len(call.Args) == 0 {
+	var recv ssa.Value
+	if mc, ok := call.Value.(*ssa.MakeClosure); ok && len(mc.Bindings) == 1 {
+		recv = mc.Bindings[0]
+	} else if len(call.Args) > 0 {
+		recv = call.Args[0]
+	} else {
 		return false
 	}
-	fa, ok := call.Args[0].(*ssa.FieldAddr)
-	if !ok {
-		return false
+	t := recv.Type()
+	if fa, ok := recv.(*ssa.FieldAddr); ok {
+		t = fa.X.Type()
 	}
-	t := types.Unalias(fa.X.Type())
+	t = types.Unalias(t)
 	if p, ok := t.(*types.Pointer); ok {
 		t = types.Unalias(p.Elem())
 	}

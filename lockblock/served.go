@@ -398,13 +398,27 @@ func (c *checker) cleanCall(call *ssa.CallCommon, seen map[*ssa.Function]bool) b
 		// The program or the goroutine ends here.
 		return true
 	}
-	s := c.calleeWhy(callee)
-	if s.why != "" || s.ioWhy != "" {
-		return false
-	}
 	if obj, ok := callee.Object().(*types.Func); ok {
 		key := funcKey(obj)
+		if key == "net.conn.Write" && datagram(call) {
+			// A datagram handed to the kernel.
+			return true
+		}
 		if listed[key] != "" || ioListed[key] != "" || c.cfg.declares(obj) == declBlocking {
+			return false
+		}
+		if c.lockedPkgs()[obj.Pkg()] {
+			// The package takes a lock of this one, which the
+			// function may take too.
+			return false
+		}
+	}
+	if s := c.calleeWhy(callee); s.why != "" || s.ioWhy != "" {
+		return false
+	}
+	for _, ta := range callee.TypeArgs() {
+		// A generic function calls the methods of its type arguments.
+		if !c.cleanType(ta, seen, map[*types.Named]bool{}, 0) {
 			return false
 		}
 	}
@@ -415,6 +429,131 @@ func (c *checker) cleanCall(call *ssa.CallCommon, seen map[*ssa.Function]bool) b
 		}
 		if holdsOtherCode(a.Type(), maxCodeDepth) && !c.cleanCode(a, seen) {
 			return false
+		}
+	}
+	return true
+}
+
+// lockedPkgs returns the other packages whose locks the package takes: a
+// package variable of theirs, or a field of a type of theirs. A function
+// of one of them may take that lock while a sender holds it.
+func (c *checker) lockedPkgs() map[*types.Package]bool {
+	if c.lockPkgs != nil {
+		return c.lockPkgs
+	}
+	c.lockPkgs = map[*types.Package]bool{}
+	for fn := range c.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				call, ok := instr.(ssa.CallInstruction)
+				if !ok || c.lockCall(call.Common()).op == notLockOp || len(call.Common().Args) == 0 {
+					continue
+				}
+				for v := call.Common().Args[0]; v != nil; {
+					var next ssa.Value
+					switch x := v.(type) {
+					case *ssa.Global:
+						if x.Pkg != nil && x.Pkg.Pkg != c.pass.Pkg {
+							c.lockPkgs[x.Pkg.Pkg] = true
+						}
+					case *ssa.FieldAddr:
+						if n, ok := types.Unalias(deref(x.X.Type())).(*types.Named); ok && n.Obj().Pkg() != c.pass.Pkg {
+							c.lockPkgs[n.Obj().Pkg()] = true
+						}
+						next = x.X
+					case *ssa.UnOp:
+						if x.Op == token.MUL {
+							next = x.X
+						}
+					}
+					v = next
+				}
+			}
+		}
+	}
+	return c.lockPkgs
+}
+
+// cleanType reports whether the code that a value of type t can run
+// through its methods, and through those of the values it holds, is
+// clean: every method of a type of the package (of t or *t) is, and no
+// interface or func value is held (a context excepted), also in a value
+// of another package's type.
+func (c *checker) cleanType(t types.Type, seen map[*ssa.Function]bool, named map[*types.Named]bool, depth int) bool {
+	if depth > maxCodeDepth {
+		return false
+	}
+	t = types.Unalias(t)
+	if n, ok := t.(*types.Named); ok {
+		if named[n] {
+			return true
+		}
+		named[n] = true
+		if n.Obj().Pkg() == nil || n.Obj().Pkg() != c.pass.Pkg {
+			if n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" {
+				return true
+			}
+			// Another package's type runs its own methods, and the
+			// code it holds (a bufio.Writer's writer).
+			return !holdsOtherCode(n, maxCodeDepth)
+		}
+		if !c.cleanMethods(n, seen) {
+			return false
+		}
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Signature, *types.Interface:
+		return false
+	case *types.Pointer:
+		return c.cleanType(u.Elem(), seen, named, depth+1)
+	case *types.Slice:
+		return c.cleanType(u.Elem(), seen, named, depth+1)
+	case *types.Array:
+		return c.cleanType(u.Elem(), seen, named, depth+1)
+	case *types.Chan:
+		return c.cleanType(u.Elem(), seen, named, depth+1)
+	case *types.Map:
+		return c.cleanType(u.Key(), seen, named, depth+1) && c.cleanType(u.Elem(), seen, named, depth+1)
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if !c.cleanType(u.Field(i).Type(), seen, named, depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cleanMethods reports whether every method of n and of *n, a type of
+// the package, is clean.
+func (c *checker) cleanMethods(n *types.Named, seen map[*ssa.Function]bool) bool {
+	for _, t := range []types.Type{n, types.NewPointer(n)} {
+		mset := c.prog.MethodSets.MethodSet(t)
+		for i := range mset.Len() {
+			obj, ok := mset.At(i).Obj().(*types.Func)
+			if !ok {
+				continue
+			}
+			fn := c.prog.MethodValue(mset.At(i))
+			if fn == nil {
+				return false
+			}
+			if o := fn.Origin(); o != nil {
+				fn = o
+			}
+			if c.funcs[fn] == nil && obj.Pkg() == c.pass.Pkg {
+				fn = c.prog.FuncValue(obj.Origin())
+			}
+			if fn == nil {
+				return false
+			}
+			if c.funcs[fn] == nil {
+				// A method promoted from another package's type.
+				continue
+			}
+			if !c.cleanFunc(fn, seen) {
+				return false
+			}
 		}
 	}
 	return true
@@ -479,44 +618,45 @@ var exits = map[string]bool{
 
 // cleanCode reports whether v, a value handed to a function of another
 // package, runs only clean code of the package: it is a function or a
-// func literal of the package that is clean, or a value of a type of the
-// package, or a pointer to one, whose every method is clean, or of a type
-// with no methods.
+// func literal of the package that is clean, nil, a value whose type
+// cleanType accepts, or the variadic arguments of the call, each clean.
 func (c *checker) cleanCode(v ssa.Value, seen map[*ssa.Function]bool) bool {
 	if fn := c.goroutineFunc(v); fn != nil {
 		// A func value of the package: a function or a func literal.
 		return c.cleanFunc(fn, seen)
 	}
-	mi, ok := v.(*ssa.MakeInterface)
-	if !ok {
-		return false
-	}
-	t := mi.X.Type()
-	mset := c.prog.MethodSets.MethodSet(t)
-	if mset.Len() == 0 {
-		return !holdsCode(t, 3)
-	}
-	if n, ok := types.Unalias(deref(t)).(*types.Named); !ok || n.Obj().Pkg() != c.pass.Pkg {
-		return false
-	}
-	for i := range mset.Len() {
-		fn := c.prog.MethodValue(mset.At(i))
-		if fn == nil {
+	switch x := v.(type) {
+	case *ssa.MakeInterface:
+		return c.cleanType(x.X.Type(), seen, map[*types.Named]bool{}, 0)
+	case *ssa.Const:
+		return x.IsNil()
+	case *ssa.Slice:
+		// f(a, b) for f(args ...any): an array made for the call.
+		arr, ok := x.X.(*ssa.Alloc)
+		if !ok {
 			return false
 		}
-		if o := fn.Origin(); o != nil {
-			fn = o
-		}
-		if c.funcs[fn] == nil {
-			if obj, ok := fn.Object().(*types.Func); ok && obj.Pkg() == c.pass.Pkg {
-				fn = c.prog.FuncValue(obj.Origin())
+		for _, ref := range *arr.Referrers() {
+			switch r := ref.(type) {
+			case *ssa.IndexAddr:
+				for _, use := range *r.Referrers() {
+					st, ok := use.(*ssa.Store)
+					if !ok || st.Addr != ssa.Value(r) || !c.cleanCode(st.Val, seen) {
+						return false
+					}
+				}
+			case *ssa.DebugRef:
+			case *ssa.Slice:
+				if r != x {
+					return false
+				}
+			default:
+				return false
 			}
 		}
-		if fn == nil || c.funcs[fn] == nil || !c.cleanFunc(fn, seen) {
-			return false
-		}
+		return true
 	}
-	return true
+	return c.cleanType(v.Type(), seen, map[*types.Named]bool{}, 0)
 }
 
 // cleanFunc reports whether every instruction of fn, a function of the
