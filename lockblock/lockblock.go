@@ -217,6 +217,14 @@ A send cannot block when its channel has room:
     struct holding it is copied whole or kept in a slice, array, map or
     channel, and every one the package makes gets its channel before it
     returns;
+  - an emptied element signal: a send into a channel kept in an
+    unexported map or slice field, right after a select with a default
+    case that receives from the same channel, with nothing between that
+    calls, sends, receives or stores, where every such send holds one
+    lock as above, the field only ever holds new channels made with a
+    constant size above 0 (sent into only before they are stored, and
+    otherwise only received from or handed out receive-only), and no
+    struct holding it is copied;
   - a served queue: a send into such a field (kept as an emptied
     signal's must be, its channels only sent into, received from,
     measured and closed) whose every receive is in one function of the
@@ -227,9 +235,11 @@ A send cannot block when its channel has room:
     next, does nothing that may wait: no other send, receive or blocking
     select, no lock taken, no Cond.Wait, no call that may block or wait
     for I/O, no call through a func value or an interface (a context's
-    Done and Err excepted), no call of another package's function handed
-    a lock or a value holding code (a context excepted) other than a
-    func or a value of a type of the package whose methods are as clean.
+    Done and Err excepted), no call of a package whose lock the package
+    takes, no call of another package's function handed a lock or a
+    value holding code (a context excepted) other than a func or values
+    of types of the package whose methods are as clean, and no generic
+    function of another package made for a type whose methods are not.
     A send after the reader returned, once the buffer is full, is not
     reported.
 
