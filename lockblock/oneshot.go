@@ -4,6 +4,7 @@ import (
 	"go/constant"
 	"go/token"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -615,16 +616,16 @@ func (c *checker) freshChan(v ssa.Value, f *types.Var) bool {
 	return onlyThroughField(mc, f, 0, c.prefill)
 }
 
-// prefilledOnly reports whether every send into mc, a new channel, is in
-// its block, after it, and before every store of it: it fills the
-// channel before anything else can reach it.
+// prefilledOnly reports whether every send into mc, a new channel, comes
+// before every store of it on every path, and never after one (round a
+// loop): it fills the channel before anything else can reach it.
 func prefilledOnly(mc *ssa.MakeChan) bool {
 	var sends []*ssa.Send
 	var stores []ssa.Instruction
 	for _, ref := range *mc.Referrers() {
 		switch ref := ref.(type) {
 		case *ssa.Send:
-			if ref.Chan != ssa.Value(mc) || ref.X == ssa.Value(mc) || ref.Block() != mc.Block() {
+			if ref.Chan != ssa.Value(mc) || ref.X == ssa.Value(mc) {
 				return false
 			}
 			sends = append(sends, ref)
@@ -634,12 +635,33 @@ func prefilledOnly(mc *ssa.MakeChan) bool {
 	}
 	for _, s := range sends {
 		for _, st := range stores {
-			if !precedes(s, st) {
+			if !precedes(s, st) || reaches(st, s) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// reaches reports whether b can run after a, in a's function.
+func reaches(a, b ssa.Instruction) bool {
+	if a.Block() == b.Block() && index(a) < index(b) {
+		return true
+	}
+	seen := map[*ssa.BasicBlock]bool{}
+	work := slices.Clone(a.Block().Succs)
+	for len(work) > 0 {
+		x := work[len(work)-1]
+		work = work[:len(work)-1]
+		if x == b.Block() {
+			return true
+		}
+		if !seen[x] {
+			seen[x] = true
+			work = append(work, x.Succs...)
+		}
+	}
+	return false
 }
 
 // onlyThroughField reports whether the channel v is only received from,

@@ -21,9 +21,13 @@ type Sub struct {
 
 func NewServer() *Server { return &Server{subs: map[uint64]chan int{}} }
 
-func (s *Server) Subscribe() *Sub {
+func (s *Server) Subscribe(fresh bool) *Sub {
 	ch := make(chan int, 1)
-	ch <- s.state
+	v := s.state
+	if fresh {
+		v = 0
+	}
+	ch <- v
 	s.subLock.Lock()
 	defer s.subLock.Unlock()
 	id := s.next
@@ -232,5 +236,35 @@ func (s *sliceSubs) Notify(v int) { // want Notify:`mayBlock\(channel send at el
 		default:
 		}
 		c <- v // want `channel send while s.mu may be held`
+	}
+}
+
+// loopSubs fills a channel round a loop that also stores it: the second
+// turn's fill comes after the first turn's store, when a sender that
+// drains first may already have sent.
+type loopSubs struct {
+	mu   sync.Mutex
+	subs map[int]chan int
+}
+
+func (l *loopSubs) Add(ids []int) { // want Add:`mayBlock\(channel send at elems.go:\d+\)`
+	ch := make(chan int, 1)
+	for _, id := range ids {
+		ch <- id
+		l.mu.Lock()
+		l.subs[id] = ch
+		l.mu.Unlock()
+	}
+}
+
+func (l *loopSubs) Notify(v int) { // want Notify:`mayBlock\(channel send at elems.go:\d+\)`
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.subs {
+		select {
+		case <-c:
+		default:
+		}
+		c <- v // want `channel send while l.mu may be held`
 	}
 }
