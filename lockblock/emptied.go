@@ -110,6 +110,11 @@ func (c *checker) findEmptied(fns []*ssa.Function) {
 				case *ssa.Send:
 					fa, elem := chanHome(in.Chan)
 					if fa == nil {
+						if f := anyElemOf(in.Chan); f != nil {
+							// m[k] <- v: a nil channel when k is not
+							// there, and no drain before it.
+							bad[f] = true
+						}
 						continue
 					}
 					v := fieldVar(fa.X.Type(), fa.Field)
@@ -125,8 +130,13 @@ func (c *checker) findEmptied(fns []*ssa.Function) {
 					}
 				case *ssa.Select:
 					for _, st := range in.States {
-						if fa, _ := chanHome(st.Chan); fa != nil && st.Dir == types.SendOnly {
+						if st.Dir != types.SendOnly {
+							continue
+						}
+						if fa, _ := chanHome(st.Chan); fa != nil {
 							bad[fieldVar(fa.X.Type(), fa.Field)] = true
+						} else if f := anyElemOf(st.Chan); f != nil {
+							bad[f] = true
 						}
 					}
 				}

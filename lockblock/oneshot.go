@@ -54,6 +54,17 @@ func (c *checker) oneShot(send *ssa.Send) bool {
 // elemOf returns the field that the channel v is an element of, as
 // oneShot describes; nil if there is none.
 func elemOf(v ssa.Value) *types.Var {
+	return elemField(v, false)
+}
+
+// anyElemOf is elemOf, but also finds the field of a channel taken as
+// m[k] without asking whether k is there.
+func anyElemOf(v ssa.Value) *types.Var {
+	return elemField(v, true)
+}
+
+// elemField is elemOf; plain says whether m[k] counts.
+func elemField(v ssa.Value, plain bool) *types.Var {
 	elem := false
 	for range 8 {
 		switch x := v.(type) {
@@ -97,7 +108,7 @@ func elemOf(v ssa.Value) *types.Var {
 				return nil
 			}
 		case *ssa.Lookup:
-			if _, ok := x.Type().Underlying().(*types.Chan); ok {
+			if _, ok := x.Type().Underlying().(*types.Chan); ok && !plain {
 				// A missing key gives a nil channel, which blocks for
 				// ever: only v, ok := m[k] is taken.
 				return nil
@@ -262,12 +273,12 @@ func (c *checker) oneShotField(f *types.Var) bool {
 						}
 					}
 				case *ssa.Send:
-					if elemOf(in.Chan) == f && (!closedAfter(in) || !okGuarded(in)) {
+					if anyElemOf(in.Chan) == f && (elemOf(in.Chan) != f || !closedAfter(in) || !okGuarded(in)) {
 						return false
 					}
 				case *ssa.Select:
 					for _, st := range in.States {
-						if st.Dir == types.SendOnly && elemOf(st.Chan) == f {
+						if st.Dir == types.SendOnly && anyElemOf(st.Chan) == f {
 							return false
 						}
 					}
@@ -358,6 +369,12 @@ func (c *checker) containerUses(v ssa.Value, f *types.Var, depth int) bool {
 			}
 			switch b.Name() {
 			case "len", "cap", "delete":
+			case "clear":
+				// Emptying a map drops channels; clearing a slice
+				// would leave nil ones.
+				if _, isMap := v.Type().Underlying().(*types.Map); !isMap {
+					return false
+				}
 			case "append":
 				if ref.Call.Args[0] != v || !c.grows(ref, f) {
 					return false
@@ -491,9 +508,29 @@ func (c *checker) freshArgs(call *ssa.Call, f *types.Var) bool {
 	if !ok {
 		return false
 	}
+	// make([]chan T, 3) is an array of three nil channels, which
+	// nothing stores into: every element must be given a channel.
+	at, ok := deref(arr.Type()).Underlying().(*types.Array)
+	if !ok {
+		return false
+	}
+	given := map[int64]bool{}
+	for _, ref := range *arr.Referrers() {
+		if ia, ok := ref.(*ssa.IndexAddr); ok {
+			if k, ok := ia.Index.(*ssa.Const); ok && k.Value != nil {
+				given[k.Int64()] = true
+			}
+		}
+	}
+	if int64(len(given)) != at.Len() {
+		return false
+	}
 	for _, ref := range *arr.Referrers() {
 		switch ref := ref.(type) {
 		case *ssa.IndexAddr:
+			if _, ok := ref.Index.(*ssa.Const); !ok {
+				return false
+			}
 			for _, use := range *ref.Referrers() {
 				st, ok := use.(*ssa.Store)
 				if !ok || st.Addr != ref || !c.freshChan(st.Val, f) {
@@ -616,9 +653,10 @@ func (c *checker) freshChan(v ssa.Value, f *types.Var) bool {
 	return onlyThroughField(mc, f, 0, c.prefill)
 }
 
-// prefilledOnly reports whether every send into mc, a new channel, comes
-// before every store of it on every path, and never after one (round a
-// loop): it fills the channel before anything else can reach it.
+// prefilledOnly reports whether mc, a new channel, is stored once (not
+// again round a loop) and every send into it comes before that store on
+// every path, and never after it: it fills the channel before anything
+// else can reach it.
 func prefilledOnly(mc *ssa.MakeChan) bool {
 	var sends []*ssa.Send
 	var stores []ssa.Instruction
@@ -633,14 +671,37 @@ func prefilledOnly(mc *ssa.MakeChan) bool {
 			stores = append(stores, ref)
 		}
 	}
+	// Stored once: a channel in the fields of two structs is sent into
+	// under two locks.
+	if len(stores) != 1 || loopsBack(stores[0], mc) {
+		return false
+	}
 	for _, s := range sends {
-		for _, st := range stores {
-			if !precedes(s, st) || reaches(st, s) {
-				return false
-			}
+		if !precedes(s, stores[0]) || reaches(stores[0], s) {
+			return false
 		}
 	}
 	return true
+}
+
+// loopsBack reports whether st can run again, round a loop, without mc,
+// which made what it stores, running again first.
+func loopsBack(st ssa.Instruction, mc *ssa.MakeChan) bool {
+	seen := map[*ssa.BasicBlock]bool{}
+	work := slices.Clone(st.Block().Succs)
+	for len(work) > 0 {
+		x := work[len(work)-1]
+		work = work[:len(work)-1]
+		if x == mc.Block() || seen[x] {
+			continue
+		}
+		if x == st.Block() {
+			return true
+		}
+		seen[x] = true
+		work = append(work, x.Succs...)
+	}
+	return false
 }
 
 // reaches reports whether b can run after a, in a's function.

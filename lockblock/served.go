@@ -493,9 +493,10 @@ func (c *checker) cleanType(t types.Type, seen map[*ssa.Function]bool, named map
 			if n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" {
 				return true
 			}
-			// Another package's type runs its own methods, and the
-			// code it holds (a bufio.Writer's writer).
-			return !holdsOtherCode(n, maxCodeDepth)
+			// Another package's type runs its own methods, which must
+			// not wait (an *os.File's Write does), and the code it
+			// holds (a bufio.Writer's writer).
+			return !holdsOtherCode(n, maxCodeDepth) && c.foreignMethodsClean(n)
 		}
 		if !c.cleanMethods(n, seen) {
 			return false
@@ -524,6 +525,34 @@ func (c *checker) cleanType(t types.Type, seen map[*ssa.Function]bool, named map
 	return true
 }
 
+// foreignMethodsClean reports whether no method of n or *n, a type of
+// another package, may wait, as far as the analysis knows.
+func (c *checker) foreignMethodsClean(n *types.Named) bool {
+	for _, t := range []types.Type{n, types.NewPointer(n)} {
+		mset := c.prog.MethodSets.MethodSet(t)
+		for i := range mset.Len() {
+			if fn := c.prog.MethodValue(mset.At(i)); fn == nil || !c.foreignClean(fn) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// foreignClean reports whether fn, a function of another package, may
+// not wait, as far as the analysis knows: it is not listed as a wait or
+// I/O, and its facts say it does not block.
+func (c *checker) foreignClean(fn *ssa.Function) bool {
+	if obj, ok := fn.Object().(*types.Func); ok {
+		key := funcKey(obj)
+		if listed[key] != "" || ioListed[key] != "" || c.cfg.declares(obj) == declBlocking {
+			return false
+		}
+	}
+	s := c.calleeWhy(fn)
+	return s.why == "" && s.ioWhy == ""
+}
+
 // cleanMethods reports whether every method of n and of *n, a type of
 // the package, is clean.
 func (c *checker) cleanMethods(n *types.Named, seen map[*ssa.Function]bool) bool {
@@ -549,6 +578,9 @@ func (c *checker) cleanMethods(n *types.Named, seen map[*ssa.Function]bool) bool
 			}
 			if c.funcs[fn] == nil {
 				// A method promoted from another package's type.
+				if !c.foreignClean(fn) {
+					return false
+				}
 				continue
 			}
 			if !c.cleanFunc(fn, seen) {
