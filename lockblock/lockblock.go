@@ -220,11 +220,12 @@ A send cannot block when its channel has room:
   - an emptied element signal: a send into a channel kept in an
     unexported map or slice field, right after a select with a default
     case that receives from the same channel, with nothing between that
-    calls, sends, receives or stores, where every such send holds one
+    calls, sends, receives or stores, where every send into the field's
+    channels (a plain m[k] rules it out) is such a send and holds one
     lock as above, the field only ever holds new channels made with a
-    constant size above 0 (sent into only before they are stored, and
-    otherwise only received from or handed out receive-only), and no
-    struct holding it is copied;
+    constant size above 0 (each stored once, sent into only before it is
+    stored, and otherwise only received from or handed out
+    receive-only), and no struct holding it is copied;
   - a served queue: a send into such a field (kept as an emptied
     signal's must be, its channels only sent into, received from,
     measured and closed) whose every receive is in one function of the
@@ -237,8 +238,9 @@ A send cannot block when its channel has room:
     for I/O, no call through a func value or an interface (a context's
     Done and Err excepted), no call of a package whose lock the package
     takes, no call of another package's function handed a lock or a
-    value holding code (a context excepted) other than a func or values
-    of types of the package whose methods are as clean, and no generic
+    value holding code (a context excepted) or of a type whose methods
+    may wait, other than a func or values of types of the package whose
+    methods are as clean, and no generic
     function of another package made for a type whose methods are not.
     A send after the reader returned, once the buffer is full, is not
     reported.
