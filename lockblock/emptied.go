@@ -318,44 +318,11 @@ func drainedJustBefore(send *ssa.Send) bool {
 // receive-only copy anywhere), and no struct that holds it is copied
 // whole, seen as another type or kept in a container.
 func (c *checker) emptiedElems(fns []*ssa.Function, v *types.Var) bool {
-	if v.Exported() {
-		return false
-	}
 	c.prefill = true
 	defer func() { c.prefill = false }()
-	var owner types.Type
-	for _, fn := range fns {
-		for _, b := range fn.Blocks {
-			for _, instr := range b.Instrs {
-				switch in := instr.(type) {
-				case *ssa.FieldAddr:
-					if fieldVar(in.X.Type(), in.Field) != v {
-						continue
-					}
-					owner = deref(in.X.Type())
-					for _, ref := range *in.Referrers() {
-						switch ref := ref.(type) {
-						case *ssa.UnOp:
-							if ref.Op != token.MUL || !c.containerUses(ref, v, 0) {
-								return false
-							}
-						case *ssa.Store:
-							if ref.Addr != in || !c.emptyOrGrown(ref.Val, v) {
-								return false
-							}
-						case *ssa.DebugRef:
-						default:
-							return false
-						}
-					}
-				case *ssa.Field:
-					if fieldVar(in.X.Type(), in.Field) == v {
-						return false
-					}
-				}
-			}
-		}
-	}
+	owner := fieldOwner(fns, v,
+		func(load *ssa.UnOp) bool { return c.containerUses(load, v, 0) },
+		func(st *ssa.Store) bool { return c.emptyOrGrown(st.Val, v) })
 	return owner != nil && c.notCopied(fns, v, owner, false)
 }
 
@@ -742,9 +709,18 @@ func (c *checker) emptiedField(fns []*ssa.Function, v *types.Var) bool {
 
 // keptField is emptiedField, not remembered.
 func (c *checker) keptField(fns []*ssa.Function, v *types.Var) bool {
+	owner := fieldOwner(fns, v, func(load *ssa.UnOp) bool { return signalUses(load) }, ownChan)
+	return owner != nil && c.notCopied(fns, v, owner, true)
+}
+
+// fieldOwner returns the struct type that holds the unexported field v,
+// if the package uses the field only by loads that load accepts and
+// stores into it that store accepts, and never reads it from a struct
+// value (a copy); nil if not.
+func fieldOwner(fns []*ssa.Function, v *types.Var, load func(*ssa.UnOp) bool, store func(*ssa.Store) bool) types.Type {
 	if v.Exported() {
 		// Other packages may send into it, or set it.
-		return false
+		return nil
 	}
 	var owner types.Type
 	for _, fn := range fns {
@@ -759,31 +735,28 @@ func (c *checker) keptField(fns []*ssa.Function, v *types.Var) bool {
 					for _, ref := range *in.Referrers() {
 						switch ref := ref.(type) {
 						case *ssa.UnOp:
-							if ref.Op != token.MUL || !signalUses(ref) {
-								return false
+							if ref.Op != token.MUL || !load(ref) {
+								return nil
 							}
 						case *ssa.Store:
-							if ref.Addr != in || !ownChan(ref) {
-								return false
+							if ref.Addr != in || !store(ref) {
+								return nil
 							}
 						case *ssa.DebugRef:
 						default:
-							return false
+							return nil
 						}
 					}
 				case *ssa.Field:
 					if fieldVar(in.X.Type(), in.Field) == v {
 						// A field of a struct value: a copy.
-						return false
+						return nil
 					}
 				}
 			}
 		}
 	}
-	if owner == nil {
-		return false
-	}
-	return c.notCopied(fns, v, owner, true)
+	return owner
 }
 
 // notCopied reports whether no struct of type owner, which holds the
