@@ -226,9 +226,10 @@ A send cannot block when its channel has room:
     constant size above 0 (each stored once, sent into only before it is
     stored, and otherwise only received from or handed out
     receive-only), and no struct holding it is copied;
-  - a served queue: a send into such a field (kept as an emptied
-    signal's must be, its channels only sent into, received from,
-    measured and closed) whose every receive is in one function of the
+  - a served queue: a send into an unexported field's channel (the
+    field kept as an emptied signal's must be, its channels only sent
+    into, received from, measured and closed) whose every receive is in
+    one function of the
     package, the reader, through its receiver, which every function
     that stores a channel into the field starts with go on the same
     struct, after the store and before it returns, and which from its
@@ -240,8 +241,8 @@ A send cannot block when its channel has room:
     takes, no call of another package's function handed a lock or a
     value holding code (a context excepted) or of a type whose methods
     may wait, other than a func or values of types of the package whose
-    methods are as clean, and no generic
-    function of another package made for a type whose methods are not.
+    methods are as clean, and no generic function of another package
+    made for a type whose methods are not.
     A send after the reader returned, once the buffer is full, is not
     reported.
 
