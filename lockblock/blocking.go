@@ -407,6 +407,9 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 		if in.Op != token.ARROW {
 			break
 		}
+		if c.stoppedWait(in) {
+			break
+		}
 		if c.rangeFor[in.Pos()] {
 			return c.direct("range over a channel", "loop", in.Pos()), true
 		}
@@ -419,6 +422,9 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 			return c.direct("select without a default case", "select", in.Pos()), true
 		}
 	case *ssa.Call, *ssa.Defer:
+		if c.stoppedWait(in) {
+			break
+		}
 		return c.callBlocks(c.callOf(in), callPos(in.(ssa.CallInstruction)))
 	}
 	return blocker{}, false

@@ -503,6 +503,9 @@ type checker struct {
 	emptied map[*ssa.Send]bool
 	// served holds the sends into served channels; see findServed.
 	served map[*ssa.Send]bool
+	// stopped holds the waits on goroutines told to stop; see
+	// findStopped.
+	stopped map[ssa.Instruction]bool
 	// kept remembers emptiedField's answer for each field, which both
 	// findEmptied and findServed ask, over the same functions.
 	kept map[*types.Var]bool
@@ -571,6 +574,7 @@ func run(pass *analysis.Pass) (any, error) {
 		oneShots:  map[*types.Var]bool{},
 		emptied:   map[*ssa.Send]bool{},
 		served:    map[*ssa.Send]bool{},
+		stopped:   map[ssa.Instruction]bool{},
 		kept:      map[*types.Var]bool{},
 	}
 	c.parseDeclarations()
@@ -593,6 +597,7 @@ func run(pass *analysis.Pass) (any, error) {
 	withInit := c.withInit(ssaRes.SrcFuncs)
 	c.findEmptied(withInit)
 	c.findServed(withInit)
+	c.findStopped(withInit)
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
 	c.findCondLocks(ssaRes.SrcFuncs)

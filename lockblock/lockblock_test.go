@@ -43,6 +43,7 @@ var casePkgs = []string{
 	"pathsense", // conditional pairs, two roots of one lock, channels with room, unlocks through func values
 	"iokind",    // waits for the network and the disk
 	"served",    // queues read by a goroutine that works in memory
+	"stopped",   // waits for goroutines told to stop
 	"declared",  // //lockblock:blocking and //lockblock:nonblocking
 	// Adversarial cases: each want states what the Doc and README
 	// promise.
