@@ -125,6 +125,7 @@ var casePkgs = []string{
 	"attack12/loopstore",
 	"attack12/pokeidx",
 	"attack12/twostructs",
+	"attack13",
 	"attack11/other",
 	"attack11/otherlock",
 	"attack11/typeparam",

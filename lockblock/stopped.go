@@ -35,27 +35,45 @@ import (
 //     of the same struct value comes before it on every path of its
 //     function;
 //   - the stop channel is an unexported field set only in a struct that
-//     its function makes (a constructor), never copied whole, so that it
-//     is the same channel for the struct's life;
+//     its function makes, before the function uses the struct other than
+//     through its fields (before it starts a goroutine on it), and no
+//     struct holding it is copied whole, seen as another type or kept in
+//     a container: it is the same channel for the struct's life. The
+//     struct is not generic;
 //   - for a WaitGroup, the package uses the field only by Add(1) right
-//     before (in the same block, with no call in between) a go statement
-//     that runs a function of the package on the same struct, by Done in
-//     such a function through its receiver, and by Wait;
-//   - for a done channel, an unexported field set only in a struct that
-//     its function makes, each function that sets it starts, after that
-//     and before it returns, a goroutine on the struct that closes the
-//     field through its receiver; each such function, the workers, are
-//     found as served queues' readers are;
-//   - every worker marks itself done (Done, or close of the done field)
-//     on every path to its end, and waits for nothing but its receiver's
-//     stop channel: each receive is from it, each select without a
-//     default has a case that receives from it, and everything else,
-//     deferred calls and callees included, is as clean as a served
-//     queue's reader (no lock, no other send, no call that may wait, no
-//     call through a func value or an interface).
+//     before a go statement, in the same block with nothing in between
+//     but loads of the struct's fields, that runs a function of the
+//     package (not a func literal) on the same struct, by Done (called
+//     or deferred) in such a function through its receiver, and by Wait;
+//   - for a done channel, the field is set like the stop channel, every
+//     struct the package makes is given one (a nil channel blocks for
+//     ever), and each function that sets it starts, after that and
+//     before it returns, a goroutine on the struct that closes the field
+//     through its receiver;
+//   - each such goroutine, a worker, marks itself done (Done, or the
+//     close of the done field) by a call deferred in its first block, or
+//     by a call in a block that every return comes after, and then defers
+//     nothing else and calls no runtime.Goexit (either could skip the
+//     call); it starts no goroutine, nor does any function of the package
+//     it calls (one that counts a successor keeps the count up);
+//   - a worker waits for nothing but its receiver's stop channel: each
+//     receive is from it, each select without a default has a case that
+//     receives from it, and everything else, deferred calls and callees
+//     included, is as clean as a served queue's reader (no lock, no other
+//     send, no call that may wait, no call through a func value or an
+//     interface);
+//   - a worker comes to its end once told: every cycle of its blocks
+//     passes a receive from the stop channel or a select with a case
+//     that receives from it, and from the way each of those goes on once
+//     the channel is closed (the select's case; for a comma-ok receive
+//     followed by a branch on ok, the branch where ok is false), every
+//     path reaches a return or a panic without coming round again.
 //
-// A worker that the stop channel wakes only after other work of its own
-// that may wait would hold the wait, and is reported.
+// A worker that looks at the stop channel only after other work that may
+// wait, or that goes round again after it, holds the wait, and is
+// reported. Loops inside the functions a worker calls are taken to end;
+// code that copies a struct or sets its field through reflect or unsafe
+// is not seen.
 
 // stoppedWait reports whether instr is a wait on goroutines told to stop.
 func (c *checker) stoppedWait(instr ssa.Instruction) bool {
@@ -158,7 +176,7 @@ func closedField(instr ssa.Instruction, deferred bool) *ssa.FieldAddr {
 // the field stop of the same struct, waits only for workers that end once
 // stop is closed.
 func (c *checker) toldToStop(fns []*ssa.Function, stop, wait *types.Var) bool {
-	if !c.setWhenMade(fns, stop) {
+	if !c.setWhenMade(fns, stop, false) {
 		return false
 	}
 	var workers map[*ssa.Function]bool
@@ -171,8 +189,8 @@ func (c *checker) toldToStop(fns []*ssa.Function, stop, wait *types.Var) bool {
 	if !ok || len(workers) == 0 {
 		return false
 	}
-	for g := range workers {
-		if !c.endsWhenTold(g, stop) {
+	for g, deferred := range workers {
+		if !c.endsWhenTold(g, stop, deferred) {
 			return false
 		}
 	}
@@ -186,16 +204,43 @@ func isWaitGroup(t types.Type) bool {
 }
 
 // setWhenMade reports whether v is an unexported field that the package
-// sets only in structs that the setting function makes, and whose structs
-// are never copied whole: it keeps one value for a struct's life.
-func (c *checker) setWhenMade(fns []*ssa.Function, v *types.Var) bool {
+// sets only in structs that the setting function makes, before it uses
+// the struct in any other way than through its fields (before it starts
+// a goroutine on it, say), and whose structs are never copied whole: it
+// keeps one value for a struct's life. If given, every struct of the
+// owner that the package makes is given a value there, and no zero value
+// of it is used: a nil channel blocks for ever. A generic owner is not
+// followed: its instances are not told apart from the generic type when
+// a copy is looked for.
+func (c *checker) setWhenMade(fns []*ssa.Function, v *types.Var, given bool) bool {
 	anyLoad := func(*ssa.UnOp) bool { return true }
 	made := func(st *ssa.Store) bool {
-		_, ok := st.Addr.(*ssa.FieldAddr).X.(*ssa.Alloc)
-		return ok
+		alloc, ok := st.Addr.(*ssa.FieldAddr).X.(*ssa.Alloc)
+		if !ok {
+			return false
+		}
+		for _, ref := range *alloc.Referrers() {
+			switch ref.(type) {
+			case *ssa.FieldAddr, *ssa.DebugRef:
+				continue
+			}
+			if !precedes(st, ref) {
+				return false
+			}
+		}
+		return true
 	}
 	owner := fieldOwner(fns, v, anyLoad, made)
-	return owner != nil && c.notCopied(fns, v, owner, false)
+	if owner == nil || generic(owner) {
+		return false
+	}
+	return c.notCopied(fns, v, owner, given)
+}
+
+// generic reports whether t is a generic type or an instance of one.
+func generic(t types.Type) bool {
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && (n.TypeParams().Len() > 0 || n.TypeArgs().Len() > 0)
 }
 
 // groupWorkers returns the functions that the WaitGroup field v counts:
@@ -206,7 +251,7 @@ func (c *checker) groupWorkers(fns []*ssa.Function, v *types.Var) (map[*ssa.Func
 		return nil, false
 	}
 	workers := map[*ssa.Function]bool{}
-	var dones []*ssa.Call
+	var dones []ssa.CallInstruction
 	for _, fn := range fns {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -221,20 +266,22 @@ func (c *checker) groupWorkers(fns []*ssa.Function, v *types.Var) (map[*ssa.Func
 					if _, debug := ref.(*ssa.DebugRef); debug {
 						continue
 					}
-					call, ok := ref.(*ssa.Call)
-					if !ok || call.Call.IsInvoke() || len(call.Call.Args) == 0 || call.Call.Args[0] != ssa.Value(fa) {
+					call, ok := ref.(ssa.CallInstruction)
+					if !ok || call.Common().IsInvoke() || len(call.Common().Args) == 0 || call.Common().Args[0] != ssa.Value(fa) {
 						return nil, false
 					}
-					callee := call.Call.StaticCallee()
+					callee := call.Common().StaticCallee()
+					_, deferred := call.(*ssa.Defer)
+					plain, _ := call.(*ssa.Call)
 					switch {
-					case callee == nil:
+					case callee == nil, deferred && !isFunc(callee, "(*sync.WaitGroup).Done"):
 						return nil, false
 					case isFunc(callee, "(*sync.WaitGroup).Wait"):
 					case isFunc(callee, "(*sync.WaitGroup).Done"):
 						dones = append(dones, call)
 					case isFunc(callee, "(*sync.WaitGroup).Add"):
-						g := c.startedAfter(call, fa.X)
-						if g == nil || !isOne(call.Call.Args[1]) {
+						g := c.startedAfter(plain, fa.X)
+						if g == nil || !isOne(call.Common().Args[1]) {
 							return nil, false
 						}
 						workers[g] = true
@@ -246,13 +293,13 @@ func (c *checker) groupWorkers(fns []*ssa.Function, v *types.Var) (map[*ssa.Func
 		}
 	}
 	for _, d := range dones {
-		fa := d.Call.Args[0].(*ssa.FieldAddr)
+		fa := d.Common().Args[0].(*ssa.FieldAddr)
 		if !workers[d.Parent()] || !isReceiver(d.Parent(), fa.X) {
 			return nil, false
 		}
 	}
 	for g := range workers {
-		if !marksDone(g, func(instr ssa.Instruction) bool {
+		ok, deferred := marksDone(g, func(instr ssa.Instruction) bool {
 			call, ok := instr.(ssa.CallInstruction)
 			if !ok {
 				return false
@@ -263,9 +310,11 @@ func (c *checker) groupWorkers(fns []*ssa.Function, v *types.Var) (map[*ssa.Func
 			}
 			fa, ok := call.Common().Args[0].(*ssa.FieldAddr)
 			return ok && fieldVar(fa.X.Type(), fa.Field) == v && isReceiver(g, fa.X)
-		}) {
+		})
+		if !ok {
 			return nil, false
 		}
+		workers[g] = deferred
 	}
 	return workers, true
 }
@@ -277,9 +326,14 @@ func isOne(v ssa.Value) bool {
 }
 
 // startedAfter returns the function of the package that the go statement
-// right after add, in its block, runs on x, with no call, send, receive
-// or select in between; nil if there is none.
+// right after add, in its block, runs on x, with nothing in between but
+// loads of x's fields, which cannot panic once add has run on one of
+// them (an index, say, could, and leave the count taken); nil if there
+// is none.
 func (c *checker) startedAfter(add *ssa.Call, x ssa.Value) *ssa.Function {
+	if add == nil {
+		return nil
+	}
 	b := add.Block()
 	for _, instr := range b.Instrs[index(add)+1:] {
 		switch in := instr.(type) {
@@ -292,12 +346,17 @@ func (c *checker) startedAfter(add *ssa.Call, x ssa.Value) *ssa.Function {
 				return nil
 			}
 			return g
-		case ssa.CallInstruction, *ssa.Send, *ssa.Select:
-			return nil
-		case *ssa.UnOp:
-			if in.Op == token.ARROW {
+		case *ssa.DebugRef:
+		case *ssa.FieldAddr:
+			if in.X != x {
 				return nil
 			}
+		case *ssa.UnOp:
+			if fa, ok := in.X.(*ssa.FieldAddr); in.Op != token.MUL || !ok || fa.X != x {
+				return nil
+			}
+		default:
+			return nil
 		}
 	}
 	return nil
@@ -308,7 +367,7 @@ func (c *checker) startedAfter(add *ssa.Call, x ssa.Value) *ssa.Function {
 // and each function that sets it starts one of them on the struct after
 // that; they close it through their receiver.
 func (c *checker) doneWorkers(fns []*ssa.Function, v *types.Var) (map[*ssa.Function]bool, bool) {
-	if !c.setWhenMade(fns, v) {
+	if !c.setWhenMade(fns, v, true) {
 		return nil, false
 	}
 	workers := map[*ssa.Function]bool{}
@@ -349,71 +408,83 @@ func (c *checker) doneWorkers(fns []*ssa.Function, v *types.Var) (map[*ssa.Funct
 		}
 	}
 	for g := range started {
-		if !marksDone(g, func(instr ssa.Instruction) bool {
+		ok, deferred := marksDone(g, func(instr ssa.Instruction) bool {
 			fa := closedField(instr, true)
 			return fa != nil && fieldVar(fa.X.Type(), fa.Field) == v && isReceiver(g, fa.X)
-		}) {
+		})
+		if !ok {
 			return nil, false
 		}
+		started[g] = deferred
 	}
 	return started, true
 }
 
 // marksDone reports whether g does what done accepts on every path to its
-// end: in its first block by a deferred call, or in a block that comes
-// before every return.
-func marksDone(g *ssa.Function, done func(ssa.Instruction) bool) bool {
+// end: by a call deferred in its first block, or by a call in a block that
+// comes before every return; deferred says which.
+func marksDone(g *ssa.Function, done func(ssa.Instruction) bool) (ok, deferred bool) {
 	for _, b := range g.Blocks {
 		for _, instr := range b.Instrs {
 			if !done(instr) {
 				continue
 			}
-			if _, deferred := instr.(*ssa.Defer); deferred && b.Index == 0 {
-				return true
+			if _, d := instr.(*ssa.Defer); d && b.Index == 0 {
+				return true, true
 			}
 			if _, call := instr.(*ssa.Call); call && beforeReturns(b) {
-				return true
+				ok = true
 			}
 		}
 	}
-	return false
+	return ok, false
 }
 
 // endsWhenTold reports whether g, a worker, waits for nothing but the
-// stop field of its receiver: once that channel is closed, it runs to its
-// end without waiting.
-func (c *checker) endsWhenTold(g *ssa.Function, stop *types.Var) bool {
+// stop field of its receiver, and once that channel is closed runs to its
+// end without waiting. Unless its marking is deferred, it defers nothing
+// (a deferred recover would skip a panic past the marking) and does not
+// call runtime.Goexit; it starts no goroutine (one that counts a successor
+// keeps the count up for ever).
+func (c *checker) endsWhenTold(g *ssa.Function, stop *types.Var, deferred bool) bool {
 	isStop := func(ch ssa.Value) bool {
 		fa := fieldOfChan(ch)
 		return fa != nil && fieldVar(fa.X.Type(), fa.Field) == stop && isReceiver(g, fa.X)
+	}
+	told := func(instr ssa.Instruction) bool {
+		switch in := instr.(type) {
+		case *ssa.UnOp:
+			return in.Op == token.ARROW && isStop(in.X)
+		case *ssa.Select:
+			for _, st := range in.States {
+				if st.Dir == types.RecvOnly && isStop(st.Chan) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if c.spawnsOrExits(g, !deferred, map[*ssa.Function]bool{}) {
+		return false
 	}
 	seen := map[*ssa.Function]bool{g: true}
 	for _, b := range g.Blocks {
 		for _, instr := range b.Instrs {
 			switch in := instr.(type) {
 			case *ssa.UnOp:
-				if in.Op == token.ARROW && !isStop(in.X) {
+				if in.Op == token.ARROW && !told(in) {
 					return false
 				}
 				continue
 			case *ssa.Select:
-				if !in.Blocking {
-					continue
-				}
-				told := false
-				for _, st := range in.States {
-					if st.Dir == types.RecvOnly && isStop(st.Chan) {
-						told = true
-					}
-				}
-				if !told {
+				if in.Blocking && !told(in) {
 					return false
 				}
 				continue
 			case *ssa.Defer:
 				// Deferred calls run before the worker's end, and a
 				// deferred Done after them.
-				if !c.cleanCall(in.Common(), seen) {
+				if !deferred || !c.cleanCall(in.Common(), seen) {
 					return false
 				}
 				continue
@@ -423,5 +494,207 @@ func (c *checker) endsWhenTold(g *ssa.Function, stop *types.Var) bool {
 			}
 		}
 	}
+	return endsOnceTold(g, told, isStop)
+}
+
+// spawnsOrExits reports whether fn, or a function of the package that it
+// calls or makes, starts a goroutine, or, if goexit, calls
+// runtime.Goexit.
+func (c *checker) spawnsOrExits(fn *ssa.Function, goexit bool, seen map[*ssa.Function]bool) bool {
+	if seen[fn] {
+		return false
+	}
+	seen[fn] = true
+	for _, anon := range fn.AnonFuncs {
+		if c.spawnsOrExits(anon, goexit, seen) {
+			return true
+		}
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.Go:
+				return true
+			case ssa.CallInstruction:
+				callee := in.Common().StaticCallee()
+				if callee == nil {
+					continue
+				}
+				if goexit && isFunc(callee, "runtime.Goexit") {
+					return true
+				}
+				if local := c.localCallee(in.Common()); local != nil && c.spawnsOrExits(local, goexit, seen) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// endsOnceTold reports whether g, once its stop channel is closed, comes
+// to its end: every cycle of its blocks passes a told point (a receive
+// from the stop channel, or a select with a case that receives from it),
+// and from the way each told point goes on once the channel is closed
+// (the case of the select that receives from it; the branch of a
+// comma-ok receive where ok is false, if the receive is followed by one),
+// every path reaches a return or a panic without coming round again.
+// isStop tells a load of the stop channel.
+func endsOnceTold(g *ssa.Function, told func(ssa.Instruction) bool, isStop func(ssa.Value) bool) bool {
+	toldBlock := make([]bool, len(g.Blocks))
+	var points []ssa.Instruction
+	for _, b := range g.Blocks {
+		for _, instr := range b.Instrs {
+			if told(instr) {
+				toldBlock[b.Index] = true
+				points = append(points, instr)
+			}
+		}
+	}
+	// No cycle avoids every told point.
+	state := make([]int, len(g.Blocks)) // 0 new, 1 on the path, 2 done
+	var cycle func(b *ssa.BasicBlock) bool
+	cycle = func(b *ssa.BasicBlock) bool {
+		state[b.Index] = 1
+		for _, s := range b.Succs {
+			if toldBlock[s.Index] {
+				continue
+			}
+			switch state[s.Index] {
+			case 1:
+				return true
+			case 0:
+				if cycle(s) {
+					return true
+				}
+			}
+		}
+		state[b.Index] = 2
+		return false
+	}
+	for _, b := range g.Blocks {
+		if !toldBlock[b.Index] && state[b.Index] == 0 && cycle(b) {
+			return false
+		}
+	}
+	// From each told point, the way on once told ends.
+	for _, p := range points {
+		starts, ok := onceClosed(p, isStop)
+		if !ok {
+			return false
+		}
+		for _, start := range starts {
+			clear(state)
+			if !ends(start, state) {
+				return false
+			}
+		}
+	}
 	return true
+}
+
+// ends reports whether every path from b reaches a return or a panic
+// without coming round again.
+func ends(b *ssa.BasicBlock, state []int) bool {
+	state[b.Index] = 1
+	for _, s := range b.Succs {
+		switch state[s.Index] {
+		case 1:
+			return false
+		case 0:
+			if !ends(s, state) {
+				return false
+			}
+		}
+	}
+	state[b.Index] = 2
+	return true
+}
+
+// onceClosed returns the blocks where the told point p goes on once the
+// stop channel is closed: for a receive, its own block (the rest of it)
+// or, for a comma-ok receive followed in its block by a branch on ok,
+// the branch where ok is false; for a select, the first block of each
+// case that receives from the stop channel, or of its branch where ok is
+// false. ok is false if they cannot be found.
+func onceClosed(p ssa.Instruction, isStop func(ssa.Value) bool) (starts []*ssa.BasicBlock, ok bool) {
+	switch in := p.(type) {
+	case *ssa.UnOp:
+		if in.CommaOk {
+			if b := okFalse(in.Block(), in); b != nil {
+				return []*ssa.BasicBlock{b}, true
+			}
+		}
+		return []*ssa.BasicBlock{in.Block()}, true
+	case *ssa.Select:
+		for i, st := range in.States {
+			if st.Dir != types.RecvOnly || !isStop(st.Chan) {
+				continue
+			}
+			body := caseBlock(in, i)
+			if body == nil {
+				return nil, false
+			}
+			if b := okFalse(body, in); b != nil {
+				body = b
+			}
+			starts = append(starts, body)
+		}
+		return starts, len(starts) > 0
+	}
+	return nil, false
+}
+
+// okFalse returns the branch that b takes when the ok of the receive v
+// (a comma-ok receive, or a select) is false, if b ends in a branch on it.
+func okFalse(b *ssa.BasicBlock, v ssa.Value) *ssa.BasicBlock {
+	if len(b.Instrs) == 0 {
+		return nil
+	}
+	br, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If)
+	if !ok {
+		return nil
+	}
+	cond, negated := br.Cond, false
+	if not, ok := cond.(*ssa.UnOp); ok && not.Op == token.NOT {
+		cond, negated = not.X, true
+	}
+	x, ok := cond.(*ssa.Extract)
+	if !ok || x.Tuple != v || x.Index != 1 {
+		return nil
+	}
+	if negated {
+		return br.Block().Succs[0]
+	}
+	return br.Block().Succs[1]
+}
+
+// caseBlock returns the first block of case i of sel: the branch taken
+// when the index it returns is i.
+func caseBlock(sel *ssa.Select, i int) *ssa.BasicBlock {
+	for _, ref := range *sel.Referrers() {
+		x, ok := ref.(*ssa.Extract)
+		if !ok || x.Index != 0 {
+			continue
+		}
+		for _, use := range *x.Referrers() {
+			eq, ok := use.(*ssa.BinOp)
+			if !ok || eq.Op != token.EQL || eq.X != ssa.Value(x) {
+				continue
+			}
+			k, ok := eq.Y.(*ssa.Const)
+			if !ok || k.Value == nil || k.Value.Kind() != constant.Int {
+				continue
+			}
+			if n, exact := constant.Int64Val(k.Value); !exact || n != int64(i) {
+				continue
+			}
+			for _, u := range *eq.Referrers() {
+				if br, ok := u.(*ssa.If); ok && br.Cond == ssa.Value(eq) {
+					return br.Block().Succs[0]
+				}
+			}
+		}
+	}
+	return nil
 }
