@@ -248,16 +248,18 @@ A send cannot block when its channel has room:
   - a wait for goroutines told to stop: a Wait on a WaitGroup field, or
     a receive from a channel field, after the close of a channel field
     of the same struct value on every path of its function, where the
-    closed field is unexported and set only in a struct (not generic)
-    its setting function makes, before it uses the struct but through
-    its fields, the WaitGroup is used only by Add(1) right before a go
+    closed field is unexported and set only in a struct its setting
+    function makes, before it uses the struct but through its fields,
+    the struct's type is unexported, not generic, and held by value by
+    no exported type, the WaitGroup is used only by Add(1) right before a go
     statement running a function of the package on the same struct, by
     Done in such a function through its receiver, and by Wait (or the
     done channel is set like the stop channel, in every struct made,
     each setting function starting a goroutine on the struct that closes
-    it), and every such goroutine marks itself done on every path to its
-    end (deferred, or else with nothing deferred and no Goexit), starts
-    no goroutine, waits for nothing but the stop channel (its every
+    it before it hands the struct on), and every such goroutine marks
+    itself done on every path to its end (deferred before any other call
+    or defer, or else with nothing deferred and no Goexit), starts no
+    goroutine, nor does code it calls or hands on, waits for nothing but the stop channel (its every
     receive is from it, its every blocking select has a case receiving
     from it, and all else it does is as clean as a served queue's
     reader), and once the channel is closed reaches its end without

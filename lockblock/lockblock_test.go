@@ -126,6 +126,7 @@ var casePkgs = []string{
 	"attack12/pokeidx",
 	"attack12/twostructs",
 	"attack13",
+	"attack14",
 	"attack11/other",
 	"attack11/otherlock",
 	"attack11/typeparam",

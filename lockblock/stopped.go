@@ -39,7 +39,8 @@ import (
 //     through its fields (before it starts a goroutine on it), and no
 //     struct holding it is copied whole, seen as another type or kept in
 //     a container: it is the same channel for the struct's life. The
-//     struct is not generic;
+//     struct's type is unexported, not generic, and held, not through a
+//     pointer, by no exported type (another package could copy it);
 //   - for a WaitGroup, the package uses the field only by Add(1) right
 //     before a go statement, in the same block with nothing in between
 //     but loads of the struct's fields, that runs a function of the
@@ -48,20 +49,23 @@ import (
 //   - for a done channel, the field is set like the stop channel, every
 //     struct the package makes is given one (a nil channel blocks for
 //     ever), and each function that sets it starts, after that and
-//     before it returns, a goroutine on the struct that closes the field
-//     through its receiver;
+//     before it returns or hands the struct to anything, a goroutine on
+//     the struct that closes the field through its receiver;
 //   - each such goroutine, a worker, marks itself done (Done, or the
-//     close of the done field) by a call deferred in its first block, or
-//     by a call in a block that every return comes after, and then defers
-//     nothing else and calls no runtime.Goexit (either could skip the
-//     call); it starts no goroutine, nor does any function of the package
-//     it calls (one that counts a successor keeps the count up);
+//     close of the done field) by a call deferred in its first block
+//     before any other call or defer, or else by a call in a block that
+//     every return comes after, and then defers nothing and calls no
+//     runtime.Goexit (either could skip the call); it starts no
+//     goroutine, nor does any function of the package that it calls or
+//     hands on as a func value (one that counts a successor keeps the
+//     count up), and none of those calls runtime.Goexit unless the
+//     marking is deferred;
 //   - a worker waits for nothing but its receiver's stop channel: each
 //     receive is from it, each select without a default has a case that
 //     receives from it, and everything else, deferred calls and callees
 //     included, is as clean as a served queue's reader (no lock, no other
 //     send, no call that may wait, no call through a func value or an
-//     interface);
+//     interface, no call back into the worker);
 //   - a worker comes to its end once told: every cycle of its blocks
 //     passes a receive from the stop channel or a select with a case
 //     that receives from it, and from the way each of those goes on once
@@ -231,10 +235,28 @@ func (c *checker) setWhenMade(fns []*ssa.Function, v *types.Var, given bool) boo
 		return true
 	}
 	owner := fieldOwner(fns, v, anyLoad, made)
-	if owner == nil || generic(owner) {
+	if owner == nil || generic(owner) || c.copyable(owner) {
 		return false
 	}
 	return c.notCopied(fns, v, owner, given)
+}
+
+// copyable reports whether another package may copy a struct of type
+// owner whole: owner is exported, or an exported type of the package
+// holds one, not through a pointer (c := *pkg.New() is not a copy that
+// vet's copylocks reports).
+func (c *checker) copyable(owner types.Type) bool {
+	n, ok := types.Unalias(owner).(*types.Named)
+	if !ok || n.Obj().Exported() {
+		return true
+	}
+	scope := c.pass.Pkg.Scope()
+	for _, name := range scope.Names() {
+		if tn, ok := scope.Lookup(name).(*types.TypeName); ok && tn.Exported() && holds(tn.Type(), owner, 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // generic reports whether t is a generic type or an instance of one.
@@ -397,7 +419,7 @@ func (c *checker) doneWorkers(fns []*ssa.Function, v *types.Var) (map[*ssa.Funct
 	for _, st := range stores {
 		found := false
 		for g := range workers {
-			if c.startsReader(st, g) {
+			if c.startsFirst(st, g) {
 				started[g] = true
 				found = true
 				break
@@ -420,19 +442,59 @@ func (c *checker) doneWorkers(fns []*ssa.Function, v *types.Var) (map[*ssa.Funct
 	return started, true
 }
 
-// marksDone reports whether g does what done accepts on every path to its
-// end: by a call deferred in its first block, or by a call in a block that
-// comes before every return; deferred says which.
-func marksDone(g *ssa.Function, done func(ssa.Instruction) bool) (ok, deferred bool) {
-	for _, b := range g.Blocks {
+// startsFirst reports whether the function of st, a store of a done
+// channel into a struct it makes, starts g on the struct after the store,
+// on every path before it returns, and before it hands the struct to
+// anything: a panic between the two, recovered by a caller that was
+// handed the struct, would leave it without a worker.
+func (c *checker) startsFirst(st *ssa.Store, g *ssa.Function) bool {
+	alloc := st.Addr.(*ssa.FieldAddr).X
+	for _, b := range st.Block().Parent().Blocks {
 		for _, instr := range b.Instrs {
-			if !done(instr) {
+			gs, ok := instr.(*ssa.Go)
+			if !ok || gs.Call.IsInvoke() || c.goroutineFunc(gs.Call.Value) != g || len(gs.Call.Args) == 0 || gs.Call.Args[0] != alloc {
 				continue
 			}
-			if _, d := instr.(*ssa.Defer); d && b.Index == 0 {
+			if _, closure := gs.Call.Value.(*ssa.MakeClosure); closure || !precedes(st, gs) || !beforeReturns(b) {
+				continue
+			}
+			first := true
+			for _, ref := range *alloc.Referrers() {
+				switch ref.(type) {
+				case *ssa.FieldAddr, *ssa.DebugRef:
+					continue
+				}
+				if ref != ssa.Instruction(gs) && !precedes(gs, ref) {
+					first = false
+				}
+			}
+			if first {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// marksDone reports whether g does what done accepts on every path to its
+// end: by a call deferred in its first block before any other call or
+// defer (a recover deferred before it, or a call that ends the goroutine
+// before it is deferred, would skip it), or by a call in a block that
+// comes before every return; deferred says which.
+func marksDone(g *ssa.Function, done func(ssa.Instruction) bool) (ok, deferred bool) {
+	if len(g.Blocks) > 0 {
+		for _, instr := range g.Blocks[0].Instrs {
+			if _, d := instr.(*ssa.Defer); d && done(instr) {
 				return true, true
 			}
-			if _, call := instr.(*ssa.Call); call && beforeReturns(b) {
+			if _, call := instr.(ssa.CallInstruction); call {
+				break
+			}
+		}
+	}
+	for _, b := range g.Blocks {
+		for _, instr := range b.Instrs {
+			if _, call := instr.(*ssa.Call); call && done(instr) && beforeReturns(b) {
 				ok = true
 			}
 		}
@@ -467,7 +529,8 @@ func (c *checker) endsWhenTold(g *ssa.Function, stop *types.Var, deferred bool) 
 	if c.spawnsOrExits(g, !deferred, map[*ssa.Function]bool{}) {
 		return false
 	}
-	seen := map[*ssa.Function]bool{g: true}
+	// A call back into g is not clean: cleanFunc finds its receives.
+	seen := map[*ssa.Function]bool{}
 	for _, b := range g.Blocks {
 		for _, instr := range b.Instrs {
 			switch in := instr.(type) {
@@ -498,8 +561,8 @@ func (c *checker) endsWhenTold(g *ssa.Function, stop *types.Var, deferred bool) 
 }
 
 // spawnsOrExits reports whether fn, or a function of the package that it
-// calls or makes, starts a goroutine, or, if goexit, calls
-// runtime.Goexit.
+// calls, makes or hands on as a func value (strings.Map(f, s) calls f),
+// starts a goroutine, or, if goexit, calls runtime.Goexit.
 func (c *checker) spawnsOrExits(fn *ssa.Function, goexit bool, seen map[*ssa.Function]bool) bool {
 	if seen[fn] {
 		return false
@@ -512,18 +575,22 @@ func (c *checker) spawnsOrExits(fn *ssa.Function, goexit bool, seen map[*ssa.Fun
 	}
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
-			switch in := instr.(type) {
-			case *ssa.Go:
+			if _, ok := instr.(*ssa.Go); ok {
 				return true
-			case ssa.CallInstruction:
-				callee := in.Common().StaticCallee()
-				if callee == nil {
-					continue
-				}
-				if goexit && isFunc(callee, "runtime.Goexit") {
+			}
+			if call, ok := instr.(ssa.CallInstruction); ok {
+				if callee := call.Common().StaticCallee(); callee != nil && goexit && isFunc(callee, "runtime.Goexit") {
 					return true
 				}
-				if local := c.localCallee(in.Common()); local != nil && c.spawnsOrExits(local, goexit, seen) {
+				if local := c.localCallee(call.Common()); local != nil && c.spawnsOrExits(local, goexit, seen) {
+					return true
+				}
+			}
+			for _, op := range instr.Operands(nil) {
+				if *op == nil {
+					continue
+				}
+				if f := c.goroutineFunc(*op); f != nil && c.spawnsOrExits(f, goexit, seen) {
 					return true
 				}
 			}

@@ -8,50 +8,50 @@ import (
 // Each group below breaks one condition of the shape; the wait stays
 // reported.
 
-// Blind's goroutine sends without a case for done: a reader that stops
+// blind's goroutine sends without a case for done: a reader that stops
 // reading holds it, and the close with it.
-type Blind struct {
+type blind struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	out  chan int
 	done chan struct{}
 }
 
-func NewBlind() *Blind { return &Blind{out: make(chan int), done: make(chan struct{})} }
+func NewBlind() *blind { return &blind{out: make(chan int), done: make(chan struct{})} }
 
-func (b *Blind) Deliver(v int) {
+func (b *blind) Deliver(v int) {
 	b.wg.Add(1)
 	go b.later(v)
 }
 
-func (b *Blind) later(v int) {
+func (b *blind) later(v int) {
 	b.out <- v
 	b.wg.Done()
 }
 
-func (b *Blind) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (b *blind) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	close(b.done)
 	b.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while b\.mu may be held`
 }
 
-// Locking's goroutine takes the lock that the close holds.
-type Locking struct {
+// locking's goroutine takes the lock that the close holds.
+type locking struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	n    int
 	done chan struct{}
 }
 
-func NewLocking() *Locking { return &Locking{done: make(chan struct{})} }
+func NewLocking() *locking { return &locking{done: make(chan struct{})} }
 
-func (l *Locking) Start() {
+func (l *locking) Start() {
 	l.wg.Add(1)
 	go l.run()
 }
 
-func (l *Locking) run() {
+func (l *locking) run() {
 	defer l.wg.Done()
 	for {
 		select {
@@ -65,28 +65,28 @@ func (l *Locking) run() {
 	}
 }
 
-func (l *Locking) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (l *locking) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	close(l.done)
 	l.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while l\.mu may be held`
 }
 
-// Sleepy's goroutine sleeps between two looks at done.
-type Sleepy struct {
+// sleepy's goroutine sleeps between two looks at done.
+type sleepy struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 }
 
-func NewSleepy() *Sleepy { return &Sleepy{done: make(chan struct{})} }
+func NewSleepy() *sleepy { return &sleepy{done: make(chan struct{})} }
 
-func (s *Sleepy) Start() {
+func (s *sleepy) Start() {
 	s.wg.Add(1)
 	go s.run()
 }
 
-func (s *Sleepy) run() {
+func (s *sleepy) run() {
 	defer s.wg.Done()
 	for {
 		select {
@@ -98,60 +98,60 @@ func (s *Sleepy) run() {
 	}
 }
 
-func (s *Sleepy) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (s *sleepy) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	close(s.done)
 	s.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while s\.mu may be held`
 }
 
-// Late closes done after the wait, which then waits for nothing that
+// late closes done after the wait, which then waits for nothing that
 // tells the goroutine to end.
-type Late struct {
+type late struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 }
 
-func NewLate() *Late { return &Late{done: make(chan struct{})} }
+func NewLate() *late { return &late{done: make(chan struct{})} }
 
-func (l *Late) Start() {
+func (l *late) Start() {
 	l.wg.Add(1)
 	go l.run()
 }
 
-func (l *Late) run() {
+func (l *late) run() {
 	<-l.done
 	l.wg.Done()
 }
 
-func (l *Late) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (l *late) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while l\.mu may be held`
 	close(l.done)
 }
 
-// Maybe closes done on one path only.
-type Maybe struct {
+// maybe closes done on one path only.
+type maybe struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 }
 
-func NewMaybe() *Maybe { return &Maybe{done: make(chan struct{})} }
+func NewMaybe() *maybe { return &maybe{done: make(chan struct{})} }
 
-func (m *Maybe) Start() {
+func (m *maybe) Start() {
 	m.wg.Add(1)
 	go m.run()
 }
 
-func (m *Maybe) run() {
+func (m *maybe) run() {
 	<-m.done
 	m.wg.Done()
 }
 
-func (m *Maybe) Close(now bool) { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (m *maybe) Close(now bool) { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if now {
@@ -160,189 +160,189 @@ func (m *Maybe) Close(now bool) { // want Close:`mayBlock\(call to sync\.WaitGro
 	m.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while m\.mu may be held`
 }
 
-// Other closes the done channel of another value than the one it waits
+// other closes the done channel of another value than the one it waits
 // for.
-type Other struct {
+type other struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 }
 
-func NewOther() *Other { return &Other{done: make(chan struct{})} }
+func NewOther() *other { return &other{done: make(chan struct{})} }
 
-func (o *Other) Start() {
+func (o *other) Start() {
 	o.wg.Add(1)
 	go o.run()
 }
 
-func (o *Other) run() {
+func (o *other) run() {
 	<-o.done
 	o.wg.Done()
 }
 
-func (o *Other) Close(peer *Other) { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (o *other) Close(peer *other) { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	close(peer.done)
 	o.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while o\.mu may be held`
 }
 
-// Restart makes a new done channel for each run: a goroutine of the last
+// restart makes a new done channel for each run: a goroutine of the last
 // run may still wait on the old one, which nothing closes.
-type Restart struct {
+type restart struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 }
 
-func (r *Restart) Start() {
+func (r *restart) Start() {
 	r.done = make(chan struct{})
 	r.wg.Add(1)
 	go r.run()
 }
 
-func (r *Restart) run() {
+func (r *restart) run() {
 	<-r.done
 	r.wg.Done()
 }
 
-func (r *Restart) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (r *restart) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	close(r.done)
 	r.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while r\.mu may be held`
 }
 
-// Between calls a function between Add and the go statement, which may
+// between calls a function between Add and the go statement, which may
 // wait with the count already taken.
-type Between struct {
+type between struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 	ch   chan int
 }
 
-func NewBetween() *Between { return &Between{done: make(chan struct{}), ch: make(chan int)} }
+func NewBetween() *between { return &between{done: make(chan struct{}), ch: make(chan int)} }
 
-func (b *Between) Start() { // want Start:`mayBlock\(stopped\.Between\.ready → channel receive at broken.go:\d+\)`
+func (b *between) Start() { // want Start:`mayBlock\(stopped\.between\.ready → channel receive at broken.go:\d+\)`
 	b.wg.Add(1)
 	b.ready()
 	go b.run()
 }
 
-func (b *Between) ready() { <-b.ch }
+func (b *between) ready() { <-b.ch }
 
-func (b *Between) run() {
+func (b *between) run() {
 	<-b.done
 	b.wg.Done()
 }
 
-func (b *Between) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (b *between) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	close(b.done)
 	b.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while b\.mu may be held`
 }
 
-// Partial's goroutine marks itself done on one path only: the wait may
+// partial's goroutine marks itself done on one path only: the wait may
 // last for ever.
-type Partial struct {
+type partial struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 	ok   bool
 }
 
-func NewPartial() *Partial { return &Partial{done: make(chan struct{})} }
+func NewPartial() *partial { return &partial{done: make(chan struct{})} }
 
-func (p *Partial) Start() {
+func (p *partial) Start() {
 	p.wg.Add(1)
 	go p.run()
 }
 
-func (p *Partial) run() {
+func (p *partial) run() {
 	<-p.done
 	if p.ok {
 		p.wg.Done()
 	}
 }
 
-func (p *Partial) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (p *partial) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	close(p.done)
 	p.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while p\.mu may be held`
 }
 
-// Outside counts work that is not a goroutine told to stop: Do adds and
+// outside counts work that is not a goroutine told to stop: Do adds and
 // marks done around a send of its own.
-type Outside struct {
+type outside struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 	ch   chan int
 }
 
-func NewOutside() *Outside { return &Outside{done: make(chan struct{}), ch: make(chan int)} }
+func NewOutside() *outside { return &outside{done: make(chan struct{}), ch: make(chan int)} }
 
-func (o *Outside) Start() {
+func (o *outside) Start() {
 	o.wg.Add(1)
 	go o.run()
 }
 
-func (o *Outside) run() {
+func (o *outside) run() {
 	<-o.done
 	o.wg.Done()
 }
 
-func (o *Outside) Do(v int) { // want Do:`mayBlock\(channel send at broken.go:\d+\)`
+func (o *outside) Do(v int) { // want Do:`mayBlock\(channel send at broken.go:\d+\)`
 	o.ch <- v
 	o.wg.Done()
 }
 
-func (o *Outside) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (o *outside) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	close(o.done)
 	o.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while o\.mu may be held`
 }
 
-// Many adds two for one goroutine.
-type Many struct {
+// many adds two for one goroutine.
+type many struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 }
 
-func NewMany() *Many { return &Many{done: make(chan struct{})} }
+func NewMany() *many { return &many{done: make(chan struct{})} }
 
-func (m *Many) Start() {
+func (m *many) Start() {
 	m.wg.Add(2)
 	go m.run()
 }
 
-func (m *Many) run() {
+func (m *many) run() {
 	<-m.done
 	m.wg.Done()
 }
 
-func (m *Many) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (m *many) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	close(m.done)
 	m.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while m\.mu may be held`
 }
 
-// Handed gives its WaitGroup to a helper, which may count anything.
-type Handed struct {
+// handed gives its WaitGroup to a helper, which may count anything.
+type handed struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 }
 
-func NewHanded() *Handed { return &Handed{done: make(chan struct{})} }
+func NewHanded() *handed { return &handed{done: make(chan struct{})} }
 
-func (h *Handed) Start() {
+func (h *handed) Start() {
 	h.wg.Add(1)
 	go h.run()
 	track(&h.wg)
@@ -350,43 +350,43 @@ func (h *Handed) Start() {
 
 func track(wg *sync.WaitGroup) { wg.Add(1) }
 
-func (h *Handed) run() {
+func (h *handed) run() {
 	<-h.done
 	h.wg.Done()
 }
 
-func (h *Handed) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
+func (h *handed) Close() { // want Close:`mayBlock\(call to sync\.WaitGroup\.Wait at broken.go:\d+\)`
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	close(h.done)
 	h.wg.Wait() // want `call to sync\.WaitGroup\.Wait, which waits for the WaitGroup while h\.mu may be held`
 }
 
-// Unstarted sets a done channel in one constructor that starts no
+// unstarted sets a done channel in one constructor that starts no
 // goroutine to close it.
-type Unstarted struct {
+type unstarted struct {
 	mu   sync.Mutex
 	in   chan int
 	done chan struct{}
 }
 
-func NewUnstarted() *Unstarted {
-	u := &Unstarted{in: make(chan int), done: make(chan struct{})}
+func NewUnstarted() *unstarted {
+	u := &unstarted{in: make(chan int), done: make(chan struct{})}
 	go u.run()
 	return u
 }
 
-func NewIdle() *Unstarted {
-	return &Unstarted{in: make(chan int), done: make(chan struct{})}
+func NewIdle() *unstarted {
+	return &unstarted{in: make(chan int), done: make(chan struct{})}
 }
 
-func (u *Unstarted) run() {
+func (u *unstarted) run() {
 	defer close(u.done)
 	for range u.in {
 	}
 }
 
-func (u *Unstarted) Close() { // want Close:`mayBlock\(channel receive at broken.go:\d+\)`
+func (u *unstarted) Close() { // want Close:`mayBlock\(channel receive at broken.go:\d+\)`
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	close(u.in)
@@ -394,20 +394,20 @@ func (u *Unstarted) Close() { // want Close:`mayBlock\(channel receive at broken
 }
 
 // Sometimes' goroutine closes done on one path only.
-type Sometimes struct {
+type sometimes struct {
 	mu   sync.Mutex
 	in   chan int
 	done chan struct{}
 	n    int
 }
 
-func NewSometimes() *Sometimes {
-	s := &Sometimes{in: make(chan int), done: make(chan struct{})}
+func NewSometimes() *sometimes {
+	s := &sometimes{in: make(chan int), done: make(chan struct{})}
 	go s.run()
 	return s
 }
 
-func (s *Sometimes) run() {
+func (s *sometimes) run() {
 	for v := range s.in {
 		s.n += v
 	}
@@ -416,38 +416,38 @@ func (s *Sometimes) run() {
 	}
 }
 
-func (s *Sometimes) Close() { // want Close:`mayBlock\(channel receive at broken.go:\d+\)`
+func (s *sometimes) Close() { // want Close:`mayBlock\(channel receive at broken.go:\d+\)`
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	close(s.in)
 	<-s.done // want `channel receive while s\.mu may be held`
 }
 
-// Nested's goroutine waits in a function it calls, where done is not
+// nested's goroutine waits in a function it calls, where done is not
 // looked at.
-type Nested struct {
+type nested struct {
 	mu   sync.Mutex
 	in   chan int
 	out  chan int
 	done chan struct{}
 }
 
-func NewNested() *Nested {
-	n := &Nested{in: make(chan int), out: make(chan int), done: make(chan struct{})}
+func NewNested() *nested {
+	n := &nested{in: make(chan int), out: make(chan int), done: make(chan struct{})}
 	go n.run()
 	return n
 }
 
-func (n *Nested) run() {
+func (n *nested) run() {
 	defer close(n.done)
 	for v := range n.in {
 		n.pass(v)
 	}
 }
 
-func (n *Nested) pass(v int) { n.out <- v }
+func (n *nested) pass(v int) { n.out <- v }
 
-func (n *Nested) Close() { // want Close:`mayBlock\(channel receive at broken.go:\d+\)`
+func (n *nested) Close() { // want Close:`mayBlock\(channel receive at broken.go:\d+\)`
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	close(n.in)

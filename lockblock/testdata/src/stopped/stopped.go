@@ -131,57 +131,57 @@ func (o *Ordered) Close() {
 	o.qs = nil
 }
 
-// Plain is the smallest shape that each case in broken.go breaks in one
+// plain is the smallest shape that each case in broken.go breaks in one
 // way: one goroutine that waits for done, counted by Add(1) right before
 // it starts.
-type Plain struct {
+type plain struct {
 	mu   sync.Mutex
 	wg   sync.WaitGroup
 	done chan struct{}
 }
 
-func NewPlain() *Plain { return &Plain{done: make(chan struct{})} }
+func NewPlain() *plain { return &plain{done: make(chan struct{})} }
 
-func (p *Plain) Start() {
+func (p *plain) Start() {
 	p.wg.Add(1)
 	go p.run()
 }
 
-func (p *Plain) run() {
+func (p *plain) run() {
 	<-p.done
 	p.wg.Done()
 }
 
-func (p *Plain) Close() {
+func (p *plain) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	close(p.done)
 	p.wg.Wait()
 }
 
-// Drain is the smallest done-channel shape: a goroutine ranges over its
+// drain is the smallest done-channel shape: a goroutine ranges over its
 // input until it is closed, and closes done on its way out.
-type Drain struct {
+type drain struct {
 	mu   sync.Mutex
 	in   chan int
 	done chan struct{}
 	n    int
 }
 
-func NewDrain() *Drain {
-	d := &Drain{in: make(chan int), done: make(chan struct{})}
+func NewDrain() *drain {
+	d := &drain{in: make(chan int), done: make(chan struct{})}
 	go d.run()
 	return d
 }
 
-func (d *Drain) run() {
+func (d *drain) run() {
 	defer close(d.done)
 	for v := range d.in {
 		d.n += v
 	}
 }
 
-func (d *Drain) Close() {
+func (d *drain) Close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	close(d.in)
