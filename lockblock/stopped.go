@@ -155,8 +155,8 @@ func closedBefore(instr ssa.Instruction, x ssa.Value) []*types.Var {
 }
 
 // closedField returns the field whose channel instr closes, if it is a
-// call of close on a channel loaded from a field; a deferred close counts
-// only if deferred.
+// call of close on a channel loaded from a field; a deferred close
+// counts only if the deferred argument is true.
 func closedField(instr ssa.Instruction, deferred bool) *ssa.FieldAddr {
 	var call *ssa.CallCommon
 	switch in := instr.(type) {
