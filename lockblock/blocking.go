@@ -399,7 +399,7 @@ func (c *checker) blocking(instr ssa.Instruction) (blocker, bool) {
 		if p, ok := in.Chan.(*ssa.Parameter); ok && c.drained[p] {
 			break
 		}
-		if freshSend(in) || c.givesBack(in) || c.oneShot(in) || c.emptiedSend(in) || c.servedSend(in) {
+		if freshSend(in) || c.countedSend(in) || c.givesBack(in) || c.oneShot(in) || c.emptiedSend(in) || c.servedSend(in) {
 			break
 		}
 		return c.direct("channel send", "send", in.Pos()), true

@@ -166,6 +166,18 @@ A send cannot block when its channel has room:
     (kept in a local variable, in a captured variable that the closure
     reads only after the sends, or in a field of a new struct, even after
     an atomic method or a Lock on another of its fields);
+  - a counted channel: made in the function with a constant capacity k
+    above 0, kept in a variable that nothing sets again and that nothing
+    reads or captures before it is set (nil waits for ever), and used,
+    in the function and in the func literals it makes, only by sends,
+    receives, selects that receive from it, len, cap, close and
+    comparisons, with at most k sends into it, each outside any loop of
+    its function, in the function itself or in a func literal that the
+    function makes once, outside any loop, and uses only as what one
+    call, go statement or defer outside any loop calls: every value it is
+    ever sent fits in its buffer, whoever receives (golang-migrate's lock
+    defers done <- true to the timer goroutine it starts, which only
+    receives);
   - a token field, which a loop of the package fills with constants
     while the channel is new, or which a func literal handed only to the
     Do of a sync.Once in a field or a package variable, never set anew,

@@ -40,6 +40,8 @@ var casePkgs = []string{
 	"generic",
 	"closure",
 	"methodvalue",
+	"counted",   // channels with room for every value they are ever sent
+	"attack15",  // counted channels that may still be nil
 	"pathsense", // conditional pairs, two roots of one lock, channels with room, unlocks through func values
 	"iokind",    // waits for the network and the disk
 	"served",    // queues read by a goroutine that works in memory
