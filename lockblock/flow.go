@@ -421,8 +421,30 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 		}
 		return 1
 	}
+	// A lock that a Cond.Wait of a callee lets go of through a pointer
+	// field (effect.cond) is, beside a lock of the caller's that the
+	// function lets go of itself, most likely that lock under another
+	// name: it is not held on entry as a lock of its own, so that the
+	// wait finds the lock it is paired with (pairedHeld). Wait takes it again, so it
+	// is let go only for a while.
+	alias := map[string]bool{}
 	for _, e := range eff.drops {
-		entry.locks[modeKey(e.key(), e.read)] = held{read: e.read, count: holds(e), field: e.field}
+		if e.ptr == nil {
+			continue
+		}
+
+		for _, p := range c.pairedKeys(e.key(), e.ptr) {
+			for _, o := range eff.drops {
+				if o.ptr == nil && o.read == e.read && o.key() == p.lock && o.field == p.field {
+					alias[modeKey(e.key(), e.read)] = true
+				}
+			}
+		}
+	}
+	for _, e := range eff.drops {
+		if mk := modeKey(e.key(), e.read); !alias[mk] {
+			entry.locks[mk] = held{read: e.read, count: holds(e), field: e.field}
+		}
 	}
 	g := c.newFlow(f.fn)
 	g.env = f.env
@@ -453,6 +475,9 @@ func (c *checker) effectsOf(f *flow) *lockEffects {
 	gRets := g.returns()
 	for _, e := range eff.drops {
 		mk := modeKey(e.key(), e.read)
+		if alias[mk] {
+			continue
+		}
 		// How often it is held at returns: at the most, and at the
 		// least (0 where it is not held).
 		most, least := 0, -1
@@ -562,6 +587,14 @@ func (c *checker) heldAcross(instr ssa.Instruction, bl blocker, cur lockset, env
 			continue
 		}
 		mk := modeKey(key, read)
+		if e.ptr != nil {
+			mk = c.pairedHeld(locks, mk, read, e.ptr)
+			if mk != modeKey(key, read) && c.namedByOther(st, eff, e, mk) {
+				// Another drop names that lock: what it says of the
+				// waits made holding it stands.
+				continue
+			}
+		}
 		h, ok := locks[mk]
 		if !ok {
 			continue
@@ -744,7 +777,7 @@ func (f *flow) transfer(b *ssa.BasicBlock, in *state, show func(ssa.Instruction,
 				h.lits = f.c.branchLits(b)
 				acquire(cur, ref.key, h)
 			case opUnlock, opRUnlock:
-				f.releaseAt(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field, f.c.branchLits(b))
+				f.releaseAt(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field, ref.ptr, f.c.branchLits(b))
 			case opTryLock, opTryRLock:
 				// Held where the call returned true.
 				h := f.c.lockAt(ref, in.Pos(), ref.op == opTryRLock)
@@ -1028,14 +1061,14 @@ func (f *flow) deferCall(d *ssa.Defer, cur *state) {
 	call := f.c.callOf(d)
 	switch ref := f.c.lockCall(call); ref.op {
 	case opUnlock, opRUnlock:
-		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field)
+		f.deferUnlock(cur, ref.key, ref.name, ref.op == opRUnlock, ref.field, ref.ptr)
 		return
 	case notLockOp:
 		if eff, st := f.c.effectsAt(call, f.fn, f.env); eff != nil {
 			for _, e := range eff.released {
 				if key, name, read, ok := f.c.bind(st, e); ok {
 					for range e.times() {
-						f.deferUnlock(cur, key, name, read, e.field)
+						f.deferUnlock(cur, key, name, read, e.field, e.ptr)
 					}
 				}
 			}
@@ -1225,20 +1258,24 @@ func (f *flow) condWait(call *ssa.CallCommon, cur *state) {
 		return
 	}
 	if _, held := cur.locks[mk]; !held {
-		f.noteRelease(strings.TrimSuffix(mk, "#r"), name, strings.HasSuffix(mk, "#r"), nil)
+		f.noteReleaseOf(strings.TrimSuffix(mk, "#r"), name, strings.HasSuffix(mk, "#r"), nil, f.c.condPtr(cond))
 	}
 }
 
 // release removes a lock from cur, or records a release for the caller
 // when the function did not take it.
-func (f *flow) release(cur *state, key, name string, read bool, field *types.Var) {
-	f.releaseAt(cur, key, name, read, field, nil)
+func (f *flow) release(cur *state, key, name string, read bool, field, ptr *types.Var) {
+	f.releaseAt(cur, key, name, read, field, ptr, nil)
 }
 
 // releaseAt is release by an unlock in a block that only paths on which
-// lits hold reach.
-func (f *flow) releaseAt(cur *state, key, name string, read bool, field *types.Var, lits []lit) {
+// lits hold reach; ptr, if not nil, is the kept pointer field through
+// which the lock is reached (see effect.ptr).
+func (f *flow) releaseAt(cur *state, key, name string, read bool, field, ptr *types.Var, lits []lit) {
 	mk := sameLock(cur, modeKey(key, read), read, field)
+	if ptr != nil {
+		mk = f.c.pairedHeld(cur.locks, mk, read, ptr)
+	}
 	if h, ok := cur.locks[mk]; ok {
 		if h.count > 1 {
 			h.count--
@@ -1256,7 +1293,7 @@ func (f *flow) releaseAt(cur *state, key, name string, read bool, field *types.V
 		}
 		return
 	}
-	f.noteRelease(key, name, read, field)
+	f.noteReleaseOf(key, name, read, field, ptr)
 }
 
 // outerLits reports whether the conditions of have include every one of
@@ -1291,13 +1328,56 @@ func sameLock(cur *state, mk string, read bool, field *types.Var) string {
 	return cmp.Or(found, mk)
 }
 
+// pairedHeld returns, for mk, a lock reached through the kept pointer
+// field ptr (effect.ptr) that is not held under that name, the key of the
+// held lock it is by the pairs of ptr (pairedKeys): for d.mu.versions.mu,
+// d.mu.Mutex, if it is held, as a lock of the paired field, in the same
+// mode, and not an element of a slice or map; mk otherwise.
+func (c *checker) pairedHeld(locks lockset, mk string, read bool, ptr *types.Var) string {
+	if _, ok := locks[mk]; ok {
+		return mk
+	}
+	found := ""
+	for _, p := range c.pairedKeys(strings.TrimSuffix(mk, "#r"), ptr) {
+		k := modeKey(p.lock, read)
+		if strings.Contains(k, "[") {
+			// s[i].mu and s[j].mu are named alike.
+			continue
+		}
+		if h, ok := locks[k]; ok && h.field == p.field {
+			if found != "" && found != k {
+				return mk
+			}
+			found = k
+		}
+	}
+	return cmp.Or(found, mk)
+}
+
+// namedByOther reports whether a drop of eff other than e binds at st to
+// the lock mk.
+func (c *checker) namedByOther(st site, eff *lockEffects, e effect, mk string) bool {
+	for _, o := range eff.drops {
+		if sameLockOf(o, e) {
+			continue
+		}
+		if key, _, read, ok := c.bind(st, o); ok && modeKey(key, read) == mk {
+			return true
+		}
+	}
+	return false
+}
+
 // deferUnlock registers a deferred unlock of a lock, which runs at return
 // and before every deferred call registered so far; one of a lock the
 // function does not hold is a release for the caller.
-func (f *flow) deferUnlock(cur *state, key, name string, read bool, field *types.Var) {
+func (f *flow) deferUnlock(cur *state, key, name string, read bool, field, ptr *types.Var) {
 	mk := sameLock(cur, modeKey(key, read), read, field)
+	if ptr != nil {
+		mk = f.c.pairedHeld(cur.locks, mk, read, ptr)
+	}
 	if _, ok := cur.locks[mk]; !ok {
-		f.noteRelease(key, name, read, field)
+		f.noteReleaseOf(key, name, read, field, ptr)
 	}
 	cur.unlocks[mk] = min(cur.unlocks[mk]+1, maxCount)
 	for d, after := range cur.pending {
@@ -1307,13 +1387,16 @@ func (f *flow) deferUnlock(cur *state, key, name string, read bool, field *types
 	}
 }
 
-// noteRelease records a release of a lock the function did not take, for
-// its caller; in a loop body, for the caller of the enclosing function.
-func (f *flow) noteRelease(key, name string, read bool, field *types.Var) {
+// noteReleaseOf records a release of a lock the function did not take,
+// for its caller; in a loop body, for the caller of the enclosing
+// function. ptr, if not nil, is the kept pointer field through which the
+// lock is let go (see effect.ptr).
+func (f *flow) noteReleaseOf(key, name string, read bool, field, ptr *types.Var) {
 	for f.outer != nil {
 		f = f.outer
 	}
 	if e, ok := f.c.releaseOf(f.fn, key, name, read, field); ok {
+		e.ptr = ptr
 		f.released[modeKey(key, read)] = e
 		delete(f.maybeOwn, modeKey(key, read))
 	}
@@ -1347,7 +1430,11 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 	for _, e := range eff.released {
 		if key, name, read, ok := f.c.bind(st, e); ok {
 			for range e.times() {
-				f.release(cur, key, name, read, e.field)
+				// A release for good through a kept pointer field is not
+				// taken for the caller's lock under another name: the
+				// function may take it back under that name (defer
+				// vs.mu.Lock()), which the effect does not follow.
+				f.release(cur, key, name, read, e.field, nil)
 			}
 		}
 	}
@@ -1361,12 +1448,16 @@ func (f *flow) applyEffects(call *ssa.Call, cur *state) {
 			continue
 		}
 		if key, name, read, ok := f.c.bind(st, e); ok {
-			if _, held := cur.locks[sameLock(cur, modeKey(key, read), read, e.field)]; !held {
+			mk := sameLock(cur, modeKey(key, read), read, e.field)
+			if e.ptr != nil {
+				mk = f.c.pairedHeld(cur.locks, mk, read, e.ptr)
+			}
+			if _, held := cur.locks[mk]; !held {
 				if slices.ContainsFunc(eff.acquired, func(a effect) bool { return sameLockOf(a, e) }) {
 					// It may also take the lock for itself.
 					f.noteMaybeRelease(key, name, read, e.field)
 				} else {
-					f.noteRelease(key, name, read, e.field)
+					f.noteReleaseOf(key, name, read, e.field, e.ptr)
 				}
 			}
 		}

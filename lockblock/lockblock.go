@@ -285,7 +285,21 @@ locked as c.L.Lock(), a held lock in the same struct as the Cond, or else
 the only lock held, is taken for it. A function of the package that waits
 on a Cond whose lock is known lets its caller's hold of that lock go while
 it waits, so a waitLocked helper called with the Cond's lock held does not
-block under it; the guesses do not cross calls.
+block under it; the guesses do not cross calls, but for one. A Cond
+whose lock a function of the package sets to the value it also stores
+into an unexported *sync.Mutex or *sync.RWMutex field of the same struct
+(vs.mu = mu; vs.writerCond.L = mu), a field the package stores into
+nowhere else, uses only by loads and never copies or stores whole, and
+whose lock is set nowhere else, has the lock that field points to. Where
+every call of that function, directly or through the parameters of
+unexported functions only called directly, hands it a struct loaded
+from a pointer field only ever set to new structs and the address of a
+lock field reached from the same root (d.mu.versions.init(&d.mu.Mutex)),
+the two are paired: a Wait on the Cond, in a function or in a helper
+however deep, and an unlock through vs.mu, let go of d.mu.Mutex if it
+is held under that name (not as an element of a slice or map). A helper
+that lets go of the lock for good through vs.mu is not taken to let go
+of its caller's.
 
 These do not count: a select with a default case; a go statement (its
 work runs in a new goroutine, which does not hold the lock); a call
@@ -477,6 +491,12 @@ type checker struct {
 	// of its lock relative to the same struct, such as ".mu", as found in
 	// a c.cond = sync.NewCond(&c.mu) of this package.
 	condL map[*types.Var]condLock
+	// ptrPairs maps a pointer field that holds a Cond's lock (see
+	// keptBeside) to where the lock it points to is (see ptrPair).
+	ptrPairs map[*types.Var][]ptrPair
+	// allFns are the functions of the package, its package initializer
+	// and the func literals in it included.
+	allFns []*ssa.Function
 	// condG maps a package variable of type sync.Cond or *sync.Cond to its
 	// lock, a package variable too.
 	condG map[*ssa.Global]condLock
@@ -587,6 +607,7 @@ func run(pass *analysis.Pass) (any, error) {
 		yields:    map[*ssa.Function]*ssa.MakeClosure{},
 		funcs:     map[*ssa.Function]*funcInfo{},
 		condL:     map[*types.Var]condLock{},
+		ptrPairs:  map[*types.Var][]ptrPair{},
 		condG:     map[*ssa.Global]condLock{},
 		loops:     map[*ssa.Function][]bool{},
 		tokens:    map[*types.Var]bool{},
@@ -626,12 +647,13 @@ func run(pass *analysis.Pass) (any, error) {
 	c.findTokens(ssaRes.SrcFuncs, ssaRes.Pkg)
 	c.findDrained(ssaRes.SrcFuncs, ssaRes.Pkg.Func("init"))
 	withInit := c.withInit(ssaRes.SrcFuncs)
+	c.allFns = withInit
 	c.findEmptied(withInit)
 	c.findServed(withInit)
 	c.findStopped(withInit)
 	c.summarize(ssaRes.SrcFuncs)
 	c.exportFacts(ssaRes.SrcFuncs)
-	c.findCondLocks(ssaRes.SrcFuncs)
+	c.findCondLocks(withInit)
 	for _, fn := range ssaRes.SrcFuncs {
 		c.checkFunc(fn)
 	}

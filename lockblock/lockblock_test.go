@@ -40,8 +40,12 @@ var casePkgs = []string{
 	"generic",
 	"closure",
 	"methodvalue",
-	"counted",   // channels with room for every value they are ever sent
-	"attack15",  // counted channels that may still be nil
+	"counted",  // channels with room for every value they are ever sent
+	"attack15", // counted channels that may still be nil
+	"condptr",  // Conds whose lock is kept in a pointer field beside them
+	"attack16", // locks taken for a kept Cond lock that are not it
+	"attack17", // locks of another owner or set taken for a kept Cond lock
+	"attack17init",
 	"pathsense", // conditional pairs, two roots of one lock, channels with room, unlocks through func values
 	"iokind",    // waits for the network and the disk
 	"served",    // queues read by a goroutine that works in memory

@@ -51,6 +51,7 @@ type lockRef struct {
 	key   string
 	name  string
 	field *types.Var // the struct field that is the lock, if it is one
+	ptr   *types.Var // the kept pointer field it is reached through (see effect.ptr)
 }
 
 // lockCall returns what call does to a lock, and the lock.
@@ -89,7 +90,27 @@ func (c *checker) lockCall(call *ssa.CallCommon) lockRef {
 			op = opRUnlock
 		}
 	}
-	return lockRef{op: op, key: key, name: name, field: lockField(recv)}
+	return lockRef{op: op, key: key, name: name, field: lockField(recv), ptr: c.keptPtr(recv)}
+}
+
+// keptPtr returns the pointer field that v, the receiver of a Lock-like
+// call, is loaded from, if it holds a Cond's lock (keptBeside).
+func (c *checker) keptPtr(v ssa.Value) *types.Var {
+	if mi, ok := v.(*ssa.MakeInterface); ok {
+		v = mi.X
+	}
+	load, ok := v.(*ssa.UnOp)
+	if !ok || load.Op != token.MUL {
+		return nil
+	}
+	fa, ok := load.X.(*ssa.FieldAddr)
+	if !ok {
+		return nil
+	}
+	if g := fieldVar(fa.X.Type(), fa.Field); c.ptrPairs[g] != nil {
+		return g
+	}
+	return nil
 }
 
 // lockOf returns the key and name of the lock that v, the receiver of a
@@ -223,6 +244,12 @@ type effect struct {
 	// count is how many times a read lock is taken, or let go for good;
 	// 0 is once.
 	count int
+	// ptr, if not nil, is the pointer field through which the lock is
+	// let go, by an unlock or a Cond.Wait, a field that holds a Cond's
+	// lock (keptBeside): whatever the caller calls the lock, it is the one
+	// lock of the caller's that the package pairs with that pointer field
+	// (pairedHeld).
+	ptr *types.Var
 }
 
 // times returns how many times e takes or lets go of its lock.
