@@ -28,13 +28,12 @@ import (
 // nothing sets again and that nothing reads or captures before it is set
 // (a nil channel waits for ever), and used only by sends, receives,
 // selects that receive from it, len, cap, close and comparisons, in the
-// function and in func literals it makes; and when
-// there are at most k sends into it, each outside any loop of its
-// function, either in the function itself or in a func literal that the
-// function makes once, outside any loop, and uses only as what one call,
-// go statement or defer outside any loop calls. A channel handed to a
-// function, stored anywhere else, converted or returned is not counted:
-// whoever gets it could send into it.
+// function and in func literals it makes; and when there are at most k
+// sends into it, each outside any loop of its function, either in the
+// function itself or in a func literal that the function uses only as
+// what one call, go statement or defer outside any loop calls. A channel
+// handed to a function, stored anywhere else, converted or returned is
+// not counted: whoever gets it could send into it.
 
 // countedSend reports whether send puts a value into a counted channel.
 func (c *checker) countedSend(send *ssa.Send) bool {
@@ -42,16 +41,18 @@ func (c *checker) countedSend(send *ssa.Send) bool {
 	if mc == nil {
 		return false
 	}
+	// The send itself is counted, so a capacity of 0 allows none.
 	k, ok := mc.Size.(*ssa.Const)
-	if !ok || k.Value == nil || k.Value.Kind() != constant.Int || constant.Sign(k.Value) <= 0 {
+	if !ok || k.Value == nil {
 		return false
 	}
-	limit, exact := constant.Int64Val(k.Value)
+	// ToInt leaves an Int or an Unknown, which Int64Val takes.
+	limit, exact := constant.Int64Val(constant.ToInt(k.Value))
 	if !exact {
 		return false
 	}
 	sends := 0
-	if !c.countUses(mc, home, mc.Parent(), &sends) {
+	if !c.countUses(mc, home, &sends) {
 		return false
 	}
 	return sends <= int(limit)
@@ -129,11 +130,11 @@ func boundCell(fv *ssa.FreeVar) *ssa.Alloc {
 }
 
 // countUses reports whether the channel mc, also held in cell if cell is
-// not nil, goes only where countedSend allows, in fn (the function that
-// made it) and the func literals that capture the cell; it adds the
+// not nil, goes only where countedSend allows, in the function that made
+// it and the func literals that capture the cell; it adds the
 // sends it finds to *sends.
-func (c *checker) countUses(mc *ssa.MakeChan, cell *ssa.Alloc, fn *ssa.Function, sends *int) bool {
-	if !c.chanUses(mc, cell, sends) {
+func (c *checker) countUses(mc *ssa.MakeChan, cell *ssa.Alloc, sends *int) bool {
+	if !c.countedUse(mc, cell, sends) {
 		return false
 	}
 	if cell == nil {
@@ -158,7 +159,7 @@ func (c *checker) countUses(mc *ssa.MakeChan, cell *ssa.Alloc, fn *ssa.Function,
 				return false
 			}
 		case *ssa.UnOp:
-			if r.Op != token.MUL || !c.chanUses(r, nil, sends) {
+			if r.Op != token.MUL || !c.countedUse(r, nil, sends) {
 				return false
 			}
 		case *ssa.MakeClosure:
@@ -174,7 +175,7 @@ func (c *checker) countUses(mc *ssa.MakeChan, cell *ssa.Alloc, fn *ssa.Function,
 
 // litUses reports whether the func literal that mk makes, capturing cell,
 // only loads the channel from it and uses the loads as countedSend
-// allows, and whether, if it sends into it, mk is made once and called
+// allows, and whether, if it sends into it, what mk makes is called
 // once; it adds the literal's sends to *sends.
 func (c *checker) litUses(mk *ssa.MakeClosure, cell *ssa.Alloc, sends *int) bool {
 	lit := mk.Fn.(*ssa.Function)
@@ -187,7 +188,7 @@ func (c *checker) litUses(mk *ssa.MakeClosure, cell *ssa.Alloc, sends *int) bool
 			switch r := ref.(type) {
 			case *ssa.DebugRef:
 			case *ssa.UnOp:
-				if r.Op != token.MUL || !c.chanUses(r, nil, &n) {
+				if r.Op != token.MUL || !c.countedUse(r, nil, &n) {
 					return false
 				}
 			default:
@@ -203,13 +204,11 @@ func (c *checker) litUses(mk *ssa.MakeClosure, cell *ssa.Alloc, sends *int) bool
 	return true
 }
 
-// calledOnce reports whether the closure mk makes is made outside any
-// loop and used only as what one call, go statement or defer, outside any
-// loop, calls.
+// calledOnce reports whether the closure mk makes is used only as what
+// one call, go statement or defer, outside any loop, calls. Made in a
+// loop, it is made afresh each turn, but only the one that call calls
+// can send.
 func (c *checker) calledOnce(mk *ssa.MakeClosure) bool {
-	if c.inLoop(mk.Block()) {
-		return false
-	}
 	refs := *mk.Referrers()
 	used := 0
 	for _, ref := range refs {
@@ -234,10 +233,10 @@ func (c *checker) calledOnce(mk *ssa.MakeClosure) bool {
 	return used == 1
 }
 
-// chanUses reports whether v, the channel, goes only into sends (outside
+// countedUse reports whether v, the channel, goes only into sends (outside
 // any loop, counted into *sends), receives, selects that receive from it,
 // len, cap, close, comparisons and, if cell is not nil, a store into cell.
-func (c *checker) chanUses(v ssa.Value, cell *ssa.Alloc, sends *int) bool {
+func (c *checker) countedUse(v ssa.Value, cell *ssa.Alloc, sends *int) bool {
 	for _, ref := range *v.Referrers() {
 		switch r := ref.(type) {
 		case *ssa.DebugRef, *ssa.BinOp:

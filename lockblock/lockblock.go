@@ -173,8 +173,8 @@ A send cannot block when its channel has room:
     receives, selects that receive from it, len, cap, close and
     comparisons, with at most k sends into it, each outside any loop of
     its function, in the function itself or in a func literal that the
-    function makes once, outside any loop, and uses only as what one
-    call, go statement or defer outside any loop calls: every value it is
+    function uses only as what one call, go statement or defer outside
+    any loop calls: every value it is
     ever sent fits in its buffer, whoever receives (golang-migrate's lock
     defers done <- true to the timer goroutine it starts, which only
     receives);

@@ -46,6 +46,8 @@ var casePkgs = []string{
 	"attack16", // locks taken for a kept Cond lock that are not it
 	"attack17", // locks of another owner or set taken for a kept Cond lock
 	"attack17init",
+	"attack17iface",
+	"attack17ptr",
 	"pathsense", // conditional pairs, two roots of one lock, channels with room, unlocks through func values
 	"iokind",    // waits for the network and the disk
 	"served",    // queues read by a goroutine that works in memory

@@ -25,10 +25,11 @@ func (vs *versionSet) logLock() {
 }
 
 type db struct {
-	mu  sync.Mutex
-	mu2 sync.Mutex
-	vs  *versionSet
-	vs2 *versionSet
+	mu    sync.Mutex
+	mu2   sync.Mutex
+	other sync.Mutex
+	vs    *versionSet
+	vs2   *versionSet
 }
 
 func open() *db {
@@ -102,4 +103,53 @@ func newQueue() *queue {
 	q := &queue{}
 	q.cond = &sync.Cond{L: &q.mu}
 	return q
+}
+
+// midSleep lets go of the caller's other lock, then sleeps holding the
+// set's lock, which the caller holds by the pointer's name.
+func (vs *versionSet) midSleep(x *sync.Mutex) {
+	x.Unlock()
+	time.Sleep(time.Millisecond)
+	vs.logLock()
+	x.Lock()
+}
+
+func (d *db) bothSleep() {
+	d.other.Lock()
+	d.vs.mu.Lock()
+	d.vs.midSleep(&d.other) // want `call to attack17.versionSet.midSleep, which may block \(call to time.Sleep at attack17.go:\d+\) while d.vs.mu may be held`
+	d.vs.mu.Unlock()
+	d.other.Unlock()
+}
+
+// adopter keeps a db's set under a field of the same name, beside a lock
+// of its own of the same name: the set's lock is the db's, not its own.
+type adopter struct {
+	mu sync.Mutex
+	vs *versionSet
+}
+
+func (a *adopter) adopt(d *db) { a.vs = d.vs }
+
+func (a *adopter) use() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.vs.logLock() // want `call to attack17.versionSet.logLock, which may block \(call to sync.Cond.Wait at attack17.go:\d+\) while a.mu may be held`
+}
+
+// midSleep2 lets go of the caller's other lock, then sleeps holding
+// d.mu, which its set's wait, after the sleep, lets go of.
+func (d *db) midSleep2(x *sync.Mutex) {
+	x.Unlock()
+	time.Sleep(time.Millisecond)
+	d.vs.logLock()
+	x.Lock()
+}
+
+func (d *db) bothSleep2() {
+	d.other.Lock()
+	d.mu.Lock()
+	d.midSleep2(&d.other) // want `call to attack17.db.midSleep2, which may block \(call to time.Sleep at attack17.go:\d+\) while d.mu may be held`
+	d.mu.Unlock()
+	d.other.Unlock()
 }

@@ -110,3 +110,72 @@ func newOwners() (*ownerA, *ownerB, *ownerC) {
 	c.c.init(&c.mu)
 	return a, b, c
 }
+
+// sharedSet's owner may take another owner's set, whose lock is the
+// other's: the field it is kept in is not only set to new sets.
+type sharedSet struct {
+	mu   *sync.Mutex
+	cond sync.Cond
+	busy bool
+}
+
+func (s *sharedSet) init(mu *sync.Mutex) { s.mu = mu; s.cond.L = mu }
+
+func (s *sharedSet) wait() {
+	for s.busy {
+		s.cond.Wait()
+	}
+}
+
+type ownerD struct {
+	mu sync.Mutex
+	s  *sharedSet
+}
+
+func newOwnerD() *ownerD {
+	o := &ownerD{s: &sharedSet{}}
+	o.s.init(&o.mu)
+	return o
+}
+
+func (o *ownerD) share(p *ownerD) { o.s = p.s }
+
+func (o *ownerD) use() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.s.wait() // want `call to condptr.sharedSet.wait, which may block \(call to sync.Cond.Wait at broken.go:\d+\) while o.mu may be held`
+}
+
+// copiedSet is copied whole from another set, pointer and all.
+type copiedSet struct {
+	mu   *sync.Mutex
+	cond sync.Cond
+	busy bool
+}
+
+func (c *copiedSet) init(mu *sync.Mutex) { c.mu = mu; c.cond.L = mu }
+
+func (c *copiedSet) from(o *copiedSet) { *c = *o }
+
+func (c *copiedSet) wait() {
+	for c.busy {
+		c.cond.Wait()
+	}
+}
+
+type ownerE struct {
+	mu sync.Mutex
+	c  *copiedSet
+}
+
+func newOwnerE() *ownerE {
+	o := &ownerE{c: &copiedSet{}}
+	o.c.init(&o.mu)
+	return o
+}
+
+func (o *ownerE) use() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.c.wait() // want `call to condptr.copiedSet.wait, which may block \(call to sync.Cond.Wait at broken.go:\d+\) while o.mu may be held`
+}

@@ -65,3 +65,28 @@ func (s *store) direct() chan int {
 	ch <- 1
 	return nil
 }
+
+// remade makes its sending literal afresh on each turn of a loop, but
+// only the last one made is called, once, after the loop: one send.
+func (s *store) remade(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := make(chan int, 1)
+	var send func()
+	i := 0
+again:
+	send = func() { ch <- 1 }
+	if i++; i < n {
+		goto again
+	}
+	send()
+}
+
+// floated gives its capacity as a float constant that is a whole number.
+func (s *store) floated() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := make(chan int, 1.0)
+	go func() { <-ch }()
+	ch <- 1
+}
